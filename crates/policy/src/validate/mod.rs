@@ -1,0 +1,1 @@
+//! Policy validation and lint, in the manner of IAM Access Analyzer ValidatePolicy.

@@ -1,0 +1,1 @@
+//! awsQuery request decoding: form parameters into typed inputs (serde).

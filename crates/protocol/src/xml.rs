@@ -1,0 +1,1 @@
+//! awsQuery / restXml response encoding: typed outputs (serde) into XML.

@@ -1,0 +1,103 @@
+//! Durable state for Palisade: one ordered key-value trait, an SQLite adapter (the default,
+//! WAL, one writer thread with group commit, pooled readers) and at-rest sealing of secrets.
+//!
+//! Every service keeps its state as ordered keys (see [`keys`]) so that each lookup is a
+//! point read or a prefix scan: indexes, not table scans. A backend must pass the shared
+//! suite in [`testsuite`].
+//!
+//! This crate must never log or store a secret in plaintext: callers seal secrets with
+//! [`seal::MasterKey`] before they reach a [`WriteTx`].
+
+pub mod keys;
+pub mod seal;
+pub mod sqlite;
+pub mod testsuite;
+
+use std::ops::Bound;
+
+/// Errors of the storage layer. None of them is the client's fault: the server answers
+/// `InternalFailure` for every one, after logging it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the writer has stopped")]
+    WriterGone,
+    #[error("sealed value could not be opened (wrong master key or corrupted data)")]
+    Unseal,
+    #[error("{0}")]
+    Other(String),
+}
+
+/// One (key, value) pair returned by a scan.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// A key range for scans; `Unbounded` ends mean "from the first" / "to the last" key.
+#[derive(Debug, Clone)]
+pub struct Range<'a> {
+    pub start: Bound<&'a [u8]>,
+    pub end: Bound<&'a [u8]>,
+    /// Newest-first listings scan descending.
+    pub reverse: bool,
+}
+
+impl<'a> Range<'a> {
+    /// Every key that starts with `prefix`, ascending.
+    pub fn prefix(prefix: &'a [u8], end_buf: &'a mut Vec<u8>) -> Self {
+        *end_buf = keys::prefix_end(prefix);
+        Range {
+            start: Bound::Included(prefix),
+            end: if end_buf.is_empty() {
+                Bound::Unbounded
+            } else {
+                Bound::Excluded(end_buf.as_slice())
+            },
+            reverse: false,
+        }
+    }
+}
+
+/// Reads, inside a snapshot or inside a write transaction (then they see its own writes).
+pub trait ReadTx {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// At most `limit` entries of `range`, in key order (descending when `range.reverse`).
+    fn scan(&self, range: &Range<'_>, limit: usize) -> Result<Vec<Entry>, StoreError>;
+}
+
+/// Writes of one job inside a group commit.
+pub trait WriteTx: ReadTx {
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError>;
+    fn delete(&mut self, key: &[u8]) -> Result<(), StoreError>;
+    /// Deletes every key in `[start, end)`; `end = None` means to the last key.
+    fn delete_range(&mut self, start: &[u8], end: Option<&[u8]>) -> Result<(), StoreError>;
+    /// Runs `f` in a nested savepoint. When `f` returns `false`, every write it made is
+    /// undone and the transaction goes on as before the call. Used by the request pipeline:
+    /// a failed operation's writes are undone while its audit record is still written.
+    fn nested(
+        &mut self,
+        f: &mut dyn FnMut(&mut dyn WriteTx) -> bool,
+    ) -> Result<bool, StoreError>;
+}
+
+/// The body of a write job. Returning `Err` undoes every write of this job only; the other
+/// jobs of the same group commit are not affected.
+pub type WriteFn = Box<dyn FnOnce(&mut dyn WriteTx) -> Result<(), StoreError> + Send>;
+/// Called once per job, after its group's commit is durable (`Ok`) or failed (`Err`), or
+/// with the job's own error.
+pub type DoneFn = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
+/// A durable ordered key-value store.
+pub trait Store: Send + Sync + 'static {
+    /// Runs `f` against a consistent snapshot of committed state.
+    fn read(
+        &self,
+        f: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Queues a write job. Jobs run one at a time on the writer, in submission order, each
+    /// in its own savepoint; several are committed together. `done` runs after the commit.
+    fn submit(&self, job: WriteFn, done: DoneFn);
+    /// Stops accepting jobs, commits those queued, and waits for the writer to finish.
+    fn shutdown(&self);
+}

@@ -1,0 +1,2 @@
+//! Developer chores: code generation from AWS's published models and data.
+fn main() {}

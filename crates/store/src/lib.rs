@@ -75,10 +75,7 @@ pub trait WriteTx: ReadTx {
     /// Runs `f` in a nested savepoint. When `f` returns `false`, every write it made is
     /// undone and the transaction goes on as before the call. Used by the request pipeline:
     /// a failed operation's writes are undone while its audit record is still written.
-    fn nested(
-        &mut self,
-        f: &mut dyn FnMut(&mut dyn WriteTx) -> bool,
-    ) -> Result<bool, StoreError>;
+    fn nested(&mut self, f: &mut dyn FnMut(&mut dyn WriteTx) -> bool) -> Result<bool, StoreError>;
 }
 
 /// The body of a write job. Returning `Err` undoes every write of this job only; the other
@@ -100,4 +97,17 @@ pub trait Store: Send + Sync + 'static {
     fn submit(&self, job: WriteFn, done: DoneFn);
     /// Stops accepting jobs, commits those queued, and waits for the writer to finish.
     fn shutdown(&self);
+}
+
+/// Submits `job` and blocks the calling thread until its commit is durable. For startup
+/// and tools; request handlers await `done` instead of blocking a runtime thread.
+pub fn write_blocking(store: &dyn Store, job: WriteFn) -> Result<(), StoreError> {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    store.submit(
+        job,
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    rx.recv().unwrap_or(Err(StoreError::WriterGone))
 }

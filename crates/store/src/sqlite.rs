@@ -1,1 +1,510 @@
-//! sqlite
+//! The SQLite adapter: one table `kv(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID` in WAL mode.
+//!
+//! Writes: one dedicated writer thread owns the only read-write connection. It blocks for a
+//! job, drains up to `max_batch - 1` more that are already queued (group commit), runs them
+//! one by one inside `BEGIN IMMEDIATE`, each in its own savepoint, commits once and only
+//! then calls every job's `done`. A job that fails or panics is rolled back to its savepoint
+//! alone. Reads: a pool of read-only connections; each `read` is one read transaction, so
+//! it sees one consistent snapshot.
+//!
+//! This module must never call `done` before the commit that holds the job's writes has
+//! returned, and must never lose a `done` (every job's `done` is called exactly once, with
+//! `WriterGone` at worst).
+
+use std::any::Any;
+use std::ops::Bound;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::{Mutex, RwLock};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, ToSql};
+
+use crate::{DoneFn, Entry, Range, ReadTx, Store, StoreError, WriteFn, WriteTx};
+
+/// When a commit is durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: the WAL is fsynced at every commit; survives power loss.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a process crash (`kill -9`), not a power loss.
+    Normal,
+}
+
+/// Tuning of [`SqliteStore`]. `Default` is what the server uses.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub durability: Durability,
+    /// Read-only connections in the pool (at least 1).
+    pub readers: usize,
+    /// Most jobs in one group commit (at least 1).
+    pub max_batch: usize,
+    pub busy_timeout: Duration,
+    /// Page cache per connection, in KiB.
+    pub cache_size_kib: u32,
+    /// Bytes of the database file to memory-map for reads (0 = off).
+    pub mmap_size: u64,
+    /// Only takes effect when the database file is created.
+    pub page_size: u32,
+    /// WAL pages before an automatic checkpoint.
+    pub wal_autocheckpoint: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(4, |n| n.get());
+        SqliteOptions {
+            durability: Durability::Full,
+            readers: cpus.clamp(2, 16),
+            max_batch: 1024,
+            busy_timeout: Duration::from_secs(5),
+            cache_size_kib: 64 * 1024,
+            mmap_size: 256 * 1024 * 1024,
+            page_size: 4096,
+            wal_autocheckpoint: 4000,
+        }
+    }
+}
+
+/// The embedded default [`Store`].
+pub struct SqliteStore {
+    path: PathBuf,
+    jobs: RwLock<Option<Sender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    writer_id: ThreadId,
+    pool_put: Sender<Connection>,
+    pool_take: Receiver<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Job {
+    f: WriteFn,
+    done: Done,
+}
+
+/// Calls its `DoneFn` exactly once: with the given result, or with `WriterGone` when it is
+/// dropped uncalled (queue dropped at shutdown or after a writer failure).
+struct Done(Option<DoneFn>);
+
+impl Done {
+    fn call(mut self, r: Result<(), StoreError>) {
+        if let Some(d) = self.0.take() {
+            call_done(d, r);
+        }
+    }
+}
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        if let Some(d) = self.0.take() {
+            call_done(d, Err(StoreError::WriterGone));
+        }
+    }
+}
+
+fn call_done(d: DoneFn, r: Result<(), StoreError>) {
+    if let Err(p) = catch_unwind(AssertUnwindSafe(move || d(r))) {
+        tracing::error!(
+            panic = panic_message(&p),
+            "a write job's done callback panicked"
+        );
+    }
+}
+
+fn panic_message(p: &Box<dyn Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and starts the writer.
+    pub fn open(path: &Path, opts: SqliteOptions) -> Result<SqliteStore, StoreError> {
+        let writer_conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&writer_conn, &opts)?;
+        writer_conn.pragma_update(None, "page_size", opts.page_size)?;
+        let mode: String =
+            writer_conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Other(format!(
+                "could not enable WAL mode (got {mode})"
+            )));
+        }
+        let sync = match opts.durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        writer_conn.pragma_update(None, "synchronous", sync)?;
+        writer_conn.pragma_update(None, "wal_autocheckpoint", opts.wal_autocheckpoint)?;
+        writer_conn.pragma_update(None, "temp_store", "MEMORY")?;
+        writer_conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;",
+        )?;
+
+        let readers = opts.readers.max(1);
+        let (pool_put, pool_take) = crossbeam_channel::bounded(readers);
+        for _ in 0..readers {
+            let c = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            configure(&c, &opts)?;
+            pool_put
+                .send(c)
+                .map_err(|_| StoreError::Other("reader pool closed".into()))?;
+        }
+
+        let (tx, rx) = crossbeam_channel::unbounded::<Job>();
+        let max_batch = opts.max_batch.max(1);
+        let writer = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer_loop(writer_conn, rx, max_batch))?;
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            jobs: RwLock::new(Some(tx)),
+            writer_id: writer.thread().id(),
+            writer: Mutex::new(Some(writer)),
+            pool_put,
+            pool_take,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn configure(c: &Connection, opts: &SqliteOptions) -> Result<(), StoreError> {
+    c.busy_timeout(opts.busy_timeout)?;
+    c.set_prepared_statement_cache_capacity(64);
+    // Negative cache_size is in KiB.
+    c.pragma_update(None, "cache_size", -i64::from(opts.cache_size_kib))?;
+    c.pragma_update(None, "mmap_size", opts.mmap_size)?;
+    Ok(())
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl Store for SqliteStore {
+    fn read(
+        &self,
+        f: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let conn = self
+            .pool_take
+            .recv()
+            .map_err(|_| StoreError::Other("reader pool closed".into()))?;
+        let guard = Pooled {
+            conn: Some(conn),
+            home: &self.pool_put,
+        };
+        let Some(conn) = guard.conn.as_ref() else {
+            return Err(StoreError::Other("reader pool closed".into()));
+        };
+        conn.prepare_cached("BEGIN")?.execute([])?;
+        let r = f(&SqlRead(conn));
+        let end = conn.prepare_cached("COMMIT")?.execute([]);
+        r?;
+        end?;
+        Ok(())
+    }
+
+    fn submit(&self, f: WriteFn, done: DoneFn) {
+        let job = Job {
+            f,
+            done: Done(Some(done)),
+        };
+        let jobs = self.jobs.read();
+        if let Some(tx) = jobs.as_ref() {
+            // On failure the job comes back and is dropped, which reports WriterGone.
+            let _ = tx.send(job);
+        }
+    }
+
+    fn shutdown(&self) {
+        drop(self.jobs.write().take());
+        // Called from a job or a done callback (e.g. the last `Arc` dropped there): the
+        // writer stops by itself once the queue is empty; it cannot join itself.
+        if std::thread::current().id() == self.writer_id {
+            return;
+        }
+        if let Some(h) = self.writer.lock().take() {
+            if h.join().is_err() {
+                tracing::error!("the store writer thread panicked");
+            }
+        }
+    }
+}
+
+/// A pooled read connection, returned to the pool (out of any transaction) when dropped.
+struct Pooled<'a> {
+    conn: Option<Connection>,
+    home: &'a Sender<Connection>,
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            if !c.is_autocommit() && c.execute_batch("ROLLBACK").is_err() {
+                return; // drop the broken connection rather than pool it
+            }
+            let _ = self.home.send(c);
+        }
+    }
+}
+
+fn writer_loop(conn: Connection, rx: Receiver<Job>, max_batch: usize) {
+    let mut batch = Vec::with_capacity(max_batch);
+    while let Ok(first) = rx.recv() {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        run_group(&conn, &mut batch);
+    }
+    tracing::debug!("store writer stopped");
+}
+
+fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+fn run_group(conn: &Connection, batch: &mut Vec<Job>) {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
+        tracing::error!(error = %e, jobs = batch.len(), "could not begin a write transaction");
+        for job in batch.drain(..) {
+            job.done
+                .call(Err(StoreError::Other(format!("begin failed: {e}"))));
+        }
+        return;
+    }
+    let mut results: Vec<(Done, Result<(), StoreError>)> = Vec::with_capacity(batch.len());
+    let mut broken: Option<String> = None;
+    for Job { f, done } in batch.drain(..) {
+        if let Some(why) = &broken {
+            results.push((done, Err(StoreError::Other(why.clone()))));
+            continue;
+        }
+        match run_job(conn, f) {
+            Ok(r) => results.push((done, r)),
+            Err(e) => {
+                // The transaction is in an unknown state: nothing of this group commits.
+                tracing::error!(error = %e, "write transaction broken; rolling back the group");
+                broken = Some(format!("transaction rolled back: {e}"));
+                results.push((done, Err(e)));
+            }
+        }
+    }
+    let outcome = match broken {
+        Some(why) => Err(why),
+        None => exec(conn, "COMMIT").map_err(|e| {
+            tracing::error!(error = %e, jobs = results.len(), "commit failed");
+            format!("commit failed: {e}")
+        }),
+    };
+    match outcome {
+        Ok(()) => {
+            for (done, r) in results {
+                done.call(r);
+            }
+        }
+        Err(why) => {
+            if !conn.is_autocommit() {
+                if let Err(e) = conn.execute_batch("ROLLBACK") {
+                    tracing::error!(error = %e, "rollback failed");
+                }
+            }
+            for (done, r) in results {
+                done.call(match r {
+                    Err(e) => Err(e),
+                    Ok(()) => Err(StoreError::Other(why.clone())),
+                });
+            }
+        }
+    }
+}
+
+/// Runs one job in its own savepoint. The outer `Err` means the transaction itself is
+/// broken; the inner one is the job's own failure (its writes undone).
+fn run_job(conn: &Connection, f: WriteFn) -> Result<Result<(), StoreError>, StoreError> {
+    if conn.is_autocommit() {
+        return Err(StoreError::Other(
+            "write transaction ended unexpectedly".into(),
+        ));
+    }
+    exec(conn, "SAVEPOINT job")?;
+    let mut tx = SqlWrite { conn, depth: 0 };
+    let r = match catch_unwind(AssertUnwindSafe(|| f(&mut tx))) {
+        Ok(r) => r,
+        Err(p) => {
+            let msg = panic_message(&p);
+            tracing::error!(
+                panic = msg,
+                "a write job panicked; its writes are rolled back"
+            );
+            Err(StoreError::Other(format!("write job panicked: {msg}")))
+        }
+    };
+    if r.is_err() {
+        exec(conn, "ROLLBACK TO job")?;
+    }
+    exec(conn, "RELEASE job")?;
+    Ok(r)
+}
+
+struct SqlRead<'c>(&'c Connection);
+
+struct SqlWrite<'c> {
+    conn: &'c Connection,
+    depth: u32,
+}
+
+fn get(conn: &Connection, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT v FROM kv WHERE k = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+fn scan(conn: &Connection, range: &Range<'_>, limit: usize) -> Result<Vec<Entry>, StoreError> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut sql = String::with_capacity(96);
+    sql.push_str("SELECT k, v FROM kv WHERE 1");
+    let mut params: Vec<(&str, &dyn ToSql)> = Vec::with_capacity(3);
+    let (lo, hi);
+    match range.start {
+        Bound::Included(s) => {
+            lo = s;
+            sql.push_str(" AND k >= :lo");
+            params.push((":lo", &lo));
+        }
+        Bound::Excluded(s) => {
+            lo = s;
+            sql.push_str(" AND k > :lo");
+            params.push((":lo", &lo));
+        }
+        Bound::Unbounded => {}
+    }
+    match range.end {
+        Bound::Included(e) => {
+            hi = e;
+            sql.push_str(" AND k <= :hi");
+            params.push((":hi", &hi));
+        }
+        Bound::Excluded(e) => {
+            hi = e;
+            sql.push_str(" AND k < :hi");
+            params.push((":hi", &hi));
+        }
+        Bound::Unbounded => {}
+    }
+    sql.push_str(if range.reverse {
+        " ORDER BY k DESC LIMIT :n"
+    } else {
+        " ORDER BY k ASC LIMIT :n"
+    });
+    let n = i64::try_from(limit).unwrap_or(i64::MAX);
+    params.push((":n", &n));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params.as_slice(), |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let mut out = Vec::with_capacity(limit.min(256));
+    for row in rows {
+        out.push(row?);
+    }
+    Ok(out)
+}
+
+impl ReadTx for SqlRead<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        get(self.0, key)
+    }
+    fn scan(&self, range: &Range<'_>, limit: usize) -> Result<Vec<Entry>, StoreError> {
+        scan(self.0, range, limit)
+    }
+}
+
+impl ReadTx for SqlWrite<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        get(self.conn, key)
+    }
+    fn scan(&self, range: &Range<'_>, limit: usize) -> Result<Vec<Entry>, StoreError> {
+        scan(self.conn, range, limit)
+    }
+}
+
+impl WriteTx for SqlWrite<'_> {
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO kv (k, v) VALUES (?1, ?2) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+            )?
+            .execute([key, value])?;
+        Ok(())
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("DELETE FROM kv WHERE k = ?1")?
+            .execute([key])?;
+        Ok(())
+    }
+
+    fn delete_range(&mut self, start: &[u8], end: Option<&[u8]>) -> Result<(), StoreError> {
+        match end {
+            Some(end) => self
+                .conn
+                .prepare_cached("DELETE FROM kv WHERE k >= ?1 AND k < ?2")?
+                .execute([start, end])?,
+            None => self
+                .conn
+                .prepare_cached("DELETE FROM kv WHERE k >= ?1")?
+                .execute([start])?,
+        };
+        Ok(())
+    }
+
+    fn nested(&mut self, f: &mut dyn FnMut(&mut dyn WriteTx) -> bool) -> Result<bool, StoreError> {
+        let depth = self.depth + 1;
+        let name = format!("n{depth}");
+        exec(self.conn, &format!("SAVEPOINT {name}"))?;
+        let mut inner = SqlWrite {
+            conn: self.conn,
+            depth,
+        };
+        let keep = f(&mut inner);
+        if !keep {
+            exec(self.conn, &format!("ROLLBACK TO {name}"))?;
+        }
+        exec(self.conn, &format!("RELEASE {name}"))?;
+        Ok(keep)
+    }
+}

@@ -1,1 +1,0 @@
-//! AWS Signature Version 4 verification.

@@ -123,3 +123,30 @@ fn corpus_matches_aws() {
     );
     eprintln!("corpus: {} cases, all match", cases.len());
 }
+
+/// The benchmark policy sets shared with `tests/crosscheck/bench.mjs` (iam-simulate) must
+/// decide as their files say, so both benches time the same, correct evaluation.
+#[test]
+fn bench_sets_decide_as_expected() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/crosscheck/bench");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).expect("tests/crosscheck/bench exists") {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let set: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let out = palisade_policy::cli::eval(&set["request"].to_string())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            out["decision"],
+            set["expect"],
+            "{}: {}",
+            path.display(),
+            out["explanation"]
+        );
+        n += 1;
+    }
+    assert!(n >= 2, "expected the typical and large bench sets");
+}

@@ -1,0 +1,733 @@
+//! The policy model and its parser.
+//!
+//! `Policy::parse` turns a JSON document into an immutable, compiled form: patterns are
+//! precompiled, condition values pre-parsed for their operator, and statements indexed by
+//! the service prefix of their actions. A `Policy` is an `Arc` inside, so cloning it is a
+//! reference-count increment: parse once when a policy is stored, share everywhere.
+
+use crate::condition::{Condition, Operator, Qualifier};
+use crate::json::{self, Json, Path};
+use crate::pattern::{ArnPattern, Glob};
+use crate::variables::Template;
+use std::fmt;
+use std::sync::Arc;
+
+/// Which kind of policy a document is; decides which elements it may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyKind {
+    /// Identity-based (user, group, role; managed or inline). No `Principal`.
+    Identity,
+    /// Resource-based (bucket, key, secret, queue, role trust policy). Needs `Principal`.
+    Resource,
+    /// A permissions boundary. No `Principal`.
+    PermissionsBoundary,
+    /// A session policy passed to AssumeRole / GetFederationToken. No `Principal`.
+    Session,
+    /// An AWS Organizations service control policy. No `Principal`.
+    ServiceControl,
+    /// An AWS Organizations resource control policy. `Principal` must be `"*"`.
+    ResourceControl,
+}
+
+impl PolicyKind {
+    fn principal_rule(self) -> PrincipalRule {
+        match self {
+            PolicyKind::Resource | PolicyKind::ResourceControl => PrincipalRule::Required,
+            _ => PrincipalRule::Forbidden,
+        }
+    }
+    fn resource_required(self) -> bool {
+        // Trust policies and key policies may omit Resource (AWS fills in the resource
+        // itself); identity-side policies must name one.
+        matches!(
+            self,
+            PolicyKind::Identity | PolicyKind::PermissionsBoundary | PolicyKind::Session
+        )
+    }
+}
+
+enum PrincipalRule {
+    Required,
+    Forbidden,
+}
+
+/// The policy language version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// `2008-10-17`, also what a missing `Version` means. No policy variables.
+    V2008_10_17,
+    /// `2012-10-17`. Policy variables are substituted.
+    V2012_10_17,
+}
+
+/// Allow or Deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Allow => "Allow",
+            Effect::Deny => "Deny",
+        }
+    }
+}
+
+/// A parse error: where in the document, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ParseError {
+    /// JSON path such as `$.Statement[1].Condition.DateLessThan`.
+    pub path: String,
+    pub message: String,
+}
+
+impl ParseError {
+    fn new(path: &Path, message: impl Into<String>) -> ParseError {
+        ParseError {
+            path: path.as_str().to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A compiled policy. Cheap to clone (shared).
+#[derive(Debug, Clone)]
+pub struct Policy(Arc<PolicyInner>);
+
+#[derive(Debug)]
+struct PolicyInner {
+    kind: PolicyKind,
+    version: Version,
+    id: Option<String>,
+    statements: Vec<Statement>,
+    index: ActionIndex,
+}
+
+/// One statement, compiled.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pub(crate) sid: Option<Arc<str>>,
+    pub(crate) effect: Effect,
+    pub(crate) principal: Option<PrincipalSpec>,
+    pub(crate) action: ActionSpec,
+    pub(crate) resource: Option<ResourceSpec>,
+    pub(crate) conditions: Vec<Condition>,
+}
+
+impl Statement {
+    pub fn sid(&self) -> Option<&str> {
+        self.sid.as_deref()
+    }
+    pub fn effect(&self) -> Effect {
+        self.effect
+    }
+    pub fn conditions(&self) -> &[Condition] {
+        &self.conditions
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ActionSpec {
+    pub(crate) negated: bool,
+    /// Lowercased patterns.
+    pub(crate) patterns: Vec<Glob>,
+}
+
+impl ActionSpec {
+    pub(crate) fn matches(&self, action: &str) -> bool {
+        self.patterns.iter().any(|p| p.matches_ci(action)) != self.negated
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum ResourceItem {
+    Static(ArnPattern),
+    Template(Template),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ResourceSpec {
+    pub(crate) negated: bool,
+    pub(crate) items: Vec<ResourceItem>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct PrincipalSpec {
+    pub(crate) negated: bool,
+    pub(crate) entries: Vec<PrincipalEntry>,
+}
+
+/// One principal named in a policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PrincipalEntry {
+    /// `"*"` or `{"AWS": "*"}`.
+    Any,
+    /// A 12-digit account id or `arn:...:iam::ACCOUNT:root`: the account (delegation).
+    Account(String),
+    /// An IAM role ARN; it also matches the role's sessions.
+    Role {
+        account: String,
+        name: String,
+        arn: String,
+    },
+    /// Any other principal ARN (user, assumed-role session, federated user, ...), exact.
+    Arn(String),
+    /// A service principal, lowercased (`cloudtrail.amazonaws.com`).
+    Service(String),
+    /// A federated identity provider (`cognito-identity.amazonaws.com`, SAML provider ARN).
+    Federated(String),
+    CanonicalUser(String),
+}
+
+/// Statements indexed by the lowercased service prefix of their actions.
+#[derive(Debug, Default)]
+struct ActionIndex {
+    /// Sorted by service; statement indices ascending.
+    services: Vec<(Box<str>, Vec<u32>)>,
+    /// Statements that can match any service (`*`, `s3*:...`, NotAction), ascending.
+    wildcard: Vec<u32>,
+}
+
+impl ActionIndex {
+    fn build(statements: &[Statement]) -> ActionIndex {
+        let mut services: std::collections::BTreeMap<String, Vec<u32>> = Default::default();
+        let mut wildcard = Vec::new();
+        for (i, st) in statements.iter().enumerate() {
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            let mut wild = st.action.negated;
+            let mut seen: Vec<&str> = Vec::new();
+            if !st.action.negated {
+                for p in &st.action.raw_services() {
+                    match p {
+                        Some(svc) => {
+                            if !seen.contains(svc) {
+                                seen.push(svc);
+                            }
+                        }
+                        None => wild = true,
+                    }
+                }
+            }
+            if wild {
+                wildcard.push(i);
+            } else {
+                for svc in seen {
+                    services.entry(svc.to_owned()).or_default().push(i);
+                }
+            }
+        }
+        ActionIndex {
+            services: services
+                .into_iter()
+                .map(|(k, v)| (k.into_boxed_str(), v))
+                .collect(),
+            wildcard,
+        }
+    }
+
+    fn lookup(&self, action: &str) -> &[u32] {
+        let svc = action.split(':').next().unwrap_or("");
+        self.services
+            .binary_search_by(|(k, _)| cmp_lower(k, svc))
+            .ok()
+            .and_then(|i| self.services.get(i))
+            .map_or(&[], |(_, v)| v.as_slice())
+    }
+}
+
+/// Compares an already-lowercased `a` with `b` lowercased on the fly.
+fn cmp_lower(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes().cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
+impl ActionSpec {
+    /// For each pattern: `Some(service)` when the service prefix is literal, else `None`.
+    fn raw_services(&self) -> Vec<Option<&str>> {
+        self.patterns.iter().map(|g| g.literal_service()).collect()
+    }
+}
+
+impl Policy {
+    /// Parses and compiles a policy document.
+    pub fn parse(text: &str, kind: PolicyKind) -> Result<Policy, ParseError> {
+        let doc = json::parse(text).map_err(|e| ParseError {
+            path: "$".to_owned(),
+            message: format!("invalid JSON: {e}"),
+        })?;
+        Policy::from_json(&doc, kind)
+    }
+
+    /// Compiles an already parsed `serde_json::Value` (duplicate keys are already lost
+    /// there; prefer [`Policy::parse`] on text).
+    pub fn from_value(value: &serde_json::Value, kind: PolicyKind) -> Result<Policy, ParseError> {
+        Policy::from_json(&Json::from_value(value), kind)
+    }
+
+    pub(crate) fn from_json(doc: &Json, kind: PolicyKind) -> Result<Policy, ParseError> {
+        let root = Path::root();
+        let members = object(doc, &root)?;
+        let mut version = None;
+        let mut id = None;
+        let mut statement = None;
+        for (k, v) in members {
+            let p = root.key(k);
+            match k.as_str() {
+                "Version" => {
+                    version = Some(match string(v, &p)? {
+                        "2012-10-17" => Version::V2012_10_17,
+                        "2008-10-17" => Version::V2008_10_17,
+                        other => {
+                            return Err(ParseError::new(
+                                &p,
+                                format!(
+                            "unsupported Version {other:?}: use \"2012-10-17\" or \"2008-10-17\""
+                        ),
+                            ))
+                        }
+                    })
+                }
+                "Id" => id = Some(string(v, &p)?.to_owned()),
+                "Statement" => statement = Some(v),
+                other => {
+                    return Err(ParseError::new(
+                        &p,
+                        format!("unknown policy element {other:?}"),
+                    ))
+                }
+            }
+        }
+        // AWS: without a Version element the policy is treated as 2008-10-17.
+        let version = version.unwrap_or(Version::V2008_10_17);
+        let stmt_path = root.key("Statement");
+        let statements = match statement {
+            None => {
+                return Err(ParseError::new(
+                    &root,
+                    "missing required element \"Statement\"",
+                ))
+            }
+            Some(Json::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, s)| parse_statement(s, &stmt_path.index(i), kind, version))
+                .collect::<Result<Vec<_>, _>>()?,
+            Some(s @ Json::Object(_)) => vec![parse_statement(s, &stmt_path, kind, version)?],
+            Some(other) => {
+                return Err(ParseError::new(
+                    &stmt_path,
+                    format!(
+                        "expected an object or an array of objects, found {}",
+                        other.type_name()
+                    ),
+                ))
+            }
+        };
+        let index = ActionIndex::build(&statements);
+        Ok(Policy(Arc::new(PolicyInner {
+            kind,
+            version,
+            id,
+            statements,
+            index,
+        })))
+    }
+
+    pub fn kind(&self) -> PolicyKind {
+        self.0.kind
+    }
+    pub fn version(&self) -> Version {
+        self.0.version
+    }
+    pub fn id(&self) -> Option<&str> {
+        self.0.id.as_deref()
+    }
+    pub fn statements(&self) -> &[Statement] {
+        &self.0.statements
+    }
+
+    /// Indices of the statements that may match `action`, ascending, without duplicates:
+    /// the merge of the action's service bucket and the wildcard bucket.
+    pub(crate) fn candidates<'a>(&'a self, action: &str) -> Candidates<'a> {
+        Candidates {
+            a: self.0.index.lookup(action),
+            b: &self.0.index.wildcard,
+        }
+    }
+}
+
+/// Merge of two ascending index lists.
+pub(crate) struct Candidates<'a> {
+    a: &'a [u32],
+    b: &'a [u32],
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        let take_a = match (self.a.first(), self.b.first()) {
+            (Some(x), Some(y)) => x <= y,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        let (head, rest) = if take_a {
+            self.a.split_first()?
+        } else {
+            self.b.split_first()?
+        };
+        if take_a {
+            self.a = rest;
+        } else {
+            self.b = rest;
+        }
+        Some(*head as usize)
+    }
+}
+
+fn object<'a>(v: &'a Json, path: &Path) -> Result<&'a [(String, Json)], ParseError> {
+    match v {
+        Json::Object(m) => {
+            for (i, (k, _)) in m.iter().enumerate() {
+                if m.iter().take(i).any(|(k2, _)| k2 == k) {
+                    return Err(ParseError::new(
+                        &path.key(k),
+                        format!("duplicate key {k:?}"),
+                    ));
+                }
+            }
+            Ok(m)
+        }
+        other => Err(ParseError::new(
+            path,
+            format!("expected an object, found {}", other.type_name()),
+        )),
+    }
+}
+
+fn string<'a>(v: &'a Json, path: &Path) -> Result<&'a str, ParseError> {
+    match v {
+        Json::String(s) => Ok(s),
+        other => Err(ParseError::new(
+            path,
+            format!("expected a string, found {}", other.type_name()),
+        )),
+    }
+}
+
+/// A string or a non-empty array of strings.
+fn strings<'a>(v: &'a Json, path: &Path) -> Result<Vec<&'a str>, ParseError> {
+    match v {
+        Json::String(s) => Ok(vec![s.as_str()]),
+        Json::Array(items) => {
+            if items.is_empty() {
+                return Err(ParseError::new(
+                    path,
+                    "expected at least one value, found an empty array",
+                ));
+            }
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, it)| string(it, &path.index(i)))
+                .collect()
+        }
+        other => Err(ParseError::new(
+            path,
+            format!(
+                "expected a string or an array of strings, found {}",
+                other.type_name()
+            ),
+        )),
+    }
+}
+
+fn parse_statement(
+    v: &Json,
+    path: &Path,
+    kind: PolicyKind,
+    version: Version,
+) -> Result<Statement, ParseError> {
+    let members = object(v, path)?;
+    let variables = version == Version::V2012_10_17;
+    let mut sid = None;
+    let mut effect = None;
+    let mut principal = None;
+    let mut action = None;
+    let mut resource = None;
+    let mut conditions = Vec::new();
+    for (k, val) in members {
+        let p = path.key(k);
+        match k.as_str() {
+            "Sid" => sid = Some(Arc::<str>::from(string(val, &p)?)),
+            "Effect" => {
+                effect = Some(match string(val, &p)? {
+                    "Allow" => Effect::Allow,
+                    "Deny" => Effect::Deny,
+                    other => {
+                        return Err(ParseError::new(
+                            &p,
+                            format!("Effect must be \"Allow\" or \"Deny\", found {other:?}"),
+                        ))
+                    }
+                })
+            }
+            "Principal" | "NotPrincipal" => {
+                if principal.is_some() {
+                    return Err(ParseError::new(
+                        &p,
+                        "a statement may have Principal or NotPrincipal, not both",
+                    ));
+                }
+                principal = Some(parse_principal(val, &p, k == "NotPrincipal")?);
+            }
+            "Action" | "NotAction" => {
+                if action.is_some() {
+                    return Err(ParseError::new(
+                        &p,
+                        "a statement may have Action or NotAction, not both",
+                    ));
+                }
+                let patterns = strings(val, &p)?
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, a)| {
+                        if a != "*" && !a.contains(':') {
+                            let ap = if matches!(val, Json::Array(_)) {
+                                p.index(i)
+                            } else {
+                                p.clone()
+                            };
+                            return Err(ParseError::new(
+                                &ap,
+                                format!("action {a:?} must be \"*\" or \"service:action\""),
+                            ));
+                        }
+                        Ok(Glob::new(a, true))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                action = Some(ActionSpec {
+                    negated: k == "NotAction",
+                    patterns,
+                });
+            }
+            "Resource" | "NotResource" => {
+                if resource.is_some() {
+                    return Err(ParseError::new(
+                        &p,
+                        "a statement may have Resource or NotResource, not both",
+                    ));
+                }
+                let items = strings(val, &p)?
+                    .into_iter()
+                    .map(|r| match variables.then(|| Template::parse(r)).flatten() {
+                        Some(t) => ResourceItem::Template(t),
+                        None => ResourceItem::Static(ArnPattern::new(r)),
+                    })
+                    .collect();
+                resource = Some(ResourceSpec {
+                    negated: k == "NotResource",
+                    items,
+                });
+            }
+            "Condition" => conditions = parse_conditions(val, &p, variables)?,
+            other => {
+                return Err(ParseError::new(
+                    &p,
+                    format!("unknown statement element {other:?}"),
+                ))
+            }
+        }
+    }
+    let effect =
+        effect.ok_or_else(|| ParseError::new(path, "missing required element \"Effect\""))?;
+    let action = action.ok_or_else(|| {
+        ParseError::new(path, "missing required element \"Action\" or \"NotAction\"")
+    })?;
+    match (kind.principal_rule(), &principal) {
+        (PrincipalRule::Required, None) => return Err(ParseError::new(
+            path,
+            "missing required element \"Principal\" or \"NotPrincipal\" in a resource-based policy",
+        )),
+        (PrincipalRule::Forbidden, Some(_)) => {
+            return Err(ParseError::new(
+                &path.key("Principal"),
+                "Principal and NotPrincipal are not allowed in this kind of policy",
+            ))
+        }
+        _ => {}
+    }
+    if resource.is_none() && kind.resource_required() {
+        return Err(ParseError::new(
+            path,
+            "missing required element \"Resource\" or \"NotResource\"",
+        ));
+    }
+    Ok(Statement {
+        sid,
+        effect,
+        principal,
+        action,
+        resource,
+        conditions,
+    })
+}
+
+fn parse_principal(v: &Json, path: &Path, negated: bool) -> Result<PrincipalSpec, ParseError> {
+    let mut entries = Vec::new();
+    match v {
+        Json::String(s) if s == "*" => entries.push(PrincipalEntry::Any),
+        Json::String(s) => {
+            return Err(ParseError::new(
+                path,
+                format!("a principal string must be \"*\"; name principals in an object such as {{\"AWS\": {s:?}}}"),
+            ))
+        }
+        Json::Object(_) => {
+            for (k, val) in object(v, path)? {
+                let p = path.key(k);
+                let items = strings(val, &p)?;
+                for (i, s) in items.into_iter().enumerate() {
+                    let ip = if matches!(val, Json::Array(_)) { p.index(i) } else { p.clone() };
+                    entries.push(match k.as_str() {
+                        "AWS" => aws_principal(s, &ip)?,
+                        "Service" if s == "*" => PrincipalEntry::Any,
+                        "Service" => PrincipalEntry::Service(s.to_ascii_lowercase()),
+                        "Federated" => PrincipalEntry::Federated(s.to_owned()),
+                        "CanonicalUser" => PrincipalEntry::CanonicalUser(s.to_owned()),
+                        other => {
+                            return Err(ParseError::new(
+                                &p,
+                                format!("unknown principal type {other:?}: use AWS, Service, Federated or CanonicalUser"),
+                            ))
+                        }
+                    });
+                }
+            }
+        }
+        other => {
+            return Err(ParseError::new(
+                path,
+                format!("expected \"*\" or an object, found {}", other.type_name()),
+            ))
+        }
+    }
+    Ok(PrincipalSpec { negated, entries })
+}
+
+fn aws_principal(s: &str, path: &Path) -> Result<PrincipalEntry, ParseError> {
+    if s == "*" {
+        return Ok(PrincipalEntry::Any);
+    }
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(PrincipalEntry::Account(s.to_owned()));
+    }
+    let Some([_, _, service, _, account, res]) = crate::pattern::split_arn(s) else {
+        return Err(ParseError::new(
+            path,
+            format!("invalid AWS principal {s:?}: expected \"*\", a 12-digit account id or an ARN"),
+        ));
+    };
+    if service == "iam" && res == "root" {
+        return Ok(PrincipalEntry::Account(account.to_owned()));
+    }
+    if service == "iam" {
+        if let Some(role_path) = res.strip_prefix("role/") {
+            let name = role_path.rsplit('/').next().unwrap_or(role_path);
+            return Ok(PrincipalEntry::Role {
+                account: account.to_owned(),
+                name: name.to_owned(),
+                arn: s.to_owned(),
+            });
+        }
+    }
+    Ok(PrincipalEntry::Arn(s.to_owned()))
+}
+
+fn parse_conditions(v: &Json, path: &Path, variables: bool) -> Result<Vec<Condition>, ParseError> {
+    let mut out = Vec::new();
+    for (op_name, block) in object(v, path)? {
+        let p = path.key(op_name);
+        let (qualifier, rest) = if let Some(r) = strip_prefix_ci(op_name, "ForAllValues:") {
+            (Qualifier::ForAllValues, r)
+        } else if let Some(r) = strip_prefix_ci(op_name, "ForAnyValue:") {
+            (Qualifier::ForAnyValue, r)
+        } else {
+            (Qualifier::None, op_name.as_str())
+        };
+        let (base, if_exists) = match strip_suffix_ci(rest, "IfExists") {
+            Some(b) => (b, true),
+            None => (rest, false),
+        };
+        let op = Operator::from_name(base)
+            .filter(|o| !(if_exists && *o == Operator::Null))
+            .ok_or_else(|| {
+                ParseError::new(&p, format!("unknown condition operator {op_name:?}"))
+            })?;
+        for (key, vals) in object(block, &p)? {
+            let kp = p.key(key);
+            let raw = condition_values(vals, &kp)?;
+            out.push(Condition::new(
+                op, qualifier, if_exists, op_name, key, raw, variables,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Condition values: a scalar or an array of scalars; scalars are kept as text.
+fn condition_values(v: &Json, path: &Path) -> Result<Vec<String>, ParseError> {
+    let scalar = |v: &Json, p: &Path| -> Result<String, ParseError> {
+        match v {
+            Json::String(s) => Ok(s.clone()),
+            Json::Bool(b) => Ok(b.to_string()),
+            Json::Number(n) => Ok(n.to_string()),
+            other => Err(ParseError::new(
+                p,
+                format!(
+                    "condition values must be strings, numbers or booleans, found {}",
+                    other.type_name()
+                ),
+            )),
+        }
+    };
+    match v {
+        Json::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| scalar(it, &path.index(i)))
+            .collect(),
+        other => Ok(vec![scalar(other, path)?]),
+    }
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| s.get(prefix.len()..))
+        .flatten()
+}
+
+fn strip_suffix_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
+    let cut = s.len().checked_sub(suffix.len())?;
+    let tail = s.get(cut..)?;
+    tail.eq_ignore_ascii_case(suffix)
+        .then(|| s.get(..cut))
+        .flatten()
+}
+
+impl fmt::Display for PolicyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PolicyKind::Identity => "identity-based policy",
+            PolicyKind::Resource => "resource-based policy",
+            PolicyKind::PermissionsBoundary => "permissions boundary",
+            PolicyKind::Session => "session policy",
+            PolicyKind::ServiceControl => "service control policy",
+            PolicyKind::ResourceControl => "resource control policy",
+        })
+    }
+}

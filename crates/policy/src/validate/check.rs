@@ -519,12 +519,25 @@ fn redundant(
     what: &str,
     covers: impl Fn(&str, &str) -> bool,
 ) {
+    // Only a wildcard pattern or an equal value can cover another: test just those, so a
+    // policy with thousands of literal actions stays linear-ish.
+    let coverers: Vec<usize> = (0..items.len())
+        .filter(|&j| items.get(j).is_some_and(|(_, w)| w.contains(['*', '?'])))
+        .collect();
     for (i, (p, v)) in items.iter().enumerate() {
-        let by = items
+        let mut by = coverers
             .iter()
-            .enumerate()
-            .find(|(j, (_, w))| *j != i && covers(w, v) && (!covers(v, w) || *j < i));
-        if let Some((_, (_, w))) = by {
+            .filter_map(|&j| items.get(j).map(|(_, w)| (j, w)))
+            .find(|(j, w)| *j != i && covers(w, v) && (!covers(v, w) || *j < i));
+        if by.is_none() {
+            by = items
+                .iter()
+                .enumerate()
+                .take(i)
+                .find(|(_, (_, w))| w.eq_ignore_ascii_case(v) && covers(w, v) && covers(v, w))
+                .map(|(j, (_, w))| (j, w));
+        }
+        if let Some((_, w)) = by {
             cx.suggestion(
                 code,
                 p,
@@ -536,25 +549,52 @@ fn redundant(
 
 /// Case-insensitive (actions) or case-sensitive (resources) glob with `*` and `?`.
 pub(super) fn glob(pattern: &str, s: &str, ignore_case: bool) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = s.chars().collect();
-    let eq = |a: char, b: char| {
-        if ignore_case {
-            a.to_lowercase().eq(b.to_lowercase())
-        } else {
-            a == b
-        }
-    };
-    // Iterative matcher with one backtrack point: linear in practice, never recursive.
+    if pattern.is_ascii() && s.is_ascii() {
+        glob_units(pattern.as_bytes(), s.as_bytes(), |a, b| {
+            if ignore_case {
+                a.eq_ignore_ascii_case(&b)
+            } else {
+                a == b
+            }
+        })
+    } else {
+        // `?` matches one character, so compare characters, not bytes.
+        let p: Vec<char> = pattern.chars().collect();
+        let t: Vec<char> = s.chars().collect();
+        glob_units(&p, &t, |a, b| {
+            if ignore_case {
+                a.to_lowercase().eq(b.to_lowercase())
+            } else {
+                a == b
+            }
+        })
+    }
+}
+
+trait GlobUnit: Copy + PartialEq {
+    const STAR: Self;
+    const QUESTION: Self;
+}
+impl GlobUnit for u8 {
+    const STAR: u8 = b'*';
+    const QUESTION: u8 = b'?';
+}
+impl GlobUnit for char {
+    const STAR: char = '*';
+    const QUESTION: char = '?';
+}
+
+/// Iterative matcher with one backtrack point: O(len(p) * len(t)) worst case, no recursion.
+fn glob_units<T: GlobUnit>(p: &[T], t: &[T], eq: impl Fn(T, T) -> bool) -> bool {
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
         match (p.get(pi), t.get(ti)) {
-            (Some('*'), _) => {
+            (Some(&pc), _) if pc == T::STAR => {
                 star = Some((pi, ti));
                 pi += 1;
             }
-            (Some(&pc), Some(&tc)) if pc == '?' || eq(pc, tc) => {
+            (Some(&pc), Some(&tc)) if pc == T::QUESTION || eq(pc, tc) => {
                 pi += 1;
                 ti += 1;
             }
@@ -569,7 +609,7 @@ pub(super) fn glob(pattern: &str, s: &str, ignore_case: bool) -> bool {
         }
     }
     p.get(pi..)
-        .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
+        .is_some_and(|rest| rest.iter().all(|c| *c == T::STAR))
 }
 
 /// Whether action pattern `a` matches everything action pattern `b` matches (approximately:
@@ -739,11 +779,14 @@ fn check_arn(cx: &mut Ctx, path: &str, arn: &str, what: &str) {
             format!("The partition {partition:?} in {arn:?} is not valid."),
         );
     }
-    if service.is_empty() || resource.is_empty() {
+    // An empty resource part is accepted by IAM (AWS's own AmazonDevOpsGuruOrganizationsAccess
+    // has `arn:aws:organizations::*:`); an empty service is not.
+    let _ = resource;
+    if service.is_empty() {
         cx.error(
             MISSING_ARN_FIELD,
             path,
-            format!("The {what} ARN {arn:?} is missing its service or resource."),
+            format!("The {what} ARN {arn:?} is missing its service."),
         );
     }
     if service.chars().any(|c| c.is_ascii_uppercase()) {

@@ -24,7 +24,8 @@ impl Kind {
         match self {
             Kind::Null => true,
             Kind::String => matches!(t, ValueType::String | ValueType::Arn),
-            Kind::Arn => t == ValueType::Arn,
+            // AWS's own policies use ArnLike on String keys (kms:EncryptionContext:aws:s3:arn).
+            Kind::Arn => matches!(t, ValueType::Arn | ValueType::String),
             Kind::Numeric => t == ValueType::Numeric,
             Kind::Date => t == ValueType::Date,
             Kind::Bool => t == ValueType::Bool,

@@ -367,3 +367,36 @@ fn hostile_input_does_not_panic() {
     let pattern = "*a".repeat(50) + "b";
     assert!(!super::check::glob(&pattern, &"a".repeat(5_000), true));
 }
+
+/// Every AWS managed policy is a valid identity policy: none may get an ERROR. This guards
+/// against false positives on real-world documents.
+#[test]
+fn aws_managed_policies_have_no_errors() {
+    let mut failures = Vec::new();
+    let mut warnings = std::collections::BTreeMap::<String, usize>::new();
+    for p in palisade_iam_data::managed_policies() {
+        for f in validate(p.document, ID) {
+            // AWS's own managed policies are exempt from the customer quota.
+            if f.severity == Severity::Error && !f.code.starts_with("POLICY_SIZE_EXCEEDS") {
+                failures.push(format!("{}: {} {} {}", p.name, f.code, f.path, f.message));
+            } else {
+                if std::env::var_os("SHOW_FINDINGS").is_some() {
+                    eprintln!("{}: {} {} {}", p.name, f.code, f.path, f.message);
+                }
+                *warnings.entry(f.code).or_default() += 1;
+            }
+        }
+    }
+    eprintln!("non-error findings over managed policies: {warnings:?}");
+    assert!(
+        failures.is_empty(),
+        "{} errors:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -1,0 +1,33 @@
+"""Prints a wrk Lua script that replays one SigV4-signed STS GetCallerIdentity request.
+
+Header-signed requests stay valid for the 15-minute skew window, so wrk can replay the
+same bytes for a whole run, exactly as a client re-sending it would.
+usage: signed_request.py ENDPOINT ACCESS_KEY SECRET_KEY > request.lua
+"""
+import sys
+
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
+
+endpoint, ak, sk = sys.argv[1:4]
+body = "Action=GetCallerIdentity&Version=2011-06-15"
+req = botocore.awsrequest.AWSRequest(
+    method="POST",
+    url=endpoint + "/",
+    data=body,
+    headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+)
+botocore.auth.SigV4Auth(botocore.credentials.Credentials(ak, sk), "sts", "us-east-1").add_auth(req)
+lua_headers = "".join(
+    f'wrk.headers["{k}"] = "{v}"\n' for k, v in req.headers.items() if k.lower() != "host"
+)
+print('wrk.method = "POST"')
+print(f'wrk.body = "{body}"')
+print(lua_headers, end="")
+print(
+    """done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %.1f %.1f %.1f\\n", summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99), summary.requests / (summary.duration / 1e6)))
+end"""
+)

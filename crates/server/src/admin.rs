@@ -1,0 +1,145 @@
+//! The admin plane under `/_palisade/`: health (open), reset and clock (SigV4, service
+//! name `palisade`, root or an administrator of the management account only).
+
+use crate::{app::App, wire};
+use hyper::body::Bytes;
+use palisade_protocol::sigv4;
+use palisade_services::accounts;
+use serde_json::json;
+use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
+
+fn denied(request_id: &str, message: &str) -> wire::HttpResponse {
+    wire::admin_json(
+        403,
+        json!({"__type": "AccessDenied", "message": message}),
+        request_id,
+    )
+}
+
+fn bad_request(request_id: &str, message: &str) -> wire::HttpResponse {
+    wire::admin_json(
+        400,
+        json!({"__type": "ValidationException", "message": message}),
+        request_id,
+    )
+}
+
+fn internal(request_id: &str) -> wire::HttpResponse {
+    wire::admin_json(
+        500,
+        json!({"__type": "InternalFailure", "message": "The request processing has failed."}),
+        request_id,
+    )
+}
+
+pub async fn handle(
+    app: &Arc<App>,
+    parts: &http::request::Parts,
+    body: &Bytes,
+    request_id: &str,
+) -> wire::HttpResponse {
+    let path = parts.uri.path();
+    if path == "/_palisade/health" && parts.method == http::Method::GET {
+        return wire::admin_json(200, json!({"status": "ok"}), request_id);
+    }
+    if let Err(message) = authenticate(app, parts, body) {
+        return denied(request_id, &message);
+    }
+    let env = app.env.clone();
+    match (parts.method.clone(), path) {
+        (http::Method::POST, "/_palisade/reset") => {
+            let app = app.clone();
+            let done = tokio::task::spawn_blocking(move || {
+                accounts::reset(&app.env, &app.root_access_key_id)
+            })
+            .await;
+            match done {
+                Ok(Ok(())) => wire::admin_json(200, json!({"status": "reset"}), request_id),
+                _ => internal(request_id),
+            }
+        }
+        (http::Method::POST, "/_palisade/clock") => {
+            let req: serde_json::Value = match serde_json::from_slice(body) {
+                Ok(v) => v,
+                Err(_) => return bad_request(request_id, "The body must be a JSON object."),
+            };
+            let offset = match (req.get("advance_seconds"), req.get("set")) {
+                (Some(secs), None) => match secs
+                    .as_f64()
+                    .filter(|s| s.is_finite() && s.abs() < 1e11)
+                {
+                    Some(s) => env.clock.offset_micros().saturating_add((s * 1e6) as i64),
+                    None => return bad_request(request_id, "advance_seconds must be a number."),
+                },
+                (None, Some(set)) => {
+                    match set
+                        .as_str()
+                        .and_then(|s| time::OffsetDateTime::parse(s, &Rfc3339).ok())
+                    {
+                        Some(t) => palisade_services::clock::Clock::offset_for(t),
+                        None => {
+                            return bad_request(request_id, "set must be an RFC 3339 date-time.")
+                        }
+                    }
+                }
+                _ => {
+                    return bad_request(
+                        request_id,
+                        "Give exactly one of advance_seconds (number) or set (RFC 3339).",
+                    )
+                }
+            };
+            let env2 = env.clone();
+            match tokio::task::spawn_blocking(move || accounts::set_clock(&env2, offset)).await {
+                Ok(Ok(())) => clock_body(&env, request_id),
+                _ => internal(request_id),
+            }
+        }
+        (http::Method::GET, "/_palisade/clock") => clock_body(&env, request_id),
+        _ => wire::admin_json(
+            404,
+            json!({"__type": "NotFound", "message": "No such admin endpoint."}),
+            request_id,
+        ),
+    }
+}
+
+fn clock_body(env: &palisade_services::Env, request_id: &str) -> wire::HttpResponse {
+    let now = env.clock.now().format(&Rfc3339).unwrap_or_default();
+    wire::admin_json(
+        200,
+        json!({"now": now, "offset_seconds": env.clock.offset_micros() as f64 / 1e6}),
+        request_id,
+    )
+}
+
+/// Checks the SigV4 signature (service `palisade`) and that the caller is the
+/// management account's root. Any failure is the same 403, so nothing leaks.
+fn authenticate(app: &App, parts: &http::request::Parts, body: &[u8]) -> Result<(), String> {
+    let generic = "Access to the Palisade admin plane is denied.".to_owned();
+    let sig = match sigv4::parse(parts) {
+        Ok(Some(sig)) if sig.scope.service == "palisade" => sig,
+        _ => return Err(generic),
+    };
+    let env = &app.env;
+    let cred = match env.credentials.lookup(env, &sig.access_key_id) {
+        Ok(Some(c)) if c.active => c,
+        _ => return Err(generic),
+    };
+    sigv4::verify(
+        parts,
+        body,
+        &sig,
+        &cred.secret_access_key,
+        time::OffsetDateTime::now_utc(),
+        &app.signing_keys,
+    )
+    .map_err(|_| generic.clone())?;
+    // Until IAM lands, the management account's root is its only administrator.
+    if cred.principal.is_root() && cred.principal.account_id == env.management_account {
+        Ok(())
+    } else {
+        Err(generic)
+    }
+}

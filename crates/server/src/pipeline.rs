@@ -1,0 +1,462 @@
+//! The request pipeline: authenticate -> route and decode -> authorize -> run -> audit.
+//!
+//! Architecture invariant: no operation reads or changes state before every check it
+//! lists has been allowed. The call's effect and its CloudTrail record are written by one
+//! store job, and the response is built only after that job's commit is durable.
+
+use crate::{
+    app::App,
+    wire::{self, HttpResponse},
+};
+use http_body_util::BodyExt;
+use hyper::body::{Bytes, Incoming};
+use palisade_protocol::{
+    query,
+    sigv4::{self, ProtocolFamily, SigV4Error, SigV4Request},
+};
+use palisade_services::{
+    audit::{self, Call},
+    registry, ApiError, AuthzDecision, Input, Operation, Protocol, RequestContext, ServiceInfo,
+};
+use palisade_store::StoreError;
+use std::{net::SocketAddr, sync::Arc};
+use tokio::sync::oneshot;
+
+/// Largest request body accepted (AWS's query and JSON APIs stay far below this).
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// A failed request, with what is needed to answer it in the right protocol.
+struct Failure {
+    family: ProtocolFamily,
+    protocol: Option<Protocol>,
+    xmlns: Option<&'static str>,
+    error: ApiError,
+}
+
+impl Failure {
+    fn new(family: ProtocolFamily, protocol: Option<Protocol>, error: ApiError) -> Self {
+        Failure {
+            family,
+            protocol,
+            xmlns: None,
+            error,
+        }
+    }
+
+    /// Answers in `service`'s protocol and namespace.
+    fn of(service: &'static ServiceInfo, error: ApiError) -> Self {
+        Failure {
+            family: wire::family(service.protocol),
+            protocol: Some(service.protocol),
+            xmlns: service.xml_namespace,
+            error,
+        }
+    }
+}
+
+pub async fn handle(
+    app: Arc<App>,
+    req: hyper::Request<Incoming>,
+    remote: SocketAddr,
+) -> HttpResponse {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (parts, body) = req.into_parts();
+    if parts.uri.path().starts_with("/_palisade/") {
+        let body = match collect(body).await {
+            Ok(b) => b,
+            Err(e) => {
+                return wire::admin_json(
+                    e.status,
+                    serde_json::json!({"__type": e.code, "message": e.message}),
+                    &request_id,
+                )
+            }
+        };
+        return crate::admin::handle(&app, &parts, &body, &request_id).await;
+    }
+    let guess = guess_family(&parts);
+    if let Some(e) = declared_too_large(&parts) {
+        return wire::error(guess.0, guess.1, None, &e, &request_id);
+    }
+    let body = match collect(body).await {
+        Ok(b) => b,
+        Err(e) => return wire::error(guess.0, guess.1, None, &e, &request_id),
+    };
+    match api(&app, &parts, &body, remote, &request_id).await {
+        Ok(resp) => resp,
+        Err(f) => {
+            if f.error.is_internal() {
+                tracing::error!(request_id, code = %f.error.code, "request failed");
+            }
+            wire::error(f.family, f.protocol, f.xmlns, &f.error, &request_id)
+        }
+    }
+}
+
+/// Refuses a body whose declared length is over the limit before reading any of it.
+fn declared_too_large(parts: &http::request::Parts) -> Option<ApiError> {
+    let len = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse::<u64>()
+        .ok()?;
+    (len > MAX_BODY as u64).then(too_large)
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        "RequestEntityTooLarge",
+        413,
+        format!("Request body must be no larger than {MAX_BODY} bytes."),
+    )
+}
+
+async fn collect(body: Incoming) -> Result<Bytes, ApiError> {
+    match http_body_util::Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                Err(too_large())
+            } else {
+                Err(ApiError::new(
+                    "IncompleteBody",
+                    400,
+                    "The request body could not be read.",
+                ))
+            }
+        }
+    }
+}
+
+/// The protocol family to answer in before the service is known.
+fn guess_family(parts: &http::request::Parts) -> (ProtocolFamily, Option<Protocol>) {
+    if let Some((svc, _)) = target(parts).and_then(registry::by_target) {
+        return (wire::family(svc.protocol), Some(svc.protocol));
+    }
+    if parts.headers.contains_key("x-amz-target") {
+        return (ProtocolFamily::Json, Some(Protocol::Json11));
+    }
+    (ProtocolFamily::Query, Some(Protocol::Query))
+}
+
+fn target(parts: &http::request::Parts) -> Option<&str> {
+    parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+}
+
+fn sig_failure_of(service: &'static ServiceInfo, e: &SigV4Error) -> Failure {
+    let (status, code, message) = e.aws_error(wire::family(service.protocol));
+    Failure::of(service, ApiError::new(code, status, message))
+}
+
+fn sig_failure(family: ProtocolFamily, protocol: Option<Protocol>, e: &SigV4Error) -> Failure {
+    let (status, code, message) = e.aws_error(family);
+    Failure::new(family, protocol, ApiError::new(code, status, message))
+}
+
+async fn api(
+    app: &Arc<App>,
+    parts: &http::request::Parts,
+    body: &Bytes,
+    remote: SocketAddr,
+    request_id: &str,
+) -> Result<HttpResponse, Failure> {
+    let (family, protocol) = guess_family(parts);
+    // 1. Authenticate.
+    let sig = match sigv4::parse(parts) {
+        Ok(Some(sig)) => sig,
+        Ok(None) => {
+            return Err(sig_failure(
+                family,
+                protocol,
+                &SigV4Error::MissingAuthentication,
+            ))
+        }
+        Err(e) => return Err(sig_failure(family, protocol, &e)),
+    };
+    let service = resolve_service(parts, &sig).ok_or_else(|| {
+        Failure::new(
+            family,
+            protocol,
+            ApiError::new(
+                if family == ProtocolFamily::Query {
+                    "InvalidAction"
+                } else {
+                    "UnknownOperationException"
+                },
+                400,
+                format!(
+                    "Palisade does not implement the service '{}'.",
+                    sig.scope.service
+                ),
+            ),
+        )
+    })?;
+    let family = wire::family(service.protocol);
+    let env = &app.env;
+    let cred = env
+        .credentials
+        .lookup(env, &sig.access_key_id)
+        .map_err(|e| Failure::of(service, e))?
+        .filter(|c| c.active)
+        .ok_or_else(|| sig_failure_of(service, &SigV4Error::UnknownAccessKey))?;
+    match (&cred.session_token, &sig.security_token) {
+        (None, None) => {}
+        (Some(expected), Some(given))
+            if aws_lc_rs::constant_time::verify_slices_are_equal(
+                expected.as_bytes(),
+                given.as_bytes(),
+            )
+            .is_ok() => {}
+        _ => return Err(sig_failure_of(service, &SigV4Error::InvalidToken)),
+    }
+    sigv4::verify(
+        parts,
+        body,
+        &sig,
+        &cred.secret_access_key,
+        time::OffsetDateTime::now_utc(),
+        &app.signing_keys,
+    )
+    .map_err(|e| sig_failure_of(service, &e))?;
+    let now = env.clock.now();
+    if cred.expiration.is_some_and(|exp| exp <= now) {
+        return Err(sig_failure_of(service, &SigV4Error::ExpiredToken));
+    }
+
+    // 2. Route and decode.
+    let params;
+    let (action, input) = match service.protocol {
+        Protocol::Query => {
+            params = query_params(parts, body).map_err(|e| Failure::of(service, e))?;
+            let action = params
+                .iter()
+                .find(|(k, _)| k == "Action")
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| {
+                    Failure::of(
+                        service,
+                        ApiError::new("MissingAction", 400, "Missing Action"),
+                    )
+                })?;
+            (action, Input::Query(&params))
+        }
+        Protocol::Json10 | Protocol::Json11 => {
+            let action = match target(parts).and_then(registry::by_target) {
+                Some((svc, action)) if std::ptr::eq(svc, service) => action.to_owned(),
+                _ => {
+                    return Err(Failure::of(
+                        service,
+                        ApiError::new("UnknownOperationException", 400, ""),
+                    ))
+                }
+            };
+            (action, Input::Json(body))
+        }
+        Protocol::RestXml | Protocol::RestJson => {
+            return Err(Failure::of(service, service.unknown_operation("")));
+        }
+    };
+    let op = service
+        .decode(&action, &input)
+        .map_err(|e| Failure::of(service, e))?;
+
+    let ctx = RequestContext {
+        request_id: request_id.to_owned(),
+        principal: cred.principal.clone(),
+        region: sig.scope.region.clone(),
+        source_ip: remote.ip().to_string(),
+        user_agent: parts
+            .headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+        now,
+        secure_transport: false,
+    };
+
+    // 3. Authorize every check before the operation touches state.
+    for check in op.authz(&ctx) {
+        if let AuthzDecision::Deny { message } = env.authorizer.authorize(&check, &ctx) {
+            let denied = access_denied(family, message);
+            record_failure(app, service, &ctx, op.as_ref(), &denied)
+                .await
+                .map_err(|e| Failure::of(service, e))?;
+            return Err(Failure::of(service, denied));
+        }
+    }
+
+    // 4 + 5. Run and audit in one durable job.
+    let reply = run(app, service, ctx, op)
+        .await
+        .map_err(|e| Failure::of(service, e))?;
+    wire::reply(service, &action, reply.output.as_deref(), request_id)
+        .map_err(|e| Failure::of(service, e))
+}
+
+fn resolve_service(
+    parts: &http::request::Parts,
+    sig: &SigV4Request,
+) -> Option<&'static ServiceInfo> {
+    registry::by_signing_name(&sig.scope.service).or_else(|| {
+        target(parts)
+            .and_then(registry::by_target)
+            .map(|(s, _)| s)
+            .filter(|s| s.signing_name == sig.scope.service)
+    })
+}
+
+fn access_denied(family: ProtocolFamily, message: String) -> ApiError {
+    match family {
+        ProtocolFamily::Query | ProtocolFamily::RestXml => {
+            ApiError::new("AccessDenied", 403, message)
+        }
+        ProtocolFamily::Json | ProtocolFamily::RestJson => {
+            ApiError::new("AccessDeniedException", 400, message)
+        }
+    }
+}
+
+/// awsQuery parameters: the URL's query string, then the form body.
+fn query_params(
+    parts: &http::request::Parts,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, ApiError> {
+    let mut params = Vec::new();
+    if let Some(q) = parts.uri.query() {
+        params = query::parse_form(q.as_bytes()).map_err(|e| {
+            let (status, code, message) = e.aws_error();
+            ApiError::new(code, status, message)
+        })?;
+    }
+    if !body.is_empty() {
+        let form = query::parse_form(body).map_err(|e| {
+            let (status, code, message) = e.aws_error();
+            ApiError::new(code, status, message)
+        })?;
+        params.extend(form);
+    }
+    Ok(params)
+}
+
+/// Runs `job` on the store's writer and waits, without blocking the runtime, until its
+/// group commit is durable.
+async fn commit<T: Send + 'static>(
+    app: &App,
+    job: impl FnOnce(&mut dyn palisade_store::WriteTx) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let (result_tx, result_rx) = oneshot::channel::<T>();
+    let (done_tx, done_rx) = oneshot::channel::<Result<(), StoreError>>();
+    app.env.store.submit(
+        Box::new(move |tx| {
+            let value = job(tx)?;
+            let _ = result_tx.send(value);
+            Ok(())
+        }),
+        Box::new(move |r| {
+            let _ = done_tx.send(r);
+        }),
+    );
+    done_rx
+        .await
+        .map_err(|_| ApiError::internal("writer dropped a job"))??;
+    result_rx
+        .await
+        .map_err(|_| ApiError::internal("write job produced no result"))
+}
+
+/// Records a call refused before it ran (authorization).
+async fn record_failure(
+    app: &App,
+    service: &'static ServiceInfo,
+    ctx: &RequestContext,
+    op: &dyn Operation,
+    error: &ApiError,
+) -> Result<(), ApiError> {
+    let ctx = ctx.clone();
+    let error = error.clone();
+    let name = op.name();
+    let read_only = op.read_only();
+    let params = op.request_parameters();
+    commit(app, move |tx| {
+        audit::record(
+            tx,
+            Call {
+                ctx: &ctx,
+                service,
+                event_name: name,
+                read_only,
+                request_parameters: params,
+                outcome: Err(&error),
+            },
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+async fn run(
+    app: &Arc<App>,
+    service: &'static ServiceInfo,
+    ctx: RequestContext,
+    op: Box<dyn Operation>,
+) -> Result<palisade_services::Reply, ApiError> {
+    let env = app.env.clone();
+    if op.read_only() {
+        // Reads run on a snapshot; only the audit record goes through the writer.
+        let mut result = None;
+        env.store.read(&mut |tx| {
+            result = Some(op.read(tx, &env, &ctx));
+            Ok(())
+        })?;
+        let result = result.unwrap_or_else(|| Err(ApiError::internal("read did not run")));
+        let name = op.name();
+        let params = op.request_parameters();
+        let reply = commit(app, move |tx| {
+            audit::record(
+                tx,
+                Call {
+                    ctx: &ctx,
+                    service,
+                    event_name: name,
+                    read_only: true,
+                    request_parameters: params,
+                    outcome: result.as_ref(),
+                },
+            )?;
+            Ok(result)
+        })
+        .await?;
+        return reply;
+    }
+    commit(app, move |tx| {
+        let mut result = None;
+        tx.nested(&mut |tx| {
+            let r = op.write(tx, &env, &ctx);
+            let ok = r.is_ok();
+            result = Some(r);
+            ok
+        })?;
+        let result = result.unwrap_or_else(|| Err(ApiError::internal("operation did not run")));
+        audit::record(
+            tx,
+            Call {
+                ctx: &ctx,
+                service,
+                event_name: op.name(),
+                read_only: false,
+                request_parameters: op.request_parameters(),
+                outcome: result.as_ref(),
+            },
+        )?;
+        Ok(result)
+    })
+    .await?
+}

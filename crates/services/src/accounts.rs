@@ -1,0 +1,209 @@
+//! Accounts and the first start: the management account and its root access key, the
+//! admin plane's reset back to that state, and the durable business-clock offset.
+
+use crate::{
+    clock::Clock,
+    context::Principal,
+    credentials::{self, Credential},
+    env::Env,
+    error::ApiError,
+    keyspace,
+};
+use palisade_store::{seal::MasterKey, Store, StoreError, WriteTx};
+use std::sync::{mpsc, Arc};
+use time::OffsetDateTime;
+
+/// What first start (or a later start) established.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    pub account_id: String,
+    pub root_access_key_id: String,
+    /// Set only when this start generated the root key: the caller prints it once and
+    /// writes `root-credentials`.
+    pub generated_secret: Option<String>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct BootstrapRecord {
+    management_account: String,
+    root_access_key_id: String,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AccountRecord {
+    id: String,
+    name: String,
+    status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    created: OffsetDateTime,
+}
+
+/// Runs one write job and waits for its durable commit (for start-up and admin calls;
+/// the request path awaits asynchronously instead).
+pub fn write_blocking<T: Send + 'static>(
+    store: &dyn Store,
+    f: impl FnOnce(&mut dyn WriteTx) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let (result_tx, result_rx) = mpsc::sync_channel::<Result<T, ApiError>>(1);
+    let (done_tx, done_rx) = mpsc::sync_channel::<Result<(), StoreError>>(1);
+    store.submit(
+        Box::new(move |tx| {
+            let r = f(tx);
+            let failed = r.is_err();
+            let _ = result_tx.send(r);
+            if failed {
+                Err(StoreError::Other("job failed".into()))
+            } else {
+                Ok(())
+            }
+        }),
+        Box::new(move |r| {
+            let _ = done_tx.send(r);
+        }),
+    );
+    let committed = done_rx
+        .recv()
+        .map_err(|_| ApiError::internal("writer stopped"))?;
+    let result = result_rx
+        .recv()
+        .map_err(|_| ApiError::internal("write job did not run"))?;
+    let value = result?;
+    committed?;
+    Ok(value)
+}
+
+/// Loads the bootstrap record, or creates the management account and its root key.
+pub fn bootstrap(
+    store: &dyn Store,
+    master: &Arc<MasterKey>,
+    account_id: &str,
+    root_key: Option<(String, String)>,
+) -> Result<Bootstrap, ApiError> {
+    let mut existing = None;
+    store.read(&mut |tx| {
+        existing = tx.get(&keyspace::meta("bootstrap"))?;
+        Ok(())
+    })?;
+    if let Some(raw) = existing {
+        let rec: BootstrapRecord = serde_json::from_slice(&raw).map_err(ApiError::internal)?;
+        return Ok(Bootstrap {
+            account_id: rec.management_account,
+            root_access_key_id: rec.root_access_key_id,
+            generated_secret: None,
+        });
+    }
+    let (akid, secret, generated) = match root_key {
+        Some((a, s)) => (a, s, false),
+        None => (
+            credentials::new_access_key_id(false)?,
+            credentials::new_secret_access_key()?,
+            true,
+        ),
+    };
+    let master = master.clone();
+    let (acct, ak, sk) = (account_id.to_owned(), akid.clone(), secret.clone());
+    write_blocking(store, move |tx| {
+        write_initial_state(tx, &master, &acct, &ak, &sk, OffsetDateTime::now_utc())
+            .map_err(ApiError::from)
+    })?;
+    Ok(Bootstrap {
+        account_id: account_id.to_owned(),
+        root_access_key_id: akid,
+        generated_secret: generated.then_some(secret),
+    })
+}
+
+fn write_initial_state(
+    tx: &mut dyn WriteTx,
+    master: &MasterKey,
+    account_id: &str,
+    akid: &str,
+    secret: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let account = AccountRecord {
+        id: account_id.to_owned(),
+        name: "management".to_owned(),
+        status: "ACTIVE".to_owned(),
+        created: now,
+    };
+    let to_vec = |v: &dyn erased_serde::Serialize| {
+        serde_json::to_vec(v).map_err(|e| StoreError::Other(e.to_string()))
+    };
+    tx.put(&keyspace::account(account_id), &to_vec(&account)?)?;
+    credentials::put_credential(
+        tx,
+        master,
+        &Credential {
+            principal: Principal::root(account_id, akid),
+            secret_access_key: secret.to_owned(),
+            active: true,
+            session_token: None,
+            expiration: None,
+        },
+        now,
+    )?;
+    let rec = BootstrapRecord {
+        management_account: account_id.to_owned(),
+        root_access_key_id: akid.to_owned(),
+    };
+    tx.put(&keyspace::meta("bootstrap"), &to_vec(&rec)?)
+}
+
+/// Wipes every account, resource and event back to a new data dir's state, keeping the
+/// management account id and its root key. Returns once durable.
+pub fn reset(env: &Env, root_access_key_id: &str) -> Result<(), ApiError> {
+    let root = env
+        .credentials
+        .lookup(env, root_access_key_id)?
+        .ok_or_else(|| ApiError::internal("root credential missing"))?;
+    let master = env.master_key.clone();
+    let account = env.management_account.clone();
+    let akid = root_access_key_id.to_owned();
+    let secret = root.secret_access_key.clone();
+    write_blocking(env.store.as_ref(), move |tx| {
+        tx.delete_range(&[], None)?;
+        write_initial_state(
+            tx,
+            &master,
+            &account,
+            &akid,
+            &secret,
+            OffsetDateTime::now_utc(),
+        )?;
+        Ok(())
+    })?;
+    env.credentials.clear();
+    env.clock.set_offset_micros(0);
+    Ok(())
+}
+
+/// Loads the persisted business-clock offset into `clock`.
+pub fn load_clock(store: &dyn Store, clock: &Clock) -> Result<(), ApiError> {
+    let mut raw = None;
+    store.read(&mut |tx| {
+        raw = tx.get(&keyspace::meta("clock_offset_micros"))?;
+        Ok(())
+    })?;
+    if let Some(raw) = raw {
+        let offset = std::str::from_utf8(&raw)
+            .ok()
+            .and_then(|s| s.parse::<i64>().ok())
+            .ok_or_else(|| ApiError::internal("bad clock offset record"))?;
+        clock.set_offset_micros(offset);
+    }
+    Ok(())
+}
+
+/// Moves the business clock and persists the new offset.
+pub fn set_clock(env: &Env, offset_micros: i64) -> Result<(), ApiError> {
+    write_blocking(env.store.as_ref(), move |tx| {
+        tx.put(
+            &keyspace::meta("clock_offset_micros"),
+            offset_micros.to_string().as_bytes(),
+        )?;
+        Ok(())
+    })?;
+    env.clock.set_offset_micros(offset_micros);
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! The authorization interface between the request pipeline and the policy engine.
+//!
+//! Each operation lists its [`AuthzCheck`]s; the pipeline asks the [`Authorizer`] about
+//! every one before the operation may read or change state. The authorizer gathers the
+//! policies that apply (identity, group, boundary, session, resource, organization) and
+//! asks the policy engine.
+
+use crate::context::{Principal, RequestContext};
+
+/// One permission a call needs: an IAM action on one resource, with the condition keys
+/// only this operation knows (e.g. `kms:EncryptionContext:...`).
+#[derive(Debug, Clone)]
+pub struct AuthzCheck {
+    /// `service:Action`, e.g. `iam:CreateUser`.
+    pub action: String,
+    /// The resource ARN (`*` for actions without a resource type).
+    pub resource: String,
+    /// The account that owns the resource (cross-account rules apply when it differs).
+    pub resource_account: Option<String>,
+    /// Operation-specific condition keys.
+    pub context: Vec<(String, Vec<String>)>,
+}
+
+impl AuthzCheck {
+    pub fn new(action: impl Into<String>, resource: impl Into<String>) -> Self {
+        AuthzCheck {
+            action: action.into(),
+            resource: resource.into(),
+            resource_account: None,
+            context: Vec::new(),
+        }
+    }
+}
+
+/// The verdict on one check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthzDecision {
+    Allow,
+    /// Denied, with AWS's message (`User: ... is not authorized to perform: ...`).
+    Deny {
+        message: String,
+    },
+}
+
+/// Decides checks. Implementations must not fail: anything they cannot evaluate is a
+/// denial.
+pub trait Authorizer: Send + Sync {
+    fn authorize(&self, check: &AuthzCheck, ctx: &RequestContext) -> AuthzDecision;
+}
+
+/// The authorizer until IAM principals exist: an account's root user may do everything in
+/// its own account, and nobody else anything.
+#[derive(Debug, Default)]
+pub struct RootOnly;
+
+impl Authorizer for RootOnly {
+    fn authorize(&self, check: &AuthzCheck, ctx: &RequestContext) -> AuthzDecision {
+        let own_account = check
+            .resource_account
+            .as_deref()
+            .is_none_or(|a| a == ctx.principal.account_id);
+        if ctx.principal.is_root() && own_account {
+            AuthzDecision::Allow
+        } else {
+            AuthzDecision::Deny {
+                message: denial_message(
+                    &ctx.principal,
+                    check,
+                    "because no identity-based policy allows the",
+                ),
+            }
+        }
+    }
+}
+
+/// AWS's current denial message form.
+pub fn denial_message(principal: &Principal, check: &AuthzCheck, reason: &str) -> String {
+    format!(
+        "User: {} is not authorized to perform: {} on resource: {} {} {} action",
+        principal.arn, check.action, check.resource, reason, check.action
+    )
+}

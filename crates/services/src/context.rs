@@ -1,0 +1,112 @@
+//! Who is calling, from where, and when: the facts of one request that authorization,
+//! the operation and the audit record share.
+
+use time::OffsetDateTime;
+
+/// The kind of principal a credential belongs to (CloudTrail `userIdentity.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PrincipalKind {
+    Root,
+    IAMUser,
+    AssumedRole,
+    FederatedUser,
+}
+
+impl PrincipalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalKind::Root => "Root",
+            PrincipalKind::IAMUser => "IAMUser",
+            PrincipalKind::AssumedRole => "AssumedRole",
+            PrincipalKind::FederatedUser => "FederatedUser",
+        }
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Principal {
+    pub kind: PrincipalKind,
+    pub account_id: String,
+    /// `arn:aws:iam::123456789012:root`, `...:user/alex`, `arn:aws:sts::...:assumed-role/r/s`.
+    pub arn: String,
+    /// AWS's unique id (`AIDA...` for users, `AROA...:session` for roles, the account id
+    /// for root): GetCallerIdentity's `UserId`, CloudTrail's `principalId`.
+    pub principal_id: String,
+    /// The friendly name CloudTrail shows as `Username` (`root` for the root user).
+    pub user_name: String,
+    pub access_key_id: String,
+}
+
+impl Principal {
+    pub fn root(account_id: &str, access_key_id: &str) -> Self {
+        Principal {
+            kind: PrincipalKind::Root,
+            account_id: account_id.to_owned(),
+            arn: format!("arn:aws:iam::{account_id}:root"),
+            principal_id: account_id.to_owned(),
+            user_name: "root".to_owned(),
+            access_key_id: access_key_id.to_owned(),
+        }
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.kind == PrincipalKind::Root
+    }
+}
+
+/// Everything known about one request before its operation runs.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub principal: Principal,
+    /// The region of the credential scope (for global services, AWS's home region).
+    pub region: String,
+    pub source_ip: String,
+    pub user_agent: String,
+    /// The business clock's time for this request (see [`crate::clock`]).
+    pub now: OffsetDateTime,
+    pub secure_transport: bool,
+}
+
+impl RequestContext {
+    /// Global condition keys AWS puts in every request context, as (key, values) pairs.
+    /// Operation-specific keys are added by [`crate::AuthzCheck`].
+    pub fn global_condition_keys(&self) -> Vec<(&'static str, Vec<String>)> {
+        let now = self.now;
+        let current_time = now
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let mut keys = vec![
+            ("aws:CurrentTime", vec![current_time]),
+            ("aws:EpochTime", vec![now.unix_timestamp().to_string()]),
+            (
+                "aws:SecureTransport",
+                vec![self.secure_transport.to_string()],
+            ),
+            ("aws:SourceIp", vec![self.source_ip.clone()]),
+            ("aws:UserAgent", vec![self.user_agent.clone()]),
+            ("aws:RequestedRegion", vec![self.region.clone()]),
+            ("aws:PrincipalArn", vec![self.principal.arn.clone()]),
+            (
+                "aws:PrincipalAccount",
+                vec![self.principal.account_id.clone()],
+            ),
+            (
+                "aws:PrincipalType",
+                vec![match self.principal.kind {
+                    PrincipalKind::Root => "Account".to_owned(),
+                    PrincipalKind::IAMUser => "User".to_owned(),
+                    PrincipalKind::AssumedRole => "AssumedRole".to_owned(),
+                    PrincipalKind::FederatedUser => "FederatedUser".to_owned(),
+                }],
+            ),
+            ("aws:userid", vec![self.principal.principal_id.clone()]),
+            ("aws:ViaAWSService", vec!["false".to_owned()]),
+        ];
+        if self.principal.kind == PrincipalKind::IAMUser {
+            keys.push(("aws:username", vec![self.principal.user_name.clone()]));
+        }
+        keys
+    }
+}

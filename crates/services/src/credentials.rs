@@ -1,0 +1,169 @@
+//! Access keys: their durable records (secret sealed under the data dir's master key) and
+//! the in-memory cache SigV4 verification reads on every request.
+//!
+//! The cache holds what the store says; every write that changes a credential goes
+//! through [`put_credential`] / [`delete_credential`], which invalidate the entry, and
+//! `reset` clears it whole.
+
+use crate::{context::Principal, env::Env, error::ApiError, keyspace};
+use base64::Engine as _;
+use palisade_store::{seal::MasterKey, ReadTx, StoreError, WriteTx};
+use parking_lot::RwLock;
+use std::{collections::HashMap, sync::Arc};
+use time::OffsetDateTime;
+
+/// A usable credential, secret in clear (memory only).
+#[derive(Clone)]
+pub struct Credential {
+    pub principal: Principal,
+    pub secret_access_key: String,
+    pub active: bool,
+    /// Temporary credentials: the session token the request must carry.
+    pub session_token: Option<String>,
+    /// Temporary credentials: expiry on the business clock.
+    pub expiration: Option<OffsetDateTime>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("principal", &self.principal.arn)
+            .field("access_key_id", &self.principal.access_key_id)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The durable form: the secret is sealed, with the access key id as associated data so
+/// a sealed secret cannot be moved to another key's record.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredCredential {
+    principal: Principal,
+    sealed_secret: String,
+    active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sealed_session_token: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    expiration: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    created: OffsetDateTime,
+}
+
+/// Cache of credentials by access key id.
+#[derive(Default)]
+pub struct CredentialCache {
+    map: RwLock<HashMap<String, Arc<Credential>>>,
+}
+
+impl CredentialCache {
+    /// The credential for `access_key_id`, from memory or the store.
+    pub fn lookup(
+        &self,
+        env: &Env,
+        access_key_id: &str,
+    ) -> Result<Option<Arc<Credential>>, ApiError> {
+        if let Some(c) = self.map.read().get(access_key_id) {
+            return Ok(Some(c.clone()));
+        }
+        let mut found = None;
+        env.store.read(&mut |tx| {
+            found = get_credential(tx, &env.master_key, access_key_id)?;
+            Ok(())
+        })?;
+        let Some(cred) = found else { return Ok(None) };
+        let cred = Arc::new(cred);
+        self.map
+            .write()
+            .insert(access_key_id.to_owned(), cred.clone());
+        Ok(Some(cred))
+    }
+
+    pub fn invalidate(&self, access_key_id: &str) {
+        self.map.write().remove(access_key_id);
+    }
+
+    pub fn clear(&self) {
+        self.map.write().clear();
+    }
+}
+
+/// Reads and unseals one credential.
+pub fn get_credential(
+    tx: &dyn ReadTx,
+    master: &MasterKey,
+    access_key_id: &str,
+) -> Result<Option<Credential>, StoreError> {
+    let Some(raw) = tx.get(&keyspace::credential(access_key_id))? else {
+        return Ok(None);
+    };
+    let stored: StoredCredential = serde_json::from_slice(&raw)
+        .map_err(|e| StoreError::Other(format!("credential record: {e}")))?;
+    let open = |sealed: &str| -> Result<String, StoreError> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .map_err(|_| StoreError::Unseal)?;
+        let clear = master.open(access_key_id.as_bytes(), &bytes)?;
+        String::from_utf8(clear).map_err(|_| StoreError::Unseal)
+    };
+    Ok(Some(Credential {
+        secret_access_key: open(&stored.sealed_secret)?,
+        session_token: stored
+            .sealed_session_token
+            .as_deref()
+            .map(open)
+            .transpose()?,
+        principal: stored.principal,
+        active: stored.active,
+        expiration: stored.expiration,
+    }))
+}
+
+/// Writes one credential, sealing its secrets. The caller invalidates the cache entry
+/// after the commit (see [`CredentialCache::invalidate`]).
+pub fn put_credential(
+    tx: &mut dyn WriteTx,
+    master: &MasterKey,
+    cred: &Credential,
+    created: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let akid = cred.principal.access_key_id.as_str();
+    let seal = |clear: &str| -> Result<String, StoreError> {
+        Ok(base64::engine::general_purpose::STANDARD
+            .encode(master.seal(akid.as_bytes(), clear.as_bytes())?))
+    };
+    let stored = StoredCredential {
+        principal: cred.principal.clone(),
+        sealed_secret: seal(&cred.secret_access_key)?,
+        active: cred.active,
+        sealed_session_token: cred.session_token.as_deref().map(seal).transpose()?,
+        expiration: cred.expiration,
+        created,
+    };
+    let raw = serde_json::to_vec(&stored).map_err(|e| StoreError::Other(e.to_string()))?;
+    tx.put(&keyspace::credential(akid), &raw)
+}
+
+const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const SECRET_CHARS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn random_chars(alphabet: &[u8], n: usize) -> Result<String, ApiError> {
+    let mut bytes = vec![0u8; n];
+    aws_lc_rs::rand::fill(&mut bytes)
+        .map_err(|_| ApiError::internal("system random source failed"))?;
+    let len = alphabet.len();
+    Ok(bytes
+        .iter()
+        .map(|b| char::from(alphabet.get(usize::from(*b) % len).copied().unwrap_or(b'A')))
+        .collect())
+}
+
+/// A new access key id: `AKIA` (long-term) or `ASIA` (temporary) + 16 base32 characters.
+pub fn new_access_key_id(temporary: bool) -> Result<String, ApiError> {
+    let prefix = if temporary { "ASIA" } else { "AKIA" };
+    Ok(format!("{prefix}{}", random_chars(BASE32, 16)?))
+}
+
+/// A new 40-character secret access key.
+pub fn new_secret_access_key() -> Result<String, ApiError> {
+    random_chars(SECRET_CHARS, 40)
+}

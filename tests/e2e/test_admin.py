@@ -1,0 +1,107 @@
+"""The admin plane: health, reset and the business clock, with their access rules."""
+
+import datetime
+import json
+import os
+import stat
+import subprocess
+import urllib.request
+
+import pytest
+
+from conftest import ACCOUNT, ROOT_AK, ROOT_SK, Server, admin, client, root_env
+
+
+def test_health_needs_no_credentials(endpoint):
+    with urllib.request.urlopen(endpoint + "/_palisade/health", timeout=5) as r:
+        assert r.status == 200
+        assert json.loads(r.read()) == {"status": "ok"}
+
+
+@pytest.mark.parametrize("path", ["/_palisade/reset", "/_palisade/clock"])
+def test_admin_refuses_unsigned_unknown_and_wrong_keys(endpoint, path):
+    req = urllib.request.Request(endpoint + path, data=b"{}", method="POST")
+    try:
+        urllib.request.urlopen(req, timeout=5)
+        raise AssertionError("unsigned admin call accepted")
+    except urllib.error.HTTPError as e:
+        assert e.code == 403
+    assert admin(endpoint, path, {"advance_seconds": 1}, ak="AKIANOSUCHKEY0000000")[0] == 403
+    assert admin(endpoint, path, {"advance_seconds": 1}, sk="z" * 40)[0] == 403
+
+
+def test_clock_advance_and_set(endpoint):
+    status, body = admin(endpoint, "/_palisade/clock", {"advance_seconds": 3600})
+    assert status == 200
+    now = datetime.datetime.fromisoformat(body["now"].replace("Z", "+00:00"))
+    delta = now - datetime.datetime.now(datetime.timezone.utc)
+    assert 3500 < delta.total_seconds() < 3700
+    status, body = admin(endpoint, "/_palisade/clock", {"set": "2030-01-01T00:00:00Z"})
+    assert status == 200
+    assert body["now"].startswith("2030-01-01T00:00")
+    # SigV4 skew still uses the wall clock: requests keep working.
+    assert client(endpoint, "sts").get_caller_identity()["Account"] == ACCOUNT
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"advance_seconds": "x"}, {"set": "yesterday"}, {"advance_seconds": 1, "set": "2030-01-01T00:00:00Z"}]
+)
+def test_clock_bad_input(endpoint, body):
+    status, resp = admin(endpoint, "/_palisade/clock", body)
+    assert status == 400
+    assert resp["__type"] == "ValidationException"
+
+
+def test_generated_root_credentials_file(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PALISADE_ROOT_")}
+    os.environ.pop("PALISADE_ROOT_ACCESS_KEY_ID", None)
+    s = Server(tmp_path / "gen", env_extra={})
+    try:
+        creds = tmp_path / "gen" / "root-credentials"
+        mode = stat.S_IMODE(creds.stat().st_mode)
+        assert mode == 0o600
+        text = creds.read_text()
+        assert text.startswith("[palisade-root]\n")
+        lines = dict(l.split(" = ", 1) for l in text.splitlines()[1:])
+        ak, sk = lines["aws_access_key_id"], lines["aws_secret_access_key"]
+        assert ak.startswith("AKIA") and len(ak) == 20 and len(sk) == 40
+        # Printed once on the start that created it.
+        assert any(ak in l for l in s.stderr_lines)
+        assert client(s.endpoint, "sts", ak=ak, sk=sk).get_caller_identity()["Arn"].endswith(":root")
+        # The master key and the store never hold the secret in clear.
+        for f in (tmp_path / "gen").iterdir():
+            if f.is_file() and f.name != "root-credentials":
+                assert sk.encode() not in f.read_bytes(), f.name
+    finally:
+        assert s.stop() == 0
+    # A restart keeps the same key and prints no secret.
+    s = Server(tmp_path / "gen", env_extra={})
+    try:
+        assert not any(sk in l for l in s.stderr_lines)
+        assert client(s.endpoint, "sts", ak=ak, sk=sk).get_caller_identity()["Account"] == ACCOUNT
+    finally:
+        s.stop()
+
+
+def test_account_id_flag(tmp_path):
+    s = Server(tmp_path / "acct", env_extra=root_env(), args=("--account-id", "123456789012"))
+    try:
+        assert client(s.endpoint, "sts").get_caller_identity()["Account"] == "123456789012"
+    finally:
+        s.stop()
+
+
+def test_sigterm_exits_zero(tmp_path):
+    s = Server(tmp_path / "term", env_extra=root_env())
+    client(s.endpoint, "sts").get_caller_identity()
+    assert s.stop() == 0
+
+
+def test_help_explains_itself():
+    from conftest import binary
+
+    out = subprocess.run([binary(), "serve", "--help"], capture_output=True, text=True).stdout
+    for flag in ("--listen", "--data-dir", "--account-id", "PALISADE_LISTEN", "PALISADE_DATA_DIR"):
+        assert flag in out
+    bad = subprocess.run([binary(), "serve", "--account-id", "12"], capture_output=True, text=True)
+    assert bad.returncode == 2

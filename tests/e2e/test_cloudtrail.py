@@ -1,0 +1,165 @@
+"""CloudTrail event history: every call recorded with who did it, found by LookupEvents."""
+
+import json
+import time
+
+import botocore.exceptions
+import pytest
+
+from conftest import ACCOUNT, ROOT_AK, admin, client
+
+
+def events(endpoint, region="us-east-1", **kwargs):
+    ct = client(endpoint, "cloudtrail", region=region)
+    return ct.lookup_events(**kwargs)["Events"]
+
+
+def test_lookup_events_finds_caller_identity_with_user_identity(endpoint):
+    client(endpoint, "sts").get_caller_identity()
+    found = events(endpoint, LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}])
+    assert len(found) == 1
+    ev = found[0]
+    assert ev["EventSource"] == "sts.amazonaws.com"
+    assert ev["Username"] == "root"
+    assert ev["AccessKeyId"] == ROOT_AK
+    assert ev["ReadOnly"] == "true"
+    record = json.loads(ev["CloudTrailEvent"])
+    assert record["userIdentity"] == {
+        "type": "Root",
+        "principalId": ACCOUNT,
+        "arn": f"arn:aws:iam::{ACCOUNT}:root",
+        "accountId": ACCOUNT,
+        "accessKeyId": ROOT_AK,
+    }
+    for field in ("eventVersion", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress",
+                  "userAgent", "requestParameters", "responseElements", "requestID", "eventID", "readOnly",
+                  "eventType", "managementEvent", "recipientAccountId", "eventCategory"):
+        assert field in record, field
+    assert record["eventName"] == "GetCallerIdentity"
+    assert record["awsRegion"] == "us-east-1"
+    assert record["sourceIPAddress"] == "127.0.0.1"
+    assert "Boto3" in record["userAgent"] or "botocore" in record["userAgent"]
+    assert record["eventType"] == "AwsApiCall"
+    assert record["recipientAccountId"] == ACCOUNT
+    assert record["eventCategory"] == "Management"
+    assert record["eventID"] == ev["EventId"]
+
+
+def test_events_are_per_region_and_newest_first(endpoint):
+    client(endpoint, "sts", region="eu-west-1").get_caller_identity()
+    client(endpoint, "sts", region="us-east-1").get_caller_identity()
+    client(endpoint, "sts", region="us-east-1").get_caller_identity()
+    attr = [{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}]
+    us = events(endpoint, LookupAttributes=attr)
+    eu = events(endpoint, region="eu-west-1", LookupAttributes=attr)
+    assert len(us) == 2 and len(eu) == 1
+    assert us[0]["EventTime"] >= us[1]["EventTime"]
+    assert json.loads(eu[0]["CloudTrailEvent"])["awsRegion"] == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    "key,value,expect",
+    [
+        ("EventSource", "sts.amazonaws.com", 3),
+        ("Username", "root", 3),
+        ("AccessKeyId", ROOT_AK, 3),
+        ("ReadOnly", "true", 3),
+        ("ReadOnly", "false", 0),
+        ("EventName", "CreateUser", 0),
+    ],
+)
+def test_lookup_attributes(endpoint, key, value, expect):
+    for _ in range(3):
+        client(endpoint, "sts").get_caller_identity()
+    found = events(endpoint, LookupAttributes=[{"AttributeKey": key, "AttributeValue": value}])
+    # LookupEvents calls are recorded too (source cloudtrail.amazonaws.com); count only STS ones.
+    assert len([e for e in found if e["EventSource"] == "sts.amazonaws.com"]) == expect
+
+
+def test_lookup_by_event_id(endpoint):
+    client(endpoint, "sts").get_caller_identity()
+    first = events(endpoint)[0]
+    found = events(endpoint, LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": first["EventId"]}])
+    assert [e["EventId"] for e in found] == [first["EventId"]]
+
+
+def test_paging_with_max_results_and_next_token(endpoint):
+    for _ in range(7):
+        client(endpoint, "sts").get_caller_identity()
+    ct = client(endpoint, "cloudtrail")
+    attr = [{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}]
+    seen, token = [], None
+    while True:
+        kwargs = {"LookupAttributes": attr, "MaxResults": 3}
+        if token:
+            kwargs["NextToken"] = token
+        page = ct.lookup_events(**kwargs)
+        assert len(page["Events"]) <= 3
+        seen.extend(e["EventId"] for e in page["Events"])
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert len(seen) == 7 and len(set(seen)) == 7
+    # The paginator of the SDK walks the same pages.
+    pages = ct.get_paginator("lookup_events").paginate(LookupAttributes=attr, PaginationConfig={"PageSize": 2})
+    assert sum(len(p["Events"]) for p in pages) == 7
+
+
+def test_time_window(endpoint):
+    client(endpoint, "sts").get_caller_identity()
+    now = time.time()
+    assert events(endpoint, StartTime=now + 3600, EndTime=now + 7200) == []
+    assert len(events(endpoint, StartTime=now - 3600, EndTime=now + 3600)) >= 1
+
+
+def test_business_clock_moves_event_time_and_90_day_window(endpoint):
+    client(endpoint, "sts").get_caller_identity()
+    status, body = admin(endpoint, "/_palisade/clock", {"advance_seconds": 91 * 86400})
+    assert status == 200, body
+    attr = [{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}]
+    # The old call is now outside the 90-day window.
+    assert events(endpoint, LookupAttributes=attr) == []
+    client(endpoint, "sts").get_caller_identity()
+    found = events(endpoint, LookupAttributes=attr)
+    assert len(found) == 1
+    assert found[0]["EventTime"].timestamp() > time.time() + 90 * 86400
+
+
+@pytest.mark.parametrize(
+    "kwargs,code",
+    [
+        ({"MaxResults": 51}, "InvalidMaxResultsException"),
+        ({"StartTime": 2000000000, "EndTime": 1000000000}, "InvalidTimeRangeException"),
+        ({"NextToken": "bm90LWEtdG9rZW4"}, "InvalidNextTokenException"),
+        (
+            {"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "a"},
+                                  {"AttributeKey": "Username", "AttributeValue": "b"}]},
+            "InvalidLookupAttributesException",
+        ),
+    ],
+)
+def test_lookup_events_errors(endpoint, kwargs, code):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        client(endpoint, "cloudtrail").lookup_events(**kwargs)
+    assert e.value.response["Error"]["Code"] == code
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_cli_lookup_events(aws_cli):
+    rc, _, err = aws_cli("sts", "get-caller-identity")
+    assert rc == 0, err
+    rc, out, err = aws_cli(
+        "cloudtrail", "lookup-events", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=GetCallerIdentity"
+    )
+    assert rc == 0, err
+    evs = json.loads(out)["Events"]
+    assert len(evs) == 1 and evs[0]["Username"] == "root"
+
+
+def test_reset_wipes_events_but_keeps_root(server):
+    client(server.endpoint, "sts").get_caller_identity()
+    status, _ = admin(server.endpoint, "/_palisade/reset", {})
+    assert status == 200
+    attr = [{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}]
+    assert events(server.endpoint, LookupAttributes=attr) == []
+    assert client(server.endpoint, "sts").get_caller_identity()["Account"] == ACCOUNT

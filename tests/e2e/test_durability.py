@@ -52,7 +52,14 @@ def test_acknowledged_calls_survive_kill_9(tmp_path):
         before = len(acked)
         for t in threads:
             t.start()
-        time.sleep(rng.uniform(0.3, 1.2))
+        # Kill at a random moment once calls are flowing (clients take a moment to start).
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with lock:
+                if len(acked) > before:
+                    break
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.05, 0.8))
         server.proc.send_signal(signal.SIGKILL)
         server.proc.wait()
         stop.set()

@@ -739,6 +739,62 @@ impl<'a> de::MapAccess<'a> for EntryAccess<'_, 'a, '_> {
     }
 }
 
+/// Entry point for the `query_decode` fuzz target (and the never-panics property tests):
+/// parses `data` as a form body and decodes it into a type that uses every shape the
+/// decoder supports. Not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::collections::{BTreeMap, HashMap};
+
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[allow(dead_code)]
+    struct Input {
+        user_name: String,
+        path: Option<String>,
+        max_items: Option<i32>,
+        duration: Option<u64>,
+        ratio: Option<f64>,
+        enabled: Option<bool>,
+        initial: Option<char>,
+        status: Option<Status>,
+        tags: Option<Vec<Tag>>,
+        names: Option<Vec<String>>,
+        nested: Option<Vec<Vec<u8>>>,
+        attributes: Option<BTreeMap<String, String>>,
+        message_attributes: Option<HashMap<String, Tag>>,
+        inner: Option<Box<Input>>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[allow(dead_code)]
+    struct Tag {
+        key: String,
+        value: Option<String>,
+        data_type: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    enum Status {
+        Active,
+        Inactive,
+    }
+
+    /// Never panics; the result is discarded but must not be optimised away.
+    pub fn decode(data: &[u8]) -> bool {
+        match super::parse_form(data) {
+            Ok(params) => match super::from_params::<Input>(&params) {
+                Ok(v) => std::hint::black_box(v).user_name.is_empty(),
+                Err(e) => !e.aws_error().2.is_empty(),
+            },
+            Err(e) => !e.to_string().is_empty(),
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(
     clippy::unwrap_used,
@@ -1303,6 +1359,7 @@ mod tests {
                 if let Ok(p) = parse_form(&body) {
                     let _ = from_params::<P>(&p);
                 }
+                crate::query::fuzzing::decode(&body);
             }
 
             #[test]
@@ -1315,8 +1372,10 @@ mod tests {
                     .iter()
                     .map(|(seg, n)| format!("{}={}", vec![*seg; *n].join("."), n))
                     .collect();
-                let p = parse_form(body.join("&").as_bytes()).unwrap();
+                let body = body.join("&");
+                let p = parse_form(body.as_bytes()).unwrap();
                 let _ = from_params::<P>(&p);
+                crate::query::fuzzing::decode(body.replace("Items", "Tags").replace("Map", "Attributes").as_bytes());
             }
         }
     }

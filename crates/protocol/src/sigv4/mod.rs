@@ -49,9 +49,6 @@ pub const STREAMING_PAYLOAD_TRAILER: &str = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-
 /// Unsigned aws-chunked payload with a trailer (newer SDKs, S3).
 pub const STREAMING_UNSIGNED_PAYLOAD_TRAILER: &str = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
 
-const AMZ_DATE_FORMAT: &[BorrowedFormatItem<'static>] =
-    format_description!("[year][month][day]T[hour][minute][second]Z");
-const SCOPE_DATE_FORMAT: &[BorrowedFormatItem<'static>] = format_description!("[year][month][day]");
 const HTTP_DATE_FORMAT: &[BorrowedFormatItem<'static>] = format_description!(
     "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
 );
@@ -157,17 +154,37 @@ impl SigV4Request {
     }
 }
 
-/// Formats a time as `YYYYMMDDTHHMMSSZ`.
+/// Formats a time as `YYYYMMDDTHHMMSSZ` (hand-rolled: this is on the hot path).
 pub fn format_amz_date(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(AMZ_DATE_FORMAT)
-        .unwrap_or_default()
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let mut s = format_scope_date(t);
+    s.push('T');
+    for v in [t.hour(), t.minute(), t.second()] {
+        push_two_digits(&mut s, v);
+    }
+    s.push('Z');
+    s
+}
+
+fn push_two_digits(s: &mut String, v: u8) {
+    s.push(char::from(b'0' + (v / 10) % 10));
+    s.push(char::from(b'0' + v % 10));
 }
 
 fn format_scope_date(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(SCOPE_DATE_FORMAT)
-        .unwrap_or_default()
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let mut s = String::with_capacity(16);
+    let year = t.year();
+    if (0..=9999).contains(&year) {
+        let y = u16::try_from(year).unwrap_or_default();
+        push_two_digits(&mut s, u8::try_from(y / 100).unwrap_or_default());
+        push_two_digits(&mut s, u8::try_from(y % 100).unwrap_or_default());
+    } else {
+        s.push_str(&year.to_string());
+    }
+    push_two_digits(&mut s, u8::from(t.month()));
+    push_two_digits(&mut s, t.day());
+    s
 }
 
 fn parse_amz_date(value: &str) -> Result<OffsetDateTime, SigV4Error> {
@@ -184,9 +201,19 @@ fn parse_amz_date(value: &str) -> Result<OffsetDateTime, SigV4Error> {
     if !shape_ok {
         return Err(malformed());
     }
-    PrimitiveDateTime::parse(value, AMZ_DATE_FORMAT)
-        .map(PrimitiveDateTime::assume_utc)
-        .map_err(|_| malformed())
+    let num = |range: std::ops::Range<usize>| -> u16 {
+        b.get(range)
+            .unwrap_or_default()
+            .iter()
+            .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'))
+    };
+    let small = |range| u8::try_from(num(range)).map_err(|_| malformed());
+    let month = time::Month::try_from(small(4..6)?).map_err(|_| malformed())?;
+    let date = time::Date::from_calendar_date(i32::from(num(0..4)), month, small(6..8)?)
+        .map_err(|_| malformed())?;
+    let time = time::Time::from_hms(small(9..11)?, small(11..13)?, small(13..15)?)
+        .map_err(|_| malformed())?;
+    Ok(PrimitiveDateTime::new(date, time).assume_utc())
 }
 
 fn parse_http_date(value: &str) -> Result<OffsetDateTime, SigV4Error> {

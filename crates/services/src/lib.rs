@@ -20,6 +20,7 @@ pub mod context;
 pub mod credentials;
 pub mod env;
 pub mod error;
+pub mod iam;
 pub mod input;
 pub mod keyspace;
 pub mod registry;

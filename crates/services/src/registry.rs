@@ -72,6 +72,16 @@ fn truncate(s: &str, max: usize) -> &str {
 // xmlNamespace); eventSource is `<endpointPrefix>.amazonaws.com` as CloudTrail logs it.
 static SERVICES: &[ServiceInfo] = &[
     ServiceInfo {
+        signing_name: "iam",
+        protocol: Protocol::Query,
+        target_prefix: None,
+        xml_namespace: Some("https://iam.amazonaws.com/doc/2010-05-08/"),
+        api_version: "2010-05-08",
+        event_source: "iam.amazonaws.com",
+        global: true,
+        decode: crate::iam::decode,
+    },
+    ServiceInfo {
         signing_name: "sts",
         protocol: Protocol::Query,
         target_prefix: None,

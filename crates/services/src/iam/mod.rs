@@ -1,0 +1,44 @@
+//! AWS Identity and Access Management (awsQuery, global: one namespace per account,
+//! events recorded in us-east-1).
+//!
+//! One submodule per area, each with its own `enum Operation` and `decode` function;
+//! [`decode`] tries them in turn. Shared pieces: [`model`] (records, keys, paging,
+//! name rules) and [`error::IamError`].
+
+pub mod error;
+pub mod model;
+pub mod users;
+
+use crate::{error::ApiError, input::Input, Operation};
+use serde::Serialize;
+use serde_json::Value;
+
+pub use error::IamError;
+
+/// Decodes one IAM action; `None` when no IAM area knows it.
+pub fn decode(action: &str, input: &Input<'_>) -> Option<Result<Box<dyn Operation>, ApiError>> {
+    let areas: &[crate::registry::Decoder] = &[users::decode];
+    areas.iter().find_map(|decode| decode(action, input))
+}
+
+/// CloudTrail records IAM members in lowerCamelCase (`userName`, `policyArn`).
+pub fn camel_json<T: Serialize>(value: &T) -> Option<Value> {
+    serde_json::to_value(value).ok().map(camel_keys)
+}
+
+fn camel_keys(v: Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (crate::input::lower_camel(&k), camel_keys(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(camel_keys).collect()),
+        other => other,
+    }
+}
+
+/// The resource ARN IAM's authorization uses for an entity path + name.
+pub fn resource_arn(account: &str, kind: &str, path: Option<&str>, name: &str) -> String {
+    model::arn(account, kind, path.unwrap_or("/"), name)
+}

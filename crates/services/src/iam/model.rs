@@ -1,0 +1,488 @@
+//! IAM's durable records and their key layout (all under `iam/<account>/...`).
+//!
+//! Names of users, groups, roles, policies and instance profiles are unique per account
+//! without regard to case, as in AWS, so keys use the lower-cased name and records keep
+//! the name as created. Records use AWS's member names so outputs are built from them
+//! directly. Every listing is a prefix scan in name order, paged with an opaque marker.
+
+use super::error::IamError;
+use crate::error::ApiError;
+use base64::Engine as _;
+use palisade_store::{keys::Key, Range, ReadTx, WriteTx};
+use serde::{de::DeserializeOwned, Serialize};
+use std::ops::Bound;
+use time::{format_description::well_known::Iso8601, OffsetDateTime};
+
+/// A tag, as IAM's `Tag` shape.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// `PermissionsBoundary` of users and roles.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttachedPermissionsBoundary {
+    pub permissions_boundary_type: String,
+    pub permissions_boundary_arn: String,
+}
+
+impl AttachedPermissionsBoundary {
+    pub fn policy(arn: &str) -> Self {
+        AttachedPermissionsBoundary {
+            permissions_boundary_type: "Policy".to_owned(),
+            permissions_boundary_arn: arn.to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct User {
+    pub path: String,
+    pub user_name: String,
+    pub user_id: String,
+    pub arn: String,
+    pub create_date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_last_used: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<AttachedPermissionsBoundary>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Group {
+    pub path: String,
+    pub group_name: String,
+    pub group_id: String,
+    pub arn: String,
+    pub create_date: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RoleLastUsed {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Role {
+    pub path: String,
+    pub role_name: String,
+    pub role_id: String,
+    pub arn: String,
+    pub create_date: String,
+    /// The trust policy as the caller sent it (outputs URL-encode it, as AWS does).
+    pub assume_role_policy_document: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub max_session_duration: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<AttachedPermissionsBoundary>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_last_used: Option<RoleLastUsed>,
+}
+
+/// A customer managed policy (AWS managed ones come from `palisade_iam_data`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ManagedPolicy {
+    pub policy_name: String,
+    pub policy_id: String,
+    pub arn: String,
+    pub path: String,
+    pub default_version_id: String,
+    pub attachment_count: i64,
+    pub permissions_boundary_usage_count: i64,
+    pub is_attachable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub create_date: String,
+    pub update_date: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+    /// The number the next version id takes (`v{n}`); not an AWS member.
+    #[serde(default)]
+    pub next_version: u32,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyVersion {
+    /// The document as the caller sent it.
+    pub document: String,
+    pub version_id: String,
+    pub is_default_version: bool,
+    pub create_date: String,
+}
+
+/// Which kind of principal entity an inline policy or attachment belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntityKind {
+    User,
+    Group,
+    Role,
+}
+
+impl EntityKind {
+    pub fn tag(self) -> &'static str {
+        match self {
+            EntityKind::User => "user",
+            EntityKind::Group => "group",
+            EntityKind::Role => "role",
+        }
+    }
+}
+
+// ---- time, ids, names -------------------------------------------------------------
+
+/// IAM's timestamp form in XML: ISO 8601, UTC, whole seconds (`2026-01-02T03:04:05Z`).
+pub fn iso(t: OffsetDateTime) -> String {
+    let t = t.replace_nanosecond(0).unwrap_or(t);
+    t.format(&Iso8601::DEFAULT)
+        .map(|s| s.replace(".000000000", ""))
+        .unwrap_or_default()
+}
+
+/// Parses a timestamp written by [`iso`].
+pub fn parse_iso(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Iso8601::DEFAULT).ok()
+}
+
+/// A unique id as IAM makes them: a 4-letter type prefix (`AIDA` user, `AGPA` group,
+/// `AROA` role, `ANPA` policy, `AIPA` instance profile) and 17 base32 characters.
+pub fn new_id(prefix: &str) -> Result<String, ApiError> {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut bytes = [0u8; 17];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| ApiError::internal("random source failed"))?;
+    let tail: String = bytes
+        .iter()
+        .map(|b| char::from(ALPHABET.get(usize::from(*b) % 32).copied().unwrap_or(b'A')))
+        .collect();
+    Ok(format!("{prefix}{tail}"))
+}
+
+/// `arn:aws:iam::<account>:<kind><path><name>`.
+pub fn arn(account: &str, kind: &str, path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:{kind}{path}{name}")
+}
+
+fn constraint(field: &str, value: &str, rule: &str) -> IamError {
+    // AWS: "1 validation error detected: Value 'x' at 'userName' failed to satisfy
+    // constraint: Member must satisfy regular expression pattern: [\w+=,.@-]+"
+    IamError::Validation(format!(
+        "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {rule}"
+    ))
+}
+
+/// Names of users, groups, roles, policies, instance profiles: `[\w+=,.@-]+`, 1..=max.
+pub fn validate_name(field: &str, value: &str, max: usize) -> Result<(), IamError> {
+    let len = value.chars().count();
+    if len == 0 || len > max {
+        return Err(constraint(
+            field,
+            value,
+            &format!("Member must have length less than or equal to {max}"),
+        ));
+    }
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+    {
+        return Err(constraint(
+            field,
+            value,
+            "Member must satisfy regular expression pattern: [\\w+=,.@-]+",
+        ));
+    }
+    Ok(())
+}
+
+/// Paths: `/` or `/.../` of printable ASCII, at most 512 characters.
+pub fn validate_path(field: &str, value: &str) -> Result<(), IamError> {
+    let ok = value.len() <= 512
+        && value.starts_with('/')
+        && value.ends_with('/')
+        && value.bytes().all(|b| (0x21..=0x7E).contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(constraint(
+            field,
+            value,
+            "Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)",
+        ))
+    }
+}
+
+/// Tags: at most 50, keys 1..=128 and values 0..=256 characters, keys unique (ignoring case).
+pub fn validate_tags(tags: &[Tag]) -> Result<(), IamError> {
+    if tags.len() > 50 {
+        return Err(IamError::LimitExceeded(
+            "The number of tags has reached the maximum limit.".into(),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for t in tags {
+        let klen = t.key.chars().count();
+        if klen == 0 || klen > 128 || t.value.chars().count() > 256 {
+            return Err(IamError::Validation(format!(
+                "1 validation error detected: Value '{}' at 'tags' failed to satisfy constraint: Member must have length less than or equal to 128",
+                t.key
+            )));
+        }
+        if !seen.insert(t.key.to_lowercase()) {
+            return Err(IamError::InvalidInput(
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive.".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+// ---- keys --------------------------------------------------------------------------
+
+fn base(account: &str, table: &str) -> Key {
+    Key::new().str("iam").str(account).str(table)
+}
+
+/// Every entity of one table (`user`, `group`, `role`, `policy`, ...), in name order.
+pub fn table_prefix(account: &str, table: &str) -> Vec<u8> {
+    base(account, table).finish()
+}
+
+/// One entity by name (case-insensitive).
+pub fn entity_key(account: &str, table: &str, name: &str) -> Vec<u8> {
+    base(account, table).str(&name.to_lowercase()).finish()
+}
+
+/// Versions of a customer managed policy, by its lower-cased name.
+pub fn policy_version_key(account: &str, policy_name: &str, version_id: &str) -> Vec<u8> {
+    base(account, "policyver")
+        .str(&policy_name.to_lowercase())
+        .str(version_id)
+        .finish()
+}
+
+pub fn policy_versions_prefix(account: &str, policy_name: &str) -> Vec<u8> {
+    base(account, "policyver")
+        .str(&policy_name.to_lowercase())
+        .finish()
+}
+
+/// Inline policy `policy_name` of a user, group or role.
+pub fn inline_key(account: &str, kind: EntityKind, entity: &str, policy_name: &str) -> Vec<u8> {
+    base(account, "inline")
+        .str(kind.tag())
+        .str(&entity.to_lowercase())
+        .str(policy_name)
+        .finish()
+}
+
+pub fn inline_prefix(account: &str, kind: EntityKind, entity: &str) -> Vec<u8> {
+    base(account, "inline")
+        .str(kind.tag())
+        .str(&entity.to_lowercase())
+        .finish()
+}
+
+/// Managed policy `policy_arn` attached to a user, group or role.
+pub fn attachment_key(account: &str, kind: EntityKind, entity: &str, policy_arn: &str) -> Vec<u8> {
+    base(account, "attach")
+        .str(kind.tag())
+        .str(&entity.to_lowercase())
+        .str(policy_arn)
+        .finish()
+}
+
+pub fn attachments_prefix(account: &str, kind: EntityKind, entity: &str) -> Vec<u8> {
+    base(account, "attach")
+        .str(kind.tag())
+        .str(&entity.to_lowercase())
+        .finish()
+}
+
+/// Reverse index: entities a managed policy is attached to.
+pub fn attached_to_key(account: &str, policy_arn: &str, kind: EntityKind, entity: &str) -> Vec<u8> {
+    base(account, "attachedto")
+        .str(policy_arn)
+        .str(kind.tag())
+        .str(&entity.to_lowercase())
+        .finish()
+}
+
+pub fn attached_to_prefix(account: &str, policy_arn: &str) -> Vec<u8> {
+    base(account, "attachedto").str(policy_arn).finish()
+}
+
+/// Group membership, both ways.
+pub fn membership_key(account: &str, user: &str, group: &str) -> Vec<u8> {
+    base(account, "usergroups")
+        .str(&user.to_lowercase())
+        .str(&group.to_lowercase())
+        .finish()
+}
+
+pub fn user_groups_prefix(account: &str, user: &str) -> Vec<u8> {
+    base(account, "usergroups")
+        .str(&user.to_lowercase())
+        .finish()
+}
+
+pub fn group_member_key(account: &str, group: &str, user: &str) -> Vec<u8> {
+    base(account, "groupusers")
+        .str(&group.to_lowercase())
+        .str(&user.to_lowercase())
+        .finish()
+}
+
+pub fn group_members_prefix(account: &str, group: &str) -> Vec<u8> {
+    base(account, "groupusers")
+        .str(&group.to_lowercase())
+        .finish()
+}
+
+/// Access keys of a user (the secret lives sealed in `crate::credentials`).
+pub fn user_access_key_key(account: &str, user: &str, access_key_id: &str) -> Vec<u8> {
+    base(account, "userkeys")
+        .str(&user.to_lowercase())
+        .str(access_key_id)
+        .finish()
+}
+
+pub fn user_access_keys_prefix(account: &str, user: &str) -> Vec<u8> {
+    base(account, "userkeys").str(&user.to_lowercase()).finish()
+}
+
+/// Account-wide singletons (`alias`, `password-policy`, `credential-report`, ...).
+pub fn account_item_key(account: &str, name: &str) -> Vec<u8> {
+    base(account, "account").str(name).finish()
+}
+
+// ---- record IO ---------------------------------------------------------------------
+
+pub fn get<T: DeserializeOwned>(tx: &dyn ReadTx, key: &[u8]) -> Result<Option<T>, ApiError> {
+    match tx.get(key)? {
+        Some(raw) => serde_json::from_slice(&raw)
+            .map(Some)
+            .map_err(ApiError::internal),
+        None => Ok(None),
+    }
+}
+
+pub fn put<T: Serialize>(tx: &mut dyn WriteTx, key: &[u8], value: &T) -> Result<(), ApiError> {
+    let raw = serde_json::to_vec(value).map_err(ApiError::internal)?;
+    tx.put(key, &raw)?;
+    Ok(())
+}
+
+/// Every entry under `prefix` (for small, bounded sets: a user's groups, keys, policies).
+pub fn scan_all(tx: &dyn ReadTx, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ApiError> {
+    let mut end = Vec::new();
+    Ok(tx.scan(&Range::prefix(prefix, &mut end), usize::MAX)?)
+}
+
+/// Deletes every entry under `prefix`.
+pub fn delete_prefix(tx: &mut dyn WriteTx, prefix: &[u8]) -> Result<(), ApiError> {
+    let end = palisade_store::keys::prefix_end(prefix);
+    tx.delete_range(prefix, if end.is_empty() { None } else { Some(&end) })?;
+    Ok(())
+}
+
+/// One page of a listing.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Set when more items follow: the caller's next `Marker`.
+    pub marker: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub fn is_truncated(&self) -> bool {
+        self.marker.is_some()
+    }
+}
+
+/// Lists records under `prefix` in key order, keeping those `keep` accepts, starting at
+/// `marker`, at most `max_items` (1..=1000, default 100, as IAM).
+pub fn list_page<T: DeserializeOwned>(
+    tx: &dyn ReadTx,
+    prefix: &[u8],
+    marker: Option<&str>,
+    max_items: Option<i64>,
+    mut keep: impl FnMut(&T) -> bool,
+) -> Result<Page<T>, ApiError> {
+    let max = match max_items {
+        None => 100,
+        Some(n) if (1..=1000).contains(&n) => usize::try_from(n).unwrap_or(100),
+        Some(_) => {
+            return Err(IamError::Validation(
+                "1 validation error detected: Value at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000".into(),
+            )
+            .into())
+        }
+    };
+    let start = match marker {
+        Some(m) => {
+            let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(m)
+                .ok()
+                .filter(|k| k.starts_with(prefix))
+                .ok_or_else(|| IamError::InvalidInput("Invalid Marker.".into()))?;
+            Some(key)
+        }
+        None => None,
+    };
+    let end = palisade_store::keys::prefix_end(prefix);
+    let mut from = start.unwrap_or_else(|| prefix.to_vec());
+    let mut items = Vec::new();
+    loop {
+        let range = Range {
+            start: Bound::Included(&from),
+            end: if end.is_empty() {
+                Bound::Unbounded
+            } else {
+                Bound::Excluded(&end)
+            },
+            reverse: false,
+        };
+        let batch = tx.scan(&range, 256)?;
+        let done = batch.len() < 256;
+        let mut last = None;
+        for (key, value) in batch {
+            let item: T = serde_json::from_slice(&value).map_err(ApiError::internal)?;
+            if keep(&item) {
+                if items.len() == max {
+                    return Ok(Page {
+                        items,
+                        marker: Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&key)),
+                    });
+                }
+                items.push(item);
+            }
+            last = Some(key);
+        }
+        match (done, last) {
+            (false, Some(mut k)) => {
+                k.push(0);
+                from = k;
+            }
+            _ => {
+                return Ok(Page {
+                    items,
+                    marker: None,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! IAM users: CreateUser, GetUser, ListUsers, UpdateUser, DeleteUser.
+
+use super::{
+    camel_json,
+    error::IamError,
+    model::{self, AttachedPermissionsBoundary, Tag, User},
+    resource_arn,
+};
+use crate::{
+    authz::AuthzCheck, context::RequestContext, env::Env, error::ApiError, input::Input, Reply,
+};
+use palisade_store::{ReadTx, WriteTx};
+
+#[derive(Debug)]
+pub enum Operation {
+    CreateUser(CreateUserInput),
+    GetUser(GetUserInput),
+    ListUsers(ListUsersInput),
+    UpdateUser(UpdateUserInput),
+    DeleteUser(DeleteUserInput),
+}
+
+pub fn decode(
+    action: &str,
+    input: &Input<'_>,
+) -> Option<Result<Box<dyn crate::Operation>, ApiError>> {
+    let op = match action {
+        "CreateUser" => input.parse().map(Operation::CreateUser),
+        "GetUser" => input.parse().map(Operation::GetUser),
+        "ListUsers" => input.parse().map(Operation::ListUsers),
+        "UpdateUser" => input.parse().map(Operation::UpdateUser),
+        "DeleteUser" => input.parse().map(Operation::DeleteUser),
+        _ => return None,
+    };
+    Some(op.map(|op| Box::new(op) as Box<dyn crate::Operation>))
+}
+
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateUserInput {
+    pub user_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetUserInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListUsersInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+}
+
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateUserInput {
+    pub user_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_user_name: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteUserInput {
+    pub user_name: String,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UserOutput {
+    pub user: User,
+}
+
+/// A user in listings: AWS leaves out tags and the boundary there.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListUsersOutput {
+    pub users: Vec<User>,
+    pub is_truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+const TABLE: &str = "user";
+
+/// Loads a user or answers AWS's NoSuchEntity.
+pub fn load(tx: &dyn ReadTx, account: &str, name: &str) -> Result<User, ApiError> {
+    model::get::<User>(tx, &model::entity_key(account, TABLE, name))?.ok_or_else(|| {
+        IamError::NoSuchEntity(format!("The user with name {name} cannot be found.")).into()
+    })
+}
+
+pub fn create_user(
+    tx: &mut dyn WriteTx,
+    ctx: &RequestContext,
+    input: &CreateUserInput,
+) -> Result<User, ApiError> {
+    let account = &ctx.principal.account_id;
+    model::validate_name("userName", &input.user_name, 64)?;
+    let path = input.path.as_deref().unwrap_or("/");
+    model::validate_path("path", path)?;
+    let tags = input.tags.clone().unwrap_or_default();
+    model::validate_tags(&tags)?;
+    let key = model::entity_key(account, TABLE, &input.user_name);
+    if tx.get(&key)?.is_some() {
+        return Err(IamError::EntityAlreadyExists(format!(
+            "User with name {} already exists.",
+            input.user_name
+        ))
+        .into());
+    }
+    let user = User {
+        path: path.to_owned(),
+        user_name: input.user_name.clone(),
+        user_id: model::new_id("AIDA")?,
+        arn: model::arn(account, "user", path, &input.user_name),
+        create_date: model::iso(ctx.now),
+        password_last_used: None,
+        permissions_boundary: input
+            .permissions_boundary
+            .as_deref()
+            .map(AttachedPermissionsBoundary::policy),
+        tags,
+    };
+    model::put(tx, &key, &user)?;
+    Ok(user)
+}
+
+pub fn delete_user(
+    tx: &mut dyn WriteTx,
+    ctx: &RequestContext,
+    name: &str,
+) -> Result<User, ApiError> {
+    let account = &ctx.principal.account_id;
+    let user = load(tx, account, name)?;
+    let conflict = |what: &str| -> ApiError {
+        IamError::DeleteConflict(format!("Cannot delete entity, must {what} first.")).into()
+    };
+    if !model::scan_all(tx, &model::user_access_keys_prefix(account, name))?.is_empty() {
+        return Err(conflict("delete access keys"));
+    }
+    if tx
+        .get(&model::entity_key(account, "loginprofile", name))?
+        .is_some()
+    {
+        return Err(conflict("delete login profile"));
+    }
+    if !model::scan_all(
+        tx,
+        &model::inline_prefix(account, model::EntityKind::User, name),
+    )?
+    .is_empty()
+        || !model::scan_all(
+            tx,
+            &model::attachments_prefix(account, model::EntityKind::User, name),
+        )?
+        .is_empty()
+    {
+        return Err(conflict("delete policies"));
+    }
+    if !model::scan_all(tx, &model::user_groups_prefix(account, name))?.is_empty() {
+        return Err(conflict("remove users from group"));
+    }
+    if !model::scan_all(tx, &model::entity_key(account, "usermfa", name))?.is_empty() {
+        return Err(conflict("delete MFA device"));
+    }
+    tx.delete(&model::entity_key(account, TABLE, name))?;
+    Ok(user)
+}
+
+impl crate::Operation for Operation {
+    fn name(&self) -> &'static str {
+        match self {
+            Operation::CreateUser(_) => "CreateUser",
+            Operation::GetUser(_) => "GetUser",
+            Operation::ListUsers(_) => "ListUsers",
+            Operation::UpdateUser(_) => "UpdateUser",
+            Operation::DeleteUser(_) => "DeleteUser",
+        }
+    }
+
+    fn read_only(&self) -> bool {
+        matches!(self, Operation::GetUser(_) | Operation::ListUsers(_))
+    }
+
+    fn authz(&self, ctx: &RequestContext) -> Vec<AuthzCheck> {
+        let account = ctx.principal.account_id.as_str();
+        let user = |path: Option<&str>, name: &str| resource_arn(account, "user", path, name);
+        match self {
+            Operation::CreateUser(i) => {
+                vec![AuthzCheck::new(
+                    "iam:CreateUser",
+                    user(i.path.as_deref(), &i.user_name),
+                )]
+            }
+            Operation::GetUser(i) => match &i.user_name {
+                Some(n) => vec![AuthzCheck::new("iam:GetUser", user(None, n))],
+                // Without a name, GetUser describes the caller: allowed to everyone.
+                None => Vec::new(),
+            },
+            Operation::ListUsers(i) => vec![AuthzCheck::new(
+                "iam:ListUsers",
+                user(i.path_prefix.as_deref(), ""),
+            )],
+            Operation::UpdateUser(i) => {
+                vec![AuthzCheck::new("iam:UpdateUser", user(None, &i.user_name))]
+            }
+            Operation::DeleteUser(i) => {
+                vec![AuthzCheck::new("iam:DeleteUser", user(None, &i.user_name))]
+            }
+        }
+    }
+
+    fn request_parameters(&self) -> Option<serde_json::Value> {
+        match self {
+            Operation::CreateUser(i) => camel_json(i),
+            Operation::GetUser(i) => camel_json(i),
+            Operation::ListUsers(i) => camel_json(i),
+            Operation::UpdateUser(i) => camel_json(i),
+            Operation::DeleteUser(i) => camel_json(i),
+        }
+    }
+
+    fn read(&self, tx: &dyn ReadTx, _env: &Env, ctx: &RequestContext) -> Result<Reply, ApiError> {
+        let account = &ctx.principal.account_id;
+        match self {
+            Operation::GetUser(i) => {
+                let user = match (&i.user_name, ctx.principal.kind) {
+                    (Some(name), _) => load(tx, account, name)?,
+                    (None, crate::PrincipalKind::IAMUser) => {
+                        load(tx, account, &ctx.principal.user_name)?
+                    }
+                    (None, _) => root_user(ctx),
+                };
+                Ok(Reply::new(UserOutput { user }))
+            }
+            Operation::ListUsers(i) => {
+                let prefix = i.path_prefix.clone().unwrap_or_else(|| "/".to_owned());
+                let page = model::list_page::<User>(
+                    tx,
+                    &model::table_prefix(account, TABLE),
+                    i.marker.as_deref(),
+                    i.max_items,
+                    |u| u.path.starts_with(&prefix),
+                )?;
+                let is_truncated = page.is_truncated();
+                let users = page
+                    .items
+                    .into_iter()
+                    .map(|mut u| {
+                        u.tags.clear();
+                        u.permissions_boundary = None;
+                        u
+                    })
+                    .collect();
+                Ok(Reply::new(ListUsersOutput {
+                    users,
+                    is_truncated,
+                    marker: page.marker,
+                }))
+            }
+            _ => Err(ApiError::internal(
+                "read() on a mutating IAM user operation",
+            )),
+        }
+    }
+
+    fn write(
+        &self,
+        tx: &mut dyn WriteTx,
+        _env: &Env,
+        ctx: &RequestContext,
+    ) -> Result<Reply, ApiError> {
+        let account = &ctx.principal.account_id;
+        match self {
+            Operation::CreateUser(i) => {
+                let user = create_user(tx, ctx, i)?;
+                let out = UserOutput { user };
+                let mut reply_elements = camel_json(&out);
+                if let Some(serde_json::Value::Object(m)) = reply_elements.as_mut() {
+                    if let Some(serde_json::Value::Object(u)) = m.get_mut("user") {
+                        u.remove("tags");
+                    }
+                }
+                let arn = out.user.arn.clone();
+                let mut reply = Reply::new(out);
+                reply.response_elements = reply_elements;
+                reply.resources = vec![("AWS::IAM::User".into(), arn)];
+                Ok(reply)
+            }
+            Operation::UpdateUser(i) => {
+                let mut user = load(tx, account, &i.user_name)?;
+                if let Some(p) = &i.new_path {
+                    model::validate_path("newPath", p)?;
+                    user.path = p.clone();
+                }
+                if let Some(new_name) = &i.new_user_name {
+                    model::validate_name("newUserName", new_name, 64)?;
+                    if !new_name.eq_ignore_ascii_case(&i.user_name) {
+                        // Renaming moves every record keyed by the name; until that
+                        // exists, refuse rather than leave records behind.
+                        return Err(IamError::InvalidInput(
+                            "Renaming a user is not supported by Palisade yet.".into(),
+                        )
+                        .into());
+                    }
+                    user.user_name = new_name.clone();
+                }
+                user.arn = model::arn(account, "user", &user.path, &user.user_name);
+                model::put(tx, &model::entity_key(account, TABLE, &i.user_name), &user)?;
+                Ok(Reply::empty())
+            }
+            Operation::DeleteUser(i) => {
+                let user = delete_user(tx, ctx, &i.user_name)?;
+                let mut reply = Reply::empty();
+                reply.resources = vec![("AWS::IAM::User".into(), user.arn)];
+                Ok(reply)
+            }
+            _ => Err(ApiError::internal(
+                "write() on a read-only IAM user operation",
+            )),
+        }
+    }
+}
+
+/// GetUser without a name, called by the root user: AWS describes the account root.
+fn root_user(ctx: &RequestContext) -> User {
+    User {
+        path: "/".into(),
+        user_name: String::new(),
+        user_id: ctx.principal.account_id.clone(),
+        arn: ctx.principal.arn.clone(),
+        create_date: model::iso(ctx.now),
+        password_last_used: None,
+        permissions_boundary: None,
+        tags: Vec::new(),
+    }
+}

@@ -388,7 +388,7 @@ pub fn put<T: Serialize>(tx: &mut dyn WriteTx, key: &[u8], value: &T) -> Result<
 }
 
 /// Every entry under `prefix` (for small, bounded sets: a user's groups, keys, policies).
-pub fn scan_all(tx: &dyn ReadTx, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ApiError> {
+pub fn scan_all(tx: &dyn ReadTx, prefix: &[u8]) -> Result<Vec<palisade_store::Entry>, ApiError> {
     let mut end = Vec::new();
     Ok(tx.scan(&Range::prefix(prefix, &mut end), usize::MAX)?)
 }

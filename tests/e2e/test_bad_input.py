@@ -44,8 +44,9 @@ def test_missing_action(endpoint):
 
 def test_malformed_form_body(endpoint):
     status, _, body = signed(endpoint, "sts", b"Action=GetCallerIdentity&Name=%FF%FE", FORM)
-    assert status == 400
-    assert "<ErrorResponse" in body
+    # AWS's common-errors reference: MalformedQueryString, 404.
+    assert status == 404
+    assert "<Code>MalformedQueryString</Code>" in body
 
 
 def test_unknown_json_target(endpoint):

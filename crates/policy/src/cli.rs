@@ -23,7 +23,10 @@ fn err(path: &str, msg: impl std::fmt::Display) -> InputError {
     InputError(format!("{path}: {msg}"))
 }
 
-struct Parsed {
+/// A parsed `policy eval` request: policies compiled, context built. Evaluate it as many
+/// times as you like (benchmarks, fuzzing) with [`PreparedRequest::evaluate`].
+#[derive(Debug, Clone)]
+pub struct PreparedRequest {
     principal: String,
     principal_account: Option<String>,
     action: String,
@@ -40,33 +43,55 @@ struct Parsed {
 /// Evaluates one request (CONTRACT.md "Policy tool" format) and returns
 /// `{"decision", "matched", "explanation"}`.
 pub fn eval(input: &str) -> Result<serde_json::Value, InputError> {
-    let p = parse_request(input)?;
-    let request = Request {
-        principal: &p.principal,
-        principal_account: p.principal_account.as_deref(),
-        action: &p.action,
-        resource: &p.resource,
-        resource_account: p.resource_account.as_deref(),
-        context: &p.context,
-    };
-    let set = PolicySet {
-        identity: &p.identity,
-        resource: p.resource_policy.as_ref().map(|policy| ResourcePolicy {
-            policy,
-            kind: resource_policy_type(&p.action, &p.resource),
-        }),
-        permissions_boundary: p.boundary.as_ref(),
-        session: &p.session,
-        scps: &p.scps,
-        rcps: &[],
-    };
+    let p = prepare(input)?;
+    let (request, set) = (p.request(), p.policy_set());
     let ev = evaluate_traced(&request, &set);
     Ok(render(&ev, &request, &set))
 }
 
+/// Parses a request without evaluating it.
+pub fn prepare(input: &str) -> Result<PreparedRequest, InputError> {
+    parse_request(input)
+}
+
+impl PreparedRequest {
+    /// The engine request.
+    pub fn request(&self) -> Request<'_> {
+        Request {
+            principal: &self.principal,
+            principal_account: self.principal_account.as_deref(),
+            action: &self.action,
+            resource: &self.resource,
+            resource_account: self.resource_account.as_deref(),
+            context: &self.context,
+        }
+    }
+
+    /// The policies, with the resource policy typed from the action (see
+    /// [`resource_policy_type`]).
+    pub fn policy_set(&self) -> PolicySet<'_> {
+        PolicySet {
+            identity: &self.identity,
+            resource: self.resource_policy.as_ref().map(|policy| ResourcePolicy {
+                policy,
+                kind: resource_policy_type(&self.action, &self.resource),
+            }),
+            permissions_boundary: self.boundary.as_ref(),
+            session: &self.session,
+            scps: &self.scps,
+            rcps: &[],
+        }
+    }
+
+    /// Evaluates (fast path, no condition trace).
+    pub fn evaluate(&self) -> Evaluation {
+        crate::eval::evaluate(&self.request(), &self.policy_set())
+    }
+}
+
 /// The contract's `resource_policy` is a KMS key policy for `kms:` actions and the role's
 /// trust policy for the `sts:` actions a trust policy governs.
-fn resource_policy_type(action: &str, resource: &str) -> ResourcePolicyType {
+pub fn resource_policy_type(action: &str, resource: &str) -> ResourcePolicyType {
     let (svc, name) = action.split_once(':').unwrap_or((action, ""));
     if svc.eq_ignore_ascii_case("kms") {
         return ResourcePolicyType::KmsKey;
@@ -193,7 +218,7 @@ const FIELDS: &[&str] = &[
     "scps",
 ];
 
-fn parse_request(input: &str) -> Result<Parsed, InputError> {
+fn parse_request(input: &str) -> Result<PreparedRequest, InputError> {
     let doc = json::parse(input).map_err(|e| InputError(format!("invalid JSON: {e}")))?;
     let Json::Object(members) = &doc else {
         return Err(InputError(format!(
@@ -312,7 +337,7 @@ fn parse_request(input: &str) -> Result<Parsed, InputError> {
             ))
         }
     };
-    Ok(Parsed {
+    Ok(PreparedRequest {
         principal,
         principal_account,
         action,

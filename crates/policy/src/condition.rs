@@ -15,7 +15,7 @@
 //!   `ForAllValues:StringNotEquals` no request value may equal any policy value.
 
 use crate::context::Context;
-use crate::pattern::{split_arn, ArnPattern, Glob};
+use crate::pattern::{split_arn, ArnPattern, Glob, Subject};
 use crate::variables::{Template, Unresolved};
 use std::net::IpAddr;
 
@@ -245,45 +245,34 @@ impl Condition {
                 })
             }
         };
-        let rendered;
-        let policy: PolicyValues<'_> = if self.has_templates {
-            let mut out = Vec::with_capacity(self.values.len());
+        let pos = self.op.positive();
+        let negated = self.op.is_negated();
+        if self.has_templates {
+            let mut rendered = Vec::with_capacity(self.values.len());
             for v in &self.values {
-                out.push(match &v.template {
+                rendered.push(match &v.template {
                     Some(t) => compile_rendered(self.op, t, ctx)?,
                     None => v.compiled.clone(),
                 });
             }
-            rendered = out;
-            PolicyValues::Rendered(&rendered)
-        } else {
-            PolicyValues::Static(&self.values)
+            let any_policy = |cv: &str| rendered.iter().any(|pv| value_matches(pos, pv, cv));
+            return Ok(self.combine(vals, negated, any_policy));
+        }
+        let any_policy = |cv: &str| {
+            self.values
+                .iter()
+                .any(|pv| value_matches(pos, &pv.compiled, cv))
         };
-        let pos = self.op.positive();
-        let negated = self.op.is_negated();
-        let any_policy = |cv: &str| policy.iter().any(|pv| value_matches(pos, pv, cv));
-        Ok(match self.qualifier {
-            Qualifier::None => any_policy_any(vals, &any_policy) != negated,
+        Ok(self.combine(vals, negated, any_policy))
+    }
+
+    /// Applies the set qualifier; `any_policy(v)`: request value `v` matches some policy
+    /// value under the positive operator.
+    fn combine(&self, vals: &[String], negated: bool, any_policy: impl Fn(&str) -> bool) -> bool {
+        match self.qualifier {
+            Qualifier::None => vals.iter().any(|cv| any_policy(cv)) != negated,
             Qualifier::ForAnyValue => vals.iter().any(|cv| any_policy(cv) != negated),
             Qualifier::ForAllValues => vals.iter().all(|cv| any_policy(cv) != negated),
-        })
-    }
-}
-
-fn any_policy_any(vals: &[String], f: &dyn Fn(&str) -> bool) -> bool {
-    vals.iter().any(|cv| f(cv))
-}
-
-enum PolicyValues<'a> {
-    Static(&'a [CondValue]),
-    Rendered(&'a [Compiled]),
-}
-
-impl PolicyValues<'_> {
-    fn iter(&self) -> Box<dyn Iterator<Item = &Compiled> + '_> {
-        match self {
-            PolicyValues::Static(v) => Box::new(v.iter().map(|c| &c.compiled)),
-            PolicyValues::Rendered(v) => Box::new(v.iter()),
         }
     }
 }
@@ -350,7 +339,9 @@ fn value_matches(op: Operator, pv: &Compiled, cv: &str) -> bool {
             Ok(ip) => in_cidr(ip, *net, *bits),
             Err(_) => false,
         },
-        (ArnEquals | ArnLike, Compiled::Arn(Some(p))) => split_arn(cv).is_some() && p.matches(cv),
+        (ArnEquals | ArnLike, Compiled::Arn(Some(p))) => {
+            split_arn(cv).is_some() && p.matches(&Subject::new(cv))
+        }
         _ => false,
     }
 }

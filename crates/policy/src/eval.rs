@@ -35,7 +35,7 @@
 
 use crate::condition::Condition;
 use crate::context::Context;
-use crate::pattern::{split_arn, ArnPattern};
+use crate::pattern::{split_arn, ArnPattern, Subject};
 use crate::policy::{
     Effect, Policy, PolicyKind, PrincipalEntry, PrincipalSpec, ResourceItem, Statement,
 };
@@ -280,6 +280,7 @@ struct Caller<'a> {
     arn: &'a str,
     account: Option<&'a str>,
     kind: CallerKind<'a>,
+    has_boundary: bool,
 }
 
 impl<'a> Caller<'a> {
@@ -289,6 +290,7 @@ impl<'a> Caller<'a> {
                 arn: principal,
                 account,
                 kind: CallerKind::Service,
+                has_boundary: false,
             };
         };
         let kind = match service {
@@ -307,6 +309,7 @@ impl<'a> Caller<'a> {
             arn: principal,
             account,
             kind,
+            has_boundary: false,
         }
     }
 
@@ -383,8 +386,13 @@ impl<'a> Caller<'a> {
         }
     }
 
-    fn principal_grant(&self, spec: &PrincipalSpec) -> Option<Grant> {
+    fn principal_grant(&self, spec: &PrincipalSpec, effect: Effect) -> Option<Grant> {
         if spec.negated {
+            // AWS (NotPrincipal): "Deny statements with NotPrincipal will always deny" any
+            // IAM principal that has a permissions boundary attached.
+            if effect == Effect::Deny && self.has_boundary {
+                return Some(Grant::Direct);
+            }
             return (!self.excluded_by(&spec.entries)).then_some(Grant::Direct);
         }
         spec.entries.iter().filter_map(|e| self.grant(e)).max()
@@ -393,6 +401,9 @@ impl<'a> Caller<'a> {
 
 struct Scan<'r, 'a> {
     req: &'r Request<'a>,
+    resource: Subject<'a>,
+    /// The action's service prefix, for the statement index.
+    service: &'a str,
     caller: Caller<'a>,
     matched: Vec<MatchedStatement>,
     trace: Option<&'r mut Vec<ConditionFailure>>,
@@ -416,7 +427,7 @@ impl Scan<'_, '_> {
     fn policy(&mut self, policy: &Policy, source: PolicySource) -> Outcome {
         let mut out = Outcome::default();
         let statements = policy.statements();
-        for i in policy.candidates(self.req.action) {
+        for i in policy.candidates(self.service) {
             let Some(st) = statements.get(i) else {
                 continue;
             };
@@ -444,9 +455,9 @@ impl Scan<'_, '_> {
             let mut any = false;
             for item in &res.items {
                 let m = match item {
-                    ResourceItem::Static(p) => p.matches(self.req.resource),
+                    ResourceItem::Static(p) => p.matches(&self.resource),
                     ResourceItem::Template(t) => match t.render_toks(self.req.context, false) {
-                        Ok(toks) => ArnPattern::from_toks(toks).matches(self.req.resource),
+                        Ok(toks) => ArnPattern::from_toks(toks).matches(&self.resource),
                         // An unresolvable variable: the statement does not match.
                         Err(Unresolved) => return None,
                     },
@@ -461,7 +472,7 @@ impl Scan<'_, '_> {
             }
         }
         let grant = match &st.principal {
-            Some(p) => self.caller.principal_grant(p)?,
+            Some(p) => self.caller.principal_grant(p, st.effect)?,
             None => Grant::Direct,
         };
         for c in &st.conditions {
@@ -527,9 +538,12 @@ fn evaluate_impl(
     ps: &PolicySet<'_>,
     trace: Option<&mut Vec<ConditionFailure>>,
 ) -> Evaluation {
-    let caller = Caller::new(req.principal, req.principal_account);
+    let mut caller = Caller::new(req.principal, req.principal_account);
+    caller.has_boundary = ps.permissions_boundary.is_some();
     let mut scan = Scan {
         req,
+        resource: Subject::new(req.resource),
+        service: req.action.split_once(':').map_or(req.action, |(s, _)| s),
         caller,
         matched: Vec::new(),
         trace,

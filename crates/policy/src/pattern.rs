@@ -98,6 +98,9 @@ impl Glob {
 
     /// ASCII case-insensitive match; the pattern must have been compiled with `lower`.
     pub(crate) fn matches_ci(&self, s: &str) -> bool {
+        if self.literal {
+            return self.src.eq_ignore_ascii_case(s);
+        }
         glob_match(&self.toks, s.as_bytes(), true)
     }
 }
@@ -190,7 +193,7 @@ pub(crate) enum ArnPattern {
     /// `*` alone.
     Any,
     /// Segmented ARN pattern. The last segment may end in `*` and swallow the rest.
-    Segments(Vec<Glob>),
+    Segments(SegPattern),
     /// Not ARN-shaped: matched as one plain wildcard pattern over the whole string.
     Plain(Glob),
 }
@@ -202,7 +205,7 @@ impl ArnPattern {
         }
         if s.starts_with("arn:") {
             let segs: Vec<Glob> = s.splitn(6, ':').map(|p| Glob::new(p, false)).collect();
-            return ArnPattern::Segments(segs);
+            return ArnPattern::Segments(SegPattern::new(segs));
         }
         ArnPattern::Plain(Glob::new(s, false))
     }
@@ -233,40 +236,145 @@ impl ArnPattern {
             }
         }
         segs.push(Glob::from_toks(cur));
-        ArnPattern::Segments(segs)
+        ArnPattern::Segments(SegPattern::new(segs))
     }
 
-    pub(crate) fn matches(&self, subject: &str) -> bool {
+    pub(crate) fn matches(&self, subject: &Subject<'_>) -> bool {
         match self {
             ArnPattern::Any => true,
-            ArnPattern::Plain(g) => g.matches(subject),
-            ArnPattern::Segments(segs) => match_segments(segs, subject),
+            ArnPattern::Plain(g) => g.matches(subject.as_str()),
+            ArnPattern::Segments(p) => {
+                // Cheap rejection: the literal text before the first wildcard must prefix
+                // the subject; a pattern without wildcards must equal it.
+                let bytes = subject.as_str().as_bytes();
+                if p.exact {
+                    return bytes == p.prefix.as_slice();
+                }
+                if !bytes.starts_with(&p.prefix) {
+                    return false;
+                }
+                match_segments(&p.segs, subject)
+            }
         }
     }
 }
 
-fn match_segments(segs: &[Glob], subject: &str) -> bool {
-    let mut rest = subject;
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SegPattern {
+    segs: Vec<Glob>,
+    /// Literal bytes (with the `:` separators) before the first wildcard.
+    prefix: Vec<u8>,
+    /// No wildcard anywhere and six segments: matching is equality.
+    exact: bool,
+}
+
+impl SegPattern {
+    fn new(segs: Vec<Glob>) -> SegPattern {
+        let mut prefix = Vec::new();
+        let mut exact = segs.len() == 6;
+        'outer: for (i, g) in segs.iter().enumerate() {
+            if i > 0 {
+                prefix.push(b':');
+            }
+            for t in g.toks() {
+                match t {
+                    Tok::Byte(b) => prefix.push(*b),
+                    _ => {
+                        exact = false;
+                        break 'outer;
+                    }
+                }
+            }
+        }
+        SegPattern {
+            segs,
+            prefix,
+            exact,
+        }
+    }
+}
+
+/// A string split once into ARN segments (the first five colons), so that every pattern
+/// matched against it during one evaluation reuses the split.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Subject<'a> {
+    s: &'a str,
+    /// Byte offsets of the first (up to) five colons.
+    colons: [usize; 5],
+    n_colons: usize,
+}
+
+impl<'a> Subject<'a> {
+    pub(crate) fn new(s: &'a str) -> Subject<'a> {
+        let mut colons = [0usize; 5];
+        let mut n_colons = 0;
+        for (i, b) in s.bytes().enumerate() {
+            if b == b':' {
+                if let Some(slot) = colons.get_mut(n_colons) {
+                    *slot = i;
+                    n_colons += 1;
+                } else {
+                    break;
+                }
+            }
+        }
+        Subject {
+            s,
+            colons,
+            n_colons,
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &'a str {
+        self.s
+    }
+
+    fn start(&self, i: usize) -> usize {
+        match i.checked_sub(1) {
+            None => 0,
+            Some(c) => self.colons.get(c).map_or(self.s.len(), |p| p + 1),
+        }
+    }
+
+    /// Segment `i` (0-based); the sixth is the rest of the string.
+    fn segment(&self, i: usize) -> Option<&'a str> {
+        if i > self.n_colons {
+            return None;
+        }
+        let start = self.start(i);
+        let end = if i < self.n_colons && i < 5 {
+            self.colons.get(i).copied().unwrap_or(self.s.len())
+        } else {
+            self.s.len()
+        };
+        self.s.get(start..end)
+    }
+
+    /// Everything from segment `i` on.
+    fn rest(&self, i: usize) -> Option<&'a str> {
+        if i > self.n_colons {
+            return None;
+        }
+        self.s.get(self.start(i)..)
+    }
+}
+
+fn match_segments(segs: &[Glob], subject: &Subject<'_>) -> bool {
     let n = segs.len();
     for (i, g) in segs.iter().enumerate() {
-        let last = i + 1 == n;
-        if last {
+        if i + 1 == n {
             // The sixth segment is the resource part and may contain colons. An earlier
             // last segment matches the remainder only when it ends in `*` (expands past
             // colons); otherwise the subject must have no further segments.
             if i == 5 || g.toks().last() == Some(&Tok::Star) {
-                return g.matches(rest);
+                return subject.rest(i).is_some_and(|r| g.matches(r));
             }
-            return !rest.contains(':') && g.matches(rest);
+            return subject.n_colons == i && subject.segment(i).is_some_and(|r| g.matches(r));
         }
-        let (seg, tail) = match rest.split_once(':') {
-            Some(x) => x,
-            None => return false,
-        };
-        if !g.matches(seg) {
-            return false;
+        match subject.segment(i) {
+            Some(seg) if i < subject.n_colons && g.matches(seg) => {}
+            _ => return false,
         }
-        rest = tail;
     }
     false
 }
@@ -332,7 +440,11 @@ mod tests {
             ("*", "anything", true),
         ];
         for (p, s, want) in cases {
-            assert_eq!(ArnPattern::new(p).matches(s), *want, "{p} vs {s}");
+            assert_eq!(
+                ArnPattern::new(p).matches(&Subject::new(s)),
+                *want,
+                "{p} vs {s}"
+            );
         }
     }
 }

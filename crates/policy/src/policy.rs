@@ -229,8 +229,7 @@ impl ActionIndex {
         }
     }
 
-    fn lookup(&self, action: &str) -> &[u32] {
-        let svc = action.split(':').next().unwrap_or("");
+    fn lookup(&self, svc: &str) -> &[u32] {
         self.services
             .binary_search_by(|(k, _)| cmp_lower(k, svc))
             .ok()
@@ -349,11 +348,12 @@ impl Policy {
         &self.0.statements
     }
 
-    /// Indices of the statements that may match `action`, ascending, without duplicates:
-    /// the merge of the action's service bucket and the wildcard bucket.
-    pub(crate) fn candidates<'a>(&'a self, action: &str) -> Candidates<'a> {
+    /// Indices of the statements that may match an action of `service` (its prefix, any
+    /// case), ascending, without duplicates: the merge of the service's bucket and the
+    /// wildcard bucket.
+    pub(crate) fn candidates<'a>(&'a self, service: &str) -> Candidates<'a> {
         Candidates {
-            a: self.0.index.lookup(action),
+            a: self.0.index.lookup(service),
             b: &self.0.index.wildcard,
         }
     }

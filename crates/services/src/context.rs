@@ -36,6 +36,43 @@ pub struct Principal {
     /// The friendly name CloudTrail shows as `Username` (`root` for the root user).
     pub user_name: String,
     pub access_key_id: String,
+    /// Temporary credentials (`ASIA...`): the session they belong to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<Box<SessionContext>>,
+}
+
+/// What a temporary credential carries: who issued it, how, and what limits it.
+/// Written by STS (AssumeRole*, GetSessionToken, GetFederationToken) into the credential
+/// record; read by the authorizer and by CloudTrail's `sessionContext`.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct SessionContext {
+    /// `Role` for assumed roles, `IAMUser` for GetSessionToken / GetFederationToken.
+    pub issuer_type: String,
+    /// The role ARN (assumed roles) or user ARN.
+    pub issuer_arn: String,
+    /// The role id (`AROA...`) or user id (`AIDA...`).
+    pub issuer_id: String,
+    /// The role or user name.
+    pub issuer_name: String,
+    /// Whether the session was created with a valid MFA code (aws:MultiFactorAuthPresent).
+    pub mfa_authenticated: bool,
+    /// When the credentials were issued (aws:TokenIssueTime), ISO 8601.
+    pub creation_date: String,
+    /// Session policies (inline document and managed policy documents), already
+    /// validated; some session policy must allow, when there are any.
+    #[serde(default)]
+    pub policies: Vec<String>,
+    /// Session tags (aws:PrincipalTag/* for the session), key -> value.
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    /// Tag keys that pass on when this session assumes another role.
+    #[serde(default)]
+    pub transitive_tag_keys: Vec<String>,
+    #[serde(default)]
+    pub source_identity: Option<String>,
+    /// Role chaining: this session was made by a role session (1-hour cap).
+    #[serde(default)]
+    pub chained: bool,
 }
 
 impl Principal {
@@ -47,6 +84,7 @@ impl Principal {
             principal_id: account_id.to_owned(),
             user_name: "root".to_owned(),
             access_key_id: access_key_id.to_owned(),
+            session: None,
         }
     }
 

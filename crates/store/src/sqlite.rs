@@ -77,6 +77,10 @@ impl Default for SqliteOptions {
 }
 
 /// The embedded default [`Store`].
+///
+/// `done` callbacks run on the writer thread between groups: keep them to a channel send.
+/// `read` blocks while every pooled connection is busy, so a `read` closure must not call
+/// `read` again, and async callers should treat it as blocking work.
 pub struct SqliteStore {
     path: PathBuf,
     jobs: RwLock<Option<Sender<Job>>>,
@@ -141,32 +145,7 @@ fn panic_message(p: &Box<dyn Any + Send>) -> String {
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and starts the writer.
     pub fn open(path: &Path, opts: SqliteOptions) -> Result<SqliteStore, StoreError> {
-        let writer_conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        configure(&writer_conn, &opts)?;
-        writer_conn.pragma_update(None, "page_size", opts.page_size)?;
-        let mode: String =
-            writer_conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Other(format!(
-                "could not enable WAL mode (got {mode})"
-            )));
-        }
-        let sync = match opts.durability {
-            Durability::Full => "FULL",
-            Durability::Normal => "NORMAL",
-        };
-        writer_conn.pragma_update(None, "synchronous", sync)?;
-        writer_conn.pragma_update(None, "wal_autocheckpoint", opts.wal_autocheckpoint)?;
-        writer_conn.pragma_update(None, "journal_size_limit", opts.wal_size_limit)?;
-        writer_conn.pragma_update(None, "temp_store", "MEMORY")?;
-        writer_conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;",
-        )?;
+        let writer_conn = open_writer(path, &opts)?;
 
         let readers = opts.readers.max(1);
         let (pool_put, pool_take) = crossbeam_channel::bounded(readers);
@@ -199,6 +178,36 @@ impl SqliteStore {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+fn open_writer(path: &Path, opts: &SqliteOptions) -> Result<Connection, StoreError> {
+    let writer_conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&writer_conn, opts)?;
+    writer_conn.pragma_update(None, "page_size", opts.page_size)?;
+    let mode: String =
+        writer_conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Other(format!(
+            "could not enable WAL mode (got {mode})"
+        )));
+    }
+    let sync = match opts.durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    writer_conn.pragma_update(None, "synchronous", sync)?;
+    writer_conn.pragma_update(None, "wal_autocheckpoint", opts.wal_autocheckpoint)?;
+    writer_conn.pragma_update(None, "journal_size_limit", opts.wal_size_limit)?;
+    writer_conn.pragma_update(None, "temp_store", "MEMORY")?;
+    writer_conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;",
+    )?;
+    Ok(writer_conn)
 }
 
 fn configure(c: &Connection, opts: &SqliteOptions) -> Result<(), StoreError> {
@@ -514,5 +523,36 @@ impl WriteTx for SqlWrite<'_> {
         }
         exec(self.conn, &format!("RELEASE {name}"))?;
         Ok(keep)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pragmas_follow_options() {
+        let dir = tempfile::tempdir().unwrap();
+        for (durability, sync) in [(Durability::Full, 2), (Durability::Normal, 1)] {
+            let path = dir.path().join(format!("{durability:?}.db"));
+            let opts = SqliteOptions {
+                durability,
+                ..SqliteOptions::default()
+            };
+            let c = open_writer(&path, &opts).unwrap();
+            let get = |p: &str| -> String {
+                c.query_row(&format!("PRAGMA {p}"), [], |r| {
+                    r.get::<_, rusqlite::types::Value>(0)
+                })
+                .map(|v| format!("{v:?}"))
+                .unwrap()
+            };
+            assert_eq!(get("synchronous"), format!("Integer({sync})"));
+            assert_eq!(get("journal_mode"), "Text(\"wal\")");
+            assert_eq!(get("page_size"), "Integer(8192)");
+            assert_eq!(get("wal_autocheckpoint"), "Integer(8000)");
+            assert_eq!(get("busy_timeout"), "Integer(5000)");
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! The shared store suite against the SQLite adapter, in both durabilities.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use palisade_store::sqlite::{Durability, SqliteOptions, SqliteStore};
 use palisade_store::testsuite;
@@ -65,4 +65,67 @@ fn open_fails_cleanly_on_a_bad_path() {
     let dir = tempfile::tempdir().unwrap();
     let r = SqliteStore::open(&dir.path().join("no/such/dir/db"), SqliteOptions::default());
     assert!(r.is_err());
+}
+
+fn open_in(dir: &tempfile::TempDir, readers: usize) -> SqliteStore {
+    let opts = SqliteOptions {
+        readers,
+        ..SqliteOptions::default()
+    };
+    SqliteStore::open(&dir.path().join("palisade.db"), opts).unwrap()
+}
+
+#[test]
+fn a_panicking_read_returns_its_connection_to_the_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_in(&dir, 1);
+    palisade_store::write_blocking(&s, Box::new(|tx| tx.put(b"k", b"v"))).unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        s.read(&mut |tx| {
+            tx.get(b"k")?;
+            panic!("reader panics inside its snapshot");
+        })
+    }));
+    assert!(r.is_err());
+    // The only connection is back, out of its old snapshot: it sees a new write.
+    palisade_store::write_blocking(&s, Box::new(|tx| tx.put(b"k", b"v2"))).unwrap();
+    let mut got = None;
+    s.read(&mut |tx| {
+        got = tx.get(b"k")?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(got.as_deref(), Some(&b"v2"[..]));
+    s.shutdown();
+}
+
+#[test]
+fn dropping_the_last_handle_inside_done_does_not_deadlock() {
+    let dir = tempfile::tempdir().unwrap();
+    let s: std::sync::Arc<dyn Store> = std::sync::Arc::new(open_in(&dir, 1));
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let (go_tx, go_rx) = crossbeam_channel::bounded::<()>(1);
+    let last = s.clone();
+    s.submit(
+        Box::new(|w| w.put(b"k", b"v")),
+        Box::new(move |r| {
+            // Runs on the writer thread, once the test has let go of its own handle, and
+            // so drops the last handle there: shutdown must not try to join itself.
+            go_rx.recv().unwrap();
+            drop(last);
+            let _ = tx.send(r.is_ok());
+        }),
+    );
+    drop(s);
+    go_tx.send(()).unwrap();
+    assert!(rx.recv().unwrap());
+    // The writer wound down on its own; the data is committed.
+    let s = open_in(&dir, 1);
+    let mut got = None;
+    s.read(&mut |tx| {
+        got = tx.get(b"k")?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(got.as_deref(), Some(&b"v"[..]));
 }

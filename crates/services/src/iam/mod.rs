@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod model;
+pub mod totp;
 pub mod users;
 
 use crate::{error::ApiError, input::Input, Operation};

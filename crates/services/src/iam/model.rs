@@ -127,6 +127,41 @@ pub struct PolicyVersion {
     pub create_date: String,
 }
 
+/// A virtual MFA device. The TOTP seed is sealed under the master key with the
+/// lower-cased serial number as associated data (see `iam::totp`); it never leaves the
+/// store in clear except once, in CreateVirtualMFADevice's answer.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VirtualMfaDevice {
+    pub serial_number: String,
+    pub path: String,
+    pub name: String,
+    /// base64 of the sealed seed bytes.
+    pub sealed_seed: String,
+    pub create_date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+    /// The last TOTP time step accepted: codes at or before it are refused (a code works once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_step: Option<u64>,
+    /// Steps between the device's clock and ours, learnt by ResyncMFADevice.
+    #[serde(default)]
+    pub drift_steps: i64,
+}
+
+/// An MFA device enabled for a user (IAM's `MFADevice` shape).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UserMfaDevice {
+    pub user_name: String,
+    pub serial_number: String,
+    pub enable_date: String,
+}
+
 /// Which kind of principal entity an inline policy or attachment belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntityKind {
@@ -363,6 +398,35 @@ pub fn user_access_key_key(account: &str, user: &str, access_key_id: &str) -> Ve
 
 pub fn user_access_keys_prefix(account: &str, user: &str) -> Vec<u8> {
     base(account, "userkeys").str(&user.to_lowercase()).finish()
+}
+
+/// A virtual MFA device by serial number (case-insensitive, as IAM names).
+pub fn virtual_mfa_key(account: &str, serial_number: &str) -> Vec<u8> {
+    base(account, "vmfa")
+        .str(&serial_number.to_lowercase())
+        .finish()
+}
+
+/// The MFA devices enabled for a user; [`user_mfa_prefix`] is
+/// `entity_key(account, "usermfa", user)`, which DeleteUser checks.
+pub fn user_mfa_key(account: &str, user: &str, serial_number: &str) -> Vec<u8> {
+    base(account, "usermfa")
+        .str(&user.to_lowercase())
+        .str(&serial_number.to_lowercase())
+        .finish()
+}
+
+pub fn user_mfa_prefix(account: &str, user: &str) -> Vec<u8> {
+    entity_key(account, "usermfa", user)
+}
+
+/// Identity providers (`oidc` / `saml`) by their ARN.
+pub fn provider_key(account: &str, kind: &str, arn: &str) -> Vec<u8> {
+    base(account, "idp").str(kind).str(arn).finish()
+}
+
+pub fn providers_prefix(account: &str, kind: &str) -> Vec<u8> {
+    base(account, "idp").str(kind).finish()
 }
 
 /// Account-wide singletons (`alias`, `password-policy`, `credential-report`, ...).

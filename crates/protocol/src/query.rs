@@ -230,7 +230,7 @@ pub fn from_params<T: DeserializeOwned>(params: &[(String, String)]) -> Result<T
     let index = Index::new(params);
     let de = ValueDe {
         index: &index,
-        path: String::new(),
+        path: "",
     };
     T::deserialize(de).map_err(|e| e.into_query_error(""))
 }
@@ -398,23 +398,23 @@ impl DeError {
 }
 
 /// Deserializes the value rooted at `path`.
-struct ValueDe<'i, 'a> {
+struct ValueDe<'i, 'a, 'p> {
     index: &'i Index<'a>,
-    path: String,
+    path: &'p str,
 }
 
-impl<'a> ValueDe<'_, 'a> {
+impl<'a> ValueDe<'_, 'a, '_> {
     fn scalar(&self) -> Result<&'a str, DeError> {
-        self.index.get(&self.path).ok_or_else(|| {
+        self.index.get(self.path).ok_or_else(|| {
             DeError::Query(QueryError::Missing {
-                param: self.path.clone(),
+                param: self.path.to_owned(),
             })
         })
     }
 
     fn invalid(&self, value: &str, expected: &str) -> DeError {
         DeError::Query(QueryError::Invalid {
-            param: self.path.clone(),
+            param: self.path.to_owned(),
             value: value.to_owned(),
             expected: expected.to_owned(),
         })
@@ -438,17 +438,19 @@ macro_rules! de_number {
     )*};
 }
 
-impl<'a> de::Deserializer<'a> for ValueDe<'_, 'a> {
+impl<'a> de::Deserializer<'a> for ValueDe<'_, 'a, '_> {
     type Error = DeError;
 
     fn deserialize_any<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
         // Without a type there is no telling a list from a struct; a plain value is a string.
-        match self.index.get(&self.path) {
+        match self.index.get(self.path) {
             Some(v) => visitor.visit_borrowed_str(v),
-            None if self.index.exists(&self.path) => Err(DeError::Query(QueryError::Malformed(
+            None if self.index.exists(self.path) => Err(DeError::Query(QueryError::Malformed(
                 format!("Parameter {} cannot be decoded without a type.", self.path),
             ))),
-            None => Err(DeError::Query(QueryError::Missing { param: self.path })),
+            None => Err(DeError::Query(QueryError::Missing {
+                param: self.path.to_owned(),
+            })),
         }
     }
 
@@ -507,7 +509,7 @@ impl<'a> de::Deserializer<'a> for ValueDe<'_, 'a> {
     }
 
     fn deserialize_option<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
-        if self.index.exists(&self.path) {
+        if self.index.exists(self.path) {
             visitor.visit_some(self)
         } else {
             visitor.visit_none()
@@ -537,8 +539,8 @@ impl<'a> de::Deserializer<'a> for ValueDe<'_, 'a> {
     fn deserialize_seq<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
         // `Prefix.member.N` unless the list is sent flattened (`Prefix.N`). Neither present
         // (with or without `Prefix=`) is the empty list.
-        let mid = if !self.index.exists(&indexed(&self.path, "member", 1))
-            && self.index.exists(&indexed(&self.path, "", 1))
+        let mid = if !self.index.exists(&indexed(self.path, "member", 1))
+            && self.index.exists(&indexed(self.path, "", 1))
         {
             ""
         } else {
@@ -546,7 +548,7 @@ impl<'a> de::Deserializer<'a> for ValueDe<'_, 'a> {
         };
         visitor.visit_seq(ListAccess {
             index: self.index,
-            prefix: &self.path,
+            prefix: self.path,
             mid,
             next: 1,
         })
@@ -572,7 +574,7 @@ impl<'a> de::Deserializer<'a> for ValueDe<'_, 'a> {
     fn deserialize_map<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
         visitor.visit_map(EntryAccess {
             index: self.index,
-            prefix: &self.path,
+            prefix: self.path,
             next: 1,
             value_path: None,
         })
@@ -589,13 +591,13 @@ impl<'a> de::Deserializer<'a> for ValueDe<'_, 'a> {
         visitor
             .visit_map(StructAccess {
                 index,
-                prefix: &path,
+                prefix: path,
                 fields: fields.iter(),
                 value_path: None,
             })
             .map_err(|e| match e {
                 DeError::MissingField(field) => DeError::Query(QueryError::Missing {
-                    param: join(&path, field),
+                    param: join(path, field),
                 }),
                 other => other,
             })
@@ -610,7 +612,7 @@ impl<'a> de::Deserializer<'a> for ValueDe<'_, 'a> {
         let v = self.scalar()?;
         visitor
             .visit_enum(v.into_deserializer())
-            .map_err(|e: DeError| e.at(self.index, &self.path))
+            .map_err(|e: DeError| e.at(self.index, self.path))
     }
 
     fn deserialize_identifier<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -652,20 +654,17 @@ impl<'a> de::MapAccess<'a> for StructAccess<'_, 'a, '_> {
 
     fn next_value_seed<V: DeserializeSeed<'a>>(&mut self, seed: V) -> Result<V::Value, DeError> {
         let path = self.value_path.take().unwrap_or_default();
-        decode_at(self.index, path, seed)
+        decode_at(self.index, &path, seed)
     }
 }
 
 fn decode_at<'a, S: DeserializeSeed<'a>>(
     index: &Index<'a>,
-    path: String,
+    path: &str,
     seed: S,
 ) -> Result<S::Value, DeError> {
-    let de = ValueDe {
-        index,
-        path: path.clone(),
-    };
-    seed.deserialize(de).map_err(|e| e.at(index, &path))
+    seed.deserialize(ValueDe { index, path })
+        .map_err(|e| e.at(index, path))
 }
 
 struct ListAccess<'i, 'a, 'p> {
@@ -693,7 +692,7 @@ impl<'a> de::SeqAccess<'a> for ListAccess<'_, 'a, '_> {
             ))));
         }
         self.next += 1;
-        decode_at(self.index, path, seed).map(Some)
+        decode_at(self.index, &path, seed).map(Some)
     }
 }
 
@@ -730,12 +729,12 @@ impl<'a> de::MapAccess<'a> for EntryAccess<'_, 'a, '_> {
             (join(&entry, "key"), join(&entry, "value"))
         };
         self.value_path = Some(value_path);
-        decode_at(self.index, key_path, seed).map(Some)
+        decode_at(self.index, &key_path, seed).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'a>>(&mut self, seed: V) -> Result<V::Value, DeError> {
         let path = self.value_path.take().unwrap_or_default();
-        decode_at(self.index, path, seed)
+        decode_at(self.index, &path, seed)
     }
 }
 

@@ -2,7 +2,11 @@
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use std::{io::Read as _, path::PathBuf, process::ExitCode};
+use std::{
+    io::{Read as _, Write as _},
+    path::PathBuf,
+    process::ExitCode,
+};
 
 #[derive(Parser)]
 #[command(
@@ -187,10 +191,9 @@ fn policy(command: PolicyCommand) -> ExitCode {
     };
     match run(&input) {
         Ok((value, has_errors)) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&value).unwrap_or_default()
-            );
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
             if has_errors {
                 ExitCode::from(1)
             } else {

@@ -55,7 +55,10 @@ pub async fn handle(
             })
             .await;
             match done {
-                Ok(Ok(())) => wire::admin_json(200, json!({"status": "reset"}), request_id),
+                Ok(Ok(())) => {
+                    env.authorizer.invalidate();
+                    wire::admin_json(200, json!({"status": "reset"}), request_id)
+                }
                 _ => internal(request_id),
             }
         }

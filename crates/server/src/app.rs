@@ -4,9 +4,9 @@
 use palisade_protocol::sigv4::SigningKeyCache;
 use palisade_services::{
     accounts::{self, Bootstrap},
-    authz::RootOnly,
     clock::Clock,
     credentials::CredentialCache,
+    enforce::PolicyAuthorizer,
     Env,
 };
 use palisade_store::{
@@ -85,11 +85,11 @@ impl App {
         accounts::load_clock(store.as_ref(), &clock)
             .map_err(|e| StartError::Bootstrap(e.to_string()))?;
         let env = Env {
-            store,
+            store: store.clone(),
             master_key: master,
             clock,
             credentials: CredentialCache::default(),
-            authorizer: Box::new(RootOnly),
+            authorizer: Box::new(PolicyAuthorizer::new(store.clone())),
             management_account: boot.account_id.clone(),
         };
         Ok(App {

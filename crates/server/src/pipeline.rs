@@ -22,6 +22,9 @@ use palisade_store::StoreError;
 use std::{net::SocketAddr, sync::Arc};
 use tokio::sync::oneshot;
 
+/// Services whose writes can change an authorization decision.
+const AUTHZ_SERVICES: &[&str] = &["iam", "organizations"];
+
 /// Largest request body accepted (AWS's query and JSON APIs stay far below this).
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
@@ -294,9 +297,13 @@ async fn api(
     }
 
     // 4 + 5. Run and audit in one durable job.
-    let reply = run(app, service, ctx, op)
-        .await
-        .map_err(|e| Failure::of(service, e))?;
+    let changes_authz = !op.read_only() && AUTHZ_SERVICES.contains(&service.signing_name);
+    let reply = run(app, service, ctx, op).await;
+    if changes_authz {
+        // Before the response leaves, so the caller's next request sees the change.
+        env.authorizer.invalidate();
+    }
+    let reply = reply.map_err(|e| Failure::of(service, e))?;
     wire::reply(service, &action, reply.output.as_deref(), request_id)
         .map_err(|e| Failure::of(service, e))
 }

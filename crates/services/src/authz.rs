@@ -46,6 +46,9 @@ pub enum AuthzDecision {
 /// denial.
 pub trait Authorizer: Send + Sync {
     fn authorize(&self, check: &AuthzCheck, ctx: &RequestContext) -> AuthzDecision;
+    /// Called after every committed change that can alter a decision (IAM writes,
+    /// reset): cached policies must not be used after it returns.
+    fn invalidate(&self) {}
 }
 
 /// The authorizer until IAM principals exist: an account's root user may do everything in

@@ -18,6 +18,7 @@ pub mod clock;
 pub mod cloudtrail;
 pub mod context;
 pub mod credentials;
+pub mod enforce;
 pub mod env;
 pub mod error;
 pub mod iam;

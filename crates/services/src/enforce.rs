@@ -1,0 +1,448 @@
+//! The policy-engine authorizer: gathers every policy that applies to a caller (user,
+//! groups, role, boundary, session) and to the resource (role trust policies, later key,
+//! secret and bucket policies), builds the request context, and asks
+//! [`palisade_policy::evaluate`].
+//!
+//! Compiled policies are cached per credential (access key id). Every committed IAM
+//! change bumps [`PolicyAuthorizer::invalidate`]'s generation, so a change is effective on
+//! the very next request; entries of an older generation are rebuilt on use.
+
+use crate::{
+    authz::{Authorizer, AuthzCheck, AuthzDecision},
+    context::{Principal, PrincipalKind, RequestContext},
+    error::ApiError,
+    iam::model::{self, EntityKind, ManagedPolicy, PolicyVersion, Role, User},
+};
+use palisade_policy::{
+    evaluate, Context, Policy, PolicyKind, PolicySet, Request, ResourcePolicy, ResourcePolicyType,
+};
+use palisade_store::{ReadTx, Store, StoreError};
+use parking_lot::RwLock;
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+};
+
+/// The policies of one caller, compiled.
+struct PrincipalPolicies {
+    generation: u64,
+    identity: Vec<Policy>,
+    boundary: Option<Policy>,
+    session: Vec<Policy>,
+    /// aws:PrincipalTag/* values (role or user tags, overridden by session tags).
+    tags: Vec<(String, String)>,
+}
+
+pub struct PolicyAuthorizer {
+    store: Arc<dyn Store>,
+    generation: AtomicU64,
+    principals: RwLock<HashMap<String, Arc<PrincipalPolicies>>>,
+    /// AWS managed policies never change: compiled once.
+    aws_managed: RwLock<HashMap<String, Policy>>,
+    /// The root user's implicit full permissions in its own account.
+    root: Vec<Policy>,
+}
+
+impl PolicyAuthorizer {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        PolicyAuthorizer {
+            store,
+            generation: AtomicU64::new(1),
+            principals: RwLock::new(HashMap::new()),
+            aws_managed: RwLock::new(HashMap::new()),
+            root: Policy::parse(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+                PolicyKind::Identity,
+            )
+            .into_iter()
+            .collect(),
+        }
+    }
+
+    fn policies_for(&self, principal: &Principal) -> Result<Arc<PrincipalPolicies>, ApiError> {
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some(p) = self.principals.read().get(&principal.access_key_id) {
+            if p.generation == generation {
+                return Ok(p.clone());
+            }
+        }
+        let mut built = None;
+        self.store.read(&mut |tx| {
+            built = Some(self.build(tx, principal, generation));
+            Ok(())
+        })?;
+        let built = Arc::new(built.unwrap_or_else(|| Err(ApiError::internal("read did not run")))?);
+        let mut map = self.principals.write();
+        if map.len() > 100_000 {
+            map.clear();
+        }
+        map.insert(principal.access_key_id.clone(), built.clone());
+        Ok(built)
+    }
+
+    fn build(
+        &self,
+        tx: &dyn ReadTx,
+        principal: &Principal,
+        generation: u64,
+    ) -> Result<PrincipalPolicies, ApiError> {
+        let account = principal.account_id.as_str();
+        let mut out = PrincipalPolicies {
+            generation,
+            identity: Vec::new(),
+            boundary: None,
+            session: Vec::new(),
+            tags: Vec::new(),
+        };
+        let session = principal.session.as_deref();
+        match principal.kind {
+            PrincipalKind::Root => {}
+            PrincipalKind::IAMUser | PrincipalKind::FederatedUser => {
+                // Federated users carry the issuing user's permissions, cut down by
+                // their session policies.
+                let user_name = match (principal.kind, session) {
+                    (PrincipalKind::FederatedUser, Some(s)) => s.issuer_name.as_str(),
+                    _ => principal.user_name.as_str(),
+                };
+                if let Some(user) =
+                    model::get::<User>(tx, &model::entity_key(account, "user", user_name))?
+                {
+                    self.entity_policies(
+                        tx,
+                        account,
+                        EntityKind::User,
+                        user_name,
+                        &mut out.identity,
+                    )?;
+                    for (key, _) in
+                        model::scan_all(tx, &model::user_groups_prefix(account, user_name))?
+                    {
+                        if let Some(group) = last_key_part(&key) {
+                            self.entity_policies(
+                                tx,
+                                account,
+                                EntityKind::Group,
+                                &group,
+                                &mut out.identity,
+                            )?;
+                        }
+                    }
+                    if let Some(b) = &user.permissions_boundary {
+                        out.boundary = self.managed(
+                            tx,
+                            account,
+                            &b.permissions_boundary_arn,
+                            PolicyKind::PermissionsBoundary,
+                        )?;
+                    }
+                    out.tags = user
+                        .tags
+                        .iter()
+                        .map(|t| (t.key.clone(), t.value.clone()))
+                        .collect();
+                }
+            }
+            PrincipalKind::AssumedRole => {
+                if let Some(s) = session {
+                    if let Some(role) =
+                        model::get::<Role>(tx, &model::entity_key(account, "role", &s.issuer_name))?
+                    {
+                        self.entity_policies(
+                            tx,
+                            account,
+                            EntityKind::Role,
+                            &s.issuer_name,
+                            &mut out.identity,
+                        )?;
+                        if let Some(b) = &role.permissions_boundary {
+                            out.boundary = self.managed(
+                                tx,
+                                account,
+                                &b.permissions_boundary_arn,
+                                PolicyKind::PermissionsBoundary,
+                            )?;
+                        }
+                        out.tags = role
+                            .tags
+                            .iter()
+                            .map(|t| (t.key.clone(), t.value.clone()))
+                            .collect();
+                    }
+                }
+            }
+        }
+        if let Some(s) = session {
+            for doc in &s.policies {
+                match Policy::parse(doc, PolicyKind::Session) {
+                    Ok(p) => out.session.push(p),
+                    Err(e) => tracing::warn!(error = %e, "stored session policy does not parse"),
+                }
+            }
+            for (k, v) in &s.tags {
+                out.tags.retain(|(key, _)| !key.eq_ignore_ascii_case(k));
+                out.tags.push((k.clone(), v.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Inline and attached policies of one user, group or role.
+    fn entity_policies(
+        &self,
+        tx: &dyn ReadTx,
+        account: &str,
+        kind: EntityKind,
+        name: &str,
+        out: &mut Vec<Policy>,
+    ) -> Result<(), ApiError> {
+        for (_, raw) in model::scan_all(tx, &model::inline_prefix(account, kind, name))? {
+            let doc = inline_document(&raw);
+            match Policy::parse(&doc, PolicyKind::Identity) {
+                Ok(p) => out.push(p),
+                Err(e) => tracing::warn!(error = %e, "stored inline policy does not parse"),
+            }
+        }
+        for (key, _) in model::scan_all(tx, &model::attachments_prefix(account, kind, name))? {
+            if let Some(arn) = last_key_part(&key) {
+                if let Some(p) = self.managed(tx, account, &arn, PolicyKind::Identity)? {
+                    out.push(p);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The default version of a managed policy (customer or AWS managed), compiled.
+    fn managed(
+        &self,
+        tx: &dyn ReadTx,
+        account: &str,
+        arn: &str,
+        kind: PolicyKind,
+    ) -> Result<Option<Policy>, ApiError> {
+        if arn.starts_with("arn:aws:iam::aws:policy/") {
+            let cache_key = format!("{kind:?}|{arn}");
+            if let Some(p) = self.aws_managed.read().get(&cache_key) {
+                return Ok(Some(p.clone()));
+            }
+            let Some(mp) = palisade_iam_data::managed_policy_by_arn(arn) else {
+                return Ok(None);
+            };
+            let parsed = Policy::parse(mp.document, kind).ok();
+            if let Some(p) = &parsed {
+                self.aws_managed.write().insert(cache_key, p.clone());
+            }
+            return Ok(parsed);
+        }
+        let Some(name) = arn.rsplit('/').next() else {
+            return Ok(None);
+        };
+        let Some(policy) =
+            model::get::<ManagedPolicy>(tx, &model::entity_key(account, "policy", name))?
+        else {
+            return Ok(None);
+        };
+        if policy.arn != arn {
+            return Ok(None);
+        }
+        let Some(version) = model::get::<PolicyVersion>(
+            tx,
+            &model::policy_version_key(account, &policy.policy_name, &policy.default_version_id),
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(Policy::parse(&version.document, kind).ok())
+    }
+
+    /// The resource's own policy, when it has one that matters for `check`.
+    fn resource_policy(
+        &self,
+        check: &AuthzCheck,
+    ) -> Result<Option<(Policy, ResourcePolicyType)>, ApiError> {
+        let action = check.action.to_ascii_lowercase();
+        if action.starts_with("sts:assumerole")
+            || action == "sts:tagsession"
+            || action == "sts:setsourceidentity"
+        {
+            let Some((account, name)) = role_from_arn(&check.resource) else {
+                return Ok(None);
+            };
+            let mut found = None;
+            self.store.read(&mut |tx| {
+                found = model::get::<Role>(tx, &model::entity_key(account, "role", name))
+                    .map_err(|e| StoreError::Other(e.to_string()))?;
+                Ok(())
+            })?;
+            return Ok(found.and_then(|role| {
+                let doc = decode_if_url_encoded(&role.assume_role_policy_document);
+                Policy::parse(&doc, PolicyKind::Resource)
+                    .ok()
+                    .map(|p| (p, ResourcePolicyType::RoleTrust))
+            }));
+        }
+        Ok(None)
+    }
+}
+
+/// The request context: the request's global keys, the principal's, and the check's own.
+fn context_for(check: &AuthzCheck, ctx: &RequestContext, tags: &[(String, String)]) -> Context {
+    let mut c = Context::new();
+    for (k, v) in ctx.global_condition_keys() {
+        c.set(k, v);
+    }
+    let p = &ctx.principal;
+    if let Some(s) = p.session.as_deref() {
+        c.set(
+            "aws:MultiFactorAuthPresent",
+            [s.mfa_authenticated.to_string()],
+        );
+        c.set("aws:TokenIssueTime", [s.creation_date.clone()]);
+        if s.mfa_authenticated {
+            if let Some(issued) = model::parse_iso(&s.creation_date) {
+                let age = (ctx.now - issued).whole_seconds().max(0);
+                c.set("aws:MultiFactorAuthAge", [age.to_string()]);
+            }
+        }
+        if let Some(si) = &s.source_identity {
+            c.set("aws:SourceIdentity", [si.clone()]);
+        }
+        if p.kind == PrincipalKind::IAMUser || p.kind == PrincipalKind::FederatedUser {
+            c.set("aws:username", [s.issuer_name.clone()]);
+        }
+    }
+    for (k, v) in tags {
+        c.set(&format!("aws:PrincipalTag/{k}"), [v.clone()]);
+    }
+    for (k, v) in &check.context {
+        c.set(k, v.iter().cloned());
+    }
+    c
+}
+
+impl Authorizer for PolicyAuthorizer {
+    fn authorize(&self, check: &AuthzCheck, ctx: &RequestContext) -> AuthzDecision {
+        match self.decide(check, ctx) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "authorization failed internally; denying");
+                AuthzDecision::Deny {
+                    message: crate::authz::denial_message(
+                        &ctx.principal,
+                        check,
+                        "because no identity-based policy allows the",
+                    ),
+                }
+            }
+        }
+    }
+
+    fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+impl PolicyAuthorizer {
+    fn decide(&self, check: &AuthzCheck, ctx: &RequestContext) -> Result<AuthzDecision, ApiError> {
+        let p = &ctx.principal;
+        let resource_account = check.resource_account.as_deref();
+        let same_account = resource_account.is_none_or(|a| a == p.account_id);
+        let resource_policy = self.resource_policy(check)?;
+        // The root user of an account may do anything in it (SCPs aside); role trust
+        // policies still decide who may assume a role.
+        if p.is_root() && same_account && resource_policy.is_none() {
+            return Ok(AuthzDecision::Allow);
+        }
+        let policies = self.policies_for(p)?;
+        let context = context_for(check, ctx, &policies.tags);
+        let request = Request {
+            principal: &p.arn,
+            principal_account: Some(&p.account_id),
+            action: &check.action,
+            resource: &check.resource,
+            resource_account,
+            context: &context,
+        };
+        let identity: &[Policy] = if p.is_root() {
+            &self.root
+        } else {
+            &policies.identity
+        };
+        let set = PolicySet {
+            identity,
+            resource: resource_policy
+                .as_ref()
+                .map(|(policy, kind)| ResourcePolicy {
+                    policy,
+                    kind: *kind,
+                }),
+            permissions_boundary: policies.boundary.as_ref(),
+            session: &policies.session,
+            scps: &[],
+            rcps: &[],
+        };
+        let ev = evaluate(&request, &set);
+        if ev.decision.is_allowed() {
+            Ok(AuthzDecision::Allow)
+        } else {
+            Ok(AuthzDecision::Deny {
+                message: ev.denial_message(&request).unwrap_or_else(|| {
+                    crate::authz::denial_message(
+                        p,
+                        check,
+                        "because no identity-based policy allows the",
+                    )
+                }),
+            })
+        }
+    }
+}
+
+/// The last string component of a tuple key (a group name, a policy ARN).
+fn last_key_part(key: &[u8]) -> Option<String> {
+    palisade_store::keys::decode(key)
+        .ok()?
+        .into_iter()
+        .last()
+        .and_then(|p| match p {
+            palisade_store::keys::Part::Str(s) => Some(s),
+            _ => None,
+        })
+}
+
+/// Inline policy values are stored as the document text, or as a JSON record with a
+/// `PolicyDocument` member.
+fn inline_document(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(&text) {
+        if let Some(serde_json::Value::String(doc)) = m.get("PolicyDocument") {
+            return decode_if_url_encoded(doc);
+        }
+        if m.contains_key("Statement") {
+            return text.into_owned();
+        }
+    }
+    decode_if_url_encoded(&text)
+}
+
+fn decode_if_url_encoded(doc: &str) -> String {
+    if doc.trim_start().starts_with('{') {
+        return doc.to_owned();
+    }
+    percent_encoding::percent_decode_str(doc)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .unwrap_or_else(|_| doc.to_owned())
+}
+
+/// `arn:aws:iam::ACCOUNT:role/path/NAME` -> (ACCOUNT, NAME).
+fn role_from_arn(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.strip_prefix("arn:aws:iam::")?;
+    let (account, resource) = rest.split_once(':')?;
+    let path_name = resource.strip_prefix("role/")?;
+    let name = path_name.rsplit('/').next()?;
+    (!name.is_empty()).then_some((account, name))
+}

@@ -198,19 +198,19 @@ impl PolicyAuthorizer {
         name: &str,
         out: &mut Vec<Policy>,
     ) -> Result<(), ApiError> {
-        for (_, raw) in model::scan_all(tx, &model::inline_prefix(account, kind, name))? {
-            let doc = inline_document(&raw);
-            match Policy::parse(&doc, PolicyKind::Identity) {
-                Ok(p) => out.push(p),
-                Err(e) => tracing::warn!(error = %e, "stored inline policy does not parse"),
-            }
-        }
-        for (key, _) in model::scan_all(tx, &model::attachments_prefix(account, kind, name))? {
-            if let Some(arn) = last_key_part(&key) {
-                if let Some(p) = self.managed(tx, account, &arn, PolicyKind::Identity)? {
-                    out.push(p);
+        for doc in entity_policy_documents(tx, account, kind, name)? {
+            let compiled = if doc.source_type == "aws-managed" {
+                self.managed(tx, account, &doc.arn, PolicyKind::Identity)?
+            } else {
+                match Policy::parse(&doc.document, PolicyKind::Identity) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        tracing::warn!(error = %e, policy = %doc.id, "stored policy does not parse");
+                        None
+                    }
                 }
-            }
+            };
+            out.extend(compiled);
         }
         Ok(())
     }
@@ -237,25 +237,8 @@ impl PolicyAuthorizer {
             }
             return Ok(parsed);
         }
-        let Some(name) = arn.rsplit('/').next() else {
-            return Ok(None);
-        };
-        let Some(policy) =
-            model::get::<ManagedPolicy>(tx, &model::entity_key(account, "policy", name))?
-        else {
-            return Ok(None);
-        };
-        if policy.arn != arn {
-            return Ok(None);
-        }
-        let Some(version) = model::get::<PolicyVersion>(
-            tx,
-            &model::policy_version_key(account, &policy.policy_name, &policy.default_version_id),
-        )?
-        else {
-            return Ok(None);
-        };
-        Ok(Policy::parse(&version.document, kind).ok())
+        Ok(managed_policy_document(tx, account, arn)?
+            .and_then(|doc| Policy::parse(&doc.document, kind).ok()))
     }
 
     /// The resource's own policy, when it has one that matters for `check`.
@@ -288,8 +271,89 @@ impl PolicyAuthorizer {
     }
 }
 
+/// One identity policy of an entity, as stored: what IAM's simulator reports as the
+/// statement's source.
+#[derive(Debug, Clone)]
+pub struct PolicyDocument {
+    /// The inline policy name or the managed policy name.
+    pub id: String,
+    /// The managed policy ARN (empty for inline policies).
+    pub arn: String,
+    /// IAM's `PolicySourceType`: `user`, `group`, `role` (inline), `aws-managed`,
+    /// `user-managed` (customer managed).
+    pub source_type: &'static str,
+    pub document: String,
+}
+
+/// Every identity policy of one user, group or role: inline first (in name order), then
+/// attached managed policies (their default versions).
+pub fn entity_policy_documents(
+    tx: &dyn ReadTx,
+    account: &str,
+    kind: EntityKind,
+    name: &str,
+) -> Result<Vec<PolicyDocument>, ApiError> {
+    let mut out = Vec::new();
+    for (key, raw) in model::scan_all(tx, &model::inline_prefix(account, kind, name))? {
+        out.push(PolicyDocument {
+            id: last_key_part(&key).unwrap_or_default(),
+            arn: String::new(),
+            source_type: kind.tag(),
+            document: inline_document(&raw),
+        });
+    }
+    for (key, _) in model::scan_all(tx, &model::attachments_prefix(account, kind, name))? {
+        let Some(arn) = last_key_part(&key) else {
+            continue;
+        };
+        if let Some(doc) = managed_policy_document(tx, account, &arn)? {
+            out.push(doc);
+        }
+    }
+    Ok(out)
+}
+
+/// The default-version document of a managed policy (AWS managed or the account's own).
+pub fn managed_policy_document(
+    tx: &dyn ReadTx,
+    account: &str,
+    arn: &str,
+) -> Result<Option<PolicyDocument>, ApiError> {
+    if arn.starts_with("arn:aws:iam::aws:policy/") {
+        return Ok(
+            palisade_iam_data::managed_policy_by_arn(arn).map(|mp| PolicyDocument {
+                id: arn.rsplit('/').next().unwrap_or_default().to_owned(),
+                arn: arn.to_owned(),
+                source_type: "aws-managed",
+                document: mp.document.to_owned(),
+            }),
+        );
+    }
+    let Some(name) = arn.rsplit('/').next() else {
+        return Ok(None);
+    };
+    let Some(policy) =
+        model::get::<ManagedPolicy>(tx, &model::entity_key(account, "policy", name))?
+    else {
+        return Ok(None);
+    };
+    if policy.arn != arn {
+        return Ok(None);
+    }
+    let version = model::get::<PolicyVersion>(
+        tx,
+        &model::policy_version_key(account, &policy.policy_name, &policy.default_version_id),
+    )?;
+    Ok(version.map(|v| PolicyDocument {
+        id: policy.policy_name.clone(),
+        arn: arn.to_owned(),
+        source_type: "user-managed",
+        document: decode_if_url_encoded(&v.document),
+    }))
+}
+
 /// The request context: the request's global keys, the principal's, and the check's own.
-fn context_for(check: &AuthzCheck, ctx: &RequestContext, tags: &[(String, String)]) -> Context {
+pub fn context_for(check: &AuthzCheck, ctx: &RequestContext, tags: &[(String, String)]) -> Context {
     let mut c = Context::new();
     for (k, v) in ctx.global_condition_keys() {
         c.set(k, v);
@@ -428,7 +492,7 @@ fn inline_document(raw: &[u8]) -> String {
     decode_if_url_encoded(&text)
 }
 
-fn decode_if_url_encoded(doc: &str) -> String {
+pub fn decode_if_url_encoded(doc: &str) -> String {
     if doc.trim_start().starts_with('{') {
         return doc.to_owned();
     }

@@ -69,6 +69,79 @@ struct UserIdentity<'a> {
     access_key_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     user_name: Option<&'a str>,
+    /// Temporary credentials: how they were obtained.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_context: Option<SessionContextJson<'a>>,
+}
+
+/// CloudTrail's `userIdentity.sessionContext`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionContextJson<'a> {
+    /// Empty (`{}`) for sessions of an IAM user or root (GetSessionToken).
+    #[serde(serialize_with = "issuer_or_empty")]
+    session_issuer: Option<SessionIssuerJson<'a>>,
+    web_id_federation_data: serde_json::Map<String, Value>,
+    attributes: SessionAttributesJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_identity: Option<&'a str>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionIssuerJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    principal_id: &'a str,
+    arn: &'a str,
+    account_id: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    user_name: &'a str,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionAttributesJson<'a> {
+    creation_date: &'a str,
+    mfa_authenticated: &'static str,
+}
+
+fn issuer_or_empty<S: serde::Serializer>(
+    issuer: &Option<SessionIssuerJson<'_>>,
+    ser: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::Serialize as _;
+    match issuer {
+        Some(i) => i.serialize(ser),
+        None => serde_json::Map::new().serialize(ser),
+    }
+}
+
+impl<'a> SessionContextJson<'a> {
+    fn of(p: &'a crate::Principal) -> Option<Self> {
+        let s = p.session.as_deref()?;
+        // Role and federated-user sessions name their issuer; an IAM user's or root's
+        // own session (GetSessionToken) shows an empty `sessionIssuer`.
+        let named = matches!(
+            p.kind,
+            crate::PrincipalKind::AssumedRole | crate::PrincipalKind::FederatedUser
+        );
+        Some(SessionContextJson {
+            session_issuer: named.then(|| SessionIssuerJson {
+                kind: &s.issuer_type,
+                principal_id: &s.issuer_id,
+                arn: &s.issuer_arn,
+                account_id: s.issuer_arn.split(':').nth(4).unwrap_or(&p.account_id),
+                user_name: &s.issuer_name,
+            }),
+            web_id_federation_data: serde_json::Map::new(),
+            attributes: SessionAttributesJson {
+                creation_date: &s.creation_date,
+                mfa_authenticated: if s.mfa_authenticated { "true" } else { "false" },
+            },
+            source_identity: s.source_identity.as_deref(),
+        })
+    }
 }
 
 #[derive(serde::Serialize)]
@@ -133,6 +206,7 @@ pub fn record(tx: &mut dyn WriteTx, call: Call<'_>) -> Result<StoredEvent, Store
             account_id: &p.account_id,
             access_key_id: &p.access_key_id,
             user_name: (p.kind == crate::PrincipalKind::IAMUser).then_some(p.user_name.as_str()),
+            session_context: SessionContextJson::of(p),
         },
         event_time: ctx
             .now

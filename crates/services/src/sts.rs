@@ -1,27 +1,158 @@
-//! AWS Security Token Service (awsQuery). For now: GetCallerIdentity.
+//! AWS Security Token Service (awsQuery): GetCallerIdentity, AssumeRole, GetSessionToken,
+//! GetFederationToken, GetAccessKeyInfo.
+//!
+//! Temporary credentials are ordinary credential records ([`crate::credentials`]) with a
+//! session token, an expiry on the business clock and a [`SessionContext`] saying who
+//! issued them and what limits them; the pipeline verifies them on every request and
+//! answers `ExpiredToken` after the expiry.
+//!
+//! Syntactic checks (lengths, patterns, the model's duration bounds) run when the call is
+//! decoded, before authorization, as AWS validates a request before it evaluates policies.
+//! Everything that needs state (the role, its MaxSessionDuration, MFA codes, managed
+//! session policies) runs in `write()`, after authorization. This module never evaluates
+//! policies: the role's trust policy is the authorizer's business (`sts:AssumeRole` on the
+//! role ARN with the request's condition keys).
 
 use crate::{
-    authz::AuthzCheck, context::RequestContext, env::Env, error::ApiError, input::Input, Reply,
+    authz::{denial_message, AuthzCheck},
+    context::{Principal, PrincipalKind, RequestContext, SessionContext},
+    credentials::{self, Credential},
+    env::Env,
+    error::ApiError,
+    iam::model::{self, ManagedPolicy, PolicyVersion, Role, RoleLastUsed},
+    input::Input,
+    keyspace, Reply,
 };
-use palisade_store::ReadTx;
+use base64::Engine as _;
+use palisade_policy::{Policy, PolicyKind};
+use palisade_store::{ReadTx, WriteTx};
+use serde_json::{json, Value};
+use time::{Duration, OffsetDateTime};
 
 /// The STS actions Palisade implements.
 #[derive(Debug)]
 pub enum Operation {
     GetCallerIdentity,
+    AssumeRole(Box<AssumeRoleInput>),
+    GetSessionToken(GetSessionTokenInput),
+    GetFederationToken(GetFederationTokenInput),
+    GetAccessKeyInfo(GetAccessKeyInfoInput),
 }
 
-/// Decodes one STS action; `None` when it is not an STS action Palisade knows.
-pub fn decode(
-    action: &str,
-    _input: &Input<'_>,
-) -> Option<Result<Box<dyn crate::Operation>, ApiError>> {
-    let op = match action {
-        "GetCallerIdentity" => Operation::GetCallerIdentity,
-        _ => return None,
-    };
-    Some(Ok(Box::new(op)))
+/// STS's errors, with AWS's codes and HTTP statuses (botocore `sts` model; awsQuery).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StsError {
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    AccessDenied(String),
+    #[error("{0}")]
+    MalformedPolicyDocument(String),
+    #[error("{0}")]
+    PackedPolicyTooLarge(String),
+    #[error("{0}")]
+    InvalidParameterValue(String),
 }
+
+impl StsError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            StsError::Validation(_) => "ValidationError",
+            StsError::AccessDenied(_) => "AccessDenied",
+            StsError::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
+            StsError::PackedPolicyTooLarge(_) => "PackedPolicyTooLarge",
+            StsError::InvalidParameterValue(_) => "InvalidParameterValue",
+        }
+    }
+
+    pub fn http_status(&self) -> u16 {
+        match self {
+            StsError::AccessDenied(_) => 403,
+            _ => 400,
+        }
+    }
+}
+
+impl From<StsError> for ApiError {
+    fn from(e: StsError) -> Self {
+        ApiError::new(e.code(), e.http_status(), e.to_string())
+    }
+}
+
+// ---- inputs ---------------------------------------------------------------------------
+
+/// A `Tag` (STS: `Key`, `Value`).
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// `PolicyDescriptorType`: its one member is spelled `arn` on the wire.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+pub struct PolicyDescriptor {
+    #[serde(default)]
+    pub arn: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AssumeRoleInput {
+    pub role_arn: String,
+    pub role_session_name: String,
+    #[serde(default)]
+    pub policy_arns: Option<Vec<PolicyDescriptor>>,
+    #[serde(default)]
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub duration_seconds: Option<i64>,
+    #[serde(default)]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(default)]
+    pub transitive_tag_keys: Option<Vec<String>>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub serial_number: Option<String>,
+    #[serde(default)]
+    pub token_code: Option<String>,
+    #[serde(default)]
+    pub source_identity: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetSessionTokenInput {
+    #[serde(default)]
+    pub duration_seconds: Option<i64>,
+    #[serde(default)]
+    pub serial_number: Option<String>,
+    #[serde(default)]
+    pub token_code: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetFederationTokenInput {
+    pub name: String,
+    #[serde(default)]
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub policy_arns: Option<Vec<PolicyDescriptor>>,
+    #[serde(default)]
+    pub duration_seconds: Option<i64>,
+    #[serde(default)]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetAccessKeyInfoInput {
+    pub access_key_id: String,
+}
+
+// ---- outputs --------------------------------------------------------------------------
 
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -30,6 +161,621 @@ pub struct GetCallerIdentityResult {
     pub account: String,
     pub arn: String,
 }
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    pub expiration: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AssumedRoleUser {
+    pub assumed_role_id: String,
+    pub arn: String,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AssumeRoleResult {
+    pub credentials: Credentials,
+    pub assumed_role_user: AssumedRoleUser,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packed_policy_size: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetSessionTokenResult {
+    pub credentials: Credentials,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FederatedUser {
+    pub federated_user_id: String,
+    pub arn: String,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetFederationTokenResult {
+    pub credentials: Credentials,
+    pub federated_user: FederatedUser,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packed_policy_size: Option<u32>,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetAccessKeyInfoResult {
+    pub account: String,
+}
+
+// ---- decoding and syntactic validation ------------------------------------------------
+
+/// Decodes one STS action; `None` when it is not an STS action Palisade knows.
+pub fn decode(
+    action: &str,
+    input: &Input<'_>,
+) -> Option<Result<Box<dyn crate::Operation>, ApiError>> {
+    let op = match action {
+        "GetCallerIdentity" => Ok(Operation::GetCallerIdentity),
+        "AssumeRole" => input
+            .parse::<AssumeRoleInput>()
+            .and_then(|i| validate_assume_role(&i).map(|()| Operation::AssumeRole(Box::new(i)))),
+        "GetSessionToken" => input
+            .parse::<GetSessionTokenInput>()
+            .and_then(|i| validate_session_token(&i).map(|()| Operation::GetSessionToken(i))),
+        "GetFederationToken" => input
+            .parse::<GetFederationTokenInput>()
+            .and_then(|i| validate_federation(&i).map(|()| Operation::GetFederationToken(i))),
+        "GetAccessKeyInfo" => input
+            .parse::<GetAccessKeyInfoInput>()
+            .and_then(|i| validate_access_key_info(&i).map(|()| Operation::GetAccessKeyInfo(i))),
+        _ => return None,
+    };
+    Some(op.map(|op| Box::new(op) as Box<dyn crate::Operation>))
+}
+
+/// Collects constraint violations in AWS's form:
+/// `2 validation errors detected: Value 'x' at 'roleSessionName' failed to satisfy
+/// constraint: ...; Value ...`.
+#[derive(Default)]
+struct Violations(Vec<String>);
+
+const NAME_PATTERN: &str = "[\\w+=,.@-]*";
+
+fn name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
+}
+
+impl Violations {
+    fn add(&mut self, field: &str, value: &str, rule: &str) {
+        self.0.push(format!(
+            "Value '{value}' at '{field}' failed to satisfy constraint: {rule}"
+        ));
+    }
+
+    fn length(&mut self, field: &str, value: &str, min: usize, max: usize) {
+        let n = value.chars().count();
+        if n < min {
+            self.add(
+                field,
+                value,
+                &format!("Member must have length greater than or equal to {min}"),
+            );
+        }
+        if n > max {
+            self.add(
+                field,
+                value,
+                &format!("Member must have length less than or equal to {max}"),
+            );
+        }
+    }
+
+    fn pattern(&mut self, field: &str, value: &str, ok: impl Fn(char) -> bool, pattern: &str) {
+        if !value.chars().all(ok) {
+            self.add(
+                field,
+                value,
+                &format!("Member must satisfy regular expression pattern: {pattern}"),
+            );
+        }
+    }
+
+    fn range(&mut self, field: &str, value: i64, min: i64, max: i64) {
+        let v = value.to_string();
+        if value < min {
+            self.add(
+                field,
+                &v,
+                &format!("Member must have value greater than or equal to {min}"),
+            );
+        }
+        if value > max {
+            self.add(
+                field,
+                &v,
+                &format!("Member must have value less than or equal to {max}"),
+            );
+        }
+    }
+
+    fn session_name(&mut self, field: &str, value: &str, min: usize, max: usize) {
+        self.length(field, value, min, max);
+        self.pattern(field, value, name_char, NAME_PATTERN);
+    }
+
+    fn mfa(&mut self, serial: Option<&str>, code: Option<&str>) {
+        if let Some(s) = serial {
+            self.length("serialNumber", s, 9, 256);
+            self.pattern(
+                "serialNumber",
+                s,
+                |c| name_char(c) || "/:".contains(c),
+                "[\\w+=/:,.@-]*",
+            );
+        }
+        if let Some(c) = code {
+            self.length("tokenCode", c, 6, 6);
+            self.pattern("tokenCode", c, |ch| ch.is_ascii_digit(), "[\\d]*");
+        }
+    }
+
+    fn tags(&mut self, tags: Option<&[Tag]>) {
+        let Some(tags) = tags else { return };
+        if tags.len() > 50 {
+            self.0.push(format!(
+                "Value '[{}]' at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50",
+                tags.len()
+            ));
+        }
+        let tag_char = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+        for (i, t) in tags.iter().enumerate() {
+            let n = i + 1;
+            self.length(&format!("tags.{n}.member.key"), &t.key, 1, 128);
+            self.pattern(
+                &format!("tags.{n}.member.key"),
+                &t.key,
+                tag_char,
+                "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+",
+            );
+            self.length(&format!("tags.{n}.member.value"), &t.value, 0, 256);
+            self.pattern(
+                &format!("tags.{n}.member.value"),
+                &t.value,
+                tag_char,
+                "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*",
+            );
+        }
+    }
+
+    fn policy_arns(&mut self, arns: Option<&[PolicyDescriptor]>) {
+        let Some(arns) = arns else { return };
+        for (i, d) in arns.iter().enumerate() {
+            if let Some(a) = &d.arn {
+                self.length(&format!("policyArns.{}.member.arn", i + 1), a, 20, 2048);
+            }
+        }
+    }
+
+    fn finish(self) -> Result<(), ApiError> {
+        match self.0.len() {
+            0 => Ok(()),
+            1 => Err(StsError::Validation(format!(
+                "1 validation error detected: {}",
+                self.0.join("; ")
+            ))
+            .into()),
+            n => Err(StsError::Validation(format!(
+                "{n} validation errors detected: {}",
+                self.0.join("; ")
+            ))
+            .into()),
+        }
+    }
+}
+
+fn validate_assume_role(i: &AssumeRoleInput) -> Result<(), ApiError> {
+    let mut v = Violations::default();
+    v.length("roleArn", &i.role_arn, 20, 2048);
+    v.session_name("roleSessionName", &i.role_session_name, 2, 64);
+    if let Some(d) = i.duration_seconds {
+        v.range("durationSeconds", d, 900, 43_200);
+    }
+    if let Some(p) = &i.policy {
+        v.length("policy", p, 1, usize::MAX);
+    }
+    v.policy_arns(i.policy_arns.as_deref());
+    v.tags(i.tags.as_deref());
+    if let Some(keys) = &i.transitive_tag_keys {
+        if keys.len() > 50 {
+            v.0.push(format!(
+                "Value '[{}]' at 'transitiveTagKeys' failed to satisfy constraint: Member must have length less than or equal to 50",
+                keys.len()
+            ));
+        }
+    }
+    if let Some(e) = &i.external_id {
+        v.length("externalId", e, 2, 1224);
+        v.pattern(
+            "externalId",
+            e,
+            |c| name_char(c) || ":/".contains(c),
+            "[\\w+=,.@:\\/-]*",
+        );
+    }
+    v.mfa(i.serial_number.as_deref(), i.token_code.as_deref());
+    if let Some(s) = &i.source_identity {
+        v.session_name("sourceIdentity", s, 2, 64);
+    }
+    v.finish()?;
+    if i.source_identity
+        .as_deref()
+        .is_some_and(|s| s.to_ascii_lowercase().starts_with("aws:"))
+    {
+        return Err(StsError::Validation(
+            "SourceIdentity cannot begin with the prefix 'aws:'; it is reserved for AWS internal use."
+                .into(),
+        )
+        .into());
+    }
+    check_policy_arn_count(i.policy_arns.as_deref())
+}
+
+fn validate_session_token(i: &GetSessionTokenInput) -> Result<(), ApiError> {
+    let mut v = Violations::default();
+    if let Some(d) = i.duration_seconds {
+        v.range("durationSeconds", d, 900, 129_600);
+    }
+    v.mfa(i.serial_number.as_deref(), i.token_code.as_deref());
+    v.finish()
+}
+
+fn validate_federation(i: &GetFederationTokenInput) -> Result<(), ApiError> {
+    let mut v = Violations::default();
+    v.session_name("name", &i.name, 2, 32);
+    if let Some(p) = &i.policy {
+        v.length("policy", p, 1, 2048);
+    }
+    v.policy_arns(i.policy_arns.as_deref());
+    if let Some(d) = i.duration_seconds {
+        v.range("durationSeconds", d, 900, 129_600);
+    }
+    v.tags(i.tags.as_deref());
+    v.finish()?;
+    check_policy_arn_count(i.policy_arns.as_deref())
+}
+
+fn validate_access_key_info(i: &GetAccessKeyInfoInput) -> Result<(), ApiError> {
+    let mut v = Violations::default();
+    v.length("accessKeyId", &i.access_key_id, 16, 128);
+    v.pattern(
+        "accessKeyId",
+        &i.access_key_id,
+        |c| c.is_ascii_alphanumeric() || c == '_',
+        "[\\w]*",
+    );
+    v.finish()
+}
+
+/// "You can provide up to 10 managed policy ARNs" (AssumeRole / GetFederationToken).
+fn check_policy_arn_count(arns: Option<&[PolicyDescriptor]>) -> Result<(), ApiError> {
+    match arns {
+        Some(a) if a.len() > 10 => Err(StsError::Validation(format!(
+            "1 validation error detected: Value '[{} items]' at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10",
+            a.len()
+        ))
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+// ---- shared pieces --------------------------------------------------------------------
+
+/// A role ARN split into (account, path, name): `arn:aws:iam::<account>:role<path><name>`.
+pub fn parse_role_arn(arn: &str) -> Option<(&str, &str, &str)> {
+    let rest = arn.strip_prefix("arn:aws:iam::")?;
+    let (account, res) = rest.split_once(':')?;
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let path_name = res.strip_prefix("role")?;
+    if !path_name.starts_with('/') {
+        return None;
+    }
+    let cut = path_name.rfind('/')?;
+    let path = path_name.get(..=cut)?;
+    let name = path_name.get(cut + 1..)?;
+    if name.is_empty() || name.len() > 64 || !name.chars().all(name_char) {
+        return None;
+    }
+    Some((account, path, name))
+}
+
+/// A long opaque session token (AWS makes no promise about its size either).
+fn new_session_token() -> Result<String, ApiError> {
+    let mut bytes = vec![0u8; 264];
+    aws_lc_rs::rand::fill(&mut bytes)
+        .map_err(|_| ApiError::internal("system random source failed"))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(&bytes))
+}
+
+/// CloudTrail logs `expiration` in responseElements in Java's default date form
+/// (`Jan 2, 2026, 3:04:05 PM`), UTC.
+pub fn cloudtrail_date(t: OffsetDateTime) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let month = MONTHS
+        .get(usize::from(u8::from(t.month())).saturating_sub(1))
+        .copied()
+        .unwrap_or("Jan");
+    let (hour12, ampm) = match t.hour() {
+        0 => (12, "AM"),
+        h @ 1..=11 => (h, "AM"),
+        12 => (12, "PM"),
+        h => (h - 12, "PM"),
+    };
+    format!(
+        "{month} {}, {}, {hour12}:{:02}:{:02} {ampm}",
+        t.day(),
+        t.year(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// AWS's denial for a role the caller may not assume (also a missing role or a bad ARN:
+/// STS does not say which).
+fn assume_denied(ctx: &RequestContext, role_arn: &str) -> ApiError {
+    let check = AuthzCheck::new("sts:AssumeRole", role_arn);
+    StsError::AccessDenied(denial_message(
+        &ctx.principal,
+        &check,
+        "because no identity-based policy allows the",
+    ))
+    .into()
+}
+
+/// Checks `SerialNumber` + `TokenCode` against the caller's virtual MFA device and marks
+/// the code used. `Ok(false)` when neither was given.
+fn verify_mfa(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    serial: Option<&str>,
+    code: Option<&str>,
+) -> Result<bool, ApiError> {
+    let (serial, code) = match (serial, code) {
+        (None, None) => return Ok(false),
+        (Some(s), Some(c)) => (s, c),
+        _ => {
+            return Err(StsError::AccessDenied(
+                "MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code."
+                    .into(),
+            )
+            .into())
+        }
+    };
+    let invalid = || -> ApiError {
+        StsError::AccessDenied(
+            "MultiFactorAuthentication failed with invalid MFA one time pass code.".into(),
+        )
+        .into()
+    };
+    // The device belongs to the calling identity's account (a serial number is an ARN
+    // `arn:aws:iam::<account>:mfa/<name>`).
+    let account = ctx.principal.account_id.as_str();
+    let step =
+        crate::iam::totp::verify_mfa_token(tx, &env.master_key, account, serial, code, ctx.now)?
+            .ok_or_else(invalid)?;
+    crate::iam::totp::record_mfa_use(tx, account, serial, step).map_err(|_| invalid())?;
+    Ok(true)
+}
+
+/// The documents of the session policies a call passed, validated, and the packed size
+/// (percent of the allotted space) of those policies and the session tags.
+struct SessionPolicies {
+    documents: Vec<String>,
+    packed_percent: Option<u32>,
+}
+
+/// The space AWS packs session policies and tags into, in characters of minified policy
+/// (the plain-text limit of an inline session policy is 2,048 characters). AWS's binary
+/// packing is not published; this approximation keeps its observable rule: a policy at
+/// the plain-text limit together with more session data does not fit.
+const PACKED_ALLOWANCE: usize = 2_048;
+
+fn minify(doc: &str) -> Result<String, ApiError> {
+    let v: Value = serde_json::from_str(doc).map_err(|_| {
+        ApiError::from(StsError::MalformedPolicyDocument(
+            "The policy is not in the valid JSON format.".into(),
+        ))
+    })?;
+    serde_json::to_string(&v).map_err(ApiError::internal)
+}
+
+fn session_policies(
+    tx: &dyn ReadTx,
+    account: &str,
+    policy: Option<&str>,
+    arns: Option<&[PolicyDescriptor]>,
+    tags: &[Tag],
+) -> Result<SessionPolicies, ApiError> {
+    let mut documents = Vec::new();
+    let mut packed = 0usize;
+    let mut any = !tags.is_empty();
+    if let Some(doc) = policy {
+        any = true;
+        let min = minify(doc)?;
+        Policy::parse(doc, PolicyKind::Session).map_err(|e| {
+            ApiError::from(StsError::MalformedPolicyDocument(format!(
+                "Syntax errors in policy. ({}: {})",
+                e.path, e.message
+            )))
+        })?;
+        packed += min.chars().count();
+        documents.push(doc.to_owned());
+    }
+    for d in arns.unwrap_or_default() {
+        any = true;
+        let Some(arn) = d.arn.as_deref() else {
+            return Err(StsError::Validation(
+                "1 validation error detected: Value null at 'policyArns.member.arn' failed to satisfy constraint: Member must not be null".into(),
+            )
+            .into());
+        };
+        packed += arn.len();
+        documents.push(managed_policy_document(tx, account, arn)?);
+    }
+    for t in tags {
+        packed += t.key.chars().count() + t.value.chars().count();
+    }
+    let percent = packed.saturating_mul(100).div_ceil(PACKED_ALLOWANCE);
+    if percent > 100 {
+        return Err(StsError::PackedPolicyTooLarge(format!(
+            "Packed policy consumes {percent}% of allotted space, please use smaller policy."
+        ))
+        .into());
+    }
+    Ok(SessionPolicies {
+        documents,
+        packed_percent: any.then(|| u32::try_from(percent).unwrap_or(100)),
+    })
+}
+
+/// The default version's document of a managed policy usable as a session policy: an AWS
+/// managed policy, or a customer managed policy of `account`.
+fn managed_policy_document(tx: &dyn ReadTx, account: &str, arn: &str) -> Result<String, ApiError> {
+    let missing = || -> ApiError {
+        StsError::InvalidParameterValue(format!(
+            "Policy {arn} does not exist or is not attachable."
+        ))
+        .into()
+    };
+    if let Some(p) = palisade_iam_data::managed_policy_by_arn(arn) {
+        return Ok(p.document.to_owned());
+    }
+    let rest = arn.strip_prefix("arn:aws:iam::").ok_or_else(missing)?;
+    let (acct, res) = rest.split_once(':').ok_or_else(missing)?;
+    let name = res
+        .strip_prefix("policy/")
+        .and_then(|p| p.rsplit('/').next())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(missing)?;
+    if acct != account {
+        return Err(missing());
+    }
+    let policy = model::get::<ManagedPolicy>(tx, &model::entity_key(account, "policy", name))?
+        .filter(|p| p.arn == arn)
+        .ok_or_else(missing)?;
+    let version = model::get::<PolicyVersion>(
+        tx,
+        &model::policy_version_key(account, name, &policy.default_version_id),
+    )?
+    .ok_or_else(missing)?;
+    Ok(decode_if_url_encoded(&version.document))
+}
+
+/// IAM answers documents URL-encoded; a stored document may come either way.
+fn decode_if_url_encoded(doc: &str) -> String {
+    if doc.trim_start().starts_with('{') {
+        doc.to_owned()
+    } else {
+        percent_encoding::percent_decode_str(doc)
+            .decode_utf8_lossy()
+            .into_owned()
+    }
+}
+
+/// Checks session tag rules that need no state: unique keys (ignoring case) and
+/// transitive keys among the tags.
+fn check_session_tags(tags: &[Tag], transitive: &[String]) -> Result<(), ApiError> {
+    let mut seen = std::collections::HashSet::new();
+    for t in tags {
+        if !seen.insert(t.key.to_lowercase()) {
+            return Err(StsError::InvalidParameterValue(
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive.".into(),
+            )
+            .into());
+        }
+    }
+    for k in transitive {
+        if !seen.contains(&k.to_lowercase()) {
+            return Err(StsError::InvalidParameterValue(
+                "The specified transitive tag key must be included in the requested tags.".into(),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Issues and stores one temporary credential for `principal` (access key id filled in).
+fn issue(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    mut principal: Principal,
+    duration: i64,
+) -> Result<Credentials, ApiError> {
+    let access_key_id = credentials::new_access_key_id(true)?;
+    let secret = credentials::new_secret_access_key()?;
+    let token = new_session_token()?;
+    let expiration = ctx.now + Duration::seconds(duration);
+    principal.access_key_id = access_key_id.clone();
+    credentials::put_credential(
+        tx,
+        &env.master_key,
+        &Credential {
+            principal,
+            secret_access_key: secret.clone(),
+            active: true,
+            session_token: Some(token.clone()),
+            expiration: Some(expiration),
+        },
+        ctx.now,
+    )?;
+    env.credentials.invalidate(&access_key_id);
+    Ok(Credentials {
+        access_key_id,
+        secret_access_key: secret,
+        session_token: token,
+        expiration: model::iso(expiration),
+    })
+}
+
+/// CloudTrail's `credentials` in responseElements: never the secret access key.
+fn logged_credentials(c: &Credentials, expiration: OffsetDateTime) -> Value {
+    json!({
+        "accessKeyId": c.access_key_id,
+        "sessionToken": c.session_token,
+        "expiration": cloudtrail_date(expiration),
+    })
+}
+
+fn tags_json(tags: &[Tag]) -> Value {
+    Value::Array(
+        tags.iter()
+            .map(|t| json!({"key": t.key, "value": t.value}))
+            .collect(),
+    )
+}
+
+fn arns_json(arns: &[PolicyDescriptor]) -> Value {
+    Value::Array(arns.iter().map(|d| json!({"arn": d.arn})).collect())
+}
+
+// ---- operations -----------------------------------------------------------------------
 
 /// Who the caller is. AWS needs no permission for this call, and neither do we.
 pub fn get_caller_identity(ctx: &RequestContext) -> GetCallerIdentityResult {
@@ -41,32 +787,559 @@ pub fn get_caller_identity(ctx: &RequestContext) -> GetCallerIdentityResult {
     }
 }
 
+/// The caller's session, when it is a role session (role chaining).
+fn caller_role_session(ctx: &RequestContext) -> Option<&SessionContext> {
+    match ctx.principal.kind {
+        PrincipalKind::AssumedRole => ctx.principal.session.as_deref(),
+        _ => None,
+    }
+}
+
+pub fn assume_role(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &AssumeRoleInput,
+) -> Result<Reply, ApiError> {
+    let (account, _path, name) =
+        parse_role_arn(&i.role_arn).ok_or_else(|| assume_denied(ctx, &i.role_arn))?;
+    if tx.get(&keyspace::account(account))?.is_none() {
+        return Err(assume_denied(ctx, &i.role_arn));
+    }
+    let role_key = model::entity_key(account, "role", name);
+    let mut role = model::get::<Role>(tx, &role_key)?
+        .filter(|r| r.arn == i.role_arn)
+        .ok_or_else(|| assume_denied(ctx, &i.role_arn))?;
+
+    let caller = caller_role_session(ctx);
+    let chained = caller.is_some();
+    let duration = i.duration_seconds.unwrap_or(3_600);
+    if chained && duration > 3_600 {
+        return Err(StsError::Validation(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+                .into(),
+        )
+        .into());
+    }
+    if duration > role.max_session_duration {
+        return Err(StsError::Validation(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                .into(),
+        )
+        .into());
+    }
+
+    // Session tags: the request's, plus transitive tags the calling session passes on
+    // (which the request may not change).
+    let mut tags = i.tags.clone().unwrap_or_default();
+    let mut transitive = i.transitive_tag_keys.clone().unwrap_or_default();
+    check_session_tags(&tags, &transitive)?;
+    if let Some(s) = ctx.principal.session.as_deref() {
+        for key in &s.transitive_tag_keys {
+            let Some((k, v)) = s.tags.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) else {
+                continue;
+            };
+            match tags.iter().find(|t| t.key.eq_ignore_ascii_case(k)) {
+                Some(t) if t.value != *v => {
+                    return Err(StsError::InvalidParameterValue(format!(
+                        "One or more of the specified transitive tag keys can't be set because it conflicts with a transitive tag key from the calling session: {k}"
+                    ))
+                    .into())
+                }
+                Some(_) => {}
+                None => tags.push(Tag {
+                    key: k.clone(),
+                    value: v.clone(),
+                }),
+            }
+            if !transitive.iter().any(|t| t.eq_ignore_ascii_case(k)) {
+                transitive.push(k.clone());
+            }
+        }
+    }
+
+    // Source identity: once set, it stays for the chain.
+    let inherited_si = ctx
+        .principal
+        .session
+        .as_deref()
+        .and_then(|s| s.source_identity.clone());
+    let source_identity = match (&inherited_si, &i.source_identity) {
+        (Some(old), Some(new)) if old != new => return Err(StsError::AccessDenied(
+            "SourceIdentity cannot be changed: the calling session already has a source identity."
+                .into(),
+        )
+        .into()),
+        (Some(old), _) => Some(old.clone()),
+        (None, new) => new.clone(),
+    };
+
+    let policies = session_policies(
+        tx,
+        account,
+        i.policy.as_deref(),
+        i.policy_arns.as_deref(),
+        i.tags.as_deref().unwrap_or_default(),
+    )?;
+    let mfa = verify_mfa(
+        tx,
+        env,
+        ctx,
+        i.serial_number.as_deref(),
+        i.token_code.as_deref(),
+    )?;
+
+    let assumed_role_id = format!("{}:{}", role.role_id, i.role_session_name);
+    let arn = format!(
+        "arn:aws:sts::{account}:assumed-role/{}/{}",
+        role.role_name, i.role_session_name
+    );
+    let principal = Principal {
+        kind: PrincipalKind::AssumedRole,
+        account_id: account.to_owned(),
+        arn: arn.clone(),
+        principal_id: assumed_role_id.clone(),
+        user_name: i.role_session_name.clone(),
+        access_key_id: String::new(),
+        session: Some(Box::new(SessionContext {
+            issuer_type: "Role".into(),
+            issuer_arn: role.arn.clone(),
+            issuer_id: role.role_id.clone(),
+            issuer_name: role.role_name.clone(),
+            mfa_authenticated: mfa,
+            creation_date: model::iso(ctx.now),
+            policies: policies.documents,
+            tags: tags
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone()))
+                .collect(),
+            transitive_tag_keys: transitive,
+            source_identity: source_identity.clone(),
+            chained,
+        })),
+    };
+    let credentials = issue(tx, env, ctx, principal, duration)?;
+    let expiration = ctx.now + Duration::seconds(duration);
+
+    role.role_last_used = Some(RoleLastUsed {
+        last_used_date: Some(model::iso(ctx.now)),
+        region: Some(ctx.region.clone()),
+    });
+    model::put(tx, &role_key, &role)?;
+
+    let mut elements = json!({
+        "credentials": logged_credentials(&credentials, expiration),
+        "assumedRoleUser": {"assumedRoleId": assumed_role_id, "arn": arn},
+    });
+    if let Value::Object(m) = &mut elements {
+        if let Some(p) = policies.packed_percent {
+            m.insert("packedPolicySize".into(), json!(p));
+        }
+        if let Some(s) = &source_identity {
+            m.insert("sourceIdentity".into(), json!(s));
+        }
+    }
+    let mut reply = Reply::new(AssumeRoleResult {
+        credentials,
+        assumed_role_user: AssumedRoleUser {
+            assumed_role_id,
+            arn,
+        },
+        packed_policy_size: policies.packed_percent,
+        source_identity,
+    });
+    reply.response_elements = Some(elements);
+    reply.resources = vec![("AWS::IAM::Role".into(), role.arn)];
+    Ok(reply)
+}
+
+/// GetSessionToken and GetFederationToken refuse session credentials.
+fn refuse_sessions(ctx: &RequestContext, action: &str) -> Result<(), ApiError> {
+    if ctx.principal.session.is_some()
+        || matches!(
+            ctx.principal.kind,
+            PrincipalKind::AssumedRole | PrincipalKind::FederatedUser
+        )
+    {
+        return Err(StsError::AccessDenied(format!(
+            "Cannot call {action} with session credentials"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// The issuer facts of a session made by the calling user (or root).
+fn user_issuer(ctx: &RequestContext) -> (String, String, String, String) {
+    let p = &ctx.principal;
+    match p.kind {
+        PrincipalKind::Root => (
+            "Root".into(),
+            p.arn.clone(),
+            p.principal_id.clone(),
+            String::new(),
+        ),
+        _ => (
+            "IAMUser".into(),
+            p.arn.clone(),
+            p.principal_id.clone(),
+            p.user_name.clone(),
+        ),
+    }
+}
+
+pub fn get_session_token(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &GetSessionTokenInput,
+) -> Result<Reply, ApiError> {
+    refuse_sessions(ctx, "GetSessionToken")?;
+    let mut duration = i.duration_seconds.unwrap_or(43_200);
+    // "If the duration is longer than one hour, the session for root user credentials
+    // defaults to one hour."
+    if ctx.principal.is_root() {
+        duration = duration.min(3_600);
+    }
+    let mfa = verify_mfa(
+        tx,
+        env,
+        ctx,
+        i.serial_number.as_deref(),
+        i.token_code.as_deref(),
+    )?;
+    let (issuer_type, issuer_arn, issuer_id, issuer_name) = user_issuer(ctx);
+    let mut principal = ctx.principal.clone();
+    principal.session = Some(Box::new(SessionContext {
+        issuer_type,
+        issuer_arn,
+        issuer_id,
+        issuer_name,
+        mfa_authenticated: mfa,
+        creation_date: model::iso(ctx.now),
+        ..SessionContext::default()
+    }));
+    let credentials = issue(tx, env, ctx, principal, duration)?;
+    let expiration = ctx.now + Duration::seconds(duration);
+    let mut reply = Reply::new(GetSessionTokenResult {
+        credentials: credentials.clone(),
+    });
+    reply.response_elements =
+        Some(json!({"credentials": logged_credentials(&credentials, expiration)}));
+    Ok(reply)
+}
+
+/// A federated user session with no policy passed has no permissions (AWS): a session
+/// policy that allows nothing says exactly that.
+const NO_PERMISSIONS: &str = r#"{"Version":"2012-10-17","Statement":[]}"#;
+
+pub fn get_federation_token(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &GetFederationTokenInput,
+) -> Result<Reply, ApiError> {
+    refuse_sessions(ctx, "GetFederationToken")?;
+    let account = ctx.principal.account_id.clone();
+    let mut duration = i.duration_seconds.unwrap_or(43_200);
+    if ctx.principal.is_root() {
+        duration = duration.min(3_600);
+    }
+    let tags = i.tags.clone().unwrap_or_default();
+    check_session_tags(&tags, &[])?;
+    let policies = session_policies(
+        tx,
+        &account,
+        i.policy.as_deref(),
+        i.policy_arns.as_deref(),
+        &tags,
+    )?;
+    let mut documents = policies.documents;
+    if documents.is_empty() {
+        documents.push(NO_PERMISSIONS.to_owned());
+    }
+    let federated_user_id = format!("{account}:{}", i.name);
+    let arn = format!("arn:aws:sts::{account}:federated-user/{}", i.name);
+    let (issuer_type, issuer_arn, issuer_id, issuer_name) = user_issuer(ctx);
+    let principal = Principal {
+        kind: PrincipalKind::FederatedUser,
+        account_id: account.clone(),
+        arn: arn.clone(),
+        principal_id: federated_user_id.clone(),
+        user_name: i.name.clone(),
+        access_key_id: String::new(),
+        session: Some(Box::new(SessionContext {
+            issuer_type,
+            issuer_arn,
+            issuer_id,
+            issuer_name,
+            mfa_authenticated: false,
+            creation_date: model::iso(ctx.now),
+            policies: documents,
+            tags: tags
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone()))
+                .collect(),
+            transitive_tag_keys: Vec::new(),
+            source_identity: None,
+            chained: false,
+        })),
+    };
+    let credentials = issue(tx, env, ctx, principal, duration)?;
+    let expiration = ctx.now + Duration::seconds(duration);
+    let federated_user = FederatedUser {
+        federated_user_id,
+        arn,
+    };
+    let mut elements = json!({
+        "credentials": logged_credentials(&credentials, expiration),
+        "federatedUser": {"federatedUserId": federated_user.federated_user_id, "arn": federated_user.arn},
+    });
+    if let (Value::Object(m), Some(p)) = (&mut elements, policies.packed_percent) {
+        m.insert("packedPolicySize".into(), json!(p));
+    }
+    let mut reply = Reply::new(GetFederationTokenResult {
+        credentials,
+        federated_user,
+        packed_policy_size: policies.packed_percent,
+    });
+    reply.response_elements = Some(elements);
+    Ok(reply)
+}
+
+/// The account that owns an access key. AWS derives it from the key id itself and answers
+/// for any key id, active, inactive or deleted; Palisade knows the keys it issued, and
+/// answers AWS's "does not exist" form for others.
+pub fn get_access_key_info(
+    tx: &dyn ReadTx,
+    env: &Env,
+    i: &GetAccessKeyInfoInput,
+) -> Result<Reply, ApiError> {
+    let cred = credentials::get_credential(tx, &env.master_key, &i.access_key_id)?;
+    match cred {
+        Some(c) => Ok(Reply::new(GetAccessKeyInfoResult {
+            account: c.principal.account_id,
+        })),
+        None => Err(StsError::Validation(format!(
+            "The access key ID {} does not exist.",
+            i.access_key_id
+        ))
+        .into()),
+    }
+}
+
+// ---- the Operation impl ---------------------------------------------------------------
+
+/// The condition keys AssumeRole puts in the request context of its checks.
+fn assume_role_context(i: &AssumeRoleInput) -> Vec<(String, Vec<String>)> {
+    let mut keys = vec![(
+        "sts:RoleSessionName".to_owned(),
+        vec![i.role_session_name.clone()],
+    )];
+    if let Some(e) = &i.external_id {
+        keys.push(("sts:ExternalId".into(), vec![e.clone()]));
+    }
+    if let Some(s) = &i.source_identity {
+        keys.push(("sts:SourceIdentity".into(), vec![s.clone()]));
+    }
+    if let Some(tags) = &i.tags {
+        for t in tags {
+            keys.push((format!("aws:RequestTag/{}", t.key), vec![t.value.clone()]));
+        }
+        if !tags.is_empty() {
+            keys.push((
+                "aws:TagKeys".into(),
+                tags.iter().map(|t| t.key.clone()).collect(),
+            ));
+        }
+    }
+    if let Some(k) = &i.transitive_tag_keys {
+        if !k.is_empty() {
+            keys.push(("sts:TransitiveTagKeys".into(), k.clone()));
+        }
+    }
+    if i.serial_number.is_some() && i.token_code.is_some() {
+        // The code itself is checked in write(); a wrong one fails the call there.
+        keys.push(("aws:MultiFactorAuthPresent".into(), vec!["true".into()]));
+        keys.push(("aws:MultiFactorAuthAge".into(), vec!["0".into()]));
+    }
+    keys
+}
+
+fn tag_context(tags: Option<&[Tag]>) -> Vec<(String, Vec<String>)> {
+    let mut keys = Vec::new();
+    let Some(tags) = tags.filter(|t| !t.is_empty()) else {
+        return keys;
+    };
+    for t in tags {
+        keys.push((format!("aws:RequestTag/{}", t.key), vec![t.value.clone()]));
+    }
+    keys.push((
+        "aws:TagKeys".into(),
+        tags.iter().map(|t| t.key.clone()).collect(),
+    ));
+    keys
+}
+
 impl crate::Operation for Operation {
     fn name(&self) -> &'static str {
         match self {
             Operation::GetCallerIdentity => "GetCallerIdentity",
+            Operation::AssumeRole(_) => "AssumeRole",
+            Operation::GetSessionToken(_) => "GetSessionToken",
+            Operation::GetFederationToken(_) => "GetFederationToken",
+            Operation::GetAccessKeyInfo(_) => "GetAccessKeyInfo",
         }
     }
 
     fn read_only(&self) -> bool {
-        true
+        matches!(
+            self,
+            Operation::GetCallerIdentity | Operation::GetAccessKeyInfo(_)
+        )
     }
 
-    fn authz(&self, _ctx: &RequestContext) -> Vec<AuthzCheck> {
+    fn authz(&self, ctx: &RequestContext) -> Vec<AuthzCheck> {
         match self {
             // "No permissions are required to perform this operation." (STS API reference)
             Operation::GetCallerIdentity => Vec::new(),
+            // GetSessionToken needs no permission either: policies cannot restrict it.
+            Operation::GetSessionToken(_) => Vec::new(),
+            Operation::AssumeRole(i) => {
+                let account = parse_role_arn(&i.role_arn).map(|(a, _, _)| a.to_owned());
+                let context = assume_role_context(i);
+                let check = |action: &str| AuthzCheck {
+                    action: action.to_owned(),
+                    resource: i.role_arn.clone(),
+                    resource_account: account.clone(),
+                    context: context.clone(),
+                };
+                let mut checks = vec![check("sts:AssumeRole")];
+                // Passing session tags needs sts:TagSession, setting a source identity
+                // sts:SetSourceIdentity, both on the role (its trust policy must allow them).
+                if i.tags.as_ref().is_some_and(|t| !t.is_empty())
+                    || i.transitive_tag_keys
+                        .as_ref()
+                        .is_some_and(|t| !t.is_empty())
+                {
+                    checks.push(check("sts:TagSession"));
+                }
+                if i.source_identity.is_some() {
+                    checks.push(check("sts:SetSourceIdentity"));
+                }
+                checks
+            }
+            Operation::GetFederationToken(i) => {
+                let account = &ctx.principal.account_id;
+                let resource = format!("arn:aws:sts::{account}:federated-user/{}", i.name);
+                let context = tag_context(i.tags.as_deref());
+                let mut checks = vec![AuthzCheck {
+                    action: "sts:GetFederationToken".into(),
+                    resource: resource.clone(),
+                    resource_account: Some(account.clone()),
+                    context: context.clone(),
+                }];
+                if i.tags.as_ref().is_some_and(|t| !t.is_empty()) {
+                    checks.push(AuthzCheck {
+                        action: "sts:TagSession".into(),
+                        resource,
+                        resource_account: Some(account.clone()),
+                        context,
+                    });
+                }
+                checks
+            }
+            Operation::GetAccessKeyInfo(_) => vec![AuthzCheck::new("sts:GetAccessKeyInfo", "*")],
         }
     }
 
-    fn request_parameters(&self) -> Option<serde_json::Value> {
-        None
+    fn request_parameters(&self) -> Option<Value> {
+        let mut m = serde_json::Map::new();
+        let mut put = |k: &str, v: Value| {
+            m.insert(k.to_owned(), v);
+        };
+        match self {
+            Operation::GetCallerIdentity => return None,
+            Operation::AssumeRole(i) => {
+                put("roleArn", json!(i.role_arn));
+                put("roleSessionName", json!(i.role_session_name));
+                if let Some(d) = i.duration_seconds {
+                    put("durationSeconds", json!(d));
+                }
+                if let Some(p) = &i.policy {
+                    put("policy", json!(p));
+                }
+                if let Some(a) = &i.policy_arns {
+                    put("policyArns", arns_json(a));
+                }
+                if let Some(t) = &i.tags {
+                    put("tags", tags_json(t));
+                }
+                if let Some(t) = &i.transitive_tag_keys {
+                    put("transitiveTagKeys", json!(t));
+                }
+                if let Some(e) = &i.external_id {
+                    put("externalId", json!(e));
+                }
+                if let Some(s) = &i.serial_number {
+                    put("serialNumber", json!(s));
+                }
+                // The one-time code is a secret of the moment: never logged.
+                if let Some(s) = &i.source_identity {
+                    put("sourceIdentity", json!(s));
+                }
+            }
+            Operation::GetSessionToken(i) => {
+                if let Some(d) = i.duration_seconds {
+                    put("durationSeconds", json!(d));
+                }
+                if let Some(s) = &i.serial_number {
+                    put("serialNumber", json!(s));
+                }
+            }
+            Operation::GetFederationToken(i) => {
+                put("name", json!(i.name));
+                if let Some(d) = i.duration_seconds {
+                    put("durationSeconds", json!(d));
+                }
+                if let Some(p) = &i.policy {
+                    put("policy", json!(p));
+                }
+                if let Some(a) = &i.policy_arns {
+                    put("policyArns", arns_json(a));
+                }
+                if let Some(t) = &i.tags {
+                    put("tags", tags_json(t));
+                }
+            }
+            Operation::GetAccessKeyInfo(i) => put("accessKeyId", json!(i.access_key_id)),
+        }
+        if m.is_empty() {
+            None
+        } else {
+            Some(Value::Object(m))
+        }
     }
 
-    fn read(&self, _tx: &dyn ReadTx, _env: &Env, ctx: &RequestContext) -> Result<Reply, ApiError> {
-        let _ = self.name();
+    fn read(&self, tx: &dyn ReadTx, env: &Env, ctx: &RequestContext) -> Result<Reply, ApiError> {
         match self {
             Operation::GetCallerIdentity => Ok(Reply::new(get_caller_identity(ctx))),
+            Operation::GetAccessKeyInfo(i) => get_access_key_info(tx, env, i),
+            _ => Err(ApiError::internal("read() on a mutating STS operation")),
+        }
+    }
+
+    fn write(
+        &self,
+        tx: &mut dyn WriteTx,
+        env: &Env,
+        ctx: &RequestContext,
+    ) -> Result<Reply, ApiError> {
+        match self {
+            Operation::AssumeRole(i) => assume_role(tx, env, ctx, i),
+            Operation::GetSessionToken(i) => get_session_token(tx, env, ctx, i),
+            Operation::GetFederationToken(i) => get_federation_token(tx, env, ctx, i),
+            _ => Err(ApiError::internal("write() on a read-only STS operation")),
         }
     }
 }

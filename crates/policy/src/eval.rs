@@ -402,8 +402,9 @@ impl<'a> Caller<'a> {
 struct Scan<'r, 'a> {
     req: &'r Request<'a>,
     resource: Subject<'a>,
-    /// The action's service prefix, for the statement index.
-    service: &'a str,
+    /// The action, lowercased, and its service prefix, for the statement index.
+    action_lower: &'r str,
+    service_lower: &'r str,
     caller: Caller<'a>,
     matched: Vec<MatchedStatement>,
     trace: Option<&'r mut Vec<ConditionFailure>>,
@@ -427,7 +428,7 @@ impl Scan<'_, '_> {
     fn policy(&mut self, policy: &Policy, source: PolicySource) -> Outcome {
         let mut out = Outcome::default();
         let statements = policy.statements();
-        for i in policy.candidates(self.service) {
+        for i in policy.candidates(self.action_lower, self.service_lower) {
             let Some(st) = statements.get(i) else {
                 continue;
             };
@@ -540,10 +541,28 @@ fn evaluate_impl(
 ) -> Evaluation {
     let mut caller = Caller::new(req.principal, req.principal_account);
     caller.has_boundary = ps.permissions_boundary.is_some();
+    let mut buf = [0u8; 128];
+    let lowered;
+    let action_lower: &str = match buf.get_mut(..req.action.len()) {
+        Some(dst) => {
+            dst.copy_from_slice(req.action.as_bytes());
+            dst.make_ascii_lowercase();
+            // ASCII lowercasing keeps UTF-8 valid.
+            std::str::from_utf8(dst).unwrap_or(req.action)
+        }
+        None => {
+            lowered = req.action.to_ascii_lowercase();
+            &lowered
+        }
+    };
+    let service_lower = action_lower
+        .split_once(':')
+        .map_or(action_lower, |(s, _)| s);
     let mut scan = Scan {
         req,
         resource: Subject::new(req.resource),
-        service: req.action.split_once(':').map_or(req.action, |(s, _)| s),
+        action_lower,
+        service_lower,
         caller,
         matched: Vec::new(),
         trace,

@@ -67,16 +67,27 @@ impl Glob {
         Glob { toks, literal, src }
     }
 
-    /// For an action pattern (`svc:Name*`): the lowercased service prefix when it holds no
-    /// wildcard, else `None` (the pattern may match several services).
-    pub(crate) fn literal_service(&self) -> Option<&str> {
-        let colon = self.toks.iter().position(|t| *t == Tok::Byte(b':'))?;
-        let svc = self.toks.get(..colon)?;
-        if svc.is_empty() || !svc.iter().all(|t| matches!(t, Tok::Byte(_))) {
-            return None;
+    /// How an action pattern (compiled lowercased) can be indexed.
+    pub(crate) fn action_kind(&self) -> crate::policy::PatternKind<'_> {
+        use crate::policy::PatternKind;
+        let Some(colon) = self.toks.iter().position(|t| *t == Tok::Byte(b':')) else {
+            return PatternKind::AnyService;
+        };
+        let svc_literal = self
+            .toks
+            .get(..colon)
+            .is_some_and(|t| !t.is_empty() && t.iter().all(|t| matches!(t, Tok::Byte(_))));
+        let Some(service) = self.src.get(..colon).filter(|_| svc_literal) else {
+            return PatternKind::AnyService;
+        };
+        if self.literal {
+            PatternKind::Exact {
+                service,
+                action: &self.src,
+            }
+        } else {
+            PatternKind::Service(service)
         }
-        let bytes: &[u8] = self.src.as_bytes().get(..colon)?;
-        std::str::from_utf8(bytes).ok()
     }
 
     pub(crate) fn toks(&self) -> &[Tok] {

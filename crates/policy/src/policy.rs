@@ -183,71 +183,86 @@ pub(crate) enum PrincipalEntry {
     CanonicalUser(String),
 }
 
-/// Statements indexed by the lowercased service prefix of their actions.
+/// Statements indexed by their actions, so evaluation visits only statements that can match:
+/// - `exact`: lowercased full action (`s3:getobject`) for literal patterns;
+/// - `services`: lowercased service prefix for patterns with a wildcard after the prefix
+///   (`s3:Get*`); a statement listed here is not also listed under `exact` for that
+///   service, so no statement is visited twice;
+/// - `wildcard`: statements that can match any service (`*`, `s3*:...`, NotAction).
 #[derive(Debug, Default)]
 struct ActionIndex {
-    /// Sorted by service; statement indices ascending.
+    exact: Vec<(Box<str>, Vec<u32>)>,
     services: Vec<(Box<str>, Vec<u32>)>,
-    /// Statements that can match any service (`*`, `s3*:...`, NotAction), ascending.
     wildcard: Vec<u32>,
 }
 
 impl ActionIndex {
     fn build(statements: &[Statement]) -> ActionIndex {
-        let mut services: std::collections::BTreeMap<String, Vec<u32>> = Default::default();
+        use std::collections::BTreeMap;
+        let mut exact: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        let mut services: BTreeMap<String, Vec<u32>> = BTreeMap::new();
         let mut wildcard = Vec::new();
+        let push = |m: &mut BTreeMap<String, Vec<u32>>, k: &str, i: u32| {
+            let v = m.entry(k.to_owned()).or_default();
+            if v.last() != Some(&i) {
+                v.push(i);
+            }
+        };
         for (i, st) in statements.iter().enumerate() {
             let i = u32::try_from(i).unwrap_or(u32::MAX);
-            let mut wild = st.action.negated;
-            let mut seen: Vec<&str> = Vec::new();
-            if !st.action.negated {
-                for p in &st.action.raw_services() {
-                    match p {
-                        Some(svc) => {
-                            if !seen.contains(svc) {
-                                seen.push(svc);
-                            }
-                        }
-                        None => wild = true,
-                    }
-                }
-            }
-            if wild {
+            let kinds: Vec<PatternKind<'_>> =
+                st.action.patterns.iter().map(Glob::action_kind).collect();
+            if st.action.negated || kinds.iter().any(|k| matches!(k, PatternKind::AnyService)) {
                 wildcard.push(i);
-            } else {
-                for svc in seen {
-                    services.entry(svc.to_owned()).or_default().push(i);
+                continue;
+            }
+            let wild_services: Vec<&str> = kinds
+                .iter()
+                .filter_map(|k| match k {
+                    PatternKind::Service(s) => Some(*s),
+                    _ => None,
+                })
+                .collect();
+            for k in &kinds {
+                match k {
+                    PatternKind::Service(s) => push(&mut services, s, i),
+                    PatternKind::Exact { service, action } if !wild_services.contains(service) => {
+                        push(&mut exact, action, i)
+                    }
+                    _ => {}
                 }
             }
         }
-        ActionIndex {
-            services: services
-                .into_iter()
+        let boxed = |m: BTreeMap<String, Vec<u32>>| -> Vec<(Box<str>, Vec<u32>)> {
+            m.into_iter()
                 .map(|(k, v)| (k.into_boxed_str(), v))
-                .collect(),
+                .collect()
+        };
+        ActionIndex {
+            exact: boxed(exact),
+            services: boxed(services),
             wildcard,
         }
     }
-
-    fn lookup(&self, svc: &str) -> &[u32] {
-        self.services
-            .binary_search_by(|(k, _)| cmp_lower(k, svc))
-            .ok()
-            .and_then(|i| self.services.get(i))
-            .map_or(&[], |(_, v)| v.as_slice())
-    }
 }
 
-/// Compares an already-lowercased `a` with `b` lowercased on the fly.
-fn cmp_lower(a: &str, b: &str) -> std::cmp::Ordering {
-    a.bytes().cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+/// Finds `key` (already lowercased) in a sorted table.
+fn lookup<'a>(table: &'a [(Box<str>, Vec<u32>)], key: &str) -> &'a [u32] {
+    table
+        .binary_search_by(|(k, _)| k.as_ref().cmp(key))
+        .ok()
+        .and_then(|i| table.get(i))
+        .map_or(&[], |(_, v)| v.as_slice())
 }
 
-impl ActionSpec {
-    /// For each pattern: `Some(service)` when the service prefix is literal, else `None`.
-    fn raw_services(&self) -> Vec<Option<&str>> {
-        self.patterns.iter().map(|g| g.literal_service()).collect()
-    }
+/// How an action pattern can be indexed.
+pub(crate) enum PatternKind<'a> {
+    /// No wildcard: exactly this lowercased action.
+    Exact { service: &'a str, action: &'a str },
+    /// A literal service prefix followed by a wildcard somewhere after the colon.
+    Service(&'a str),
+    /// May match several services.
+    AnyService,
 }
 
 impl Policy {
@@ -348,43 +363,41 @@ impl Policy {
         &self.0.statements
     }
 
-    /// Indices of the statements that may match an action of `service` (its prefix, any
-    /// case), ascending, without duplicates: the merge of the service's bucket and the
-    /// wildcard bucket.
-    pub(crate) fn candidates<'a>(&'a self, service: &str) -> Candidates<'a> {
+    /// Indices of the statements that may match `action` (lowercased) of `service`
+    /// (lowercased), ascending, without duplicates.
+    pub(crate) fn candidates<'a>(&'a self, action: &str, service: &str) -> Candidates<'a> {
+        let ix = &self.0.index;
         Candidates {
-            a: self.0.index.lookup(service),
-            b: &self.0.index.wildcard,
+            lists: [
+                lookup(&ix.exact, action),
+                lookup(&ix.services, service),
+                &ix.wildcard,
+            ],
         }
     }
 }
 
-/// Merge of two ascending index lists.
+/// Merge of three ascending, mutually disjoint index lists.
 pub(crate) struct Candidates<'a> {
-    a: &'a [u32],
-    b: &'a [u32],
+    lists: [&'a [u32]; 3],
 }
 
 impl Iterator for Candidates<'_> {
     type Item = usize;
     fn next(&mut self) -> Option<usize> {
-        let take_a = match (self.a.first(), self.b.first()) {
-            (Some(x), Some(y)) => x <= y,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => return None,
-        };
-        let (head, rest) = if take_a {
-            self.a.split_first()?
-        } else {
-            self.b.split_first()?
-        };
-        if take_a {
-            self.a = rest;
-        } else {
-            self.b = rest;
+        let mut best: Option<(usize, u32)> = None;
+        for (li, l) in self.lists.iter().enumerate() {
+            if let Some(&h) = l.first() {
+                if best.is_none_or(|(_, b)| h < b) {
+                    best = Some((li, h));
+                }
+            }
         }
-        Some(*head as usize)
+        let (li, h) = best?;
+        if let Some(l) = self.lists.get_mut(li) {
+            *l = l.get(1..).unwrap_or(&[]);
+        }
+        Some(h as usize)
     }
 }
 
@@ -729,5 +742,37 @@ impl fmt::Display for PolicyKind {
             PolicyKind::ServiceControl => "service control policy",
             PolicyKind::ResourceControl => "resource control policy",
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_visits_each_candidate_once_in_order() {
+        let p = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":["s3:GetObject","s3:List*","sqs:SendMessage"],"Resource":"*"},
+            {"Effect":"Allow","Action":"S3:GETOBJECT","Resource":"*"},
+            {"Effect":"Allow","Action":"*","Resource":"*"},
+            {"Effect":"Allow","Action":"iam:*","Resource":"*"},
+            {"Effect":"Allow","NotAction":"iam:*","Resource":"*"},
+            {"Effect":"Allow","Action":"s3?:Get*","Resource":"*"},
+            {"Effect":"Allow","Action":["s3:PutObject","s3:GetObject"],"Resource":"*"}]}"#,
+            PolicyKind::Identity,
+        )
+        .unwrap();
+        let c = |a: &str, s: &str| p.candidates(a, s).collect::<Vec<_>>();
+        assert_eq!(c("s3:getobject", "s3"), vec![0, 1, 2, 4, 5, 6]);
+        assert_eq!(c("sqs:sendmessage", "sqs"), vec![0, 2, 4, 5]);
+        assert_eq!(c("iam:listusers", "iam"), vec![2, 3, 4, 5]);
+        assert_eq!(c("ec2:runinstances", "ec2"), vec![2, 4, 5]);
     }
 }

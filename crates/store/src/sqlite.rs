@@ -285,8 +285,12 @@ struct Pooled<'a> {
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take() {
-            if !c.is_autocommit() && c.execute_batch("ROLLBACK").is_err() {
-                return; // drop the broken connection rather than pool it
+            if !c.is_autocommit() {
+                if let Err(e) = c.execute_batch("ROLLBACK") {
+                    // Pooled anyway: a shrinking pool would end in reads that wait forever,
+                    // while a broken connection fails its next read with an error.
+                    tracing::error!(error = %e, "could not end a read transaction");
+                }
             }
             let _ = self.home.send(c);
         }

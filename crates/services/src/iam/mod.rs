@@ -5,7 +5,9 @@
 //! [`decode`] tries them in turn. Shared pieces: [`model`] (records, keys, paging,
 //! name rules) and [`error::IamError`].
 
+pub mod access_keys;
 pub mod error;
+pub mod login_profiles;
 pub mod model;
 pub mod totp;
 pub mod users;
@@ -18,7 +20,11 @@ pub use error::IamError;
 
 /// Decodes one IAM action; `None` when no IAM area knows it.
 pub fn decode(action: &str, input: &Input<'_>) -> Option<Result<Box<dyn Operation>, ApiError>> {
-    let areas: &[crate::registry::Decoder] = &[users::decode];
+    let areas: &[crate::registry::Decoder] = &[
+        users::decode,
+        access_keys::decode,
+        login_profiles::decode,
+    ];
     areas.iter().find_map(|decode| decode(action, input))
 }
 

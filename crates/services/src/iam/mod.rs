@@ -8,9 +8,14 @@
 pub mod access_keys;
 pub mod error;
 pub mod login_profiles;
+pub mod mfa;
 pub mod model;
 pub mod totp;
 pub mod users;
+pub mod groups;
+pub mod roles;
+pub mod policies;
+pub mod attach;
 
 use crate::{error::ApiError, input::Input, Operation};
 use serde::Serialize;
@@ -24,6 +29,10 @@ pub fn decode(action: &str, input: &Input<'_>) -> Option<Result<Box<dyn Operatio
         users::decode,
         access_keys::decode,
         login_profiles::decode,
+        mfa::decode,
+        groups::decode,
+        roles::decode,
+        attach::decode,
     ];
     areas.iter().find_map(|decode| decode(action, input))
 }

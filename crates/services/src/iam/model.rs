@@ -550,3 +550,72 @@ pub fn list_page<T: DeserializeOwned>(
         }
     }
 }
+
+// ---- groups, attachments, instance profiles -------------------------------------------
+
+/// The value at both [`membership_key`] and [`group_member_key`]: the names as created.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Membership {
+    pub user_name: String,
+    pub group_name: String,
+}
+
+/// The value at [`attachment_key`] (IAM's `AttachedPolicy` shape).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttachedPolicy {
+    pub policy_name: String,
+    pub policy_arn: String,
+}
+
+/// The value at [`attached_to_key`]: which entity (`user`/`group`/`role`), by its name as
+/// created.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttachedTo {
+    pub entity_type: String,
+    pub entity_name: String,
+}
+
+/// An instance profile (`entity_key(account, "instanceprofile", name)`); `roles` holds
+/// role names (at most one), outputs load the roles.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InstanceProfile {
+    pub path: String,
+    pub instance_profile_name: String,
+    pub instance_profile_id: String,
+    pub arn: String,
+    pub create_date: String,
+    #[serde(default)]
+    pub role_names: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+}
+
+/// Reverse index: instance profiles a role is in (value: the profile name as created).
+pub fn role_instance_profile_key(account: &str, role: &str, profile: &str) -> Vec<u8> {
+    base(account, "roleprofiles")
+        .str(&role.to_lowercase())
+        .str(&profile.to_lowercase())
+        .finish()
+}
+
+pub fn role_instance_profiles_prefix(account: &str, role: &str) -> Vec<u8> {
+    base(account, "roleprofiles")
+        .str(&role.to_lowercase())
+        .finish()
+}
+
+/// The last string part of a key (an inline policy's name from its [`inline_key`]).
+pub fn last_str_part(key: &[u8]) -> Option<String> {
+    let mut d = palisade_store::keys::Decoder::new(key);
+    let mut last = None;
+    while let Ok(Some(part)) = d.part() {
+        if let palisade_store::keys::Part::Str(s) = part {
+            last = Some(s);
+        }
+    }
+    last
+}

@@ -1,0 +1,373 @@
+"""IAM entities: groups, roles, instance profiles, tags, account, with the aws CLI and boto3.
+
+Builds the seed 000 PetTracker setup (users alex/maya/sam/jordan; groups Developers,
+DevOps, SecurityAudit; pettracker-* service roles) with the unmodified aws CLI, and checks
+AWS's shapes and errors (EntityAlreadyExists, NoSuchEntity, DeleteConflict, LimitExceeded,
+MalformedPolicyDocument, ValidationError).
+"""
+
+import json
+
+import boto3
+import botocore.config
+import botocore.exceptions
+import pytest
+
+from conftest import ACCOUNT, client
+
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+ECS_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+CROSS_ACCOUNT_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+        }
+    ],
+}
+
+
+def unvalidated(endpoint):
+    """An IAM client that skips botocore's own parameter checks, so the server's are seen."""
+    from conftest import ROOT_AK, ROOT_SK
+
+    return boto3.session.Session(
+        aws_access_key_id=ROOT_AK, aws_secret_access_key=ROOT_SK, region_name="us-east-1"
+    ).client("iam", endpoint_url=endpoint, config=botocore.config.Config(parameter_validation=False))
+
+
+def err(excinfo):
+    e = excinfo.value.response
+    return e["Error"]["Code"], e["Error"]["Message"], e["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def ok(aws_cli, *args):
+    rc, out, errout = aws_cli(*args)
+    assert rc == 0, errout
+    return json.loads(out) if out.strip() else None
+
+
+def fails(aws_cli, *args):
+    rc, out, errout = aws_cli(*args)
+    assert rc != 0, out
+    return errout
+
+
+def seed_users_and_groups(aws_cli):
+    for u in ("alex", "maya", "sam", "jordan"):
+        ok(aws_cli, "iam", "create-user", "--user-name", u)
+    for g in ("Developers", "DevOps", "SecurityAudit"):
+        ok(aws_cli, "iam", "create-group", "--group-name", g)
+    for u, g in (("alex", "Developers"), ("maya", "Developers"), ("sam", "DevOps"), ("jordan", "SecurityAudit")):
+        ok(aws_cli, "iam", "add-user-to-group", "--user-name", u, "--group-name", g)
+
+
+def test_cli_seed_groups_and_membership(aws_cli):
+    seed_users_and_groups(aws_cli)
+    ok(aws_cli, "iam", "attach-group-policy", "--group-name", "SecurityAudit",
+       "--policy-arn", "arn:aws:iam::aws:policy/SecurityAudit")
+    ok(aws_cli, "iam", "attach-group-policy", "--group-name", "SecurityAudit",
+       "--policy-arn", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+    ok(aws_cli, "iam", "attach-group-policy", "--group-name", "DevOps",
+       "--policy-arn", "arn:aws:iam::aws:policy/PowerUserAccess")
+
+    groups = ok(aws_cli, "iam", "list-groups")["Groups"]
+    assert [g["GroupName"] for g in groups] == ["Developers", "DevOps", "SecurityAudit"]
+    for g in groups:
+        assert g["Arn"] == f"arn:aws:iam::{ACCOUNT}:group/{g['GroupName']}"
+        assert g["GroupId"].startswith("AGPA") and len(g["GroupId"]) == 21
+        assert g["Path"] == "/"
+
+    dev = ok(aws_cli, "iam", "get-group", "--group-name", "Developers")
+    assert dev["Group"]["GroupName"] == "Developers"
+    assert sorted(u["UserName"] for u in dev["Users"]) == ["alex", "maya"]
+
+    mine = ok(aws_cli, "iam", "list-groups-for-user", "--user-name", "alex")["Groups"]
+    assert [g["GroupName"] for g in mine] == ["Developers"]
+
+    attached = ok(aws_cli, "iam", "list-attached-group-policies", "--group-name", "SecurityAudit")
+    assert attached["AttachedPolicies"] == [
+        {"PolicyName": "ReadOnlyAccess", "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"},
+        {"PolicyName": "SecurityAudit", "PolicyArn": "arn:aws:iam::aws:policy/SecurityAudit"},
+    ]
+    ents = ok(aws_cli, "iam", "list-entities-for-policy", "--policy-arn", "arn:aws:iam::aws:policy/SecurityAudit")
+    assert [g["GroupName"] for g in ents["PolicyGroups"]] == ["SecurityAudit"]
+    assert ents["PolicyUsers"] == [] and ents["PolicyRoles"] == []
+
+    # The seed's MFA quick-reference loop starts from this listing.
+    rc, out, errout = aws_cli("iam", "list-users", "--query", "Users[*].UserName", "--output", "text")
+    assert rc == 0, errout
+    assert sorted(out.split()) == ["alex", "jordan", "maya", "sam"]
+
+
+def test_group_errors(endpoint):
+    iam = client(endpoint, "iam")
+    iam.create_group(GroupName="Developers")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_group(GroupName="developers")
+    assert err(e) == ("EntityAlreadyExists", "Group with name developers already exists.", 409)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_group(GroupName="Nope")
+    assert err(e) == ("NoSuchEntity", "The group with name Nope cannot be found.", 404)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_group(GroupName="bad name!")
+    assert err(e)[0] == "ValidationError"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.add_user_to_group(GroupName="Developers", UserName="ghost")
+    assert err(e) == ("NoSuchEntity", "The user with name ghost cannot be found.", 404)
+
+    iam.create_user(UserName="alex")
+    iam.add_user_to_group(GroupName="Developers", UserName="alex")
+    iam.add_user_to_group(GroupName="Developers", UserName="alex")  # idempotent
+    assert len(iam.get_group(GroupName="Developers")["Users"]) == 1
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.delete_group(GroupName="Developers")
+    assert err(e) == ("DeleteConflict", "Cannot delete entity, must remove users from group first.", 409)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.delete_user(UserName="alex")
+    assert err(e)[0] == "DeleteConflict"
+    iam.remove_user_from_group(GroupName="Developers", UserName="alex")
+    iam.attach_group_policy(GroupName="Developers", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.delete_group(GroupName="Developers")
+    assert err(e) == ("DeleteConflict", "Cannot delete entity, must detach all policies first.", 409)
+    iam.detach_group_policy(GroupName="Developers", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.detach_group_policy(GroupName="Developers", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    assert err(e)[0] == "NoSuchEntity"
+    iam.delete_group(GroupName="Developers")
+    assert iam.list_groups()["Groups"] == []
+    iam.delete_user(UserName="alex")
+
+
+def test_update_group_rename_moves_members_and_policies(endpoint):
+    iam = client(endpoint, "iam")
+    iam.create_group(GroupName="Devs")
+    iam.create_user(UserName="maya")
+    iam.add_user_to_group(GroupName="Devs", UserName="maya")
+    iam.attach_group_policy(GroupName="Devs", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    iam.update_group(GroupName="Devs", NewGroupName="Developers", NewPath="/eng/")
+    g = iam.get_group(GroupName="Developers")
+    assert g["Group"]["Arn"] == f"arn:aws:iam::{ACCOUNT}:group/eng/Developers"
+    assert [u["UserName"] for u in g["Users"]] == ["maya"]
+    assert [x["GroupName"] for x in iam.list_groups_for_user(UserName="maya")["Groups"]] == ["Developers"]
+    assert iam.list_attached_group_policies(GroupName="Developers")["AttachedPolicies"][0]["PolicyName"] == "ReadOnlyAccess"
+    ents = iam.list_entities_for_policy(PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    assert [x["GroupName"] for x in ents["PolicyGroups"]] == ["Developers"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_group(GroupName="Devs")
+    assert err(e)[0] == "NoSuchEntity"
+    assert [x["GroupName"] for x in iam.list_groups(PathPrefix="/eng/")["Groups"]] == ["Developers"]
+    assert iam.list_groups(PathPrefix="/ops/")["Groups"] == []
+
+
+def test_groups_paging(endpoint):
+    iam = client(endpoint, "iam")
+    for n in range(7):
+        iam.create_group(GroupName=f"g{n}")
+    seen = []
+    page = iam.list_groups(MaxItems=3)
+    while True:
+        seen += [g["GroupName"] for g in page["Groups"]]
+        if not page["IsTruncated"]:
+            break
+        page = iam.list_groups(MaxItems=3, Marker=page["Marker"])
+    assert seen == [f"g{n}" for n in range(7)]
+    pages = iam.get_paginator("list_groups").paginate(PaginationConfig={"PageSize": 2})
+    assert sum(len(p["Groups"]) for p in pages) == 7
+
+
+def seed_roles(aws_cli, tmp_path):
+    (tmp_path / "lambda-trust.json").write_text(json.dumps(LAMBDA_TRUST, indent=2))
+    (tmp_path / "ecs-trust.json").write_text(json.dumps(ECS_TRUST))
+    for r in ("pettracker-lambda-api", "pettracker-lambda-processor"):
+        ok(aws_cli, "iam", "create-role", "--role-name", r,
+           "--assume-role-policy-document", f"file://{tmp_path / 'lambda-trust.json'}")
+        ok(aws_cli, "iam", "attach-role-policy", "--role-name", r, "--policy-arn",
+           "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+    for r in ("pettracker-ecs-execution", "pettracker-ecs-task"):
+        ok(aws_cli, "iam", "create-role", "--role-name", r,
+           "--assume-role-policy-document", f"file://{tmp_path / 'ecs-trust.json'}")
+    ok(aws_cli, "iam", "attach-role-policy", "--role-name", "pettracker-ecs-execution", "--policy-arn",
+       "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
+
+
+def test_cli_seed_list_roles_query_as_printed(aws_cli, tmp_path):
+    """The seed's quick reference, verbatim. The query is evaluated by the CLI (JMESPath) on
+    the decoded trust policies, so it behaves exactly as against AWS: it runs when each
+    role's first statement names its AWS principals as a list (JMESPath's contains() rejects
+    null, and `123456789012` is a number literal that Python cannot look for in a string),
+    and, contains() comparing list items whole, it selects no role."""
+    for name, principals in (("pettracker-partner-readonly", ["arn:aws:iam::210987654321:root"]),
+                             ("pettracker-dev-admin", ["arn:aws:iam::123456789012:root"])):
+        doc = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": principals}, "Action": "sts:AssumeRole"}]}
+        (tmp_path / f"{name}.json").write_text(json.dumps(doc))
+        ok(aws_cli, "iam", "create-role", "--role-name", name,
+           "--assume-role-policy-document", f"file://{tmp_path / (name + '.json')}")
+    q = ("Roles[?contains(AssumeRolePolicyDocument.Statement[0].Principal.AWS, `arn:aws:iam::`) && "
+         "!contains(AssumeRolePolicyDocument.Statement[0].Principal.AWS, `123456789012`)].RoleName")
+    assert ok(aws_cli, "iam", "list-roles", "--query", q) == []
+    # The same documents, decoded, are what the query ran on.
+    q2 = "Roles[*].AssumeRolePolicyDocument.Statement[0].Principal.AWS[0]"
+    assert ok(aws_cli, "iam", "list-roles", "--query", q2) == [
+        "arn:aws:iam::123456789012:root", "arn:aws:iam::210987654321:root"]
+
+
+def test_cli_seed_roles(aws_cli, tmp_path):
+    seed_roles(aws_cli, tmp_path)
+    (tmp_path / "xacct.json").write_text(json.dumps(CROSS_ACCOUNT_TRUST))
+    ok(aws_cli, "iam", "create-role", "--role-name", "pettracker-partner-readonly",
+       "--assume-role-policy-document", f"file://{tmp_path / 'xacct.json'}",
+       "--description", "Partner read-only access", "--max-session-duration", "7200")
+
+    role = ok(aws_cli, "iam", "get-role", "--role-name", "pettracker-lambda-api")["Role"]
+    assert role["AssumeRolePolicyDocument"] == LAMBDA_TRUST  # decoded back to a JSON object
+    assert role["Arn"] == f"arn:aws:iam::{ACCOUNT}:role/pettracker-lambda-api"
+    assert role["RoleId"].startswith("AROA")
+    assert role["MaxSessionDuration"] == 3600
+    assert role["RoleLastUsed"] == {}
+
+    roles = ok(aws_cli, "iam", "list-roles")["Roles"]
+    assert [r["RoleName"] for r in roles] == [
+        "pettracker-ecs-execution", "pettracker-ecs-task", "pettracker-lambda-api",
+        "pettracker-lambda-processor", "pettracker-partner-readonly",
+    ]
+    assert roles[-1]["MaxSessionDuration"] == 7200
+    assert roles[-1]["Description"] == "Partner read-only access"
+
+    attached = ok(aws_cli, "iam", "list-attached-role-policies", "--role-name", "pettracker-lambda-api")
+    assert attached["AttachedPolicies"] == [{
+        "PolicyName": "AWSLambdaBasicExecutionRole",
+        "PolicyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    }]
+    ents = ok(aws_cli, "iam", "list-entities-for-policy", "--policy-arn",
+              "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole", "--entity-filter", "Role")
+    assert [r["RoleName"] for r in ents["PolicyRoles"]] == ["pettracker-lambda-api", "pettracker-lambda-processor"]
+
+
+def test_role_errors(endpoint):
+    iam = client(endpoint, "iam")
+    doc = json.dumps(LAMBDA_TRUST)
+    iam.create_role(RoleName="r1", AssumeRolePolicyDocument=doc)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_role(RoleName="R1", AssumeRolePolicyDocument=doc)
+    assert err(e) == ("EntityAlreadyExists", "Role with name R1 already exists.", 409)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_role(RoleName="nope")
+    assert err(e) == ("NoSuchEntity", "The role with name nope cannot be found.", 404)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_role(RoleName="r2", AssumeRolePolicyDocument="{not json")
+    assert err(e) == ("MalformedPolicyDocument", "Syntax errors in policy.", 400)
+    no_principal = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_role(RoleName="r2", AssumeRolePolicyDocument=json.dumps(no_principal))
+    code, msg, status = err(e)
+    assert (code, status) == ("MalformedPolicyDocument", 400)
+    assert "no principals" in msg
+    raw = unvalidated(endpoint)
+    for bad in (3599, 43201):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            raw.create_role(RoleName="r2", AssumeRolePolicyDocument=doc, MaxSessionDuration=bad)
+        assert err(e)[0] == "ValidationError"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_role(RoleName="bad/name", AssumeRolePolicyDocument=doc)
+    assert err(e)[0] == "ValidationError"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_role(RoleName="r2", AssumeRolePolicyDocument=doc, Path="no-slashes")
+    assert err(e)[0] == "ValidationError"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_role(RoleName="r2", AssumeRolePolicyDocument=doc,
+                        PermissionsBoundary="arn:aws:iam::aws:policy/NoSuchPolicyHere")
+    assert err(e)[0] == "NoSuchEntity"
+    # Nothing half-created by any failure above.
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == ["r1"]
+
+    iam.attach_role_policy(RoleName="r1", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.delete_role(RoleName="r1")
+    assert err(e) == ("DeleteConflict", "Cannot delete entity, must detach all policies first.", 409)
+    iam.detach_role_policy(RoleName="r1", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    iam.delete_role(RoleName="r1")
+    assert iam.list_roles()["Roles"] == []
+
+
+def test_role_update_trust_boundary_and_tags(endpoint):
+    iam = client(endpoint, "iam")
+    iam.create_role(
+        RoleName="pettracker-ecs-task", Path="/service/", AssumeRolePolicyDocument=json.dumps(ECS_TRUST),
+        Description="ECS task", MaxSessionDuration=43200,
+        PermissionsBoundary="arn:aws:iam::aws:policy/PowerUserAccess",
+        Tags=[{"Key": "app", "Value": "pettracker"}],
+    )
+    r = iam.get_role(RoleName="pettracker-ecs-task")["Role"]
+    assert r["Path"] == "/service/" and r["Arn"].endswith(":role/service/pettracker-ecs-task")
+    assert r["PermissionsBoundary"] == {
+        "PermissionsBoundaryType": "Policy",
+        "PermissionsBoundaryArn": "arn:aws:iam::aws:policy/PowerUserAccess",
+    }
+    assert r["Tags"] == [{"Key": "app", "Value": "pettracker"}]
+    assert r["MaxSessionDuration"] == 43200
+
+    iam.update_role(RoleName="pettracker-ecs-task", Description="new", MaxSessionDuration=7200)
+    r = iam.get_role(RoleName="pettracker-ecs-task")["Role"]
+    assert (r["Description"], r["MaxSessionDuration"]) == ("new", 7200)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        unvalidated(endpoint).update_role(RoleName="pettracker-ecs-task", MaxSessionDuration=60)
+    assert err(e)[0] == "ValidationError"
+
+    iam.update_assume_role_policy(RoleName="pettracker-ecs-task", PolicyDocument=json.dumps(LAMBDA_TRUST))
+    assert iam.get_role(RoleName="pettracker-ecs-task")["Role"]["AssumeRolePolicyDocument"] == LAMBDA_TRUST
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_assume_role_policy(RoleName="pettracker-ecs-task", PolicyDocument="[]")
+    assert err(e)[0] == "MalformedPolicyDocument"
+
+    iam.delete_role_permissions_boundary(RoleName="pettracker-ecs-task")
+    assert "PermissionsBoundary" not in iam.get_role(RoleName="pettracker-ecs-task")["Role"]
+    iam.put_role_permissions_boundary(RoleName="pettracker-ecs-task",
+                                      PermissionsBoundary="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    assert iam.get_role(RoleName="pettracker-ecs-task")["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"] \
+        == "arn:aws:iam::aws:policy/ReadOnlyAccess"
+
+    iam.create_user(UserName="sam")
+    iam.put_user_permissions_boundary(UserName="sam", PermissionsBoundary="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    assert iam.get_user(UserName="sam")["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"] \
+        == "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    iam.delete_user_permissions_boundary(UserName="sam")
+    assert "PermissionsBoundary" not in iam.get_user(UserName="sam")["User"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        unvalidated(endpoint).put_user_permissions_boundary(UserName="sam", PermissionsBoundary="not-an-arn")
+    assert err(e)[0] in ("InvalidInput", "ValidationError")
+    assert [r["RoleName"] for r in iam.list_roles(PathPrefix="/service/")["Roles"]] == ["pettracker-ecs-task"]
+    assert iam.list_roles(PathPrefix="/other/")["Roles"] == []
+
+
+def test_attach_limit_is_ten(endpoint):
+    iam = client(endpoint, "iam")
+    iam.create_role(RoleName="busy", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+    names = ["ReadOnlyAccess", "SecurityAudit", "PowerUserAccess", "IAMReadOnlyAccess",
+             "AWSBillingReadOnlyAccess", "AWSBudgetsReadOnlyAccess", "AWSCloudFormationReadOnlyAccess",
+             "AWSCloudTrail_ReadOnlyAccess", "AWSCodeBuildReadOnlyAccess", "AWSDataSyncReadOnlyAccess",
+             "AWSCodeDeployReadOnlyAccess"]
+    for n in names[:10]:
+        iam.attach_role_policy(RoleName="busy", PolicyArn=f"arn:aws:iam::aws:policy/{n}")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.attach_role_policy(RoleName="busy", PolicyArn=f"arn:aws:iam::aws:policy/{names[10]}")
+    assert err(e) == ("LimitExceeded", "Cannot exceed quota for PoliciesPerRole: 10", 409)
+    assert len(iam.list_attached_role_policies(RoleName="busy")["AttachedPolicies"]) == 10
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.attach_role_policy(RoleName="busy", PolicyArn="arn:aws:iam::aws:policy/NotARealPolicy")
+    assert err(e)[0] == "NoSuchEntity"

@@ -147,13 +147,19 @@ fn run_cycle(db: &Path, cycle: u64, acked: &mut BTreeSet<JobId>) -> CycleReport 
     // Every fourth cycle kills at a random moment from the start (possibly while opening
     // or recovering); the others once writes are being acknowledged.
     let started = Instant::now();
-    let mut first_line = None;
+    let mut early = Vec::new();
     if cycle % 4 != 3 {
-        first_line = Some(
-            line_rx
+        // libtest prints its own lines first: wait for the first acknowledgement.
+        loop {
+            let line = line_rx
                 .recv_timeout(Duration::from_secs(60))
-                .expect("child acknowledged nothing"),
-        );
+                .expect("child acknowledged nothing");
+            let is_ack = line.starts_with(b"ack ");
+            early.push(line);
+            if is_ack {
+                break;
+            }
+        }
     }
     std::thread::sleep(Duration::from_millis(random_below(400)));
     let killed_after_ms = started.elapsed().as_millis() as u64;
@@ -161,7 +167,7 @@ fn run_cycle(db: &Path, cycle: u64, acked: &mut BTreeSet<JobId>) -> CycleReport 
     child.wait().unwrap();
     reader.join().unwrap();
     let mut n = 0;
-    for line in first_line.into_iter().chain(line_rx.try_iter()) {
+    for line in early.into_iter().chain(line_rx.try_iter()) {
         let s = String::from_utf8(line).unwrap();
         let Some(rest) = s.strip_prefix("ack ") else {
             continue; // libtest's own output
@@ -176,6 +182,11 @@ fn run_cycle(db: &Path, cycle: u64, acked: &mut BTreeSet<JobId>) -> CycleReport 
         );
         n += 1;
     }
+
+    assert!(
+        n > 0 || cycle % 4 == 3,
+        "cycle {cycle}: the kill came before any ack"
+    );
 
     // Recover and check every acknowledged job of every cycle so far.
     let store = SqliteStore::open(db, SqliteOptions::default()).unwrap();

@@ -427,6 +427,10 @@ fn validate_assume_role(i: &AssumeRoleInput) -> Result<(), ApiError> {
         )
         .into());
     }
+    check_session_tags(
+        i.tags.as_deref().unwrap_or_default(),
+        i.transitive_tag_keys.as_deref().unwrap_or_default(),
+    )?;
     check_policy_arn_count(i.policy_arns.as_deref())
 }
 
@@ -451,6 +455,7 @@ fn validate_federation(i: &GetFederationTokenInput) -> Result<(), ApiError> {
     }
     v.tags(i.tags.as_deref());
     v.finish()?;
+    check_session_tags(i.tags.as_deref().unwrap_or_default(), &[])?;
     check_policy_arn_count(i.policy_arns.as_deref())
 }
 
@@ -833,7 +838,6 @@ pub fn assume_role(
     // (which the request may not change).
     let mut tags = i.tags.clone().unwrap_or_default();
     let mut transitive = i.transitive_tag_keys.clone().unwrap_or_default();
-    check_session_tags(&tags, &transitive)?;
     if let Some(s) = ctx.principal.session.as_deref() {
         for key in &s.transitive_tag_keys {
             let Some((k, v)) = s.tags.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) else {
@@ -1046,7 +1050,6 @@ pub fn get_federation_token(
         duration = duration.min(3_600);
     }
     let tags = i.tags.clone().unwrap_or_default();
-    check_session_tags(&tags, &[])?;
     let policies = session_policies(
         tx,
         &account,

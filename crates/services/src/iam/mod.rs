@@ -16,6 +16,7 @@ pub mod groups;
 pub mod roles;
 pub mod policies;
 pub mod attach;
+pub mod simulate;
 
 use crate::{error::ApiError, input::Input, Operation};
 use serde::Serialize;
@@ -33,6 +34,7 @@ pub fn decode(action: &str, input: &Input<'_>) -> Option<Result<Box<dyn Operatio
         groups::decode,
         roles::decode,
         attach::decode,
+        simulate::decode,
     ];
     areas.iter().find_map(|decode| decode(action, input))
 }

@@ -9,6 +9,7 @@ pub mod access_keys;
 pub mod error;
 pub mod login_profiles;
 pub mod mfa;
+pub mod mfa;
 pub mod model;
 pub mod totp;
 pub mod users;
@@ -30,6 +31,7 @@ pub fn decode(action: &str, input: &Input<'_>) -> Option<Result<Box<dyn Operatio
         users::decode,
         access_keys::decode,
         login_profiles::decode,
+        mfa::decode,
         mfa::decode,
         groups::decode,
         roles::decode,

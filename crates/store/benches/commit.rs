@@ -55,6 +55,18 @@ fn job(store: &dyn Store, n: u64, value: &Arc<Vec<u8>>) {
     rx.recv().unwrap().unwrap();
 }
 
+/// Process CPU time (user + system) in clock ticks, from /proc (0 where there is none).
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)
+}
+
 fn run(store: &Arc<dyn Store>, threads: u64, jobs: u64, counter: &Arc<AtomicU64>) -> Duration {
     let value = Arc::new(vec![b'x'; 1500]);
     let per = jobs.div_ceil(threads);
@@ -104,6 +116,7 @@ fn commit(c: &mut Criterion) {
             let store: Arc<dyn Store> =
                 Arc::new(SqliteStore::open(&dir.path().join("bench.db"), opts).unwrap());
             let counter = Arc::new(AtomicU64::new(0));
+            let ticks = cpu_ticks();
             g.throughput(Throughput::Elements(1));
             g.bench_with_input(
                 BenchmarkId::new(format!("{durability:?}"), threads),
@@ -111,6 +124,12 @@ fn commit(c: &mut Criterion) {
                 |b, &threads| b.iter_custom(|iters| run(&store, threads, iters, &counter)),
             );
             store.shutdown();
+            // CPU per job says more than wall time on a loaded machine (assumes 100 Hz).
+            let jobs = counter.load(Ordering::Relaxed).max(1);
+            eprintln!(
+                "commit/{durability:?}/{threads}: {jobs} jobs, {:.0} µs CPU per job (all threads)",
+                (cpu_ticks() - ticks) as f64 * 10_000.0 / jobs as f64
+            );
         }
     }
     g.finish();

@@ -589,6 +589,7 @@ fn verify_mfa(
 
 /// The documents of the session policies a call passed, validated, and the packed size
 /// (percent of the allotted space) of those policies and the session tags.
+#[derive(Debug)]
 struct SessionPolicies {
     documents: Vec<String>,
     packed_percent: Option<u32>,
@@ -1344,5 +1345,488 @@ impl crate::Operation for Operation {
             Operation::GetFederationToken(i) => get_federation_token(tx, env, ctx, i),
             _ => Err(ApiError::internal("write() on a read-only STS operation")),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::{accounts, authz::RootOnly, clock::Clock, credentials::CredentialCache};
+    use palisade_store::{seal::MasterKey, sqlite::SqliteStore, Store};
+    use std::sync::Arc;
+
+    const ACCOUNT: &str = "000000000000";
+    const ROOT_AK: &str = "AKIASTSUNITTEST00000";
+
+    struct Fixture {
+        env: Arc<Env>,
+        dir: std::path::PathBuf,
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn fixture() -> Fixture {
+        let dir = std::env::temp_dir().join(format!("palisade-sts-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let master = Arc::new(MasterKey::load_or_create(&dir).unwrap());
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&dir.join("db.sqlite"), Default::default()).unwrap());
+        accounts::bootstrap(
+            store.as_ref(),
+            &master,
+            ACCOUNT,
+            Some((ROOT_AK.into(), "s".repeat(40))),
+        )
+        .unwrap();
+        let env = Arc::new(Env {
+            store,
+            master_key: master,
+            clock: Clock::default(),
+            credentials: CredentialCache::default(),
+            authorizer: Box::new(RootOnly),
+            management_account: ACCOUNT.into(),
+        });
+        Fixture { env, dir }
+    }
+
+    fn root_ctx() -> RequestContext {
+        RequestContext {
+            request_id: "r".into(),
+            principal: Principal::root(ACCOUNT, ROOT_AK),
+            region: "eu-west-1".into(),
+            source_ip: "127.0.0.1".into(),
+            user_agent: "unit".into(),
+            now: OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
+            secure_transport: false,
+        }
+    }
+
+    fn put_role(f: &Fixture, name: &str, max: i64) -> Role {
+        let role = Role {
+            path: "/".into(),
+            role_name: name.into(),
+            role_id: "AROAUNITTESTROLE00001".into(),
+            arn: format!("arn:aws:iam::{ACCOUNT}:role/{name}"),
+            create_date: "2026-01-01T00:00:00Z".into(),
+            assume_role_policy_document: "{}".into(),
+            description: None,
+            max_session_duration: max,
+            permissions_boundary: None,
+            tags: Vec::new(),
+            role_last_used: None,
+        };
+        let r = role.clone();
+        accounts::write_blocking(f.env.store.as_ref(), move |tx| {
+            model::put(tx, &model::entity_key(ACCOUNT, "role", &r.role_name), &r)
+        })
+        .unwrap();
+        role
+    }
+
+    fn input(arn: &str, session: &str) -> AssumeRoleInput {
+        AssumeRoleInput {
+            role_arn: arn.into(),
+            role_session_name: session.into(),
+            policy_arns: None,
+            policy: None,
+            duration_seconds: None,
+            tags: None,
+            transitive_tag_keys: None,
+            external_id: None,
+            serial_number: None,
+            token_code: None,
+            source_identity: None,
+        }
+    }
+
+    /// Runs an operation's write in its own durable job; an Err rolls its writes back.
+    fn run_write(
+        f: &Fixture,
+        ctx: &RequestContext,
+        op: impl FnOnce(&mut dyn WriteTx, &Env, &RequestContext) -> Result<Reply, ApiError>
+            + Send
+            + 'static,
+    ) -> Result<Value, ApiError> {
+        let env = f.env.clone();
+        let ctx = ctx.clone();
+        accounts::write_blocking(f.env.store.as_ref(), move |tx| {
+            let reply = op(tx, &env, &ctx)?;
+            Ok(reply.response_elements.unwrap_or(Value::Null))
+        })
+    }
+
+    fn credential(f: &Fixture, akid: &str) -> Option<Credential> {
+        let mut out = None;
+        f.env
+            .store
+            .read(&mut |tx| {
+                out = credentials::get_credential(tx, &f.env.master_key, akid)?;
+                Ok(())
+            })
+            .unwrap();
+        out
+    }
+
+    fn role_record(f: &Fixture, name: &str) -> Role {
+        let mut out = None;
+        f.env
+            .store
+            .read(&mut |tx| {
+                out = model::get::<Role>(tx, &model::entity_key(ACCOUNT, "role", name))
+                    .map_err(|e| palisade_store::StoreError::Other(e.to_string()))?;
+                Ok(())
+            })
+            .unwrap();
+        out.unwrap()
+    }
+
+    fn issued_key(elements: &Value) -> String {
+        elements["credentials"]["accessKeyId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn assume_role_writes_a_session_credential_and_role_last_used() {
+        let f = fixture();
+        let role = put_role(&f, "pettracker-api", 3600);
+        let ctx = root_ctx();
+        let mut i = input(&role.arn, "dev");
+        i.tags = Some(vec![Tag {
+            key: "team".into(),
+            value: "pets".into(),
+        }]);
+        i.transitive_tag_keys = Some(vec!["team".into()]);
+        i.policy_arns = Some(vec![PolicyDescriptor {
+            arn: Some("arn:aws:iam::aws:policy/ReadOnlyAccess".into()),
+        }]);
+        let el = run_write(&f, &ctx, move |tx, env, ctx| assume_role(tx, env, ctx, &i)).unwrap();
+        let akid = issued_key(&el);
+        assert!(akid.starts_with("ASIA"));
+        assert_eq!(
+            el["assumedRoleUser"]["arn"],
+            format!("arn:aws:sts::{ACCOUNT}:assumed-role/pettracker-api/dev")
+        );
+        assert!(el["credentials"].get("secretAccessKey").is_none());
+        assert_eq!(
+            el["credentials"]["expiration"],
+            cloudtrail_date(ctx.now + Duration::hours(1))
+        );
+        let cred = credential(&f, &akid).unwrap();
+        assert_eq!(cred.expiration, Some(ctx.now + Duration::hours(1)));
+        assert!(cred.session_token.as_deref().is_some_and(|t| t.len() > 300));
+        let p = cred.principal;
+        assert_eq!(p.kind, PrincipalKind::AssumedRole);
+        assert_eq!(p.principal_id, "AROAUNITTESTROLE00001:dev");
+        assert_eq!(p.user_name, "dev");
+        assert_eq!(p.access_key_id, akid);
+        let s = p.session.unwrap();
+        assert_eq!(
+            (s.issuer_type.as_str(), s.issuer_name.as_str()),
+            ("Role", "pettracker-api")
+        );
+        assert_eq!(s.issuer_arn, role.arn);
+        assert!(!s.mfa_authenticated && !s.chained);
+        assert_eq!(s.policies.len(), 1);
+        assert_eq!(s.tags, vec![("team".to_owned(), "pets".to_owned())]);
+        assert_eq!(s.transitive_tag_keys, vec!["team".to_owned()]);
+        assert_eq!(s.creation_date, model::iso(ctx.now));
+        let used = role_record(&f, "pettracker-api").role_last_used.unwrap();
+        assert_eq!(used.region.as_deref(), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn assume_role_duration_rules_and_chaining() {
+        let f = fixture();
+        let role = put_role(&f, "r1", 7200);
+        let ctx = root_ctx();
+        let mut i = input(&role.arn, "a1");
+        i.duration_seconds = Some(7201);
+        let err =
+            run_write(&f, &ctx, move |tx, env, ctx| assume_role(tx, env, ctx, &i)).unwrap_err();
+        assert_eq!(err.code, "ValidationError");
+        assert!(err.message.contains("MaxSessionDuration"));
+
+        let mut i = input(&role.arn, "a1");
+        i.tags = Some(vec![Tag {
+            key: "project".into(),
+            value: "pt".into(),
+        }]);
+        i.transitive_tag_keys = Some(vec!["project".into()]);
+        i.source_identity = Some("alex".into());
+        i.duration_seconds = Some(7200);
+        let el = run_write(&f, &ctx, move |tx, env, ctx| assume_role(tx, env, ctx, &i)).unwrap();
+        let session = credential(&f, &issued_key(&el)).unwrap().principal;
+
+        // The role session assumes again: one hour at most, tags and identity carried on.
+        let mut chained_ctx = root_ctx();
+        chained_ctx.principal = session;
+        let mut i = input(&role.arn, "a2");
+        i.duration_seconds = Some(3601);
+        let err = run_write(&f, &chained_ctx, move |tx, env, ctx| {
+            assume_role(tx, env, ctx, &i)
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+        );
+        let i = input(&role.arn, "a2");
+        let el = run_write(&f, &chained_ctx, move |tx, env, ctx| {
+            assume_role(tx, env, ctx, &i)
+        })
+        .unwrap();
+        let s = credential(&f, &issued_key(&el))
+            .unwrap()
+            .principal
+            .session
+            .unwrap();
+        assert!(s.chained);
+        assert_eq!(s.tags, vec![("project".to_owned(), "pt".to_owned())]);
+        assert_eq!(s.transitive_tag_keys, vec!["project".to_owned()]);
+        assert_eq!(s.source_identity.as_deref(), Some("alex"));
+
+        // A transitive tag cannot be changed down the chain.
+        let mut i = input(&role.arn, "a3");
+        i.tags = Some(vec![Tag {
+            key: "Project".into(),
+            value: "other".into(),
+        }]);
+        let err = run_write(&f, &chained_ctx, move |tx, env, ctx| {
+            assume_role(tx, env, ctx, &i)
+        })
+        .unwrap_err();
+        assert_eq!(err.code, "InvalidParameterValue");
+    }
+
+    #[test]
+    fn wrong_mfa_code_is_access_denied_and_writes_nothing() {
+        let f = fixture();
+        let role = put_role(&f, "r-mfa", 3600);
+        let mut i = input(&role.arn, "m1");
+        i.serial_number = Some(format!("arn:aws:iam::{ACCOUNT}:mfa/alex"));
+        i.token_code = Some("123456".into());
+        let err = run_write(&f, &root_ctx(), move |tx, env, ctx| {
+            assume_role(tx, env, ctx, &i)
+        })
+        .unwrap_err();
+        assert_eq!((err.code.as_ref(), err.status), ("AccessDenied", 403));
+        assert_eq!(
+            err.message,
+            "MultiFactorAuthentication failed with invalid MFA one time pass code."
+        );
+        assert!(role_record(&f, "r-mfa").role_last_used.is_none());
+    }
+
+    #[test]
+    fn missing_role_wrong_path_and_unknown_account_are_denied() {
+        let f = fixture();
+        put_role(&f, "r2", 3600);
+        for arn in [
+            format!("arn:aws:iam::{ACCOUNT}:role/nope"),
+            format!("arn:aws:iam::{ACCOUNT}:role/some/path/r2"),
+            "arn:aws:iam::111122223333:role/r2".to_owned(),
+            "not-an-arn-at-all-really".to_owned(),
+        ] {
+            let i = input(&arn, "x1");
+            let err = run_write(&f, &root_ctx(), move |tx, env, ctx| {
+                assume_role(tx, env, ctx, &i)
+            })
+            .unwrap_err();
+            assert_eq!(err.code, "AccessDenied", "{arn}");
+            assert!(err.message.contains(&format!(
+                "not authorized to perform: sts:AssumeRole on resource: {arn}"
+            )));
+        }
+    }
+
+    #[test]
+    fn federation_and_session_tokens() {
+        let f = fixture();
+        let ctx = root_ctx();
+        let i = GetFederationTokenInput {
+            name: "fed".into(),
+            policy: None,
+            policy_arns: None,
+            duration_seconds: Some(7200),
+            tags: None,
+        };
+        let el = run_write(&f, &ctx, move |tx, env, ctx| {
+            get_federation_token(tx, env, ctx, &i)
+        })
+        .unwrap();
+        let cred = credential(&f, &issued_key(&el)).unwrap();
+        // Root sessions last one hour at most.
+        assert_eq!(cred.expiration, Some(ctx.now + Duration::hours(1)));
+        let p = cred.principal;
+        assert_eq!(p.kind, PrincipalKind::FederatedUser);
+        assert_eq!(p.arn, format!("arn:aws:sts::{ACCOUNT}:federated-user/fed"));
+        assert_eq!(p.principal_id, format!("{ACCOUNT}:fed"));
+        let s = p.session.clone().unwrap();
+        assert_eq!(s.policies, vec![NO_PERMISSIONS.to_owned()]);
+        assert!(Policy::parse(NO_PERMISSIONS, PolicyKind::Session).is_ok());
+
+        // Session credentials can get neither kind of token.
+        let mut fed_ctx = root_ctx();
+        fed_ctx.principal = p;
+        let i = GetSessionTokenInput {
+            duration_seconds: None,
+            serial_number: None,
+            token_code: None,
+        };
+        let err = run_write(&f, &fed_ctx, move |tx, env, ctx| {
+            get_session_token(tx, env, ctx, &i)
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "Cannot call GetSessionToken with session credentials"
+        );
+
+        let i = GetSessionTokenInput {
+            duration_seconds: None,
+            serial_number: None,
+            token_code: None,
+        };
+        let el = run_write(&f, &ctx, move |tx, env, ctx| {
+            get_session_token(tx, env, ctx, &i)
+        })
+        .unwrap();
+        let cred = credential(&f, &issued_key(&el)).unwrap();
+        assert_eq!(cred.principal.kind, PrincipalKind::Root);
+        assert_eq!(cred.principal.arn, format!("arn:aws:iam::{ACCOUNT}:root"));
+        assert_eq!(cred.expiration, Some(ctx.now + Duration::hours(1)));
+        assert!(cred.principal.session.is_some());
+    }
+
+    #[test]
+    fn role_arns() {
+        let table: &[(&str, Option<(&str, &str, &str)>)] = &[
+            (
+                "arn:aws:iam::123456789012:role/r",
+                Some(("123456789012", "/", "r")),
+            ),
+            (
+                "arn:aws:iam::123456789012:role/a/b/r+=,.@-_",
+                Some(("123456789012", "/a/b/", "r+=,.@-_")),
+            ),
+            ("arn:aws:iam::123456789012:role/", None),
+            ("arn:aws:iam::12345678901:role/r", None),
+            ("arn:aws:iam:123456789012:role/r", None),
+            ("arn:aws:iam::123456789012:user/r", None),
+            ("arn:aws:sts::123456789012:role/r", None),
+            ("arn:aws:iam::123456789012:role/bad name", None),
+        ];
+        for (arn, want) in table {
+            assert_eq!(parse_role_arn(arn), *want, "{arn}");
+        }
+    }
+
+    #[test]
+    fn cloudtrail_dates() {
+        let table = [
+            (0, "Jan 1, 1970, 12:00:00 AM"),
+            (1_800_000_000, "Jan 15, 2027, 8:00:00 AM"),
+            (1_800_061_507, "Jan 16, 2027, 1:05:07 AM"),
+            (1_784_000_000, "Jul 14, 2026, 3:33:20 AM"),
+            (1_784_043_200, "Jul 14, 2026, 3:33:20 PM"),
+        ];
+        for (t, want) in table {
+            let got = cloudtrail_date(OffsetDateTime::from_unix_timestamp(t).unwrap());
+            assert_eq!(got, want, "{t}");
+        }
+    }
+
+    #[test]
+    fn validation_messages() {
+        let mut i = input("short", "x");
+        i.duration_seconds = Some(100);
+        let err = validate_assume_role(&i).unwrap_err();
+        assert_eq!(err.code, "ValidationError");
+        assert_eq!(
+            err.message,
+            "3 validation errors detected: Value 'short' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20; \
+             Value 'x' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2; \
+             Value '100' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
+        );
+        let mut i = input("arn:aws:iam::123456789012:role/r", "ok-name");
+        i.token_code = Some("12a456".into());
+        i.external_id = Some("has space".into());
+        let err = validate_assume_role(&i).unwrap_err();
+        assert!(err.message.starts_with("2 validation errors detected"));
+        assert!(err.message.contains("at 'tokenCode'"));
+        assert!(err.message.contains("at 'externalId'"));
+        let i = input("arn:aws:iam::123456789012:role/r", "ok-name");
+        assert!(validate_assume_role(&i).is_ok());
+    }
+
+    #[test]
+    fn assume_role_condition_keys() {
+        let mut i = input("arn:aws:iam::123456789012:role/r", "sess");
+        i.external_id = Some("ext".into());
+        i.tags = Some(vec![Tag {
+            key: "k".into(),
+            value: "v".into(),
+        }]);
+        i.serial_number = Some("arn:aws:iam::123456789012:mfa/a".into());
+        i.token_code = Some("123456".into());
+        let keys = assume_role_context(&i);
+        let get = |k: &str| keys.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(get("sts:RoleSessionName"), Some(vec!["sess".to_owned()]));
+        assert_eq!(get("sts:ExternalId"), Some(vec!["ext".to_owned()]));
+        assert_eq!(get("aws:RequestTag/k"), Some(vec!["v".to_owned()]));
+        assert_eq!(get("aws:TagKeys"), Some(vec!["k".to_owned()]));
+        assert_eq!(
+            get("aws:MultiFactorAuthPresent"),
+            Some(vec!["true".to_owned()])
+        );
+        assert!(get("sts:SourceIdentity").is_none());
+    }
+
+    #[test]
+    fn packed_size_counts_policy_and_tags() {
+        struct Empty;
+        impl ReadTx for Empty {
+            fn get(&self, _: &[u8]) -> Result<Option<Vec<u8>>, palisade_store::StoreError> {
+                Ok(None)
+            }
+            fn scan(
+                &self,
+                _: &palisade_store::Range<'_>,
+                _: usize,
+            ) -> Result<Vec<palisade_store::Entry>, palisade_store::StoreError> {
+                Ok(Vec::new())
+            }
+        }
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+        let p = session_policies(&Empty, ACCOUNT, Some(doc), None, &[]).unwrap();
+        assert_eq!(p.documents, vec![doc.to_owned()]);
+        assert_eq!(
+            p.packed_percent,
+            Some(u32::try_from((doc.len() * 100).div_ceil(2048)).unwrap())
+        );
+        assert_eq!(
+            session_policies(&Empty, ACCOUNT, None, None, &[])
+                .unwrap()
+                .packed_percent,
+            None
+        );
+        let big: Vec<Tag> = (0..50)
+            .map(|n| Tag {
+                key: format!("{n:0>128}"),
+                value: "v".repeat(256),
+            })
+            .collect();
+        let err = session_policies(&Empty, ACCOUNT, None, None, &big).unwrap_err();
+        assert_eq!(err.code, "PackedPolicyTooLarge");
+        let err =
+            session_policies(&Empty, ACCOUNT, Some("{\"Statement\": 3}"), None, &[]).unwrap_err();
+        assert_eq!(err.code, "MalformedPolicyDocument");
     }
 }

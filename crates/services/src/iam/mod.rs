@@ -17,6 +17,8 @@ pub mod groups;
 pub mod roles;
 pub mod policies;
 pub mod attach;
+pub mod inline;
+pub mod tags;
 pub mod simulate;
 
 use crate::{error::ApiError, input::Input, Operation};
@@ -36,6 +38,9 @@ pub fn decode(action: &str, input: &Input<'_>) -> Option<Result<Box<dyn Operatio
         groups::decode,
         roles::decode,
         attach::decode,
+        policies::decode,
+        inline::decode,
+        tags::decode,
         simulate::decode,
     ];
     areas.iter().find_map(|decode| decode(action, input))

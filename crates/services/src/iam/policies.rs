@@ -286,3 +286,861 @@ pub fn check_boundary(tx: &dyn ReadTx, account: &str, arn: &str) -> Result<(), A
 }
 
 pub const TABLE: &str = "policy";
+
+// ---- operations -------------------------------------------------------------------------
+
+use super::{camel_json, model::PolicyVersion, model::Tag};
+use crate::{authz::AuthzCheck, context::RequestContext, env::Env, input::Input, Reply};
+
+/// Versions one managed policy may have.
+pub const MAX_VERSIONS: usize = 5;
+
+#[derive(Debug)]
+pub enum Operation {
+    CreatePolicy(CreatePolicyInput),
+    GetPolicy(PolicyArnInput),
+    ListPolicies(ListPoliciesInput),
+    DeletePolicy(PolicyArnInput),
+    CreatePolicyVersion(CreatePolicyVersionInput),
+    GetPolicyVersion(PolicyVersionInput),
+    ListPolicyVersions(ListPolicyVersionsInput),
+    DeletePolicyVersion(PolicyVersionInput),
+    SetDefaultPolicyVersion(PolicyVersionInput),
+}
+
+pub fn decode(
+    action: &str,
+    input: &Input<'_>,
+) -> Option<Result<Box<dyn crate::Operation>, ApiError>> {
+    let op = match action {
+        "CreatePolicy" => input.parse().map(Operation::CreatePolicy),
+        "GetPolicy" => input.parse().map(Operation::GetPolicy),
+        "ListPolicies" => input.parse().map(Operation::ListPolicies),
+        "DeletePolicy" => input.parse().map(Operation::DeletePolicy),
+        "CreatePolicyVersion" => input.parse().map(Operation::CreatePolicyVersion),
+        "GetPolicyVersion" => input.parse().map(Operation::GetPolicyVersion),
+        "ListPolicyVersions" => input.parse().map(Operation::ListPolicyVersions),
+        "DeletePolicyVersion" => input.parse().map(Operation::DeletePolicyVersion),
+        "SetDefaultPolicyVersion" => input.parse().map(Operation::SetDefaultPolicyVersion),
+        _ => return None,
+    };
+    Some(op.map(|op| Box::new(op) as Box<dyn crate::Operation>))
+}
+
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreatePolicyInput {
+    pub policy_name: String,
+    pub policy_document: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyArnInput {
+    pub policy_arn: String,
+}
+
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListPoliciesInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_attached: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_usage_filter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+}
+
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreatePolicyVersionInput {
+    pub policy_arn: String,
+    pub policy_document: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_as_default: Option<bool>,
+}
+
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyVersionInput {
+    pub policy_arn: String,
+    pub version_id: String,
+}
+
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListPolicyVersionsInput {
+    pub policy_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+}
+
+/// IAM's `Policy` shape.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyOut {
+    pub policy_name: String,
+    pub policy_id: String,
+    pub arn: String,
+    pub path: String,
+    pub default_version_id: String,
+    pub attachment_count: i64,
+    pub permissions_boundary_usage_count: i64,
+    pub is_attachable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub create_date: String,
+    pub update_date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+impl PolicyOut {
+    pub fn from_customer(p: &ManagedPolicy) -> Self {
+        PolicyOut {
+            policy_name: p.policy_name.clone(),
+            policy_id: p.policy_id.clone(),
+            arn: p.arn.clone(),
+            path: p.path.clone(),
+            default_version_id: p.default_version_id.clone(),
+            attachment_count: p.attachment_count,
+            permissions_boundary_usage_count: p.permissions_boundary_usage_count,
+            is_attachable: p.is_attachable,
+            description: p.description.clone(),
+            create_date: p.create_date.clone(),
+            update_date: p.update_date.clone(),
+            tags: (!p.tags.is_empty()).then(|| p.tags.clone()),
+        }
+    }
+
+    pub fn from_aws(p: &palisade_iam_data::ManagedPolicy, counts: (i64, i64)) -> Self {
+        PolicyOut {
+            policy_name: p.name.to_owned(),
+            policy_id: aws_policy_id(p.name),
+            arn: p.arn.to_owned(),
+            path: p.path.to_owned(),
+            default_version_id: p.default_version_id.to_owned(),
+            attachment_count: counts.0,
+            permissions_boundary_usage_count: counts.1,
+            is_attachable: true,
+            description: None,
+            create_date: trim_millis(p.create_date),
+            update_date: trim_millis(p.update_date),
+            tags: None,
+        }
+    }
+}
+
+/// `2026-03-26T03:42:09.000Z` -> `2026-03-26T03:42:09Z`, IAM's form.
+fn trim_millis(s: &str) -> String {
+    match (s.find('.'), s.ends_with('Z')) {
+        (Some(i), true) => format!("{}Z", s.get(..i).unwrap_or(s)),
+        _ => s.to_owned(),
+    }
+}
+
+/// A stable id for an AWS managed policy (IAM's are fixed per policy; ours derive from
+/// the name so they never change between runs).
+pub fn aws_policy_id(name: &str) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, name.as_bytes());
+    let tail: String = digest
+        .as_ref()
+        .iter()
+        .take(17)
+        .map(|b| char::from(ALPHABET.get(usize::from(*b) % 32).copied().unwrap_or(b'A')))
+        .collect();
+    format!("ANPA{tail}")
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyOutput {
+    pub policy: PolicyOut,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListPoliciesOutput {
+    pub policies: Vec<PolicyOut>,
+    pub is_truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+/// IAM's `PolicyVersion` shape; `Document` only where AWS returns it, URL-encoded.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyVersionOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    pub version_id: String,
+    pub is_default_version: bool,
+    pub create_date: String,
+}
+
+impl PolicyVersionOut {
+    pub fn new(v: &PolicyVersion, with_document: bool) -> Self {
+        PolicyVersionOut {
+            document: with_document.then(|| url_encode(&v.document)),
+            version_id: v.version_id.clone(),
+            is_default_version: v.is_default_version,
+            create_date: v.create_date.clone(),
+        }
+    }
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyVersionOutput {
+    pub policy_version: PolicyVersionOut,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListPolicyVersionsOutput {
+    pub versions: Vec<PolicyVersionOut>,
+    pub is_truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+/// Every version of a customer policy, newest first (as IAM lists them).
+pub fn versions(
+    tx: &dyn ReadTx,
+    account: &str,
+    policy_name: &str,
+) -> Result<Vec<PolicyVersion>, ApiError> {
+    let mut out: Vec<PolicyVersion> =
+        model::scan_all(tx, &model::policy_versions_prefix(account, policy_name))?
+            .into_iter()
+            .map(|(_, v)| serde_json::from_slice(&v).map_err(ApiError::internal))
+            .collect::<Result<_, _>>()?;
+    out.sort_by_key(|v| std::cmp::Reverse(version_number(&v.version_id)));
+    Ok(out)
+}
+
+fn version_number(id: &str) -> u64 {
+    id.trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn validate_version_id(id: &str) -> Result<(), IamError> {
+    let ok = id.strip_prefix('v').is_some_and(|rest| {
+        let (num, suffix) = rest.split_once('.').unwrap_or((rest, ""));
+        !num.is_empty()
+            && !num.starts_with('0')
+            && num.bytes().all(|b| b.is_ascii_digit())
+            && suffix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(IamError::Validation(format!(
+            "1 validation error detected: Value '{id}' at 'versionId' failed to satisfy constraint: Member must satisfy regular expression pattern: v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?"
+        )))
+    }
+}
+
+fn no_version(arn: &str, id: &str) -> ApiError {
+    IamError::NoSuchEntity(format!("Policy {arn} version {id} does not exist.")).into()
+}
+
+/// Attachment and boundary-use counts of every policy in the account, by ARN (AWS managed
+/// policies keep no counts of their own here).
+pub fn usage_counts(
+    tx: &dyn ReadTx,
+    account: &str,
+) -> Result<std::collections::HashMap<String, (i64, i64)>, ApiError> {
+    let mut counts = std::collections::HashMap::<String, (i64, i64)>::new();
+    for (k, _) in model::scan_all(tx, &model::table_prefix(account, "attachedto"))? {
+        let mut d = palisade_store::keys::Decoder::new(&k);
+        // iam / account / attachedto / <policy arn> / kind / entity
+        let arn = (0..4).map(|_| d.str()).last();
+        if let Some(Ok(arn)) = arn {
+            counts.entry(arn).or_default().0 += 1;
+        }
+    }
+    for (_, v) in model::scan_all(tx, &model::table_prefix(account, "user"))? {
+        if let Ok(u) = serde_json::from_slice::<model::User>(&v) {
+            if let Some(b) = u.permissions_boundary {
+                counts.entry(b.permissions_boundary_arn).or_default().1 += 1;
+            }
+        }
+    }
+    for (_, v) in model::scan_all(tx, &model::table_prefix(account, "role"))? {
+        if let Ok(r) = serde_json::from_slice::<model::Role>(&v) {
+            if let Some(b) = r.permissions_boundary {
+                counts.entry(b.permissions_boundary_arn).or_default().1 += 1;
+            }
+        }
+    }
+    Ok(counts)
+}
+
+fn list_policies(
+    tx: &dyn ReadTx,
+    account: &str,
+    i: &ListPoliciesInput,
+) -> Result<ListPoliciesOutput, ApiError> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let scope = i.scope.as_deref().unwrap_or("All");
+    if !matches!(scope, "All" | "AWS" | "Local") {
+        return Err(IamError::Validation(format!(
+            "1 validation error detected: Value '{scope}' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]"
+        ))
+        .into());
+    }
+    let usage = i.policy_usage_filter.as_deref();
+    if let Some(u) = usage {
+        if !matches!(u, "PermissionsPolicy" | "PermissionsBoundary") {
+            return Err(IamError::Validation(format!(
+                "1 validation error detected: Value '{u}' at 'policyUsageFilter' failed to satisfy constraint: Member must satisfy enum value set: [PermissionsPolicy, PermissionsBoundary]"
+            ))
+            .into());
+        }
+    }
+    let max = match i.max_items {
+        None => 100,
+        Some(n) if (1..=1000).contains(&n) => usize::try_from(n).unwrap_or(100),
+        Some(_) => {
+            return Err(IamError::Validation(
+                "1 validation error detected: Value at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000".into(),
+            )
+            .into())
+        }
+    };
+    let only_attached = i.only_attached.unwrap_or(false);
+    let prefix = i.path_prefix.clone().unwrap_or_else(|| "/".to_owned());
+    let keep = |path: &str, counts: (i64, i64)| {
+        path.starts_with(&prefix)
+            && (!only_attached
+                || match usage {
+                    Some("PermissionsBoundary") => counts.1 > 0,
+                    Some(_) => counts.0 > 0,
+                    None => counts.0 > 0 || counts.1 > 0,
+                })
+    };
+    // Markers: `A<name>` resumes in AWS managed policies at `name`, `L<inner>` in the
+    // account's own.
+    let marker = match i.marker.as_deref() {
+        None => None,
+        Some(m) => Some(
+            b64.decode(m)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| IamError::InvalidInput("Invalid Marker.".into()))?,
+        ),
+    };
+    let mut out = Vec::new();
+    let (aws_from, local_marker) = match marker.as_deref() {
+        None => (Some(String::new()), None),
+        Some(m) if m.starts_with('A') => (Some(m.get(1..).unwrap_or_default().to_owned()), None),
+        Some(m) if m.starts_with('L') => (None, Some(m.get(1..).unwrap_or_default().to_owned())),
+        Some(_) => return Err(IamError::InvalidInput("Invalid Marker.".into()).into()),
+    };
+    if scope != "Local" {
+        if let Some(from) = aws_from {
+            let counts = usage_counts(tx, account)?;
+            for p in palisade_iam_data::managed_policies()
+                .iter()
+                .filter(|p| p.name >= from.as_str())
+            {
+                let c = counts.get(p.arn).copied().unwrap_or((0, 0));
+                if !keep(p.path, c) {
+                    continue;
+                }
+                if out.len() == max {
+                    return Ok(ListPoliciesOutput {
+                        policies: out,
+                        is_truncated: true,
+                        marker: Some(b64.encode(format!("A{}", p.name))),
+                    });
+                }
+                out.push(PolicyOut::from_aws(p, c));
+            }
+        }
+    }
+    if scope != "AWS" {
+        let room = max.saturating_sub(out.len());
+        if room == 0 {
+            // Only a local page can follow; say so if one exists.
+            let any = model::list_page::<ManagedPolicy>(
+                tx,
+                &model::table_prefix(account, TABLE),
+                None,
+                Some(1),
+                |p| {
+                    keep(
+                        &p.path,
+                        (p.attachment_count, p.permissions_boundary_usage_count),
+                    )
+                },
+            )?;
+            let marker = (!any.items.is_empty()).then(|| b64.encode("L"));
+            return Ok(ListPoliciesOutput {
+                policies: out,
+                is_truncated: marker.is_some(),
+                marker,
+            });
+        }
+        let page = model::list_page::<ManagedPolicy>(
+            tx,
+            &model::table_prefix(account, TABLE),
+            local_marker.as_deref().filter(|m| !m.is_empty()),
+            Some(i64::try_from(room).unwrap_or(100)),
+            |p| {
+                keep(
+                    &p.path,
+                    (p.attachment_count, p.permissions_boundary_usage_count),
+                )
+            },
+        )?;
+        for p in &page.items {
+            let mut o = PolicyOut::from_customer(p);
+            o.description = None;
+            o.tags = None;
+            out.push(o);
+        }
+        let marker = page.marker.map(|m| b64.encode(format!("L{m}")));
+        return Ok(ListPoliciesOutput {
+            policies: out,
+            is_truncated: marker.is_some(),
+            marker,
+        });
+    }
+    Ok(ListPoliciesOutput {
+        policies: out,
+        is_truncated: false,
+        marker: None,
+    })
+}
+
+fn aws_unmodifiable(arn: &str) -> ApiError {
+    IamError::InvalidInput(format!(
+        "Policy {arn} is an AWS managed policy and cannot be changed."
+    ))
+    .into()
+}
+
+impl crate::Operation for Operation {
+    fn name(&self) -> &'static str {
+        match self {
+            Operation::CreatePolicy(_) => "CreatePolicy",
+            Operation::GetPolicy(_) => "GetPolicy",
+            Operation::ListPolicies(_) => "ListPolicies",
+            Operation::DeletePolicy(_) => "DeletePolicy",
+            Operation::CreatePolicyVersion(_) => "CreatePolicyVersion",
+            Operation::GetPolicyVersion(_) => "GetPolicyVersion",
+            Operation::ListPolicyVersions(_) => "ListPolicyVersions",
+            Operation::DeletePolicyVersion(_) => "DeletePolicyVersion",
+            Operation::SetDefaultPolicyVersion(_) => "SetDefaultPolicyVersion",
+        }
+    }
+
+    fn read_only(&self) -> bool {
+        matches!(
+            self,
+            Operation::GetPolicy(_)
+                | Operation::ListPolicies(_)
+                | Operation::GetPolicyVersion(_)
+                | Operation::ListPolicyVersions(_)
+        )
+    }
+
+    fn authz(&self, ctx: &RequestContext) -> Vec<AuthzCheck> {
+        let account = ctx.principal.account_id.as_str();
+        match self {
+            Operation::CreatePolicy(i) => {
+                let arn = model::arn(
+                    account,
+                    "policy",
+                    i.path.as_deref().unwrap_or("/"),
+                    &i.policy_name,
+                );
+                let tags = i.tags.as_deref().unwrap_or_default();
+                let mut c = AuthzCheck::new("iam:CreatePolicy", arn.clone());
+                c.context = super::tags::request_tag_context(tags);
+                let mut v = vec![c];
+                if !tags.is_empty() {
+                    let mut t = AuthzCheck::new("iam:TagPolicy", arn);
+                    t.context = super::tags::request_tag_context(tags);
+                    v.push(t);
+                }
+                v
+            }
+            Operation::GetPolicy(i) => vec![AuthzCheck::new("iam:GetPolicy", &i.policy_arn)],
+            Operation::ListPolicies(i) => vec![AuthzCheck::new(
+                "iam:ListPolicies",
+                super::resource_arn(account, "policy", i.path_prefix.as_deref(), ""),
+            )],
+            Operation::DeletePolicy(i) => {
+                vec![AuthzCheck::new("iam:DeletePolicy", &i.policy_arn)]
+            }
+            Operation::CreatePolicyVersion(i) => {
+                vec![AuthzCheck::new("iam:CreatePolicyVersion", &i.policy_arn)]
+            }
+            Operation::GetPolicyVersion(i) => {
+                vec![AuthzCheck::new("iam:GetPolicyVersion", &i.policy_arn)]
+            }
+            Operation::ListPolicyVersions(i) => {
+                vec![AuthzCheck::new("iam:ListPolicyVersions", &i.policy_arn)]
+            }
+            Operation::DeletePolicyVersion(i) => {
+                vec![AuthzCheck::new("iam:DeletePolicyVersion", &i.policy_arn)]
+            }
+            Operation::SetDefaultPolicyVersion(i) => {
+                vec![AuthzCheck::new(
+                    "iam:SetDefaultPolicyVersion",
+                    &i.policy_arn,
+                )]
+            }
+        }
+    }
+
+    fn request_parameters(&self) -> Option<serde_json::Value> {
+        match self {
+            Operation::CreatePolicy(i) => camel_json(i),
+            Operation::GetPolicy(i) | Operation::DeletePolicy(i) => camel_json(i),
+            Operation::ListPolicies(i) => camel_json(i),
+            Operation::CreatePolicyVersion(i) => camel_json(i),
+            Operation::GetPolicyVersion(i)
+            | Operation::DeletePolicyVersion(i)
+            | Operation::SetDefaultPolicyVersion(i) => camel_json(i),
+            Operation::ListPolicyVersions(i) => camel_json(i),
+        }
+    }
+
+    fn read(&self, tx: &dyn ReadTx, _env: &Env, ctx: &RequestContext) -> Result<Reply, ApiError> {
+        let account = &ctx.principal.account_id;
+        match self {
+            Operation::GetPolicy(i) => {
+                let (acct, _, _) = validate_policy_arn(&i.policy_arn)?;
+                let policy = if acct == "aws" {
+                    let p = palisade_iam_data::managed_policy_by_arn(&i.policy_arn).ok_or_else(
+                        || {
+                            ApiError::from(IamError::NoSuchEntity(format!(
+                                "Policy {} was not found.",
+                                i.policy_arn
+                            )))
+                        },
+                    )?;
+                    let counts = usage_counts(tx, account)?;
+                    PolicyOut::from_aws(p, counts.get(p.arn).copied().unwrap_or((0, 0)))
+                } else {
+                    PolicyOut::from_customer(&load_customer(tx, account, &i.policy_arn)?)
+                };
+                Ok(Reply::new(PolicyOutput { policy }))
+            }
+            Operation::ListPolicies(i) => Ok(Reply::new(list_policies(tx, account, i)?)),
+            Operation::GetPolicyVersion(i) => {
+                validate_version_id(&i.version_id)?;
+                let (acct, _, _) = validate_policy_arn(&i.policy_arn)?;
+                let v = if acct == "aws" {
+                    let p = palisade_iam_data::managed_policy_by_arn(&i.policy_arn).ok_or_else(
+                        || {
+                            ApiError::from(IamError::NoSuchEntity(format!(
+                                "Policy {} was not found.",
+                                i.policy_arn
+                            )))
+                        },
+                    )?;
+                    if p.default_version_id != i.version_id {
+                        return Err(no_version(&i.policy_arn, &i.version_id));
+                    }
+                    PolicyVersion {
+                        document: p.document.to_owned(),
+                        version_id: p.default_version_id.to_owned(),
+                        is_default_version: true,
+                        create_date: trim_millis(p.update_date),
+                    }
+                } else {
+                    let p = load_customer(tx, account, &i.policy_arn)?;
+                    model::get::<PolicyVersion>(
+                        tx,
+                        &model::policy_version_key(account, &p.policy_name, &i.version_id),
+                    )?
+                    .ok_or_else(|| no_version(&i.policy_arn, &i.version_id))?
+                };
+                Ok(Reply::new(PolicyVersionOutput {
+                    policy_version: PolicyVersionOut::new(&v, true),
+                }))
+            }
+            Operation::ListPolicyVersions(i) => {
+                let (acct, _, _) = validate_policy_arn(&i.policy_arn)?;
+                let list: Vec<PolicyVersionOut> = if acct == "aws" {
+                    let p = palisade_iam_data::managed_policy_by_arn(&i.policy_arn).ok_or_else(
+                        || {
+                            ApiError::from(IamError::NoSuchEntity(format!(
+                                "Policy {} was not found.",
+                                i.policy_arn
+                            )))
+                        },
+                    )?;
+                    vec![PolicyVersionOut {
+                        document: None,
+                        version_id: p.default_version_id.to_owned(),
+                        is_default_version: true,
+                        create_date: trim_millis(p.update_date),
+                    }]
+                } else {
+                    let p = load_customer(tx, account, &i.policy_arn)?;
+                    versions(tx, account, &p.policy_name)?
+                        .iter()
+                        .map(|v| PolicyVersionOut::new(v, false))
+                        .collect()
+                };
+                Ok(Reply::new(ListPolicyVersionsOutput {
+                    versions: list,
+                    is_truncated: false,
+                    marker: None,
+                }))
+            }
+            _ => Err(ApiError::internal(
+                "read() on a mutating IAM policy operation",
+            )),
+        }
+    }
+
+    fn write(
+        &self,
+        tx: &mut dyn WriteTx,
+        _env: &Env,
+        ctx: &RequestContext,
+    ) -> Result<Reply, ApiError> {
+        let account = &ctx.principal.account_id;
+        let now = model::iso(ctx.now);
+        match self {
+            Operation::CreatePolicy(i) => {
+                model::validate_name("policyName", &i.policy_name, 128)?;
+                let path = i.path.as_deref().unwrap_or("/");
+                model::validate_path("path", path)?;
+                if let Some(d) = &i.description {
+                    if d.chars().count() > 1000 {
+                        return Err(IamError::Validation(format!(
+                            "1 validation error detected: Value '{d}' at 'description' failed to satisfy constraint: Member must have length less than or equal to 1000"
+                        )).into());
+                    }
+                }
+                let tags = i.tags.clone().unwrap_or_default();
+                model::validate_tags(&tags)?;
+                let doc = decode_document(&i.policy_document);
+                check_managed_document(&doc)?;
+                let key = model::entity_key(account, TABLE, &i.policy_name);
+                if tx.get(&key)?.is_some() {
+                    return Err(IamError::EntityAlreadyExists(format!(
+                        "A policy called {} already exists. Duplicate names are not allowed.",
+                        i.policy_name
+                    ))
+                    .into());
+                }
+                let policy = ManagedPolicy {
+                    policy_name: i.policy_name.clone(),
+                    policy_id: model::new_id("ANPA")?,
+                    arn: model::arn(account, "policy", path, &i.policy_name),
+                    path: path.to_owned(),
+                    default_version_id: "v1".into(),
+                    attachment_count: 0,
+                    permissions_boundary_usage_count: 0,
+                    is_attachable: true,
+                    description: i.description.clone(),
+                    create_date: now.clone(),
+                    update_date: now.clone(),
+                    tags,
+                    next_version: 2,
+                };
+                model::put(tx, &key, &policy)?;
+                model::put(
+                    tx,
+                    &model::policy_version_key(account, &i.policy_name, "v1"),
+                    &PolicyVersion {
+                        document: doc,
+                        version_id: "v1".into(),
+                        is_default_version: true,
+                        create_date: now,
+                    },
+                )?;
+                let mut out = PolicyOut::from_customer(&policy);
+                out.description = None;
+                let arn = out.arn.clone();
+                let out = PolicyOutput { policy: out };
+                let mut reply_elements = camel_json(&out);
+                if let Some(serde_json::Value::Object(m)) = reply_elements.as_mut() {
+                    if let Some(serde_json::Value::Object(p)) = m.get_mut("policy") {
+                        p.remove("tags");
+                    }
+                }
+                let mut reply = Reply::new(out);
+                reply.response_elements = reply_elements;
+                reply.resources = vec![("AWS::IAM::Policy".into(), arn)];
+                Ok(reply)
+            }
+            Operation::DeletePolicy(i) => {
+                let (acct, _, _) = validate_policy_arn(&i.policy_arn)?;
+                if acct == "aws" {
+                    return Err(aws_unmodifiable(&i.policy_arn));
+                }
+                let p = load_customer(tx, account, &i.policy_arn)?;
+                if p.attachment_count > 0
+                    || !model::scan_all(tx, &model::attached_to_prefix(account, &p.arn))?.is_empty()
+                {
+                    return Err(IamError::DeleteConflict(
+                        "Cannot delete a policy attached to entities.".into(),
+                    )
+                    .into());
+                }
+                if p.permissions_boundary_usage_count > 0 {
+                    return Err(IamError::DeleteConflict(
+                        "Cannot delete a policy that is in use as a permissions boundary.".into(),
+                    )
+                    .into());
+                }
+                if versions(tx, account, &p.policy_name)?.len() > 1 {
+                    return Err(IamError::DeleteConflict(
+                        "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.".into(),
+                    )
+                    .into());
+                }
+                model::delete_prefix(tx, &model::policy_versions_prefix(account, &p.policy_name))?;
+                tx.delete(&model::entity_key(account, TABLE, &p.policy_name))?;
+                let mut reply = Reply::empty();
+                reply.resources = vec![("AWS::IAM::Policy".into(), p.arn)];
+                Ok(reply)
+            }
+            Operation::CreatePolicyVersion(i) => {
+                let (acct, _, _) = validate_policy_arn(&i.policy_arn)?;
+                if acct == "aws" {
+                    return Err(aws_unmodifiable(&i.policy_arn));
+                }
+                let mut p = load_customer(tx, account, &i.policy_arn)?;
+                let doc = decode_document(&i.policy_document);
+                check_managed_document(&doc)?;
+                let existing = versions(tx, account, &p.policy_name)?;
+                if existing.len() >= MAX_VERSIONS {
+                    return Err(IamError::LimitExceeded(
+                        "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.".into(),
+                    )
+                    .into());
+                }
+                let next = existing
+                    .iter()
+                    .map(|v| version_number(&v.version_id))
+                    .max()
+                    .unwrap_or(0)
+                    .max(u64::from(p.next_version.saturating_sub(1)))
+                    + 1;
+                let id = format!("v{next}");
+                let default = i.set_as_default.unwrap_or(false);
+                if default {
+                    for mut v in existing.into_iter().filter(|v| v.is_default_version) {
+                        v.is_default_version = false;
+                        model::put(
+                            tx,
+                            &model::policy_version_key(account, &p.policy_name, &v.version_id),
+                            &v,
+                        )?;
+                    }
+                    p.default_version_id = id.clone();
+                }
+                let version = PolicyVersion {
+                    document: doc,
+                    version_id: id.clone(),
+                    is_default_version: default,
+                    create_date: now.clone(),
+                };
+                model::put(
+                    tx,
+                    &model::policy_version_key(account, &p.policy_name, &id),
+                    &version,
+                )?;
+                p.next_version = u32::try_from(next + 1).unwrap_or(u32::MAX);
+                p.update_date = now;
+                model::put(tx, &model::entity_key(account, TABLE, &p.policy_name), &p)?;
+                let out = PolicyVersionOutput {
+                    policy_version: PolicyVersionOut::new(&version, false),
+                };
+                let mut reply = Reply::new(out);
+                reply.response_elements = Some(serde_json::json!({
+                    "policyVersion": {
+                        "versionId": version.version_id,
+                        "isDefaultVersion": version.is_default_version,
+                        "createDate": version.create_date,
+                    }
+                }));
+                reply.resources = vec![("AWS::IAM::Policy".into(), p.arn)];
+                Ok(reply)
+            }
+            Operation::DeletePolicyVersion(i) => {
+                validate_version_id(&i.version_id)?;
+                let (acct, _, _) = validate_policy_arn(&i.policy_arn)?;
+                if acct == "aws" {
+                    return Err(aws_unmodifiable(&i.policy_arn));
+                }
+                let p = load_customer(tx, account, &i.policy_arn)?;
+                let key = model::policy_version_key(account, &p.policy_name, &i.version_id);
+                let v = model::get::<PolicyVersion>(tx, &key)?
+                    .ok_or_else(|| no_version(&i.policy_arn, &i.version_id))?;
+                if v.is_default_version || p.default_version_id == v.version_id {
+                    return Err(IamError::DeleteConflict(
+                        "Cannot delete the default version of a policy.".into(),
+                    )
+                    .into());
+                }
+                tx.delete(&key)?;
+                let mut reply = Reply::empty();
+                reply.resources = vec![("AWS::IAM::Policy".into(), p.arn)];
+                Ok(reply)
+            }
+            Operation::SetDefaultPolicyVersion(i) => {
+                validate_version_id(&i.version_id)?;
+                let (acct, _, _) = validate_policy_arn(&i.policy_arn)?;
+                if acct == "aws" {
+                    return Err(aws_unmodifiable(&i.policy_arn));
+                }
+                let mut p = load_customer(tx, account, &i.policy_arn)?;
+                let key = model::policy_version_key(account, &p.policy_name, &i.version_id);
+                let mut v = model::get::<PolicyVersion>(tx, &key)?
+                    .ok_or_else(|| no_version(&i.policy_arn, &i.version_id))?;
+                if !v.is_default_version {
+                    let old_key =
+                        model::policy_version_key(account, &p.policy_name, &p.default_version_id);
+                    if let Some(mut old) = model::get::<PolicyVersion>(tx, &old_key)? {
+                        old.is_default_version = false;
+                        model::put(tx, &old_key, &old)?;
+                    }
+                    v.is_default_version = true;
+                    model::put(tx, &key, &v)?;
+                    p.default_version_id = v.version_id.clone();
+                    p.update_date = now;
+                    model::put(tx, &model::entity_key(account, TABLE, &p.policy_name), &p)?;
+                }
+                let mut reply = Reply::empty();
+                reply.resources = vec![("AWS::IAM::Policy".into(), p.arn)];
+                Ok(reply)
+            }
+            _ => Err(ApiError::internal(
+                "write() on a read-only IAM policy operation",
+            )),
+        }
+    }
+}

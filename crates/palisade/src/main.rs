@@ -49,6 +49,10 @@ struct ServeArgs {
     #[arg(long, env = "PALISADE_ACCOUNT_ID", default_value = "000000000000",
           value_parser = parse_account_id)]
     account_id: String,
+    /// When a write is acknowledged: `full` after fsync (survives power loss), `normal`
+    /// once the OS has it (survives `kill -9` of Palisade, not a power cut; faster).
+    #[arg(long, env = "PALISADE_SYNC", default_value = "full", value_parser = ["full", "normal"])]
+    sync: String,
 }
 
 #[derive(Subcommand)]
@@ -110,6 +114,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         data_dir: args.data_dir,
         account_id: args.account_id,
         root_key,
+        durability: if args.sync == "normal" {
+            palisade_server::Durability::Normal
+        } else {
+            palisade_server::Durability::Full
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

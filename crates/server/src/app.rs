@@ -11,7 +11,7 @@ use palisade_services::{
 };
 use palisade_store::{
     seal::MasterKey,
-    sqlite::{SqliteOptions, SqliteStore},
+    sqlite::{Durability, SqliteOptions, SqliteStore},
     Store,
 };
 use std::{io::Write, path::PathBuf, sync::Arc};
@@ -25,6 +25,9 @@ pub struct Config {
     pub account_id: String,
     /// Root access key for a new data dir (both env vars set), else one is generated.
     pub root_key: Option<(String, String)>,
+    /// When a commit is acknowledged: after fsync (`Full`, survives power loss) or after
+    /// the write reaches the OS (`Normal`, survives a killed process).
+    pub durability: Durability,
 }
 
 /// Why the server could not start. Printed by the binary, exit status 1.

@@ -14,6 +14,7 @@ mod pipeline;
 mod wire;
 
 pub use app::{App, Config, StartError};
+pub use palisade_store::sqlite::Durability;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};

@@ -44,6 +44,10 @@ PPID_=$!; PIDS+=($PPID_)
 P_URL=$(wait_line "$WORK/palisade.log" 'palisade listening on http://[0-9.:]+')
 sleep 0.5
 IDLE_RSS_KB=$(awk '/VmRSS/ {print $2}' /proc/$PPID_/status)
+PALISADE_ROOT_ACCESS_KEY_ID=$AK PALISADE_ROOT_SECRET_ACCESS_KEY=$SK \
+  "$TARGET/palisade" serve --sync normal --listen 127.0.0.1:0 --data-dir "$WORK/data-normal" 2>"$WORK/palisade-normal.log" &
+PIDS+=($!)
+N_URL=$(wait_line "$WORK/palisade-normal.log" 'palisade listening on http://[0-9.:]+')
 
 "$TARGET/examples/bare_hyper" 127.0.0.1:0 2>"$WORK/hyper.log" &
 PIDS+=($!)
@@ -72,7 +76,7 @@ ident = boto3.client("sts", endpoint_url=ep, aws_access_key_id=ak, aws_secret_ac
 assert ident["Arn"].endswith(":root"), ident
 PY
 
-P=$(run palisade "$P_URL" "$CONNS"); H=$(run hyper "$H_URL" "$CONNS")
+P=$(run palisade "$P_URL" "$CONNS"); N=$(run palisade-normal "$N_URL" "$CONNS"); H=$(run hyper "$H_URL" "$CONNS")
 M="0 0 0 0 0"; [ -n "$M_URL" ] && M=$(run moto "$M_URL" 8)
 EVENTS=$(python3 - "$P_URL" "$AK" "$SK" <<'PY'
 import sys, boto3
@@ -82,18 +86,19 @@ r = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeV
 print("yes" if r["Events"] else "no")
 PY
 )
-python3 - "$P" "$H" "$M" "$DUR" "$CONNS" "$IDLE_RSS_KB" "${READY_MS[*]}" "$EVENTS" <<'PY'
+python3 - "$P" "$H" "$M" "$DUR" "$CONNS" "$IDLE_RSS_KB" "${READY_MS[*]}" "$EVENTS" "$N" <<'PY'
 import sys
 p, h, m = (list(map(float, a.split())) for a in sys.argv[1:4])
+n = list(map(float, sys.argv[9].split()))
 dur, conns, rss, ready, events = sys.argv[4], sys.argv[5], int(sys.argv[6]), sorted(map(int, sys.argv[7].split())), sys.argv[8]
 print(f"STS GetCallerIdentity, wrk -t2, {dur}s, {conns} connections (moto: 8), same machine, one run")
 print(f"{'target':<34}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
-for name, r in (("palisade (verify+authz+audit)", p), ("bare hyper (200, no work)", h), ("moto_server", m)):
+for name, r in (("palisade --sync full", p), ("palisade --sync normal", n), ("bare hyper (200, no work)", h), ("moto_server", m)):
     print(f"{name:<34}{r[0]:>10.0f}{r[1]:>9.2f}{r[2]:>9.2f}{int(r[4]):>8}")
 if h[0]:
-    print(f"palisade / bare hyper: {p[0] / h[0]:.1%}")
+    print(f"palisade / bare hyper: {p[0] / h[0]:.1%} (full), {n[0] / h[0]:.1%} (normal)")
 if m[0]:
-    print(f"palisade / moto:       {p[0] / m[0]:.0f}x")
+    print(f"palisade / moto:       {p[0] / m[0]:.0f}x (full), {n[0] / m[0]:.0f}x (normal)")
 print(f"start to ready: median {ready[len(ready)//2]} ms (min {ready[0]} ms, 5 fresh data dirs)")
 print(f"idle RSS after start: {rss / 1024:.1f} MB")
 print(f"events recorded during the run: {events}")

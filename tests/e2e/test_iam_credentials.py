@@ -294,3 +294,114 @@ def test_login_profile_errors(iam):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.delete_login_profile(UserName="alex")
     assert err(e)[0] == "NoSuchEntity"
+
+
+# ---- credential report ------------------------------------------------------------------
+
+REPORT_COLUMNS = (
+    "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
+    "password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,"
+    "access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,"
+    "access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,"
+    "access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,"
+    "cert_1_last_rotated,cert_2_active,cert_2_last_rotated"
+)
+
+
+def test_credential_report(endpoint, aws_cli, iam):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_credential_report()
+    assert err(e)[0] == "ReportNotPresent"
+    assert status(e) == 410
+
+    iam.create_user(UserName="alex")
+    iam.create_user(UserName="maya")
+    iam.create_login_profile(UserName="maya", Password="Maya-Passw0rd!")
+    k1 = iam.create_access_key(UserName="alex")["AccessKey"]
+    # access_key_1 is the older key.
+    assert admin(endpoint, "/_palisade/clock", {"advance_seconds": 5})[0] == 200
+    k2 = iam.create_access_key(UserName="alex")["AccessKey"]
+    iam.update_access_key(UserName="alex", AccessKeyId=k2["AccessKeyId"], Status="Inactive")
+
+    first = iam.generate_credential_report()
+    assert first["State"] == "STARTED"
+    assert iam.generate_credential_report()["State"] == "COMPLETE"
+
+    report = iam.get_credential_report()
+    assert report["ReportFormat"] == "text/csv"
+    assert report["GeneratedTime"]
+    rows = list(csv.reader(io.StringIO(report["Content"].decode())))
+    assert ",".join(rows[0]) == REPORT_COLUMNS
+    assert all(len(r) == 22 for r in rows)
+    header = rows[0]
+    by_user = {r[0]: dict(zip(header, r)) for r in rows[1:]}
+    assert [r[0] for r in rows[1:]] == ["<root_account>", "alex", "maya"]
+
+    root = by_user["<root_account>"]
+    assert root["arn"] == f"arn:aws:iam::{ACCOUNT}:root"
+    assert root["password_enabled"] == "not_supported"
+    assert root["password_last_changed"] == "not_supported"
+    assert root["password_next_rotation"] == "not_supported"
+    assert root["cert_1_active"] == "false" and root["cert_1_last_rotated"] == "N/A"
+
+    alex = by_user["alex"]
+    assert alex["arn"] == f"arn:aws:iam::{ACCOUNT}:user/alex"
+    assert alex["user_creation_time"].endswith("+00:00")
+    assert alex["password_enabled"] == "false"
+    assert alex["password_last_used"] == "N/A"
+    assert alex["password_last_changed"] == "N/A"
+    assert alex["mfa_active"] == "false"
+    assert alex["access_key_1_active"] == "true"
+    assert alex["access_key_1_last_rotated"].endswith("+00:00")
+    assert alex["access_key_1_last_used_date"] == "N/A"
+    assert alex["access_key_1_last_used_region"] == "N/A"
+    assert alex["access_key_1_last_used_service"] == "N/A"
+    assert alex["access_key_2_active"] == "false"
+    assert alex["access_key_2_last_rotated"] != "N/A"
+
+    maya = by_user["maya"]
+    assert maya["password_enabled"] == "true"
+    assert maya["password_last_used"] == "no_information"
+    assert maya["password_last_changed"].endswith("+00:00")
+    assert maya["password_next_rotation"] == "N/A"
+    assert maya["access_key_1_active"] == "false"
+    assert maya["access_key_1_last_rotated"] == "N/A"
+
+    # The seed's quick-reference command, as printed: keys with a last-used date.
+    rc, out, stderr = aws_cli("iam", "get-credential-report")
+    assert rc == 0, stderr
+    body = json.loads(out)
+    assert body["ReportFormat"] == "text/csv"
+    assert base64.b64decode(body["Content"]).decode().splitlines()[0] == REPORT_COLUMNS
+    rc, out, stderr = aws_cli("iam", "get-credential-report", "--query", "Content", "--output", "text")
+    assert rc == 0, stderr
+    text = base64.b64decode(out.strip()).decode()
+    unused = [line.split(",") for line in text.splitlines()[1:] if line.split(",")[10] != "N/A"]
+    assert unused == []  # nothing used yet: every access_key_1_last_used_date is N/A
+
+    # Reports expire after four hours of business time; a new one is generated then.
+    status_code, _ = admin(endpoint, "/_palisade/clock", {"advance_seconds": 4 * 3600 + 60})
+    assert status_code == 200
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_credential_report()
+    assert err(e)[0] == "ReportExpired"
+    assert iam.generate_credential_report()["State"] == "STARTED"
+    assert iam.get_credential_report()["Content"].decode().count("\n") == 3
+
+
+def test_seed_credential_report_pipeline(aws_cli, endpoint, tmp_path):
+    """`aws iam get-credential-report --query 'Content' --output text | base64 -d | awk ...`"""
+    import subprocess
+    import os
+    from conftest import ROOT_AK, ROOT_SK
+
+    client(endpoint, "iam").generate_credential_report()
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=ROOT_AK, AWS_SECRET_ACCESS_KEY=ROOT_SK, AWS_DEFAULT_REGION="us-east-1",
+               AWS_CONFIG_FILE=str(tmp_path / "c"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "k"))
+    p = subprocess.run(
+        ["bash", "-c",
+         f"aws --endpoint-url {endpoint} iam get-credential-report --query 'Content' --output text | base64 -d | "
+         "awk -F',' 'NR>1 && $11!=\"N/A\" {print $1, $11}'; echo rc=${PIPESTATUS[0]}${PIPESTATUS[1]}"],
+        capture_output=True, env=env, timeout=60,
+    )
+    assert p.stdout.decode().strip() == "rc=00", p.stderr.decode()

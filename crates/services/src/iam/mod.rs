@@ -6,6 +6,7 @@
 //! name rules) and [`error::IamError`].
 
 pub mod access_keys;
+pub mod credential_report;
 pub mod error;
 pub mod login_profiles;
 pub mod mfa;
@@ -34,6 +35,7 @@ pub fn decode(action: &str, input: &Input<'_>) -> Option<Result<Box<dyn Operatio
         access_keys::decode,
         login_profiles::decode,
         mfa::decode,
+        credential_report::decode,
         mfa::decode,
         groups::decode,
         roles::decode,

@@ -469,3 +469,85 @@ def test_cloudtrail_records_sessions(endpoint):
     gst = event(endpoint, "GetSessionToken")
     assert gst["responseElements"]["credentials"]["accessKeyId"] == temp["AccessKeyId"]
     assert temp["SecretAccessKey"] not in json.dumps(gst)
+
+
+# ---- MFA ---------------------------------------------------------------------------------
+
+
+def totp(seed_base32, step):
+    import base64
+    import hashlib
+    import hmac
+    import struct
+
+    key = base64.b32decode(seed_base32 + b"=" * (-len(seed_base32) % 8))
+    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return "%06d" % (value % 1_000_000)
+
+
+def test_assume_role_with_mfa(endpoint):
+    # A fixed business time one second into a 30-second step makes the codes predictable.
+    start = datetime.datetime(2026, 6, 1, 12, 0, 1, tzinfo=datetime.timezone.utc)
+    status, _ = admin(endpoint, "/_palisade/clock", {"set": start.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    assert status == 200
+    step = int(start.timestamp()) // 30
+
+    ak, sk = make_user(endpoint, "alex", "arn:aws:iam::aws:policy/AdministratorAccess")
+    iam = client(endpoint, "iam")
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName="alex")["VirtualMFADevice"]
+    seed, serial = device["Base32StringSeed"], device["SerialNumber"]
+    iam.enable_mfa_device(
+        UserName="alex",
+        SerialNumber=serial,
+        AuthenticationCode1=totp(seed, step - 1),
+        AuthenticationCode2=totp(seed, step),
+    )
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/alex"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+            }
+        ],
+    }
+    role = create_role(endpoint, "pettracker-prod-admin", trust)
+    sts = client(endpoint, "sts", ak=ak, sk=sk)
+
+    # Without MFA the trust policy's condition fails.
+    err, status = error_of(sts.assume_role, RoleArn=role["Arn"], RoleSessionName="alex")
+    assert (err["Code"], status) == ("AccessDenied", 403)
+    # A wrong code fails with STS's own message.
+    wrong = "000000" if totp(seed, step + 1) != "000000" else "111111"
+    err, status = error_of(
+        sts.assume_role, RoleArn=role["Arn"], RoleSessionName="alex", SerialNumber=serial, TokenCode=wrong
+    )
+    assert (err["Code"], status) == ("AccessDenied", 403)
+    assert err["Message"] == "MultiFactorAuthentication failed with invalid MFA one time pass code."
+    # The next code works, once.
+    code = totp(seed, step + 1)
+    resp = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="alex", SerialNumber=serial, TokenCode=code)
+    ident = creds_client(endpoint, "sts", resp["Credentials"]).get_caller_identity()
+    assert ident["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/pettracker-prod-admin/alex"
+    err, status = error_of(
+        sts.assume_role, RoleArn=role["Arn"], RoleSessionName="alex", SerialNumber=serial, TokenCode=code
+    )
+    assert (err["Code"], status) == ("AccessDenied", 403)
+
+    # The role session's CloudTrail sessionContext says MFA was used.
+    creds_client(endpoint, "sts", resp["Credentials"]).get_caller_identity()
+    ui = event(endpoint, "GetCallerIdentity")["userIdentity"]
+    assert ui["sessionContext"]["attributes"]["mfaAuthenticated"] == "true"
+
+    # An MFA session from GetSessionToken satisfies the condition without a code.
+    status, _ = admin(endpoint, "/_palisade/clock", {"advance_seconds": 30})
+    assert status == 200
+    session = sts.get_session_token(SerialNumber=serial, TokenCode=totp(seed, step + 2))["Credentials"]
+    mfa_sts = creds_client(endpoint, "sts", session)
+    assert mfa_sts.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/alex"
+    resp = mfa_sts.assume_role(RoleArn=role["Arn"], RoleSessionName="alex-mfa", DurationSeconds=3600)
+    assert resp["AssumedRoleUser"]["Arn"].endswith("/pettracker-prod-admin/alex-mfa")

@@ -1705,9 +1705,11 @@ mod tests {
         assert!(cred.principal.session.is_some());
     }
 
+    type ArnParts = Option<(&'static str, &'static str, &'static str)>;
+
     #[test]
     fn role_arns() {
-        let table: &[(&str, Option<(&str, &str, &str)>)] = &[
+        let table: &[(&str, ArnParts)] = &[
             (
                 "arn:aws:iam::123456789012:role/r",
                 Some(("123456789012", "/", "r")),

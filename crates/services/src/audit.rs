@@ -24,7 +24,7 @@ pub const LOOKUP_ATTRIBUTES: &[&str] = &[
 ];
 
 /// What `LookupEvents` returns about one event (besides the full record).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone)]
 pub struct StoredEvent {
     pub event_id: String,
     pub event_name: String,
@@ -257,6 +257,74 @@ pub fn record(tx: &mut dyn WriteTx, call: Call<'_>) -> Result<StoredEvent, Store
     Ok(stored)
 }
 
+impl StoredEvent {
+    /// The stored form: the username, a NUL, then the CloudTrail record as JSON. Every
+    /// other lookup field is in the record, so nothing is stored twice (the writer's
+    /// cost grows with the bytes it writes).
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.username.len() + 1 + self.cloud_trail_event.len());
+        out.extend_from_slice(self.username.as_bytes());
+        out.push(0);
+        out.extend_from_slice(self.cloud_trail_event.as_bytes());
+        out
+    }
+
+    /// Reads what [`StoredEvent::encode`] wrote.
+    pub fn decode(raw: &[u8]) -> Result<StoredEvent, StoreError> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Identity {
+            #[serde(default)]
+            access_key_id: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct Res {
+            #[serde(rename = "type")]
+            kind: String,
+            #[serde(rename = "ARN")]
+            arn: String,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Head {
+            user_identity: Identity,
+            event_time: String,
+            event_source: String,
+            event_name: String,
+            #[serde(rename = "eventID")]
+            event_id: String,
+            read_only: bool,
+            #[serde(default)]
+            resources: Vec<Res>,
+        }
+        let bad = |what: &str| StoreError::Other(format!("event record: {what}"));
+        let split = raw
+            .iter()
+            .position(|b| *b == 0)
+            .ok_or_else(|| bad("no separator"))?;
+        let (user, rest) = raw.split_at(split);
+        let json = rest.get(1..).unwrap_or_default();
+        let head: Head = serde_json::from_slice(json).map_err(|e| bad(&e.to_string()))?;
+        let time =
+            OffsetDateTime::parse(&head.event_time, &Rfc3339).map_err(|e| bad(&e.to_string()))?;
+        Ok(StoredEvent {
+            event_id: head.event_id,
+            event_name: head.event_name,
+            event_source: head.event_source,
+            read_only: head.read_only,
+            access_key_id: head.user_identity.access_key_id,
+            username: String::from_utf8_lossy(user).into_owned(),
+            event_time_micros: micros(time),
+            resources: head
+                .resources
+                .into_iter()
+                .map(|r| (r.kind, r.arn))
+                .collect(),
+            cloud_trail_event: String::from_utf8_lossy(json).into_owned(),
+        })
+    }
+}
+
 fn write_event(
     tx: &mut dyn WriteTx,
     account: &str,
@@ -264,9 +332,10 @@ fn write_event(
     ev: &StoredEvent,
 ) -> Result<(), StoreError> {
     let key = keyspace::event(account, region, ev.event_time_micros, &ev.event_id);
-    let raw = serde_json::to_vec(ev).map_err(|e| StoreError::Other(e.to_string()))?;
-    tx.put(&key, &raw)?;
+    tx.put(&key, &ev.encode())?;
     let read_only = if ev.read_only { "true" } else { "false" };
+    // Index entries carry no value: the event's key is rebuilt from the entry's own
+    // time and id (see `keyspace::event_key_from_index`).
     let mut index = |attr: &str, value: &str| -> Result<(), StoreError> {
         tx.put(
             &keyspace::event_index(
@@ -277,7 +346,7 @@ fn write_event(
                 ev.event_time_micros,
                 &ev.event_id,
             ),
-            &key,
+            &[],
         )
     };
     index("EventId", &ev.event_id)?;

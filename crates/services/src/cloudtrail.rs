@@ -191,14 +191,16 @@ pub fn lookup_events(
             break;
         }
         let raw = if attr.is_some() {
-            match tx.get(&value)? {
+            let main = keyspace::event_key_from_index(account, &ctx.region, &key)
+                .ok_or_else(|| ApiError::internal("malformed event index key"))?;
+            match tx.get(&main)? {
                 Some(raw) => raw,
                 None => continue,
             }
         } else {
             value
         };
-        let ev: StoredEvent = serde_json::from_slice(&raw).map_err(ApiError::internal)?;
+        let ev = StoredEvent::decode(&raw)?;
         events.push(to_event(ev));
     }
     Ok(LookupEventsOutput { events, next_token })

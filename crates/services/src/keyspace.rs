@@ -67,3 +67,19 @@ pub fn event_index_prefix(account: &str, region: &str, attribute: &str, value: &
         .str(attribute)
         .str(value)
 }
+
+/// The event key an index entry points at: same account and region, and the entry's
+/// own trailing (time, event id).
+pub fn event_key_from_index(account: &str, region: &str, index_key: &[u8]) -> Option<Vec<u8>> {
+    let parts = palisade_store::keys::decode(index_key).ok()?;
+    let mut tail = parts.into_iter().rev();
+    let id = match tail.next()? {
+        palisade_store::keys::Part::Str(s) => s,
+        _ => return None,
+    };
+    let time = match tail.next()? {
+        palisade_store::keys::Part::U64(t) => t,
+        _ => return None,
+    };
+    Some(event_prefix(account, region).u64(time).str(&id).finish())
+}

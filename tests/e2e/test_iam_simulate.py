@@ -424,3 +424,53 @@ def test_errors(endpoint):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.simulate_custom_policy(PolicyInputList=[ok], ActionNames=["s3:GetObject"], Marker="bm90LWEtbWFya2Vy")
     assert error_code(e) == ("InvalidInput", 400)
+
+
+def test_inline_policies_named_as_aws_names_them(endpoint):
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="alex")
+    iam.create_group(GroupName="DevOps")
+    iam.add_user_to_group(GroupName="DevOps", UserName="alex")
+    pretty = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"},
+            ],
+        },
+        indent=2,
+    )
+    iam.put_user_policy(UserName="alex", PolicyName="S3Work", PolicyDocument=pretty)
+    iam.put_group_policy(
+        GroupName="DevOps",
+        PolicyName="Logs",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "logs:*", "Resource": "*"}}
+        ),
+    )
+    alex = f"arn:aws:iam::{ACCOUNT}:user/alex"
+    out = iam.simulate_principal_policy(
+        PolicySourceArn=alex, ActionNames=["s3:GetObject", "s3:DeleteBucket", "logs:PutLogEvents"]
+    )["EvaluationResults"]
+    get, delete, logs = out
+    assert get["EvalDecision"] == "allowed"
+    # Real IAM names inline policies `<entity type>_<entity name>_<policy name>`.
+    assert get["MatchedStatements"] == [
+        {
+            "SourcePolicyId": "user_alex_S3Work",
+            "SourcePolicyType": "IAM Policy",
+            # indent=2: `  "Statement": [` on line 3, the first statement closes on line 8.
+            "StartPosition": {"Line": 3, "Column": 17},
+            "EndPosition": {"Line": 8, "Column": 6},
+        }
+    ]
+    assert delete["EvalDecision"] == "explicitDeny"
+    (d,) = delete["MatchedStatements"]
+    assert (d["SourcePolicyId"], d["StartPosition"], d["EndPosition"]) == (
+        "user_alex_S3Work",
+        {"Line": 8, "Column": 6},
+        {"Line": 13, "Column": 6},
+    )
+    assert logs["EvalDecision"] == "allowed"
+    assert [m["SourcePolicyId"] for m in logs["MatchedStatements"]] == ["group_DevOps_Logs"]

@@ -1250,7 +1250,10 @@ mod tests {
             e("stringList", &["a", "b"]),
         ];
         for entry in ok {
-            assert!(context_from_entries(&[entry.clone()]).is_ok(), "{entry:?}");
+            assert!(
+                context_from_entries(std::slice::from_ref(&entry)).is_ok(),
+                "{entry:?}"
+            );
         }
         let bad = [
             e("boolean", &["yes"]),
@@ -1261,7 +1264,10 @@ mod tests {
             e("stringLists", &["1"]),
         ];
         for entry in bad {
-            assert!(context_from_entries(&[entry.clone()]).is_err(), "{entry:?}");
+            assert!(
+                context_from_entries(std::slice::from_ref(&entry)).is_err(),
+                "{entry:?}"
+            );
         }
     }
 

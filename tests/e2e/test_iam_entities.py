@@ -371,3 +371,169 @@ def test_attach_limit_is_ten(endpoint):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.attach_role_policy(RoleName="busy", PolicyArn="arn:aws:iam::aws:policy/NotARealPolicy")
     assert err(e)[0] == "NoSuchEntity"
+
+
+EC2_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def test_cli_instance_profiles(aws_cli, tmp_path):
+    (tmp_path / "ec2.json").write_text(json.dumps(EC2_TRUST))
+    ok(aws_cli, "iam", "create-role", "--role-name", "pettracker-ec2-worker",
+       "--assume-role-policy-document", f"file://{tmp_path / 'ec2.json'}")
+    ip = ok(aws_cli, "iam", "create-instance-profile", "--instance-profile-name", "pettracker-worker",
+            "--path", "/app/")["InstanceProfile"]
+    assert ip["Arn"] == f"arn:aws:iam::{ACCOUNT}:instance-profile/app/pettracker-worker"
+    assert ip["InstanceProfileId"].startswith("AIPA") and ip["Roles"] == []
+    ok(aws_cli, "iam", "add-role-to-instance-profile", "--instance-profile-name", "pettracker-worker",
+       "--role-name", "pettracker-ec2-worker")
+    got = ok(aws_cli, "iam", "get-instance-profile", "--instance-profile-name", "pettracker-worker")["InstanceProfile"]
+    assert [r["RoleName"] for r in got["Roles"]] == ["pettracker-ec2-worker"]
+    assert got["Roles"][0]["AssumeRolePolicyDocument"] == EC2_TRUST
+    for_role = ok(aws_cli, "iam", "list-instance-profiles-for-role", "--role-name", "pettracker-ec2-worker")
+    assert [p["InstanceProfileName"] for p in for_role["InstanceProfiles"]] == ["pettracker-worker"]
+    assert [p["InstanceProfileName"] for p in ok(aws_cli, "iam", "list-instance-profiles")["InstanceProfiles"]] \
+        == ["pettracker-worker"]
+
+    rc, _, errout = aws_cli("iam", "add-role-to-instance-profile", "--instance-profile-name",
+                            "pettracker-worker", "--role-name", "pettracker-ec2-worker")
+    assert rc != 0 and "LimitExceeded" in errout
+    rc, _, errout = aws_cli("iam", "delete-role", "--role-name", "pettracker-ec2-worker")
+    assert rc != 0 and "DeleteConflict" in errout and "instance profile" in errout
+    rc, _, errout = aws_cli("iam", "delete-instance-profile", "--instance-profile-name", "pettracker-worker")
+    assert rc != 0 and "DeleteConflict" in errout
+    rc, _, errout = aws_cli("iam", "create-instance-profile", "--instance-profile-name", "pettracker-worker")
+    assert rc != 0 and "EntityAlreadyExists" in errout
+    rc, _, errout = aws_cli("iam", "get-instance-profile", "--instance-profile-name", "nope")
+    assert rc != 0 and "NoSuchEntity" in errout
+
+    ok(aws_cli, "iam", "remove-role-from-instance-profile", "--instance-profile-name", "pettracker-worker",
+       "--role-name", "pettracker-ec2-worker")
+    rc, _, errout = aws_cli("iam", "remove-role-from-instance-profile", "--instance-profile-name",
+                            "pettracker-worker", "--role-name", "pettracker-ec2-worker")
+    assert rc != 0 and "NoSuchEntity" in errout
+    ok(aws_cli, "iam", "delete-instance-profile", "--instance-profile-name", "pettracker-worker")
+    ok(aws_cli, "iam", "delete-role", "--role-name", "pettracker-ec2-worker")
+    assert ok(aws_cli, "iam", "list-instance-profiles")["InstanceProfiles"] == []
+
+
+def test_tags_on_users_roles_and_instance_profiles(endpoint):
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="alex", Tags=[{"Key": "team", "Value": "dev"}])
+    iam.tag_user(UserName="alex", Tags=[{"Key": "cost-center", "Value": "42"}, {"Key": "Team", "Value": "ops"}])
+    assert iam.list_user_tags(UserName="alex")["Tags"] == [
+        {"Key": "Team", "Value": "ops"}, {"Key": "cost-center", "Value": "42"}]
+    iam.untag_user(UserName="alex", TagKeys=["COST-CENTER"])
+    assert iam.get_user(UserName="alex")["User"]["Tags"] == [{"Key": "Team", "Value": "ops"}]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.tag_user(UserName="ghost", Tags=[{"Key": "a", "Value": "b"}])
+    assert err(e) == ("NoSuchEntity", "The user with name ghost cannot be found.", 404)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.tag_user(UserName="alex", Tags=[{"Key": f"k{n}", "Value": "v"} for n in range(50)])
+    assert err(e)[0] == "LimitExceeded"
+
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(EC2_TRUST))
+    iam.tag_role(RoleName="r", Tags=[{"Key": "app", "Value": "pettracker"}])
+    assert iam.list_role_tags(RoleName="r")["Tags"] == [{"Key": "app", "Value": "pettracker"}]
+    assert iam.get_role(RoleName="r")["Role"]["Tags"] == [{"Key": "app", "Value": "pettracker"}]
+    iam.untag_role(RoleName="r", TagKeys=["app"])
+    assert iam.list_role_tags(RoleName="r")["Tags"] == []
+
+    iam.create_instance_profile(InstanceProfileName="ip", Tags=[{"Key": "a", "Value": "1"}])
+    iam.tag_instance_profile(InstanceProfileName="ip", Tags=[{"Key": "b", "Value": "2"}])
+    assert iam.list_instance_profile_tags(InstanceProfileName="ip")["Tags"] == [
+        {"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]
+    page = iam.list_instance_profile_tags(InstanceProfileName="ip", MaxItems=1)
+    assert page["IsTruncated"] and len(page["Tags"]) == 1
+    rest = iam.list_instance_profile_tags(InstanceProfileName="ip", Marker=page["Marker"])
+    assert rest["Tags"] == [{"Key": "b", "Value": "2"}]
+
+
+def test_account_alias_and_summary(aws_cli):
+    seed_users_and_groups(aws_cli)
+    assert ok(aws_cli, "iam", "list-account-aliases")["AccountAliases"] == []
+    ok(aws_cli, "iam", "create-account-alias", "--account-alias", "pettracker-prod")
+    assert ok(aws_cli, "iam", "list-account-aliases")["AccountAliases"] == ["pettracker-prod"]
+    rc, _, errout = aws_cli("iam", "create-account-alias", "--account-alias", "Bad_Alias")
+    assert rc != 0 and "ValidationError" in errout
+    rc, _, errout = aws_cli("iam", "delete-account-alias", "--account-alias", "other")
+    assert rc != 0 and "NoSuchEntity" in errout
+    ok(aws_cli, "iam", "delete-account-alias", "--account-alias", "pettracker-prod")
+    assert ok(aws_cli, "iam", "list-account-aliases")["AccountAliases"] == []
+
+    ok(aws_cli, "iam", "attach-group-policy", "--group-name", "SecurityAudit",
+       "--policy-arn", "arn:aws:iam::aws:policy/SecurityAudit")
+    s = ok(aws_cli, "iam", "get-account-summary")["SummaryMap"]
+    assert s["Users"] == 4 and s["Groups"] == 3 and s["Roles"] == 0 and s["Policies"] == 0
+    assert s["UsersQuota"] == 5000 and s["GroupsQuota"] == 300 and s["RolesQuota"] == 1000
+    assert s["PolicySizeQuota"] == 6144 and s["UserPolicySizeQuota"] == 2048
+    assert s["GroupPolicySizeQuota"] == 5120 and s["RolePolicySizeQuota"] == 10240
+    assert s["AssumeRolePolicySizeQuota"] == 2048 and s["VersionsPerPolicyQuota"] == 5
+    assert s["AttachedPoliciesPerUserQuota"] == 10 and s["AccessKeysPerUserQuota"] == 2
+    assert s["GroupsPerUserQuota"] == 10 and s["InstanceProfilesQuota"] == 1000
+
+
+def test_account_authorization_details(endpoint):
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="alex")
+    iam.create_group(GroupName="Developers")
+    iam.add_user_to_group(GroupName="Developers", UserName="alex")
+    pol = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket",
+                                                    "Resource": "arn:aws:s3:::pettracker-images"}]}
+    iam.put_user_policy(UserName="alex", PolicyName="own", PolicyDocument=json.dumps(pol))
+    iam.put_group_policy(GroupName="Developers", PolicyName="grp", PolicyDocument=json.dumps(pol))
+    arn = iam.create_policy(PolicyName="DeveloperAccess", PolicyDocument=json.dumps(pol))["Policy"]["Arn"]
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(pol), SetAsDefault=True)
+    iam.attach_group_policy(GroupName="Developers", PolicyArn=arn)
+    iam.create_role(RoleName="pettracker-lambda-api", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+    iam.attach_role_policy(RoleName="pettracker-lambda-api",
+                           PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+    iam.put_role_policy(RoleName="pettracker-lambda-api", PolicyName="ddb", PolicyDocument=json.dumps(pol))
+
+    d = iam.get_account_authorization_details()
+    assert not d["IsTruncated"]
+    [u] = d["UserDetailList"]
+    assert u["UserName"] == "alex" and u["GroupList"] == ["Developers"]
+    assert u["UserPolicyList"] == [{"PolicyName": "own", "PolicyDocument": pol}]
+    [g] = d["GroupDetailList"]
+    assert g["GroupPolicyList"] == [{"PolicyName": "grp", "PolicyDocument": pol}]
+    assert g["AttachedManagedPolicies"] == [{"PolicyName": "DeveloperAccess", "PolicyArn": arn}]
+    [r] = d["RoleDetailList"]
+    assert r["AssumeRolePolicyDocument"] == LAMBDA_TRUST
+    assert r["RolePolicyList"] == [{"PolicyName": "ddb", "PolicyDocument": pol}]
+    assert r["AttachedManagedPolicies"][0]["PolicyName"] == "AWSLambdaBasicExecutionRole"
+    by_name = {p["PolicyName"]: p for p in d["Policies"]}
+    assert set(by_name) == {"DeveloperAccess", "AWSLambdaBasicExecutionRole"}
+    mine = by_name["DeveloperAccess"]
+    assert mine["DefaultVersionId"] == "v2" and mine["AttachmentCount"] == 1
+    assert [(v["VersionId"], v["IsDefaultVersion"]) for v in mine["PolicyVersionList"]] == [("v2", True), ("v1", False)]
+    assert mine["PolicyVersionList"][0]["Document"] == pol
+    assert by_name["AWSLambdaBasicExecutionRole"]["PolicyVersionList"][0]["Document"]["Statement"]
+
+    only = iam.get_account_authorization_details(Filter=["Role"])
+    assert [x["RoleName"] for x in only["RoleDetailList"]] == ["pettracker-lambda-api"]
+    assert only["UserDetailList"] == [] and only["Policies"] == []
+    page = iam.get_account_authorization_details(MaxItems=2)
+    assert page["IsTruncated"]
+    total = 0
+    for p in iam.get_paginator("get_account_authorization_details").paginate(PaginationConfig={"PageSize": 1}):
+        total += len(p["UserDetailList"]) + len(p["GroupDetailList"]) + len(p["RoleDetailList"]) + len(p["Policies"])
+    assert total == 5
+
+
+def test_user_permissions_boundary_counts(endpoint):
+    iam = client(endpoint, "iam")
+    pol = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    arn = iam.create_policy(PolicyName="Boundary", PolicyDocument=json.dumps(pol))["Policy"]["Arn"]
+    iam.create_user(UserName="sam", PermissionsBoundary=arn)
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(EC2_TRUST), PermissionsBoundary=arn)
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["PermissionsBoundaryUsageCount"] == 2
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_user(UserName="x", PermissionsBoundary=f"arn:aws:iam::{ACCOUNT}:policy/Missing")
+    assert err(e)[0] == "NoSuchEntity"
+    assert [u["UserName"] for u in iam.list_users()["Users"]] == ["sam"]
+    iam.delete_user(UserName="sam")
+    iam.delete_role_permissions_boundary(RoleName="r")
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["PermissionsBoundaryUsageCount"] == 0

@@ -20,6 +20,8 @@ pub mod policies;
 pub mod attach;
 pub mod inline;
 pub mod tags;
+pub mod instance_profiles;
+pub mod account;
 pub mod simulate;
 
 use crate::{error::ApiError, input::Input, Operation};
@@ -43,6 +45,8 @@ pub fn decode(action: &str, input: &Input<'_>) -> Option<Result<Box<dyn Operatio
         policies::decode,
         inline::decode,
         tags::decode,
+        instance_profiles::decode,
+        account::decode,
         simulate::decode,
     ];
     areas.iter().find_map(|decode| decode(action, input))

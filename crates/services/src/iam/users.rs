@@ -125,6 +125,10 @@ pub fn create_user(
         ))
         .into());
     }
+    if let Some(b) = &input.permissions_boundary {
+        super::policies::check_boundary(tx, account, b)?;
+        super::policies::adjust_counts(tx, account, b, 0, 1)?;
+    }
     let user = User {
         path: path.to_owned(),
         user_name: input.user_name.clone(),
@@ -166,19 +170,25 @@ pub fn delete_user(
         &model::inline_prefix(account, model::EntityKind::User, name),
     )?
     .is_empty()
-        || !model::scan_all(
-            tx,
-            &model::attachments_prefix(account, model::EntityKind::User, name),
-        )?
-        .is_empty()
     {
         return Err(conflict("delete policies"));
+    }
+    if !model::scan_all(
+        tx,
+        &model::attachments_prefix(account, model::EntityKind::User, name),
+    )?
+    .is_empty()
+    {
+        return Err(conflict("detach all policies"));
     }
     if !model::scan_all(tx, &model::user_groups_prefix(account, name))?.is_empty() {
         return Err(conflict("remove users from group"));
     }
     if !model::scan_all(tx, &model::entity_key(account, "usermfa", name))?.is_empty() {
         return Err(conflict("delete MFA device"));
+    }
+    if let Some(b) = &user.permissions_boundary {
+        super::policies::adjust_counts(tx, account, &b.permissions_boundary_arn, 0, -1)?;
     }
     tx.delete(&model::entity_key(account, TABLE, name))?;
     Ok(user)

@@ -1144,3 +1144,103 @@ impl crate::Operation for Operation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_encoding_round_trips_as_botocore_unquotes() {
+        let doc = "{\"Version\": \"2012-10-17\", \"Statement\": [{\"Resource\": \"arn:aws:s3:::a/*\"}]}\n";
+        let enc = url_encode(doc);
+        assert!(enc.starts_with("%7B%22Version%22%3A%20%222012-10-17%22"));
+        assert!(!enc.contains(' ') && !enc.contains('+'));
+        assert_eq!(decode_document(&enc), doc);
+        assert_eq!(decode_document(doc), doc);
+        // Not encoded after all: kept as sent.
+        assert_eq!(decode_document("%zz"), "%zz");
+    }
+
+    #[test]
+    fn size_ignores_whitespace() {
+        assert_eq!(policy_size("{ \"a\" :\n\t\"b c\" }"), 10);
+    }
+
+    #[test]
+    fn malformed_documents_answer_in_aws_words() {
+        let cases: &[(&str, DocKind, &str)] = &[
+            ("{", DocKind::Identity, "Syntax errors in policy."),
+            ("", DocKind::Identity, "Syntax errors in policy."),
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject"}]}"#,
+                DocKind::Identity,
+                "Policy statement must contain resources.",
+            ),
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Resource":"*"}]}"#,
+                DocKind::Identity,
+                "Policy statement must contain actions.",
+            ),
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]}"#,
+                DocKind::Identity,
+                "Policy document should not specify a principal.",
+            ),
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}"#,
+                DocKind::Trust,
+                "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: The passed in policy has a statement with no principals!",
+            ),
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"GetObject","Resource":"*"}]}"#,
+                DocKind::Identity,
+                "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
+            ),
+        ];
+        for (doc, kind, want) in cases {
+            assert_eq!(
+                check_document(doc, *kind),
+                Err(IamError::MalformedPolicyDocument((*want).to_owned())),
+                "{doc}"
+            );
+        }
+        assert!(check_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+            DocKind::Trust
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn policy_arns() {
+        assert_eq!(
+            parse_policy_arn("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"),
+            Some(("aws", "/service-role/", "AWSLambdaBasicExecutionRole"))
+        );
+        assert_eq!(
+            parse_policy_arn("arn:aws:iam::000000000000:policy/MFAEnforcement"),
+            Some(("000000000000", "/", "MFAEnforcement"))
+        );
+        for bad in [
+            "arn:aws:iam::000000000000:role/x",
+            "arn:aws:iam::000000000000:policy/",
+            "arn:aws:iam::12:policy/x",
+            "not-an-arn",
+        ] {
+            assert_eq!(parse_policy_arn(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn aws_policy_ids_are_stable() {
+        assert_eq!(
+            aws_policy_id("ReadOnlyAccess"),
+            aws_policy_id("ReadOnlyAccess")
+        );
+        assert_ne!(
+            aws_policy_id("ReadOnlyAccess"),
+            aws_policy_id("SecurityAudit")
+        );
+        assert_eq!(aws_policy_id("ReadOnlyAccess").len(), 21);
+    }
+}

@@ -390,7 +390,7 @@ async fn record_failure(
     let ctx = ctx.clone();
     let error = error.clone();
     let name = op.name();
-    let read_only = op.read_only();
+    let read_only = op.audit_read_only();
     let params = op.request_parameters();
     commit(app, move |tx| {
         audit::record(
@@ -418,13 +418,18 @@ async fn run(
     let env = app.env.clone();
     if op.read_only() {
         // Reads run on a snapshot; only the audit record goes through the writer.
-        let mut result = None;
-        env.store.read(&mut |tx| {
-            result = Some(op.read(tx, &env, &ctx));
-            Ok(())
-        })?;
-        let result = result.unwrap_or_else(|| Err(ApiError::internal("read did not run")));
+        let result = if op.reads_state() {
+            let mut result = None;
+            env.store.read(&mut |tx| {
+                result = Some(op.read(tx, &env, &ctx));
+                Ok(())
+            })?;
+            result.unwrap_or_else(|| Err(ApiError::internal("read did not run")))
+        } else {
+            op.read(&NoState, &env, &ctx)
+        };
         let name = op.name();
+        let read_only = op.audit_read_only();
         let params = op.request_parameters();
         let reply = commit(app, move |tx| {
             audit::record(
@@ -433,7 +438,7 @@ async fn run(
                     ctx: &ctx,
                     service,
                     event_name: name,
-                    read_only: true,
+                    read_only,
                     request_parameters: params,
                     outcome: result.as_ref(),
                 },
@@ -458,7 +463,7 @@ async fn run(
                 ctx: &ctx,
                 service,
                 event_name: op.name(),
-                read_only: false,
+                read_only: op.audit_read_only(),
                 request_parameters: op.request_parameters(),
                 outcome: result.as_ref(),
             },
@@ -466,4 +471,20 @@ async fn run(
         Ok(result)
     })
     .await?
+}
+
+/// The state a call that reads none sees: nothing.
+struct NoState;
+
+impl palisade_store::ReadTx for NoState {
+    fn get(&self, _key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(None)
+    }
+    fn scan(
+        &self,
+        _range: &palisade_store::Range<'_>,
+        _limit: usize,
+    ) -> Result<Vec<palisade_store::Entry>, StoreError> {
+        Ok(Vec::new())
+    }
 }

@@ -100,6 +100,11 @@ impl PolicyAuthorizer {
         let session = principal.session.as_deref();
         match principal.kind {
             PrincipalKind::Root => {}
+            // Federation tokens issued by the root user: root's permissions, cut down
+            // by the session policies below.
+            PrincipalKind::FederatedUser if session.is_some_and(|s| s.issuer_type == "Root") => {
+                out.identity.clone_from(&self.root);
+            }
             PrincipalKind::IAMUser | PrincipalKind::FederatedUser => {
                 // Federated users carry the issuing user's permissions, cut down by
                 // their session policies.

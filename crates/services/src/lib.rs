@@ -42,6 +42,16 @@ pub trait Operation: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Read-only calls run on a snapshot; only their audit record goes to the writer.
     fn read_only(&self) -> bool;
+    /// CloudTrail's `readOnly` for this call (AWS marks some mutating calls read-only,
+    /// e.g. STS AssumeRole).
+    fn audit_read_only(&self) -> bool {
+        self.read_only()
+    }
+    /// Whether a read-only call looks at stored state at all (GetCallerIdentity does not:
+    /// it answers from the authenticated principal).
+    fn reads_state(&self) -> bool {
+        true
+    }
     /// The authorization checks this call needs; empty when AWS requires no permission.
     fn authz(&self, ctx: &RequestContext) -> Vec<AuthzCheck>;
     /// CloudTrail `requestParameters`, with secrets redacted as AWS does.

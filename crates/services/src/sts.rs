@@ -1203,6 +1203,15 @@ impl crate::Operation for Operation {
         )
     }
 
+    fn audit_read_only(&self) -> bool {
+        // CloudTrail logs every STS call as read-only, even those that issue credentials.
+        true
+    }
+
+    fn reads_state(&self) -> bool {
+        !matches!(self, Operation::GetCallerIdentity)
+    }
+
     fn authz(&self, ctx: &RequestContext) -> Vec<AuthzCheck> {
         match self {
             // "No permissions are required to perform this operation." (STS API reference)

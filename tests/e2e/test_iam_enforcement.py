@@ -1,0 +1,205 @@
+"""Least privilege is real: every call of every principal goes through the policy engine.
+
+Seed 000's IAM setup: users with access keys, groups with policies, the MFAEnforcement
+policy; denials carry AWS's message and land in CloudTrail."""
+
+import base64
+import hashlib
+import hmac
+import json
+import struct
+import time
+
+import botocore.exceptions
+import pytest
+
+from conftest import ACCOUNT, admin, client
+
+# AWS's documented "manage your own MFA; deny everything else without MFA" policy, as
+# seed 000's MFAEnforcement group policy.
+MFA_ENFORCEMENT = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "AllowManageOwnVirtualMFADevice",
+            "Effect": "Allow",
+            "Action": ["iam:CreateVirtualMFADevice"],
+            "Resource": "arn:aws:iam::*:mfa/*",
+        },
+        {
+            "Sid": "AllowManageOwnUserMFA",
+            "Effect": "Allow",
+            "Action": ["iam:EnableMFADevice", "iam:GetUser", "iam:ListMFADevices", "iam:ResyncMFADevice"],
+            "Resource": "arn:aws:iam::*:user/${aws:username}",
+        },
+        {
+            "Sid": "DenyAllExceptListedIfNoMFA",
+            "Effect": "Deny",
+            "NotAction": [
+                "iam:CreateVirtualMFADevice",
+                "iam:EnableMFADevice",
+                "iam:GetUser",
+                "iam:ListMFADevices",
+                "iam:ListVirtualMFADevices",
+                "iam:ResyncMFADevice",
+                "sts:GetSessionToken",
+            ],
+            "Resource": "*",
+            "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+        },
+    ],
+}
+
+
+def totp(seed_b32, at=None, step=0):
+    key = base64.b32decode(seed_b32 + "=" * (-len(seed_b32) % 8))
+    counter = int((at or time.time()) // 30) + step
+    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    off = mac[-1] & 0x0F
+    code = (struct.unpack(">I", mac[off : off + 4])[0] & 0x7FFFFFFF) % 1_000_000
+    return f"{code:06d}"
+
+
+def make_user(endpoint, name, group=None):
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName=name)
+    if group:
+        iam.add_user_to_group(GroupName=group, UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def denied(call):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        call()
+    return e.value.response
+
+
+def test_user_without_policies_is_denied_with_awss_message(endpoint):
+    ak, sk = make_user(endpoint, "alex")
+    resp = denied(lambda: client(endpoint, "iam", ak=ak, sk=sk).list_users())
+    assert resp["Error"]["Code"] == "AccessDenied"
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert resp["Error"]["Message"] == (
+        f"User: arn:aws:iam::{ACCOUNT}:user/alex is not authorized to perform: iam:ListUsers "
+        f"on resource: arn:aws:iam::{ACCOUNT}:user/ because no identity-based policy allows the iam:ListUsers action"
+    )
+    # GetCallerIdentity needs no permission.
+    ident = client(endpoint, "sts", ak=ak, sk=sk).get_caller_identity()
+    assert ident["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/alex"
+
+
+def test_policy_changes_take_effect_on_the_next_request(endpoint):
+    ak, sk = make_user(endpoint, "maya")
+    root = client(endpoint, "iam")
+    iam = client(endpoint, "iam", ak=ak, sk=sk)
+    denied(iam.list_users)
+    root.attach_user_policy(UserName="maya", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    assert [u["UserName"] for u in iam.list_users()["Users"]] == ["maya"]
+    root.put_user_policy(
+        UserName="maya",
+        PolicyName="NoListing",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:List*", "Resource": "*"}]}
+        ),
+    )
+    resp = denied(iam.list_users)
+    assert "with an explicit deny in an identity-based policy" in resp["Error"]["Message"]
+    # Still allowed what the deny does not cover.
+    assert iam.get_user(UserName="maya")["User"]["UserName"] == "maya"
+    root.delete_user_policy(UserName="maya", PolicyName="NoListing")
+    assert iam.list_users()["Users"]
+
+
+def test_group_policies_apply_to_members(endpoint):
+    root = client(endpoint, "iam")
+    root.create_group(GroupName="SecurityAudit")
+    root.attach_group_policy(GroupName="SecurityAudit", PolicyArn="arn:aws:iam::aws:policy/SecurityAudit")
+    ak, sk = make_user(endpoint, "jordan", group="SecurityAudit")
+    iam = client(endpoint, "iam", ak=ak, sk=sk)
+    assert iam.list_users()["Users"]
+    # SecurityAudit is read-only: creating is denied.
+    resp = denied(lambda: iam.create_user(UserName="mallory"))
+    assert resp["Error"]["Code"] == "AccessDenied"
+    root.remove_user_from_group(GroupName="SecurityAudit", UserName="jordan")
+    denied(iam.list_users)
+
+
+def test_permissions_boundary_limits_an_admin(endpoint):
+    root = client(endpoint, "iam")
+    ak, sk = make_user(endpoint, "sam")
+    root.attach_user_policy(UserName="sam", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    iam = client(endpoint, "iam", ak=ak, sk=sk)
+    iam.create_user(UserName="temp1")
+    root.put_user_permissions_boundary(
+        UserName="sam", PermissionsBoundary="arn:aws:iam::aws:policy/IAMReadOnlyAccess"
+    )
+    resp = denied(lambda: iam.create_user(UserName="temp2"))
+    assert "because no permissions boundary allows the iam:CreateUser action" in resp["Error"]["Message"]
+    assert iam.list_users()["Users"]
+
+
+def test_denials_are_in_cloudtrail(endpoint):
+    ak, sk = make_user(endpoint, "alex")
+    denied(lambda: client(endpoint, "iam", ak=ak, sk=sk).list_users())
+    events = client(endpoint, "cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": "alex"}]
+    )["Events"]
+    listed = [e for e in events if e["EventName"] == "ListUsers"]
+    assert len(listed) == 1
+    record = json.loads(listed[0]["CloudTrailEvent"])
+    assert record["errorCode"] == "AccessDenied"
+    assert "not authorized to perform: iam:ListUsers" in record["errorMessage"]
+    assert record["userIdentity"]["type"] == "IAMUser"
+    assert record["userIdentity"]["userName"] == "alex"
+    assert record["awsRegion"] == "us-east-1"
+    assert record["eventSource"] == "iam.amazonaws.com"
+
+
+def test_json_protocol_denial_is_access_denied_exception(endpoint):
+    ak, sk = make_user(endpoint, "alex")
+    resp = denied(lambda: client(endpoint, "cloudtrail", ak=ak, sk=sk).lookup_events())
+    assert resp["Error"]["Code"] == "AccessDeniedException"
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_cli_denial_message(endpoint, aws_cli):
+    ak, sk = make_user(endpoint, "alex")
+    rc, _, err = aws_cli("iam", "list-users", ak=ak, sk=sk)
+    assert rc != 0
+    assert "AccessDenied" in err and "iam:ListUsers" in err
+
+
+def test_seed_mfa_enforcement(endpoint):
+    """Seed 000: Developers carry MFAEnforcement; alex without MFA is denied, with an MFA
+    session (GetSessionToken + TOTP) allowed."""
+    root = client(endpoint, "iam")
+    root.create_group(GroupName="Developers")
+    root.put_group_policy(GroupName="Developers", PolicyName="MFAEnforcement", PolicyDocument=json.dumps(MFA_ENFORCEMENT))
+    root.attach_group_policy(GroupName="Developers", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    ak, sk = make_user(endpoint, "alex", group="Developers")
+    iam = client(endpoint, "iam", ak=ak, sk=sk)
+    resp = denied(iam.list_users)
+    assert "with an explicit deny in an identity-based policy" in resp["Error"]["Message"]
+    # alex may set up his own MFA device without MFA.
+    dev = iam.create_virtual_mfa_device(VirtualMFADeviceName="alex")["VirtualMFADevice"]
+    seed = dev["Base32StringSeed"].decode() if isinstance(dev["Base32StringSeed"], bytes) else dev["Base32StringSeed"]
+    now = time.time()
+    iam.enable_mfa_device(
+        UserName="alex",
+        SerialNumber=dev["SerialNumber"],
+        AuthenticationCode1=totp(seed, now, -1),
+        AuthenticationCode2=totp(seed, now, 0),
+    )
+    assert [d["SerialNumber"] for d in iam.list_mfa_devices(UserName="alex")["MFADevices"]] == [dev["SerialNumber"]]
+    # Long-term keys still carry no MFA.
+    denied(iam.list_users)
+    creds = client(endpoint, "sts", ak=ak, sk=sk).get_session_token(
+        SerialNumber=dev["SerialNumber"], TokenCode=totp(seed, now, 1)
+    )["Credentials"]
+    mfa_iam = client(endpoint, "iam", ak=creds["AccessKeyId"], sk=creds["SecretAccessKey"], token=creds["SessionToken"])
+    assert "alex" in [u["UserName"] for u in mfa_iam.list_users()["Users"]]
+    # A session token without MFA does not help.
+    plain = client(endpoint, "sts", ak=ak, sk=sk).get_session_token()["Credentials"]
+    no_mfa = client(endpoint, "iam", ak=plain["AccessKeyId"], sk=plain["SecretAccessKey"], token=plain["SessionToken"])
+    denied(no_mfa.list_users)

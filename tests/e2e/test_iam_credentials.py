@@ -405,3 +405,111 @@ def test_seed_credential_report_pipeline(aws_cli, endpoint, tmp_path):
         capture_output=True, env=env, timeout=60,
     )
     assert p.stdout.decode().strip() == "rc=00", p.stderr.decode()
+
+
+# ---- identity providers -----------------------------------------------------------------
+
+THUMB = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
+SAML_METADATA = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
+    'entityID="https://idp.pettracker.example/saml" validUntil="2031-01-01T00:00:00Z">'
+    '<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+    '<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
+    'Location="https://idp.pettracker.example/sso"/>'
+    "</md:IDPSSODescriptor>"
+    "<!--" + "padding " * 130 + "-->"
+    "</md:EntityDescriptor>"
+)
+
+
+def test_oidc_provider_lifecycle(aws_cli, iam):
+    rc, out, stderr = aws_cli(
+        "iam", "create-open-id-connect-provider", "--url", "https://token.actions.githubusercontent.com",
+        "--client-id-list", "sts.amazonaws.com", "--thumbprint-list", THUMB,
+    )
+    assert rc == 0, stderr
+    arn = json.loads(out)["OpenIDConnectProviderArn"]
+    assert arn == f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+
+    got = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    assert got["Url"] == "token.actions.githubusercontent.com"
+    assert got["ClientIDList"] == ["sts.amazonaws.com"]
+    assert got["ThumbprintList"] == [THUMB]
+    assert got["CreateDate"]
+    assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == [{"Arn": arn}]
+
+    iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="pettracker-web")
+    iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="pettracker-web")
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["ClientIDList"] == [
+        "sts.amazonaws.com", "pettracker-web"
+    ]
+    iam.remove_client_id_from_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="sts.amazonaws.com")
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["ClientIDList"] == ["pettracker-web"]
+    new_thumb = "a" * 40
+    iam.update_open_id_connect_provider_thumbprint(OpenIDConnectProviderArn=arn, ThumbprintList=[new_thumb])
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["ThumbprintList"] == [new_thumb]
+
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_open_id_connect_provider(Url="https://token.actions.githubusercontent.com", ThumbprintList=[THUMB])
+    assert err(e)[0] == "EntityAlreadyExists"
+    iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    assert err(e)[0] == "NoSuchEntity"
+    assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
+
+
+def test_oidc_provider_bad_input(iam, raw_iam):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_open_id_connect_provider(Url="http://insecure.example.com", ThumbprintList=[THUMB])
+    assert err(e)[0] == "InvalidInput"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        raw_iam.create_open_id_connect_provider(Url="https://idp.example.com", ThumbprintList=["not-hex"])
+    assert err(e)[0] == "ValidationError"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_open_id_connect_provider(Url="https://idp.example.com", ThumbprintList=[THUMB] * 6)
+    assert err(e)[0] == "LimitExceeded"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_open_id_connect_provider(OpenIDConnectProviderArn="this-is-not-an-arn-at-all")
+    assert err(e)[0] == "InvalidInput"
+    assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
+
+
+def test_saml_provider_lifecycle(iam):
+    arn = iam.create_saml_provider(Name="PetTrackerIdP", SAMLMetadataDocument=SAML_METADATA)["SAMLProviderArn"]
+    assert arn == f"arn:aws:iam::{ACCOUNT}:saml-provider/PetTrackerIdP"
+    got = iam.get_saml_provider(SAMLProviderArn=arn)
+    assert got["SAMLMetadataDocument"] == SAML_METADATA
+    assert got["ValidUntil"].year == 2031
+    assert got["CreateDate"]
+    listed = iam.list_saml_providers()["SAMLProviderList"]
+    assert [p["Arn"] for p in listed] == [arn]
+
+    updated = SAML_METADATA.replace("2031-01-01", "2032-06-01")
+    assert iam.update_saml_provider(SAMLProviderArn=arn, SAMLMetadataDocument=updated)["SAMLProviderArn"] == arn
+    assert iam.get_saml_provider(SAMLProviderArn=arn)["ValidUntil"].year == 2032
+
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_saml_provider(Name="PetTrackerIdP", SAMLMetadataDocument=SAML_METADATA)
+    assert err(e)[0] == "EntityAlreadyExists"
+    iam.delete_saml_provider(SAMLProviderArn=arn)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_saml_provider(SAMLProviderArn=arn)
+    assert err(e)[0] == "NoSuchEntity"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.delete_saml_provider(SAMLProviderArn=arn)
+    assert err(e)[0] == "NoSuchEntity"
+
+
+def test_saml_metadata_must_be_entity_descriptor_xml(iam):
+    not_metadata = "<Something>" + "x" * 1100 + "</Something>"
+    broken = SAML_METADATA.replace("</md:IDPSSODescriptor>", "")
+    for doc in (not_metadata, broken, "plain text " * 100):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            iam.create_saml_provider(Name="Bad", SAMLMetadataDocument=doc)
+        assert err(e)[0] == "InvalidInput", doc[:40]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_saml_provider(Name="bad name!", SAMLMetadataDocument=SAML_METADATA)
+    assert err(e)[0] == "ValidationError"
+    assert iam.list_saml_providers()["SAMLProviderList"] == []

@@ -12,6 +12,7 @@ pub mod login_profiles;
 pub mod mfa;
 pub mod mfa;
 pub mod model;
+pub mod providers;
 pub mod totp;
 pub mod users;
 pub mod groups;
@@ -38,6 +39,7 @@ pub fn decode(action: &str, input: &Input<'_>) -> Option<Result<Box<dyn Operatio
         login_profiles::decode,
         mfa::decode,
         credential_report::decode,
+        providers::decode,
         mfa::decode,
         groups::decode,
         roles::decode,

@@ -6,24 +6,23 @@
 //! name rules) and [`error::IamError`].
 
 pub mod access_keys;
+pub mod account;
+pub mod attach;
 pub mod credential_report;
 pub mod error;
+pub mod groups;
+pub mod inline;
+pub mod instance_profiles;
 pub mod login_profiles;
 pub mod mfa;
-pub mod mfa;
 pub mod model;
+pub mod policies;
 pub mod providers;
+pub mod roles;
+pub mod simulate;
+pub mod tags;
 pub mod totp;
 pub mod users;
-pub mod groups;
-pub mod roles;
-pub mod policies;
-pub mod attach;
-pub mod inline;
-pub mod tags;
-pub mod instance_profiles;
-pub mod account;
-pub mod simulate;
 
 use crate::{error::ApiError, input::Input, Operation};
 use serde::Serialize;
@@ -40,7 +39,6 @@ pub fn decode(action: &str, input: &Input<'_>) -> Option<Result<Box<dyn Operatio
         mfa::decode,
         credential_report::decode,
         providers::decode,
-        mfa::decode,
         groups::decode,
         roles::decode,
         attach::decode,

@@ -46,6 +46,13 @@ def test_access_key_lifecycle_and_sigv4(endpoint, iam):
     assert key["AccessKeyId"].startswith("AKIA") and len(key["AccessKeyId"]) == 20
     assert len(key["SecretAccessKey"]) == 40
 
+    # Unused keys show AWS's N/A values.
+    last = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])
+    assert last["UserName"] == "alex"
+    assert last["AccessKeyLastUsed"]["ServiceName"] == "N/A"
+    assert last["AccessKeyLastUsed"]["Region"] == "N/A"
+    assert "LastUsedDate" not in last["AccessKeyLastUsed"]
+
     # The new key signs requests as alex (GetCallerIdentity needs no permission).
     sts = client(endpoint, "sts", ak=key["AccessKeyId"], sk=key["SecretAccessKey"])
     ident = sts.get_caller_identity()
@@ -59,12 +66,12 @@ def test_access_key_lifecycle_and_sigv4(endpoint, iam):
     ]
     assert "SecretAccessKey" not in listed[0]
 
-    # Unused keys show AWS's N/A values.
+    # After use: when, where and which service.
     last = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])
     assert last["UserName"] == "alex"
-    assert last["AccessKeyLastUsed"]["ServiceName"] == "N/A"
-    assert last["AccessKeyLastUsed"]["Region"] == "N/A"
-    assert "LastUsedDate" not in last["AccessKeyLastUsed"]
+    assert last["AccessKeyLastUsed"]["ServiceName"] == "sts"
+    assert last["AccessKeyLastUsed"]["Region"] == "us-east-1"
+    assert last["AccessKeyLastUsed"]["LastUsedDate"]
 
     # Inactive: the key stops working; Active again: it works again.
     iam.update_access_key(UserName="alex", AccessKeyId=key["AccessKeyId"], Status="Inactive")

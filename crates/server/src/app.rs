@@ -48,6 +48,9 @@ pub struct App {
     pub env: Arc<Env>,
     pub signing_keys: SigningKeyCache,
     pub root_access_key_id: String,
+    /// Last recorded use of each long-term key (service, region, business minute), so
+    /// GetAccessKeyLastUsed is kept current without a write per request.
+    pub key_use: parking_lot::Mutex<std::collections::HashMap<String, (String, String, i64)>>,
 }
 
 impl App {
@@ -99,6 +102,7 @@ impl App {
             env: Arc::new(env),
             signing_keys: SigningKeyCache::default(),
             root_access_key_id: boot.root_access_key_id,
+            key_use: parking_lot::Mutex::new(std::collections::HashMap::new()),
         })
     }
 

@@ -16,7 +16,8 @@ use palisade_protocol::{
 };
 use palisade_services::{
     audit::{self, Call},
-    registry, ApiError, AuthzDecision, Input, Operation, Protocol, RequestContext, ServiceInfo,
+    registry, ApiError, AuthzDecision, Input, Operation, PrincipalKind, Protocol, RequestContext,
+    ServiceInfo,
 };
 use palisade_store::StoreError;
 use std::{net::SocketAddr, sync::Arc};
@@ -392,7 +393,9 @@ async fn record_failure(
     let name = op.name();
     let read_only = op.audit_read_only();
     let params = op.request_parameters();
+    let key_use = key_use_due(app, service, &ctx);
     commit(app, move |tx| {
+        record_key_use(tx, key_use.as_ref())?;
         audit::record(
             tx,
             Call {
@@ -431,7 +434,9 @@ async fn run(
         let name = op.name();
         let read_only = op.audit_read_only();
         let params = op.request_parameters();
+        let key_use = key_use_due(app, service, &ctx);
         let reply = commit(app, move |tx| {
+            record_key_use(tx, key_use.as_ref())?;
             audit::record(
                 tx,
                 Call {
@@ -448,7 +453,9 @@ async fn run(
         .await?;
         return reply;
     }
+    let key_use = key_use_due(app, service, &ctx);
     commit(app, move |tx| {
+        record_key_use(tx, key_use.as_ref())?;
         let mut result = None;
         tx.nested(&mut |tx| {
             let r = op.write(tx, &env, &ctx);
@@ -471,6 +478,71 @@ async fn run(
         Ok(result)
     })
     .await?
+}
+
+/// A long-term key's use to record: (account, user or root marker, key id, service,
+/// region, time).
+struct KeyUse {
+    account: String,
+    user: String,
+    access_key_id: String,
+    service: &'static str,
+    region: String,
+    now: time::OffsetDateTime,
+}
+
+/// Whether this call's key use should be written: long-term keys only, and only when the
+/// service or region changed or a business minute passed since the last write.
+fn key_use_due(app: &App, service: &'static ServiceInfo, ctx: &RequestContext) -> Option<KeyUse> {
+    let p = &ctx.principal;
+    if p.session.is_some() || !matches!(p.kind, PrincipalKind::IAMUser | PrincipalKind::Root) {
+        return None;
+    }
+    let region = audit::event_region(service, ctx).to_owned();
+    let minute = ctx.now.unix_timestamp() / 60;
+    let mut seen = app.key_use.lock();
+    let fresh = seen
+        .get(&p.access_key_id)
+        .is_some_and(|(svc, reg, m)| svc == service.signing_name && *reg == region && *m == minute);
+    if fresh {
+        return None;
+    }
+    if seen.len() > 100_000 {
+        seen.clear();
+    }
+    seen.insert(
+        p.access_key_id.clone(),
+        (service.signing_name.to_owned(), region.clone(), minute),
+    );
+    Some(KeyUse {
+        account: p.account_id.clone(),
+        user: if p.is_root() {
+            palisade_services::iam::access_keys::ROOT_KEYS.to_owned()
+        } else {
+            p.user_name.clone()
+        },
+        access_key_id: p.access_key_id.clone(),
+        service: service.signing_name,
+        region,
+        now: ctx.now,
+    })
+}
+
+fn record_key_use(
+    tx: &mut dyn palisade_store::WriteTx,
+    key_use: Option<&KeyUse>,
+) -> Result<(), StoreError> {
+    let Some(k) = key_use else { return Ok(()) };
+    palisade_services::iam::access_keys::record_key_use(
+        tx,
+        &k.account,
+        &k.user,
+        &k.access_key_id,
+        k.service,
+        &k.region,
+        k.now,
+    )
+    .map_err(|e| StoreError::Other(e.to_string()))
 }
 
 /// The state a call that reads none sees: nothing.

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Benchmark: the cost of policy evaluation and of IAM/STS calls through the full pipeline.
+# Scenarios (awsQuery, wrk replaying pre-signed requests, one run on this machine):
+#   GetUser as root (no policy evaluation: root is allowed outright)
+#   GetUser as alex (IAM user: user + group policies, MFA-style deny, evaluated per call)
+#   AssumeRole as alex (trust policy + identity policies; writes a credential)
+#   and the same GetUser / AssumeRole against moto_server.
+#   usage: bench/iam.sh [DURATION_SECONDS=10] [CONNECTIONS=32] [SYNC=full]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-10}; CONNS=${2:-32}; SYNC=${3:-full}
+AK=AKIABENCHROOTKEY0000; SK=benchRootSecretKey0000000000000000000000
+WORK=$(mktemp -d); PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+cargo build --release --quiet --bin palisade
+TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release
+PALISADE_ROOT_ACCESS_KEY_ID=$AK PALISADE_ROOT_SECRET_ACCESS_KEY=$SK \
+  "$TARGET/palisade" serve --sync "$SYNC" --listen 127.0.0.1:0 --data-dir "$WORK/data" 2>"$WORK/p.log" &
+PIDS+=($!)
+for _ in $(seq 1 200); do P_URL=$(grep -m1 -oE 'http://[0-9.:]+' "$WORK/p.log" || true); [ -n "$P_URL" ] && break; sleep 0.05; done
+M_URL=""
+if command -v moto_server >/dev/null; then
+  MPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  moto_server -p "$MPORT" >"$WORK/moto.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$MPORT/moto-api/" >/dev/null 2>&1 && break; sleep 0.05; done
+  M_URL="http://127.0.0.1:$MPORT"
+fi
+# Same setup on both servers: alex in Developers (IAMReadOnlyAccess + an MFA-style deny
+# that does not apply to GetUser), a role alex may assume.
+setup() { python3 - "$1" "$AK" "$SK" <<'PY'
+import json, sys, boto3
+ep, ak, sk = sys.argv[1:]
+s = boto3.session.Session(aws_access_key_id=ak, aws_secret_access_key=sk, region_name="us-east-1")
+iam = s.client("iam", endpoint_url=ep)
+iam.create_group(GroupName="Developers")
+iam.attach_group_policy(GroupName="Developers", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+iam.put_group_policy(GroupName="Developers", PolicyName="DenyWithoutMFA", PolicyDocument=json.dumps({
+  "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "NotAction": ["iam:Get*", "iam:List*", "sts:*"],
+  "Resource": "*", "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}]}))
+iam.create_user(UserName="alex")
+iam.add_user_to_group(GroupName="Developers", UserName="alex")
+iam.put_user_policy(UserName="alex", PolicyName="AssumeApp", PolicyDocument=json.dumps({
+  "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+key = iam.create_access_key(UserName="alex")["AccessKey"]
+acct = s.client("sts", endpoint_url=ep).get_caller_identity()["Account"]
+iam.create_role(RoleName="pettracker-app", AssumeRolePolicyDocument=json.dumps({
+  "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{acct}:root"},
+  "Action": "sts:AssumeRole"}]}))
+print(key["AccessKeyId"], key["SecretAccessKey"], acct)
+PY
+}
+read -r P_AK P_SK P_ACCT <<<"$(setup "$P_URL")"
+[ -n "$M_URL" ] && read -r M_AK M_SK M_ACCT <<<"$(setup "$M_URL")"
+run() { # name url ak sk service body -> "req/s p50 p99 requests errors"
+  python3 bench/signed_request.py "$2" "$3" "$4" "$5" "$6" >"$WORK/$1.lua"
+  wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s "$WORK/$1.lua" "$2/" >"$WORK/$1.wrk" 2>&1 || true
+  grep RESULT "$WORK/$1.wrk" | awk '{printf "%.0f %.2f %.2f %d %d\n", $6, $4/1000, $5/1000, $2, $3}'
+}
+GU="Action=GetUser&UserName=alex&Version=2010-05-08"
+AR="Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A${P_ACCT}%3Arole%2Fpettracker-app&RoleSessionName=bench&Version=2011-06-15"
+R1=$(run gu-root "$P_URL" "$AK" "$SK" iam "$GU")
+R2=$(run gu-alex "$P_URL" "$P_AK" "$P_SK" iam "$GU")
+R3=$(run ar-alex "$P_URL" "$P_AK" "$P_SK" sts "$AR")
+M1="0 0 0 0 0"; M3="0 0 0 0 0"
+if [ -n "$M_URL" ]; then
+  MAR="Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A${M_ACCT}%3Arole%2Fpettracker-app&RoleSessionName=bench&Version=2011-06-15"
+  M1=$(run m-gu "$M_URL" "$M_AK" "$M_SK" iam "$GU"); M3=$(run m-ar "$M_URL" "$M_AK" "$M_SK" sts "$MAR")
+fi
+python3 - "$R1" "$R2" "$R3" "$M1" "$M3" "$DUR" "$CONNS" "$SYNC" <<'PY'
+import sys
+rows = [list(map(float, a.split())) for a in sys.argv[1:6]]
+dur, conns, sync = sys.argv[6:9]
+names = ["palisade GetUser as root (no eval)", "palisade GetUser as alex (eval)", "palisade AssumeRole as alex",
+         "moto GetUser", "moto AssumeRole"]
+print(f"IAM/STS through the full pipeline, wrk -t2, {dur}s, {conns} connections, --sync {sync}, one run")
+print(f"{'scenario':<38}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+for n, r in zip(names, rows):
+    print(f"{n:<38}{r[0]:>9.0f}{r[1]:>9.2f}{r[2]:>9.2f}{int(r[4]):>8}")
+root, alex, ar, mgu, mar = rows
+if root[0] and alex[0]:
+    print(f"policy evaluation cost: {(1/alex[0] - 1/root[0]) / (1/root[0]):+.1%} per GetUser (alex vs root)")
+if mgu[0]:
+    print(f"GetUser palisade/moto: {alex[0]/mgu[0]:.0f}x")
+if mar[0]:
+    print(f"AssumeRole palisade/moto: {ar[0]/mar[0]:.0f}x")
+PY

@@ -59,7 +59,8 @@ impl IamError {
 
     pub fn http_status(&self) -> u16 {
         match self {
-            IamError::NoSuchEntity(_) | IamError::ReportNotPresent(_) => 404,
+            IamError::NoSuchEntity(_) => 404,
+            IamError::ReportNotPresent(_) => 410,
             IamError::EntityAlreadyExists(_)
             | IamError::LimitExceeded(_)
             | IamError::DeleteConflict(_)

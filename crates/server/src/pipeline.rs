@@ -184,6 +184,22 @@ async fn api(
         }
         Err(e) => return Err(sig_failure(family, protocol, &e)),
     };
+    if resolve_service(parts, &sig).is_none() {
+        if let Some(model) = registry::model_by_signing_name(&sig.scope.service) {
+            // A real AWS service Palisade does not serve yet: say so in its protocol.
+            let family = match model.protocol {
+                "query" => ProtocolFamily::Query,
+                "rest-xml" => ProtocolFamily::RestXml,
+                "rest-json" => ProtocolFamily::RestJson,
+                _ => ProtocolFamily::Json,
+            };
+            return Err(Failure::new(
+                family,
+                protocol,
+                registry::not_implemented(model.signing_name, ""),
+            ));
+        }
+    }
     let service = resolve_service(parts, &sig).ok_or_else(|| {
         Failure::new(
             family,

@@ -25,6 +25,7 @@ pub mod iam;
 pub mod input;
 pub mod keyspace;
 pub mod registry;
+pub mod service_models;
 pub mod sts;
 
 pub use authz::{Authorizer, AuthzCheck, AuthzDecision};

@@ -2,7 +2,12 @@
 //! (`botocore/data/<service>/<version>/service-2.json` metadata), and decoding of a call
 //! into its service's [`Operation`](crate::Operation).
 
-use crate::{error::ApiError, input::Input, Operation};
+use crate::{
+    error::ApiError,
+    input::Input,
+    service_models::{ServiceModel, SERVICE_MODELS},
+    Operation,
+};
 
 /// AWS wire protocols.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +50,18 @@ impl ServiceInfo {
         }
     }
 
+    /// This service's botocore model (generated into [`crate::service_models`]).
+    pub fn model(&self) -> Option<&'static ServiceModel> {
+        model_by_signing_name(self.signing_name)
+    }
+
     pub fn unknown_operation(&self, action: &str) -> ApiError {
+        if self
+            .model()
+            .is_some_and(|m| m.operations.binary_search(&action).is_ok())
+        {
+            return not_implemented(self.signing_name, action);
+        }
         match self.protocol {
             Protocol::Query => ApiError::new(
                 "InvalidAction",
@@ -120,4 +136,101 @@ pub fn by_target(target: &str) -> Option<(&'static ServiceInfo, &str)> {
             })
         })
         .map(|s| (s, action))
+}
+
+/// The botocore model of a service by its SigV4 signing name.
+pub fn model_by_signing_name(name: &str) -> Option<&'static ServiceModel> {
+    SERVICE_MODELS.iter().find(|m| m.signing_name == name)
+}
+
+/// A real AWS operation (or service) that Palisade does not implement yet: 501, named.
+pub fn not_implemented(service: &str, action: &str) -> ApiError {
+    let what = if action.is_empty() {
+        format!("the {service} service")
+    } else {
+        format!("{service}:{}", truncate(action, 64))
+    };
+    ApiError::new(
+        "NotImplemented",
+        501,
+        format!("Palisade does not implement {what} yet."),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )]
+    use super::*;
+
+    /// The hand-written routing facts agree with botocore's models.
+    #[test]
+    fn services_match_their_botocore_models() {
+        for s in SERVICES {
+            let m = s
+                .model()
+                .unwrap_or_else(|| panic!("no model for {}", s.signing_name));
+            let protocol = match s.protocol {
+                Protocol::Query => "query",
+                Protocol::Json10 | Protocol::Json11 => "json",
+                Protocol::RestXml => "rest-xml",
+                Protocol::RestJson => "rest-json",
+            };
+            assert!(
+                m.protocols.contains(&protocol),
+                "{}: {protocol} not in {:?}",
+                s.signing_name,
+                m.protocols
+            );
+            assert_eq!(s.target_prefix, m.target_prefix, "{}", s.signing_name);
+            assert_eq!(s.xml_namespace, m.xml_namespace, "{}", s.signing_name);
+            assert_eq!(s.api_version, m.api_version, "{}", s.signing_name);
+            if s.protocol == Protocol::Json10 {
+                assert_eq!(m.json_version, Some("1.0"));
+            }
+            if s.protocol == Protocol::Json11 {
+                assert_eq!(m.json_version, Some("1.1"));
+            }
+        }
+    }
+
+    #[test]
+    fn operation_lists_are_sorted_for_binary_search() {
+        for m in SERVICE_MODELS {
+            assert!(m.operations.windows(2).all(|w| w[0] < w[1]), "{}", m.name);
+        }
+    }
+
+    /// Each service implements some of its model's operations, unknown names are
+    /// refused as AWS does, and model operations not implemented answer NotImplemented.
+    #[test]
+    fn decoding_follows_the_models() {
+        for s in SERVICES {
+            let m = s.model().unwrap();
+            let implemented = m
+                .operations
+                .iter()
+                .filter(|op| (s.decode)(op, &Input::Json(b"{}")).is_some())
+                .count();
+            assert!(implemented > 0, "{} implements nothing", s.signing_name);
+            assert!((s.decode)("NoSuchActionAnywhere", &Input::Json(b"{}")).is_none());
+            let unknown = s
+                .decode("NoSuchActionAnywhere", &Input::Json(b"{}"))
+                .err()
+                .unwrap();
+            assert_eq!(unknown.status, 400);
+            if let Some(missing) = m
+                .operations
+                .iter()
+                .find(|op| (s.decode)(op, &Input::Json(b"{}")).is_none())
+            {
+                let e = s.decode(missing, &Input::Json(b"{}")).err().unwrap();
+                assert_eq!((e.code.as_ref(), e.status), ("NotImplemented", 501));
+            }
+        }
+    }
 }

@@ -135,19 +135,13 @@ impl PolicyAuthorizer {
                             )?;
                         }
                     }
-                    if let Some(b) = &user.permissions_boundary {
-                        out.boundary = self.managed(
-                            tx,
-                            account,
-                            &b.permissions_boundary_arn,
-                            PolicyKind::PermissionsBoundary,
-                        )?;
-                    }
-                    out.tags = user
-                        .tags
-                        .iter()
-                        .map(|t| (t.key.clone(), t.value.clone()))
-                        .collect();
+                    self.boundary_and_tags(
+                        tx,
+                        account,
+                        user.permissions_boundary.as_ref(),
+                        &user.tags,
+                        &mut out,
+                    )?;
                 }
             }
             PrincipalKind::AssumedRole => {
@@ -162,19 +156,13 @@ impl PolicyAuthorizer {
                             &s.issuer_name,
                             &mut out.identity,
                         )?;
-                        if let Some(b) = &role.permissions_boundary {
-                            out.boundary = self.managed(
-                                tx,
-                                account,
-                                &b.permissions_boundary_arn,
-                                PolicyKind::PermissionsBoundary,
-                            )?;
-                        }
-                        out.tags = role
-                            .tags
-                            .iter()
-                            .map(|t| (t.key.clone(), t.value.clone()))
-                            .collect();
+                        self.boundary_and_tags(
+                            tx,
+                            account,
+                            role.permissions_boundary.as_ref(),
+                            &role.tags,
+                            &mut out,
+                        )?;
                     }
                 }
             }
@@ -192,6 +180,30 @@ impl PolicyAuthorizer {
             }
         }
         Ok(out)
+    }
+
+    /// The permissions boundary and tags of the calling user or role.
+    fn boundary_and_tags(
+        &self,
+        tx: &dyn ReadTx,
+        account: &str,
+        boundary: Option<&model::AttachedPermissionsBoundary>,
+        tags: &[model::Tag],
+        out: &mut PrincipalPolicies,
+    ) -> Result<(), ApiError> {
+        if let Some(b) = boundary {
+            out.boundary = self.managed(
+                tx,
+                account,
+                &b.permissions_boundary_arn,
+                PolicyKind::PermissionsBoundary,
+            )?;
+        }
+        out.tags = tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect();
+        Ok(())
     }
 
     /// Inline and attached policies of one user, group or role.

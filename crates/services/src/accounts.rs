@@ -207,3 +207,36 @@ pub fn set_clock(env: &Env, offset_micros: i64) -> Result<(), ApiError> {
     env.clock.set_offset_micros(offset_micros);
     Ok(())
 }
+
+/// Writes a new account's record (AWS Organizations CreateAccount): ACTIVE, with its own
+/// root but no root credentials.
+pub fn create_account_record(
+    tx: &mut dyn WriteTx,
+    account_id: &str,
+    name: &str,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let account = AccountRecord {
+        id: account_id.to_owned(),
+        name: name.to_owned(),
+        status: "ACTIVE".to_owned(),
+        created: now,
+    };
+    let raw = serde_json::to_vec(&account).map_err(ApiError::internal)?;
+    tx.put(&keyspace::account(account_id), &raw)?;
+    Ok(())
+}
+
+/// An account's name, when the account exists.
+pub fn account_name(
+    tx: &dyn palisade_store::ReadTx,
+    account_id: &str,
+) -> Result<Option<String>, ApiError> {
+    match tx.get(&keyspace::account(account_id))? {
+        Some(raw) => {
+            let rec: AccountRecord = serde_json::from_slice(&raw).map_err(ApiError::internal)?;
+            Ok(Some(rec.name))
+        }
+        None => Ok(None),
+    }
+}

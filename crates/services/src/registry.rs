@@ -117,6 +117,16 @@ static SERVICES: &[ServiceInfo] = &[
         global: false,
         decode: crate::cloudtrail::decode,
     },
+    ServiceInfo {
+        signing_name: "organizations",
+        protocol: Protocol::Json11,
+        target_prefix: Some("AWSOrganizationsV20161128"),
+        xml_namespace: None,
+        api_version: "2016-11-28",
+        event_source: "organizations.amazonaws.com",
+        global: true,
+        decode: crate::organizations::decode,
+    },
 ];
 
 /// Looks a service up by its SigV4 signing name.

@@ -24,6 +24,7 @@ pub mod error;
 pub mod iam;
 pub mod input;
 pub mod keyspace;
+pub mod kms;
 pub mod organizations;
 pub mod registry;
 pub mod service_models;

@@ -118,6 +118,16 @@ static SERVICES: &[ServiceInfo] = &[
         decode: crate::cloudtrail::decode,
     },
     ServiceInfo {
+        signing_name: "kms",
+        protocol: Protocol::Json11,
+        target_prefix: Some("TrentService"),
+        xml_namespace: None,
+        api_version: "2014-11-01",
+        event_source: "kms.amazonaws.com",
+        global: false,
+        decode: crate::kms::decode,
+    },
+    ServiceInfo {
         signing_name: "organizations",
         protocol: Protocol::Json11,
         target_prefix: Some("AWSOrganizationsV20161128"),

@@ -1,0 +1,1880 @@
+//! AWS Key Management Service (awsJson1.1, target prefix `TrentService`, regional).
+//!
+//! Keys (symmetric AES-256-GCM `SYMMETRIC_DEFAULT` and `HMAC_256`), aliases, key policies,
+//! tags, deletion windows on the business clock, and real cryptography with aws-lc-rs:
+//! Encrypt / Decrypt / ReEncrypt / GenerateDataKey(WithoutPlaintext) / GenerateRandom /
+//! GenerateMac / VerifyMac. Ciphertext blobs are described in [`blob`]; key material is
+//! stored only sealed under the data dir's master key ([`store`]).
+//!
+//! Authorization: every operation names `kms:<Action>` on the key ARN it targets (on the
+//! alias ARN when `KeyId` is an alias: authz() cannot read state; [`key_policy_for_arn`]
+//! resolves alias ARNs to their key's policy), with `kms:CallerAccount`,
+//! `kms:EncryptionContext:*`, `kms:EncryptionContextKeys`, `kms:EncryptionAlgorithm`,
+//! `kms:RequestAlias` and, for CreateKey, `kms:KeySpec` / `kms:KeyUsage` / `kms:KeyOrigin`.
+
+pub mod blob;
+pub mod error;
+pub mod store;
+
+pub use store::key_policy_for_arn;
+
+use crate::{
+    authz::AuthzCheck, context::RequestContext, env::Env, error::ApiError, input::Input, Reply,
+};
+use base64::Engine as _;
+use error::{self as kerr, err};
+use palisade_store::{ReadTx, WriteTx};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use store::{KeyRecord, KeyRef};
+use time::OffsetDateTime;
+
+type Context = BTreeMap<String, String>;
+
+const MAX_PLAINTEXT: usize = 4096;
+const MAX_CIPHERTEXT: usize = 6144;
+const MAX_KEY_POLICY: usize = 32_768;
+
+const KEY_SPECS: &[&str] = &[
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "ECC_NIST_P256",
+    "ECC_NIST_P384",
+    "ECC_NIST_P521",
+    "ECC_SECG_P256K1",
+    "SYMMETRIC_DEFAULT",
+    "HMAC_224",
+    "HMAC_256",
+    "HMAC_384",
+    "HMAC_512",
+    "SM2",
+    "ML_DSA_44",
+    "ML_DSA_65",
+    "ML_DSA_87",
+    "ECC_NIST_EDWARDS25519",
+];
+const KEY_USAGES: &[&str] = &[
+    "SIGN_VERIFY",
+    "ENCRYPT_DECRYPT",
+    "GENERATE_VERIFY_MAC",
+    "KEY_AGREEMENT",
+];
+const ORIGINS: &[&str] = &["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"];
+const ENCRYPTION_ALGORITHMS: &[&str] = &[
+    "SYMMETRIC_DEFAULT",
+    "RSAES_OAEP_SHA_1",
+    "RSAES_OAEP_SHA_256",
+    "SM2PKE",
+];
+const DATA_KEY_SPECS: &[&str] = &["AES_256", "AES_128"];
+const MAC_ALGORITHMS: &[&str] = &[
+    "HMAC_SHA_224",
+    "HMAC_SHA_256",
+    "HMAC_SHA_384",
+    "HMAC_SHA_512",
+];
+
+// ---------------------------------------------------------------- inputs
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagIn {
+    pub tag_key: String,
+    pub tag_value: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateKeyInput {
+    pub policy: Option<String>,
+    pub description: Option<String>,
+    pub key_usage: Option<String>,
+    pub customer_master_key_spec: Option<String>,
+    pub key_spec: Option<String>,
+    pub origin: Option<String>,
+    pub custom_key_store_id: Option<String>,
+    pub bypass_policy_lockout_safety_check: Option<bool>,
+    pub tags: Option<Vec<TagIn>>,
+    pub multi_region: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyIdInput {
+    pub key_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ScheduleKeyDeletionInput {
+    pub key_id: String,
+    pub pending_window_in_days: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateKeyDescriptionInput {
+    pub key_id: String,
+    pub description: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagResourceInput {
+    pub key_id: String,
+    pub tags: Vec<TagIn>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UntagResourceInput {
+    pub key_id: String,
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListInput {
+    pub key_id: Option<String>,
+    pub limit: Option<i64>,
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AliasInput {
+    pub alias_name: String,
+    pub target_key_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteAliasInput {
+    pub alias_name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EncryptInput {
+    pub key_id: String,
+    pub plaintext: String,
+    pub encryption_context: Option<Context>,
+    pub encryption_algorithm: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DecryptInput {
+    pub ciphertext_blob: String,
+    pub encryption_context: Option<Context>,
+    pub key_id: Option<String>,
+    pub encryption_algorithm: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReEncryptInput {
+    pub ciphertext_blob: String,
+    pub source_encryption_context: Option<Context>,
+    pub source_key_id: Option<String>,
+    pub destination_key_id: String,
+    pub destination_encryption_context: Option<Context>,
+    pub source_encryption_algorithm: Option<String>,
+    pub destination_encryption_algorithm: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateDataKeyInput {
+    pub key_id: String,
+    pub encryption_context: Option<Context>,
+    pub number_of_bytes: Option<i64>,
+    pub key_spec: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateRandomInput {
+    pub number_of_bytes: Option<i64>,
+    pub custom_key_store_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MacInput {
+    pub key_id: String,
+    pub message: String,
+    pub mac_algorithm: String,
+    /// VerifyMac only.
+    pub mac: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutKeyPolicyInput {
+    pub key_id: String,
+    pub policy_name: Option<String>,
+    pub policy: String,
+    pub bypass_policy_lockout_safety_check: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetKeyPolicyInput {
+    pub key_id: String,
+    pub policy_name: Option<String>,
+}
+
+/// The KMS actions Palisade implements.
+#[derive(Debug)]
+pub enum Operation {
+    CreateKey(CreateKeyInput),
+    DescribeKey(KeyIdInput),
+    ListKeys(ListInput),
+    EnableKey(KeyIdInput),
+    DisableKey(KeyIdInput),
+    ScheduleKeyDeletion(ScheduleKeyDeletionInput),
+    CancelKeyDeletion(KeyIdInput),
+    UpdateKeyDescription(UpdateKeyDescriptionInput),
+    TagResource(TagResourceInput),
+    UntagResource(UntagResourceInput),
+    ListResourceTags(ListInput),
+    CreateAlias(AliasInput),
+    UpdateAlias(AliasInput),
+    DeleteAlias(DeleteAliasInput),
+    ListAliases(ListInput),
+    Encrypt(EncryptInput),
+    Decrypt(DecryptInput),
+    ReEncrypt(ReEncryptInput),
+    GenerateDataKey(GenerateDataKeyInput),
+    GenerateDataKeyWithoutPlaintext(GenerateDataKeyInput),
+    GenerateRandom(GenerateRandomInput),
+    GenerateMac(MacInput),
+    VerifyMac(MacInput),
+    PutKeyPolicy(PutKeyPolicyInput),
+    GetKeyPolicy(GetKeyPolicyInput),
+    ListKeyPolicies(ListInput),
+}
+
+pub fn decode(
+    action: &str,
+    input: &Input<'_>,
+) -> Option<Result<Box<dyn crate::Operation>, ApiError>> {
+    use Operation as O;
+    let op = match action {
+        "CreateKey" => input.parse().map(O::CreateKey),
+        "DescribeKey" => input.parse().map(O::DescribeKey),
+        "ListKeys" => input.parse().map(O::ListKeys),
+        "EnableKey" => input.parse().map(O::EnableKey),
+        "DisableKey" => input.parse().map(O::DisableKey),
+        "ScheduleKeyDeletion" => input.parse().map(O::ScheduleKeyDeletion),
+        "CancelKeyDeletion" => input.parse().map(O::CancelKeyDeletion),
+        "UpdateKeyDescription" => input.parse().map(O::UpdateKeyDescription),
+        "TagResource" => input.parse().map(O::TagResource),
+        "UntagResource" => input.parse().map(O::UntagResource),
+        "ListResourceTags" => input
+            .parse()
+            .and_then(require_key_id)
+            .map(O::ListResourceTags),
+        "CreateAlias" => input.parse().map(O::CreateAlias),
+        "UpdateAlias" => input.parse().map(O::UpdateAlias),
+        "DeleteAlias" => input.parse().map(O::DeleteAlias),
+        "ListAliases" => input.parse().map(O::ListAliases),
+        "Encrypt" => input.parse().map(O::Encrypt),
+        "Decrypt" => input.parse().map(O::Decrypt),
+        "ReEncrypt" => input.parse().map(O::ReEncrypt),
+        "GenerateDataKey" => input.parse().map(O::GenerateDataKey),
+        "GenerateDataKeyWithoutPlaintext" => input.parse().map(O::GenerateDataKeyWithoutPlaintext),
+        "GenerateRandom" => input.parse().map(O::GenerateRandom),
+        "GenerateMac" => input.parse().map(O::GenerateMac),
+        "VerifyMac" => input.parse().and_then(require_mac).map(O::VerifyMac),
+        "PutKeyPolicy" => input.parse().map(O::PutKeyPolicy),
+        "GetKeyPolicy" => input.parse().map(O::GetKeyPolicy),
+        "ListKeyPolicies" => input
+            .parse()
+            .and_then(require_key_id)
+            .map(O::ListKeyPolicies),
+        _ => return None,
+    };
+    Some(op.map(|op| Box::new(op) as Box<dyn crate::Operation>))
+}
+
+fn null_member(member: &str) -> ApiError {
+    kerr::validation(format!(
+        "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+    ))
+}
+
+fn require_key_id(i: ListInput) -> Result<ListInput, ApiError> {
+    if i.key_id.is_none() {
+        return Err(null_member("keyId"));
+    }
+    Ok(i)
+}
+
+fn require_mac(i: MacInput) -> Result<MacInput, ApiError> {
+    if i.mac.is_none() {
+        return Err(null_member("mac"));
+    }
+    Ok(i)
+}
+
+// ---------------------------------------------------------------- outputs
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyMetadata {
+    #[serde(rename = "AWSAccountId")]
+    pub aws_account_id: String,
+    pub key_id: String,
+    pub arn: String,
+    pub creation_date: f64,
+    pub enabled: bool,
+    pub description: String,
+    pub key_usage: String,
+    pub key_state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_date: Option<f64>,
+    pub origin: String,
+    pub key_manager: String,
+    pub customer_master_key_spec: String,
+    pub key_spec: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_algorithms: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_algorithms: Option<Vec<String>>,
+    pub multi_region: bool,
+}
+
+fn epoch(t: OffsetDateTime) -> f64 {
+    // Millisecond precision, as AWS's timestamps.
+    (t.unix_timestamp_nanos() / 1_000_000) as f64 / 1000.0
+}
+
+fn metadata(k: &KeyRecord) -> KeyMetadata {
+    let hmac = k.key_spec.starts_with("HMAC_");
+    KeyMetadata {
+        aws_account_id: k.account.clone(),
+        key_id: k.key_id.clone(),
+        arn: k.arn.clone(),
+        creation_date: epoch(k.creation_date),
+        enabled: k.enabled && k.deletion_date.is_none(),
+        description: k.description.clone(),
+        key_usage: k.key_usage.clone(),
+        key_state: k.state().to_owned(),
+        deletion_date: k.deletion_date.map(epoch),
+        origin: "AWS_KMS".into(),
+        key_manager: "CUSTOMER".into(),
+        customer_master_key_spec: k.key_spec.clone(),
+        key_spec: k.key_spec.clone(),
+        encryption_algorithms: (!hmac).then(|| vec!["SYMMETRIC_DEFAULT".to_owned()]),
+        mac_algorithms: hmac.then(|| {
+            vec![format!(
+                "HMAC_SHA_{}",
+                k.key_spec.trim_start_matches("HMAC_")
+            )]
+        }),
+        multi_region: false,
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn unb64(s: &str, member: &str) -> Result<Vec<u8>, ApiError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .map_err(|_| kerr::bad_base64(member))
+}
+
+fn key_resources(k: &KeyRecord) -> Vec<(String, String)> {
+    vec![("AWS::KMS::Key".to_owned(), k.arn.clone())]
+}
+
+// ---------------------------------------------------------------- validation
+
+fn check_enum(value: &str, member: &str, allowed: &[&str]) -> Result<(), ApiError> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(kerr::enum_violation(value, member, allowed))
+    }
+}
+
+fn check_key_id_len(s: &str, member: &str) -> Result<(), ApiError> {
+    if s.is_empty() {
+        return Err(kerr::too_short(member, 1));
+    }
+    if s.len() > 2048 {
+        return Err(kerr::too_long(member, 2048));
+    }
+    Ok(())
+}
+
+fn check_context(c: &Option<Context>) -> Result<(), ApiError> {
+    if let Some(c) = c {
+        if c.keys().any(String::is_empty) {
+            return Err(kerr::validation(
+                "1 validation error detected: Value at 'encryptionContext' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length greater than or equal to 1]",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_tags(tags: &[TagIn]) -> Result<(), ApiError> {
+    for t in tags {
+        if t.tag_key.is_empty()
+            || t.tag_key.chars().count() > 128
+            || t.tag_value.chars().count() > 256
+        {
+            return Err(err(
+                "TagException",
+                "Tag key or value has an invalid length.",
+            ));
+        }
+        if t.tag_key.starts_with("aws:") {
+            return Err(err("TagException", "Tags beginning with aws: are reserved"));
+        }
+    }
+    if tags.len() > 50 {
+        return Err(err("TagException", "Too many tags"));
+    }
+    Ok(())
+}
+
+fn check_dry_run(d: Option<bool>) -> Result<(), ApiError> {
+    if d == Some(true) {
+        return Err(ApiError::new(
+            "DryRunOperationException",
+            412,
+            "The request would have succeeded, but the DryRun option is set.",
+        ));
+    }
+    Ok(())
+}
+
+fn check_symmetric_algorithm(alg: &Option<String>, member: &str) -> Result<(), ApiError> {
+    if let Some(a) = alg {
+        check_enum(a, member, ENCRYPTION_ALGORITHMS)?;
+        if a != "SYMMETRIC_DEFAULT" {
+            return Err(err(
+                "InvalidKeyUsageException",
+                format!("The encryption algorithm {a} is not compatible with the KMS key's key spec, SYMMETRIC_DEFAULT."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn require_usage(k: &KeyRecord, usage: &str, op: &str) -> Result<(), ApiError> {
+    if k.key_usage != usage {
+        return Err(err(
+            "InvalidKeyUsageException",
+            format!(
+                "{} key usage is {} which is not valid for {op}.",
+                k.arn, k.key_usage
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Validates a key policy document: a resource policy the engine can parse, within KMS's
+/// 32 KB quota.
+fn check_key_policy(doc: &str) -> Result<(), ApiError> {
+    if doc.is_empty() {
+        return Err(kerr::too_short("policy", 1));
+    }
+    if doc.len() > 131_072 {
+        return Err(kerr::too_long("policy", 131_072));
+    }
+    if doc.len() > MAX_KEY_POLICY {
+        return Err(err(
+            "LimitExceededException",
+            format!("Policy document exceeds the maximum size of {MAX_KEY_POLICY} bytes."),
+        ));
+    }
+    if serde_json::from_str::<Value>(doc).is_err() {
+        return Err(err(
+            "MalformedPolicyDocumentException",
+            "Policy contains invalid JSON.",
+        ));
+    }
+    palisade_policy::Policy::parse(doc, palisade_policy::PolicyKind::Resource).map_err(|e| {
+        err(
+            "MalformedPolicyDocumentException",
+            format!("Policy is malformed: {}", e.message),
+        )
+    })?;
+    Ok(())
+}
+
+fn check_alias_name(name: &str) -> Result<(), ApiError> {
+    if name.is_empty() {
+        return Err(kerr::too_short("aliasName", 1));
+    }
+    if name.len() > 256 {
+        return Err(kerr::too_long("aliasName", 256));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/:_-".contains(&b))
+    {
+        return Err(kerr::validation(format!(
+            "1 validation error detected: Value '{name}' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$"
+        )));
+    }
+    if !name.starts_with("alias/") || name.len() == 6 {
+        return Err(err(
+            "ValidationException",
+            "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",
+        ));
+    }
+    if name.starts_with("alias/aws/") || name == "alias/aws" {
+        return Err(err(
+            "NotAuthorizedException",
+            format!("{name} is reserved: alias names beginning with alias/aws/ are reserved for AWS managed keys."),
+        ));
+    }
+    Ok(())
+}
+
+fn paging(limit: Option<i64>, marker: &Option<String>) -> Result<(usize, usize), ApiError> {
+    let limit = match limit {
+        Some(l) if !(1..=1000).contains(&l) => return Err(kerr::out_of_range(l, "limit", 1, 1000)),
+        Some(l) => usize::try_from(l).unwrap_or(100),
+        None => 100,
+    };
+    let start = match marker {
+        Some(m) => m
+            .parse::<usize>()
+            .map_err(|_| err("InvalidMarkerException", "The marker is invalid."))?,
+        None => 0,
+    };
+    Ok((limit, start))
+}
+
+/// One page of `items` and the (Truncated, NextMarker) pair.
+fn page<T: Clone>(
+    items: &[T],
+    limit: usize,
+    start: usize,
+) -> Result<(Vec<T>, bool, Option<String>), ApiError> {
+    if start > items.len() {
+        return Err(err("InvalidMarkerException", "The marker is invalid."));
+    }
+    let end = start.saturating_add(limit).min(items.len());
+    let slice = items.get(start..end).unwrap_or_default().to_vec();
+    let truncated = end < items.len();
+    Ok((slice, truncated, truncated.then(|| end.to_string())))
+}
+
+// ---------------------------------------------------------------- authorization
+
+fn context_keys(c: &Option<Context>) -> Vec<(String, Vec<String>)> {
+    let mut keys = Vec::new();
+    if let Some(c) = c {
+        if !c.is_empty() {
+            for (k, v) in c {
+                keys.push((format!("kms:EncryptionContext:{k}"), vec![v.clone()]));
+            }
+            keys.push((
+                "kms:EncryptionContextKeys".to_owned(),
+                c.keys().cloned().collect(),
+            ));
+        }
+    }
+    keys
+}
+
+fn key_check(
+    action: &str,
+    key_id: &str,
+    ctx: &RequestContext,
+    mut extra: Vec<(String, Vec<String>)>,
+) -> AuthzCheck {
+    let r = KeyRef::parse(key_id, ctx);
+    let (arn, account) = r.arn();
+    let mut c = AuthzCheck::new(format!("kms:{action}"), arn);
+    c.resource_account = account;
+    c.context.push((
+        "kms:CallerAccount".to_owned(),
+        vec![ctx.principal.account_id.clone()],
+    ));
+    if let KeyRef::Alias { name, .. } = &r {
+        c.context
+            .push(("kms:RequestAlias".to_owned(), vec![name.clone()]));
+    }
+    c.context.append(&mut extra);
+    c
+}
+
+fn star_check(
+    action: &str,
+    ctx: &RequestContext,
+    mut extra: Vec<(String, Vec<String>)>,
+) -> AuthzCheck {
+    let mut c = AuthzCheck::new(format!("kms:{action}"), "*");
+    c.resource_account = Some(ctx.principal.account_id.clone());
+    c.context.push((
+        "kms:CallerAccount".to_owned(),
+        vec![ctx.principal.account_id.clone()],
+    ));
+    c.context.append(&mut extra);
+    c
+}
+
+fn alg_key(alg: &Option<String>) -> (String, Vec<String>) {
+    (
+        "kms:EncryptionAlgorithm".to_owned(),
+        vec![alg
+            .clone()
+            .unwrap_or_else(|| "SYMMETRIC_DEFAULT".to_owned())],
+    )
+}
+
+/// The key ARN inside a ciphertext blob, when it parses.
+fn blob_key_arn(b64blob: &str) -> Option<String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64blob.trim())
+        .ok()?;
+    blob::parse(&bytes).map(|b| b.key_arn.to_owned())
+}
+
+// ---------------------------------------------------------------- crypto helpers
+
+struct Sealed {
+    ciphertext: Vec<u8>,
+}
+
+fn encrypt_with(
+    env: &Env,
+    k: &KeyRecord,
+    ctx: &Context,
+    plaintext: &[u8],
+) -> Result<Sealed, ApiError> {
+    let version = k.current_version();
+    let material = store::material(&env.master_key, k, version)?
+        .ok_or_else(|| ApiError::internal("kms key without material"))?;
+    let ciphertext = blob::seal(&k.arn, version, &material, ctx, plaintext)
+        .ok_or_else(|| ApiError::internal("kms encryption failed"))?;
+    Ok(Sealed { ciphertext })
+}
+
+/// Decrypts a blob: finds its key (in the blob), checks it against `key_id` when given,
+/// checks the key's state, authenticates with the context. Returns (key, plaintext).
+fn decrypt_blob(
+    tx: &dyn ReadTx,
+    env: &Env,
+    ctx: &RequestContext,
+    blob_b64: &str,
+    key_id: Option<&str>,
+    enc_ctx: &Context,
+) -> Result<(KeyRecord, Vec<u8>), ApiError> {
+    let bytes = unb64(blob_b64, "CiphertextBlob")?;
+    if bytes.is_empty() {
+        return Err(kerr::too_short("ciphertextBlob", 1));
+    }
+    if bytes.len() > MAX_CIPHERTEXT {
+        return Err(kerr::too_long("ciphertextBlob", MAX_CIPHERTEXT));
+    }
+    let parsed = blob::parse(&bytes).ok_or_else(kerr::invalid_ciphertext)?;
+    let key = match KeyRef::parse(parsed.key_arn, ctx) {
+        KeyRef::Key {
+            account,
+            region,
+            id,
+        } => store::get_key(tx, &account, &region, &id)?
+            .filter(|k| !k.deleted(ctx.now))
+            .ok_or_else(kerr::invalid_ciphertext)?,
+        _ => return Err(kerr::invalid_ciphertext()),
+    };
+    if let Some(given) = key_id {
+        let named = store::resolve(tx, ctx, given)?;
+        if named.arn != key.arn {
+            return Err(kerr::incorrect_key());
+        }
+    }
+    if key.key_usage != "ENCRYPT_DECRYPT" {
+        return Err(kerr::invalid_ciphertext());
+    }
+    key.check_usable()?;
+    let material = store::material(&env.master_key, &key, parsed.material_version)?
+        .ok_or_else(kerr::invalid_ciphertext)?;
+    let plaintext =
+        blob::open(&parsed, &material, enc_ctx).map_err(|_| kerr::invalid_ciphertext())?;
+    Ok((key, plaintext))
+}
+
+fn random_bytes(n: usize) -> Result<Vec<u8>, ApiError> {
+    let mut out = vec![0u8; n];
+    aws_lc_rs::rand::fill(&mut out)
+        .map_err(|_| ApiError::internal("system random source failed"))?;
+    Ok(out)
+}
+
+fn hmac_sign(env: &Env, k: &KeyRecord, message: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let material = store::material(&env.master_key, k, k.current_version())?
+        .ok_or_else(|| ApiError::internal("kms key without material"))?;
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &material);
+    Ok(aws_lc_rs::hmac::sign(&key, message).as_ref().to_vec())
+}
+
+// ---------------------------------------------------------------- operations
+
+fn create_key(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &CreateKeyInput,
+) -> Result<Reply, ApiError> {
+    if let (Some(a), Some(b)) = (&i.key_spec, &i.customer_master_key_spec) {
+        if a != b {
+            return Err(kerr::validation(
+                "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.",
+            ));
+        }
+    }
+    let spec = i
+        .key_spec
+        .clone()
+        .or_else(|| i.customer_master_key_spec.clone())
+        .unwrap_or_else(|| "SYMMETRIC_DEFAULT".to_owned());
+    let member = if i.key_spec.is_some() {
+        "keySpec"
+    } else {
+        "customerMasterKeySpec"
+    };
+    check_enum(&spec, member, KEY_SPECS)?;
+    if let Some(u) = &i.key_usage {
+        check_enum(u, "keyUsage", KEY_USAGES)?;
+    }
+    if let Some(o) = &i.origin {
+        check_enum(o, "origin", ORIGINS)?;
+    }
+    if let Some(d) = &i.description {
+        if d.len() > 8192 {
+            return Err(kerr::too_long("description", 8192));
+        }
+    }
+    let default_usage = if spec.starts_with("HMAC_") {
+        "GENERATE_VERIFY_MAC"
+    } else {
+        "ENCRYPT_DECRYPT"
+    };
+    let usage = i
+        .key_usage
+        .clone()
+        .unwrap_or_else(|| default_usage.to_owned());
+    let supported = matches!(
+        (spec.as_str(), usage.as_str()),
+        ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT") | ("HMAC_256", "GENERATE_VERIFY_MAC")
+    );
+    if spec == "SYMMETRIC_DEFAULT" && usage != "ENCRYPT_DECRYPT"
+        || spec.starts_with("HMAC_") && usage != "GENERATE_VERIFY_MAC"
+    {
+        return Err(kerr::validation(format!(
+            "KeyUsage {usage} is not compatible with KeySpec {spec}"
+        )));
+    }
+    if !supported {
+        return Err(err(
+            "UnsupportedOperationException",
+            format!("KeySpec {spec} with KeyUsage {usage} is not supported by this KMS yet."),
+        ));
+    }
+    match i.origin.as_deref() {
+        None | Some("AWS_KMS") => {}
+        Some(o) => {
+            return Err(err(
+                "UnsupportedOperationException",
+                format!("Origin {o} is not supported by this KMS yet."),
+            ))
+        }
+    }
+    if i.custom_key_store_id.is_some() {
+        return Err(err("CustomKeyStoreNotFoundException", ""));
+    }
+    if i.multi_region == Some(true) {
+        return Err(err(
+            "UnsupportedOperationException",
+            "Multi-Region keys are not supported by this KMS yet.",
+        ));
+    }
+    let tags = i.tags.clone().unwrap_or_default();
+    check_tags(&tags)?;
+    let account = ctx.principal.account_id.clone();
+    let policy = match &i.policy {
+        Some(p) => {
+            check_key_policy(p)?;
+            p.clone()
+        }
+        None => store::default_policy(&account),
+    };
+    let key_id = uuid::Uuid::new_v4().to_string();
+    let arn = store::key_arn(&ctx.region, &account, &key_id);
+    let material = store::new_sealed_material(&env.master_key, &arn, 1, blob::MATERIAL_LEN)?;
+    let key = KeyRecord {
+        key_id,
+        arn,
+        account,
+        region: ctx.region.clone(),
+        creation_date: ctx.now,
+        description: i.description.clone().unwrap_or_default(),
+        key_usage: usage,
+        key_spec: spec,
+        enabled: true,
+        deletion_date: None,
+        pending_window_in_days: None,
+        policy,
+        tags: tags.into_iter().map(|t| (t.tag_key, t.tag_value)).collect(),
+        materials: vec![material],
+    };
+    store::put_key(tx, &key)?;
+    let md = metadata(&key);
+    let mut reply = Reply::new(json!({ "KeyMetadata": md }));
+    reply.response_elements = Some(json!({ "keyMetadata": crate::iam::camel_json(&md) }));
+    reply.resources = key_resources(&key);
+    Ok(reply)
+}
+
+fn schedule_deletion(
+    tx: &mut dyn WriteTx,
+    ctx: &RequestContext,
+    i: &ScheduleKeyDeletionInput,
+) -> Result<Reply, ApiError> {
+    let days = i.pending_window_in_days.unwrap_or(30);
+    if !(1..=365).contains(&days) {
+        return Err(kerr::out_of_range(days, "pendingWindowInDays", 1, 365));
+    }
+    if !(7..=30).contains(&days) {
+        return Err(kerr::validation(
+            "PendingWindowInDays value must be between 7 and 30 for this key.",
+        ));
+    }
+    let mut k = store::resolve(tx, ctx, &i.key_id)?;
+    if k.deletion_date.is_some() {
+        return Err(kerr::pending_deletion(&k.arn));
+    }
+    let date = ctx.now + time::Duration::days(days);
+    k.deletion_date = Some(date);
+    k.pending_window_in_days = Some(days);
+    k.enabled = false;
+    store::put_key(tx, &k)?;
+    let mut reply = Reply::new(json!({
+        "KeyId": k.arn, "DeletionDate": epoch(date), "KeyState": "PendingDeletion", "PendingWindowInDays": days,
+    }));
+    reply.response_elements = Some(json!({
+        "keyId": k.arn, "deletionDate": rfc3339(date), "keyState": "PendingDeletion", "pendingWindowInDays": days,
+    }));
+    reply.resources = key_resources(&k);
+    Ok(reply)
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn alias_write(
+    tx: &mut dyn WriteTx,
+    ctx: &RequestContext,
+    i: &AliasInput,
+    create: bool,
+) -> Result<Reply, ApiError> {
+    check_alias_name(&i.alias_name)?;
+    check_key_id_len(&i.target_key_id, "targetKeyId")?;
+    if matches!(KeyRef::parse(&i.target_key_id, ctx), KeyRef::Alias { .. }) {
+        return Err(kerr::validation("Aliases must refer to keys. Not aliases"));
+    }
+    let key = store::resolve(tx, ctx, &i.target_key_id)?;
+    let account = ctx.principal.account_id.clone();
+    if key.account != account || key.region != ctx.region {
+        return Err(kerr::key_not_found(&key.arn));
+    }
+    let existing = store::get_alias(tx, &account, &ctx.region, &i.alias_name)?
+        .filter(|a| alias_target_live(tx, ctx, a));
+    let record = if create {
+        if existing.is_some() {
+            return Err(err(
+                "AlreadyExistsException",
+                format!(
+                    "An alias with the name {} already exists",
+                    store::alias_arn(&ctx.region, &account, &i.alias_name)
+                ),
+            ));
+        }
+        store::AliasRecord {
+            name: i.alias_name.clone(),
+            target_key_id: key.key_id.clone(),
+            creation_date: ctx.now,
+            last_updated_date: ctx.now,
+        }
+    } else {
+        let Some(mut a) = existing else {
+            return Err(kerr::alias_not_found(&store::alias_arn(
+                &ctx.region,
+                &account,
+                &i.alias_name,
+            )));
+        };
+        a.target_key_id = key.key_id.clone();
+        a.last_updated_date = ctx.now;
+        a
+    };
+    store::put_alias(tx, &account, &ctx.region, &record)?;
+    let mut reply = Reply::empty();
+    reply.resources = vec![
+        ("AWS::KMS::Key".to_owned(), key.arn.clone()),
+        (
+            "AWS::KMS::Alias".to_owned(),
+            store::alias_arn(&ctx.region, &account, &i.alias_name),
+        ),
+    ];
+    Ok(reply)
+}
+
+/// Whether an alias's target key still exists (aliases die with their key).
+fn alias_target_live(tx: &dyn ReadTx, ctx: &RequestContext, a: &store::AliasRecord) -> bool {
+    store::get_key(tx, &ctx.principal.account_id, &ctx.region, &a.target_key_id)
+        .ok()
+        .flatten()
+        .is_some_and(|k| !k.deleted(ctx.now))
+}
+
+fn list_aliases(tx: &dyn ReadTx, ctx: &RequestContext, i: &ListInput) -> Result<Reply, ApiError> {
+    let (limit, start) = paging(i.limit, &i.marker)?;
+    let account = &ctx.principal.account_id;
+    let filter = match &i.key_id {
+        Some(k) => {
+            check_key_id_len(k, "keyId")?;
+            match KeyRef::parse(k, ctx) {
+                KeyRef::Key { .. } => Some(store::resolve(tx, ctx, k)?.key_id),
+                _ => return Err(kerr::invalid_key_id(k)),
+            }
+        }
+        None => None,
+    };
+    let entries: Vec<Value> = store::all_aliases(tx, account, &ctx.region)?
+        .into_iter()
+        .filter(|a| alias_target_live(tx, ctx, a))
+        .filter(|a| filter.as_ref().is_none_or(|f| *f == a.target_key_id))
+        .map(|a| {
+            json!({
+                "AliasName": a.name,
+                "AliasArn": store::alias_arn(&ctx.region, account, &a.name),
+                "TargetKeyId": a.target_key_id,
+                "CreationDate": epoch(a.creation_date),
+                "LastUpdatedDate": epoch(a.last_updated_date),
+            })
+        })
+        .collect();
+    let (items, truncated, next) = page(&entries, limit, start)?;
+    let mut out = json!({ "Aliases": items, "Truncated": truncated });
+    if let (Some(n), Some(o)) = (next, out.as_object_mut()) {
+        o.insert("NextMarker".into(), n.into());
+    }
+    Ok(Reply::new(out))
+}
+
+fn list_keys(tx: &dyn ReadTx, ctx: &RequestContext, i: &ListInput) -> Result<Reply, ApiError> {
+    let (limit, start) = paging(i.limit, &i.marker)?;
+    let keys: Vec<Value> = store::all_keys(tx, &ctx.principal.account_id, &ctx.region)?
+        .into_iter()
+        .filter(|k| !k.deleted(ctx.now))
+        .map(|k| json!({ "KeyId": k.key_id, "KeyArn": k.arn }))
+        .collect();
+    let (items, truncated, next) = page(&keys, limit, start)?;
+    let mut out = json!({ "Keys": items, "Truncated": truncated });
+    if let (Some(n), Some(o)) = (next, out.as_object_mut()) {
+        o.insert("NextMarker".into(), n.into());
+    }
+    Ok(Reply::new(out))
+}
+
+fn generate_data_key(
+    tx: &dyn ReadTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &GenerateDataKeyInput,
+    with_plaintext: bool,
+) -> Result<Reply, ApiError> {
+    check_key_id_len(&i.key_id, "keyId")?;
+    check_context(&i.encryption_context)?;
+    if let Some(s) = &i.key_spec {
+        check_enum(s, "keySpec", DATA_KEY_SPECS)?;
+    }
+    if let Some(n) = i.number_of_bytes {
+        if !(1..=1024).contains(&n) {
+            return Err(kerr::out_of_range(n, "numberOfBytes", 1, 1024));
+        }
+    }
+    let len = match (i.key_spec.as_deref(), i.number_of_bytes) {
+        (Some(_), Some(_)) | (None, None) => {
+            return Err(kerr::validation(
+                "Please specify either number of bytes or key spec.",
+            ))
+        }
+        (Some("AES_128"), None) => 16,
+        (Some(_), None) => 32,
+        (None, Some(n)) => usize::try_from(n).unwrap_or(32),
+    };
+    let key = store::resolve(tx, ctx, &i.key_id)?;
+    require_usage(
+        &key,
+        "ENCRYPT_DECRYPT",
+        if with_plaintext {
+            "GenerateDataKey"
+        } else {
+            "GenerateDataKeyWithoutPlaintext"
+        },
+    )?;
+    key.check_usable()?;
+    check_dry_run(i.dry_run)?;
+    let data_key = random_bytes(len)?;
+    let sealed = encrypt_with(
+        env,
+        &key,
+        &i.encryption_context.clone().unwrap_or_default(),
+        &data_key,
+    )?;
+    let mut out = json!({ "CiphertextBlob": b64(&sealed.ciphertext), "KeyId": key.arn });
+    if let (true, Some(o)) = (with_plaintext, out.as_object_mut()) {
+        o.insert("Plaintext".into(), b64(&data_key).into());
+    }
+    let mut reply = Reply::new(out);
+    reply.resources = key_resources(&key);
+    Ok(reply)
+}
+
+fn encrypt(
+    tx: &dyn ReadTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &EncryptInput,
+) -> Result<Reply, ApiError> {
+    check_key_id_len(&i.key_id, "keyId")?;
+    let plaintext = unb64(&i.plaintext, "Plaintext")?;
+    if plaintext.is_empty() {
+        return Err(kerr::too_short("plaintext", 1));
+    }
+    if plaintext.len() > MAX_PLAINTEXT {
+        return Err(kerr::too_long("plaintext", MAX_PLAINTEXT));
+    }
+    check_context(&i.encryption_context)?;
+    check_symmetric_algorithm(&i.encryption_algorithm, "encryptionAlgorithm")?;
+    let key = store::resolve(tx, ctx, &i.key_id)?;
+    require_usage(&key, "ENCRYPT_DECRYPT", "Encrypt")?;
+    key.check_usable()?;
+    check_dry_run(i.dry_run)?;
+    let sealed = encrypt_with(
+        env,
+        &key,
+        &i.encryption_context.clone().unwrap_or_default(),
+        &plaintext,
+    )?;
+    let mut reply = Reply::new(json!({
+        "CiphertextBlob": b64(&sealed.ciphertext), "KeyId": key.arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+    }));
+    reply.resources = key_resources(&key);
+    Ok(reply)
+}
+
+fn decrypt(
+    tx: &dyn ReadTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &DecryptInput,
+) -> Result<Reply, ApiError> {
+    if let Some(k) = &i.key_id {
+        check_key_id_len(k, "keyId")?;
+    }
+    check_context(&i.encryption_context)?;
+    check_symmetric_algorithm(&i.encryption_algorithm, "encryptionAlgorithm")?;
+    let (key, plaintext) = decrypt_blob(
+        tx,
+        env,
+        ctx,
+        &i.ciphertext_blob,
+        i.key_id.as_deref(),
+        &i.encryption_context.clone().unwrap_or_default(),
+    )?;
+    check_dry_run(i.dry_run)?;
+    let mut reply = Reply::new(json!({
+        "KeyId": key.arn, "Plaintext": b64(&plaintext), "EncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+    }));
+    reply.resources = key_resources(&key);
+    Ok(reply)
+}
+
+fn re_encrypt(
+    tx: &dyn ReadTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &ReEncryptInput,
+) -> Result<Reply, ApiError> {
+    check_key_id_len(&i.destination_key_id, "destinationKeyId")?;
+    if let Some(k) = &i.source_key_id {
+        check_key_id_len(k, "sourceKeyId")?;
+    }
+    check_context(&i.source_encryption_context)?;
+    check_context(&i.destination_encryption_context)?;
+    check_symmetric_algorithm(&i.source_encryption_algorithm, "sourceEncryptionAlgorithm")?;
+    check_symmetric_algorithm(
+        &i.destination_encryption_algorithm,
+        "destinationEncryptionAlgorithm",
+    )?;
+    let (source, plaintext) = decrypt_blob(
+        tx,
+        env,
+        ctx,
+        &i.ciphertext_blob,
+        i.source_key_id.as_deref(),
+        &i.source_encryption_context.clone().unwrap_or_default(),
+    )?;
+    let dest = store::resolve(tx, ctx, &i.destination_key_id)?;
+    require_usage(&dest, "ENCRYPT_DECRYPT", "ReEncrypt")?;
+    dest.check_usable()?;
+    check_dry_run(i.dry_run)?;
+    let sealed = encrypt_with(
+        env,
+        &dest,
+        &i.destination_encryption_context.clone().unwrap_or_default(),
+        &plaintext,
+    )?;
+    let mut reply = Reply::new(json!({
+        "CiphertextBlob": b64(&sealed.ciphertext),
+        "SourceKeyId": source.arn,
+        "KeyId": dest.arn,
+        "SourceEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+        "DestinationEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+    }));
+    reply.resources = vec![
+        ("AWS::KMS::Key".to_owned(), source.arn.clone()),
+        ("AWS::KMS::Key".to_owned(), dest.arn.clone()),
+    ];
+    Ok(reply)
+}
+
+fn mac_op(
+    tx: &dyn ReadTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &MacInput,
+    verify: bool,
+) -> Result<Reply, ApiError> {
+    check_key_id_len(&i.key_id, "keyId")?;
+    let message = unb64(&i.message, "Message")?;
+    if message.is_empty() {
+        return Err(kerr::too_short("message", 1));
+    }
+    if message.len() > MAX_PLAINTEXT {
+        return Err(kerr::too_long("message", MAX_PLAINTEXT));
+    }
+    check_enum(&i.mac_algorithm, "macAlgorithm", MAC_ALGORITHMS)?;
+    let given_mac = match (&i.mac, verify) {
+        (Some(m), true) => Some(unb64(m, "Mac")?),
+        _ => None,
+    };
+    let key = store::resolve(tx, ctx, &i.key_id)?;
+    require_usage(
+        &key,
+        "GENERATE_VERIFY_MAC",
+        if verify { "VerifyMac" } else { "GenerateMac" },
+    )?;
+    if i.mac_algorithm != "HMAC_SHA_256" {
+        return Err(err(
+            "InvalidKeyUsageException",
+            format!(
+                "The MAC algorithm {} is not compatible with the KMS key's key spec, {}.",
+                i.mac_algorithm, key.key_spec
+            ),
+        ));
+    }
+    key.check_usable()?;
+    check_dry_run(i.dry_run)?;
+    let mac = hmac_sign(env, &key, &message)?;
+    let mut reply = if let Some(given) = given_mac {
+        let material = store::material(&env.master_key, &key, key.current_version())?
+            .ok_or_else(|| ApiError::internal("kms key without material"))?;
+        let hk = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &material);
+        if aws_lc_rs::hmac::verify(&hk, &message, &given).is_err() {
+            return Err(err("KMSInvalidMacException", ""));
+        }
+        Reply::new(json!({ "KeyId": key.arn, "MacValid": true, "MacAlgorithm": i.mac_algorithm }))
+    } else {
+        Reply::new(json!({ "Mac": b64(&mac), "MacAlgorithm": i.mac_algorithm, "KeyId": key.arn }))
+    };
+    reply.resources = key_resources(&key);
+    Ok(reply)
+}
+
+fn policy_name_ok(name: &Option<String>) -> Result<(), ApiError> {
+    match name.as_deref() {
+        None | Some("default") => Ok(()),
+        Some(n) if n.is_empty() || !n.chars().all(|c| c.is_alphanumeric() || c == '_') => Err(kerr::validation(format!(
+            "1 validation error detected: Value '{n}' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w]+"
+        ))),
+        Some(_) => Err(err("NotFoundException", "No such policy exists")),
+    }
+}
+
+fn key_write(
+    tx: &mut dyn WriteTx,
+    ctx: &RequestContext,
+    key_id: &str,
+    f: impl FnOnce(&mut KeyRecord) -> Result<(), ApiError>,
+) -> Result<Reply, ApiError> {
+    check_key_id_len(key_id, "keyId")?;
+    let mut k = store::resolve(tx, ctx, key_id)?;
+    f(&mut k)?;
+    store::put_key(tx, &k)?;
+    let mut reply = Reply::empty();
+    reply.resources = key_resources(&k);
+    Ok(reply)
+}
+
+impl crate::Operation for Operation {
+    fn name(&self) -> &'static str {
+        use Operation as O;
+        match self {
+            O::CreateKey(_) => "CreateKey",
+            O::DescribeKey(_) => "DescribeKey",
+            O::ListKeys(_) => "ListKeys",
+            O::EnableKey(_) => "EnableKey",
+            O::DisableKey(_) => "DisableKey",
+            O::ScheduleKeyDeletion(_) => "ScheduleKeyDeletion",
+            O::CancelKeyDeletion(_) => "CancelKeyDeletion",
+            O::UpdateKeyDescription(_) => "UpdateKeyDescription",
+            O::TagResource(_) => "TagResource",
+            O::UntagResource(_) => "UntagResource",
+            O::ListResourceTags(_) => "ListResourceTags",
+            O::CreateAlias(_) => "CreateAlias",
+            O::UpdateAlias(_) => "UpdateAlias",
+            O::DeleteAlias(_) => "DeleteAlias",
+            O::ListAliases(_) => "ListAliases",
+            O::Encrypt(_) => "Encrypt",
+            O::Decrypt(_) => "Decrypt",
+            O::ReEncrypt(_) => "ReEncrypt",
+            O::GenerateDataKey(_) => "GenerateDataKey",
+            O::GenerateDataKeyWithoutPlaintext(_) => "GenerateDataKeyWithoutPlaintext",
+            O::GenerateRandom(_) => "GenerateRandom",
+            O::GenerateMac(_) => "GenerateMac",
+            O::VerifyMac(_) => "VerifyMac",
+            O::PutKeyPolicy(_) => "PutKeyPolicy",
+            O::GetKeyPolicy(_) => "GetKeyPolicy",
+            O::ListKeyPolicies(_) => "ListKeyPolicies",
+        }
+    }
+
+    fn read_only(&self) -> bool {
+        use Operation as O;
+        matches!(
+            self,
+            O::DescribeKey(_)
+                | O::ListKeys(_)
+                | O::ListResourceTags(_)
+                | O::ListAliases(_)
+                | O::Encrypt(_)
+                | O::Decrypt(_)
+                | O::ReEncrypt(_)
+                | O::GenerateDataKey(_)
+                | O::GenerateDataKeyWithoutPlaintext(_)
+                | O::GenerateRandom(_)
+                | O::GenerateMac(_)
+                | O::VerifyMac(_)
+                | O::GetKeyPolicy(_)
+                | O::ListKeyPolicies(_)
+        )
+    }
+
+    fn reads_state(&self) -> bool {
+        !matches!(self, Operation::GenerateRandom(_))
+    }
+
+    fn authz(&self, ctx: &RequestContext) -> Vec<AuthzCheck> {
+        use Operation as O;
+        match self {
+            O::CreateKey(i) => {
+                let spec = i
+                    .key_spec
+                    .clone()
+                    .or_else(|| i.customer_master_key_spec.clone())
+                    .unwrap_or_else(|| "SYMMETRIC_DEFAULT".to_owned());
+                let usage = i.key_usage.clone().unwrap_or_else(|| {
+                    if spec.starts_with("HMAC_") {
+                        "GENERATE_VERIFY_MAC"
+                    } else {
+                        "ENCRYPT_DECRYPT"
+                    }
+                    .to_owned()
+                });
+                let mut extra = vec![
+                    ("kms:KeySpec".to_owned(), vec![spec]),
+                    ("kms:KeyUsage".to_owned(), vec![usage]),
+                    (
+                        "kms:KeyOrigin".to_owned(),
+                        vec![i.origin.clone().unwrap_or_else(|| "AWS_KMS".to_owned())],
+                    ),
+                    (
+                        "kms:MultiRegion".to_owned(),
+                        vec![i.multi_region.unwrap_or(false).to_string()],
+                    ),
+                    (
+                        "kms:BypassPolicyLockoutSafetyCheck".to_owned(),
+                        vec![i
+                            .bypass_policy_lockout_safety_check
+                            .unwrap_or(false)
+                            .to_string()],
+                    ),
+                ];
+                if let Some(tags) = &i.tags {
+                    for t in tags {
+                        extra.push((
+                            format!("aws:RequestTag/{}", t.tag_key),
+                            vec![t.tag_value.clone()],
+                        ));
+                    }
+                    extra.push((
+                        "aws:TagKeys".to_owned(),
+                        tags.iter().map(|t| t.tag_key.clone()).collect(),
+                    ));
+                }
+                vec![star_check("CreateKey", ctx, extra)]
+            }
+            O::ListKeys(_) => vec![star_check("ListKeys", ctx, vec![])],
+            O::ListAliases(_) => vec![star_check("ListAliases", ctx, vec![])],
+            O::GenerateRandom(_) => vec![star_check("GenerateRandom", ctx, vec![])],
+            O::DescribeKey(i) => vec![key_check("DescribeKey", &i.key_id, ctx, vec![])],
+            O::EnableKey(i) => vec![key_check("EnableKey", &i.key_id, ctx, vec![])],
+            O::DisableKey(i) => vec![key_check("DisableKey", &i.key_id, ctx, vec![])],
+            O::ScheduleKeyDeletion(i) => {
+                vec![key_check("ScheduleKeyDeletion", &i.key_id, ctx, vec![])]
+            }
+            O::CancelKeyDeletion(i) => vec![key_check("CancelKeyDeletion", &i.key_id, ctx, vec![])],
+            O::UpdateKeyDescription(i) => {
+                vec![key_check("UpdateKeyDescription", &i.key_id, ctx, vec![])]
+            }
+            O::TagResource(i) => {
+                let mut extra: Vec<(String, Vec<String>)> = i
+                    .tags
+                    .iter()
+                    .map(|t| {
+                        (
+                            format!("aws:RequestTag/{}", t.tag_key),
+                            vec![t.tag_value.clone()],
+                        )
+                    })
+                    .collect();
+                extra.push((
+                    "aws:TagKeys".to_owned(),
+                    i.tags.iter().map(|t| t.tag_key.clone()).collect(),
+                ));
+                vec![key_check("TagResource", &i.key_id, ctx, extra)]
+            }
+            O::UntagResource(i) => vec![key_check(
+                "UntagResource",
+                &i.key_id,
+                ctx,
+                vec![("aws:TagKeys".to_owned(), i.tag_keys.clone())],
+            )],
+            O::ListResourceTags(i) => vec![key_check(
+                "ListResourceTags",
+                i.key_id.as_deref().unwrap_or_default(),
+                ctx,
+                vec![],
+            )],
+            O::CreateAlias(i) | O::UpdateAlias(i) => {
+                let action = if matches!(self, O::CreateAlias(_)) {
+                    "CreateAlias"
+                } else {
+                    "UpdateAlias"
+                };
+                vec![
+                    key_check(action, &i.alias_name, ctx, vec![]),
+                    key_check(action, &i.target_key_id, ctx, vec![]),
+                ]
+            }
+            // DeleteAlias also needs permission on the key; the alias names it only in state.
+            O::DeleteAlias(i) => vec![key_check("DeleteAlias", &i.alias_name, ctx, vec![])],
+            O::Encrypt(i) => {
+                let mut extra = context_keys(&i.encryption_context);
+                extra.push(alg_key(&i.encryption_algorithm));
+                vec![key_check("Encrypt", &i.key_id, ctx, extra)]
+            }
+            O::Decrypt(i) => {
+                let mut extra = context_keys(&i.encryption_context);
+                extra.push(alg_key(&i.encryption_algorithm));
+                match (blob_key_arn(&i.ciphertext_blob), &i.key_id) {
+                    (Some(arn), _) => vec![key_check("Decrypt", &arn, ctx, extra)],
+                    (None, Some(k)) => vec![key_check("Decrypt", k, ctx, extra)],
+                    // Not a blob of ours: the call fails with InvalidCiphertextException.
+                    (None, None) => vec![],
+                }
+            }
+            O::ReEncrypt(i) => {
+                let same = blob_key_arn(&i.ciphertext_blob);
+                let dest_arn = KeyRef::parse(&i.destination_key_id, ctx).arn().0;
+                let on_same = same.as_deref() == Some(dest_arn.as_str());
+                let same_key = (
+                    "kms:ReEncryptOnSameKey".to_owned(),
+                    vec![on_same.to_string()],
+                );
+                let mut from_extra = context_keys(&i.source_encryption_context);
+                from_extra.push(alg_key(&i.source_encryption_algorithm));
+                from_extra.push(same_key.clone());
+                let mut to_extra = context_keys(&i.destination_encryption_context);
+                to_extra.push(alg_key(&i.destination_encryption_algorithm));
+                to_extra.push(same_key);
+                let mut checks = Vec::new();
+                match (same, &i.source_key_id) {
+                    (Some(arn), _) => {
+                        checks.push(key_check("ReEncryptFrom", &arn, ctx, from_extra))
+                    }
+                    (None, Some(k)) => checks.push(key_check("ReEncryptFrom", k, ctx, from_extra)),
+                    (None, None) => {}
+                }
+                checks.push(key_check(
+                    "ReEncryptTo",
+                    &i.destination_key_id,
+                    ctx,
+                    to_extra,
+                ));
+                checks
+            }
+            O::GenerateDataKey(i) => vec![key_check(
+                "GenerateDataKey",
+                &i.key_id,
+                ctx,
+                context_keys(&i.encryption_context),
+            )],
+            O::GenerateDataKeyWithoutPlaintext(i) => vec![key_check(
+                "GenerateDataKeyWithoutPlaintext",
+                &i.key_id,
+                ctx,
+                context_keys(&i.encryption_context),
+            )],
+            O::GenerateMac(i) | O::VerifyMac(i) => {
+                let action = if matches!(self, O::GenerateMac(_)) {
+                    "GenerateMac"
+                } else {
+                    "VerifyMac"
+                };
+                vec![key_check(
+                    action,
+                    &i.key_id,
+                    ctx,
+                    vec![("kms:MacAlgorithm".to_owned(), vec![i.mac_algorithm.clone()])],
+                )]
+            }
+            O::PutKeyPolicy(i) => vec![key_check(
+                "PutKeyPolicy",
+                &i.key_id,
+                ctx,
+                vec![(
+                    "kms:BypassPolicyLockoutSafetyCheck".to_owned(),
+                    vec![i
+                        .bypass_policy_lockout_safety_check
+                        .unwrap_or(false)
+                        .to_string()],
+                )],
+            )],
+            O::GetKeyPolicy(i) => vec![key_check("GetKeyPolicy", &i.key_id, ctx, vec![])],
+            O::ListKeyPolicies(i) => vec![key_check(
+                "ListKeyPolicies",
+                i.key_id.as_deref().unwrap_or_default(),
+                ctx,
+                vec![],
+            )],
+        }
+    }
+
+    fn request_parameters(&self) -> Option<Value> {
+        use Operation as O;
+        let mut p = serde_json::Map::new();
+        let mut put = |k: &str, v: Value| {
+            p.insert(k.to_owned(), v);
+        };
+        let ctx_value = |c: &Option<Context>| c.as_ref().map(|c| json!(c));
+        match self {
+            O::CreateKey(i) => {
+                if let Some(v) = &i.description {
+                    put("description", json!(v));
+                }
+                put(
+                    "keyUsage",
+                    json!(i
+                        .key_usage
+                        .clone()
+                        .unwrap_or_else(|| "ENCRYPT_DECRYPT".into())),
+                );
+                put(
+                    "keySpec",
+                    json!(i
+                        .key_spec
+                        .clone()
+                        .or_else(|| i.customer_master_key_spec.clone())
+                        .unwrap_or_else(|| "SYMMETRIC_DEFAULT".into())),
+                );
+                put(
+                    "origin",
+                    json!(i.origin.clone().unwrap_or_else(|| "AWS_KMS".into())),
+                );
+                if let Some(v) = &i.policy {
+                    put("policy", json!(v));
+                }
+                if let Some(v) = i.bypass_policy_lockout_safety_check {
+                    put("bypassPolicyLockoutSafetyCheck", json!(v));
+                }
+                if let Some(v) = i.multi_region {
+                    put("multiRegion", json!(v));
+                }
+                if let Some(tags) = &i.tags {
+                    put(
+                        "tags",
+                        json!(tags
+                            .iter()
+                            .map(|t| json!({"tagKey": t.tag_key, "tagValue": t.tag_value}))
+                            .collect::<Vec<_>>()),
+                    );
+                }
+            }
+            O::DescribeKey(i) | O::EnableKey(i) | O::DisableKey(i) | O::CancelKeyDeletion(i) => {
+                put("keyId", json!(i.key_id))
+            }
+            O::ScheduleKeyDeletion(i) => {
+                put("keyId", json!(i.key_id));
+                if let Some(d) = i.pending_window_in_days {
+                    put("pendingWindowInDays", json!(d));
+                }
+            }
+            O::UpdateKeyDescription(i) => {
+                put("keyId", json!(i.key_id));
+                put("description", json!(i.description));
+            }
+            O::TagResource(i) => {
+                put("keyId", json!(i.key_id));
+                put(
+                    "tags",
+                    json!(i
+                        .tags
+                        .iter()
+                        .map(|t| json!({"tagKey": t.tag_key, "tagValue": t.tag_value}))
+                        .collect::<Vec<_>>()),
+                );
+            }
+            O::UntagResource(i) => {
+                put("keyId", json!(i.key_id));
+                put("tagKeys", json!(i.tag_keys));
+            }
+            O::ListKeys(i) | O::ListAliases(i) | O::ListResourceTags(i) | O::ListKeyPolicies(i) => {
+                if let Some(k) = &i.key_id {
+                    put("keyId", json!(k));
+                }
+                if let Some(l) = i.limit {
+                    put("limit", json!(l));
+                }
+                if let Some(m) = &i.marker {
+                    put("marker", json!(m));
+                }
+            }
+            O::CreateAlias(i) | O::UpdateAlias(i) => {
+                put("aliasName", json!(i.alias_name));
+                put("targetKeyId", json!(i.target_key_id));
+            }
+            O::DeleteAlias(i) => put("aliasName", json!(i.alias_name)),
+            O::Encrypt(i) => {
+                put("keyId", json!(i.key_id));
+                put(
+                    "encryptionAlgorithm",
+                    json!(i
+                        .encryption_algorithm
+                        .clone()
+                        .unwrap_or_else(|| "SYMMETRIC_DEFAULT".into())),
+                );
+                if let Some(c) = ctx_value(&i.encryption_context) {
+                    put("encryptionContext", c);
+                }
+            }
+            O::Decrypt(i) => {
+                if let Some(k) = &i.key_id {
+                    put("keyId", json!(k));
+                }
+                put(
+                    "encryptionAlgorithm",
+                    json!(i
+                        .encryption_algorithm
+                        .clone()
+                        .unwrap_or_else(|| "SYMMETRIC_DEFAULT".into())),
+                );
+                if let Some(c) = ctx_value(&i.encryption_context) {
+                    put("encryptionContext", c);
+                }
+            }
+            O::ReEncrypt(i) => {
+                if let Some(k) = &i.source_key_id {
+                    put("sourceKeyId", json!(k));
+                }
+                put("destinationKeyId", json!(i.destination_key_id));
+                put("sourceAAD", Value::Null);
+                if let Some(c) = ctx_value(&i.source_encryption_context) {
+                    put("sourceEncryptionContext", c);
+                }
+                if let Some(c) = ctx_value(&i.destination_encryption_context) {
+                    put("destinationEncryptionContext", c);
+                }
+                put(
+                    "sourceEncryptionAlgorithm",
+                    json!(i
+                        .source_encryption_algorithm
+                        .clone()
+                        .unwrap_or_else(|| "SYMMETRIC_DEFAULT".into())),
+                );
+                put(
+                    "destinationEncryptionAlgorithm",
+                    json!(i
+                        .destination_encryption_algorithm
+                        .clone()
+                        .unwrap_or_else(|| "SYMMETRIC_DEFAULT".into())),
+                );
+                p.remove("sourceAAD");
+            }
+            O::GenerateDataKey(i) | O::GenerateDataKeyWithoutPlaintext(i) => {
+                put("keyId", json!(i.key_id));
+                if let Some(s) = &i.key_spec {
+                    put("keySpec", json!(s));
+                }
+                if let Some(n) = i.number_of_bytes {
+                    put("numberOfBytes", json!(n));
+                }
+                if let Some(c) = ctx_value(&i.encryption_context) {
+                    put("encryptionContext", c);
+                }
+            }
+            O::GenerateRandom(i) => {
+                if let Some(n) = i.number_of_bytes {
+                    put("numberOfBytes", json!(n));
+                }
+            }
+            O::GenerateMac(i) | O::VerifyMac(i) => {
+                put("keyId", json!(i.key_id));
+                put("macAlgorithm", json!(i.mac_algorithm));
+            }
+            O::PutKeyPolicy(i) => {
+                put("keyId", json!(i.key_id));
+                put(
+                    "policyName",
+                    json!(i.policy_name.clone().unwrap_or_else(|| "default".into())),
+                );
+                put("policy", json!(i.policy));
+                put(
+                    "bypassPolicyLockoutSafetyCheck",
+                    json!(i.bypass_policy_lockout_safety_check.unwrap_or(false)),
+                );
+            }
+            O::GetKeyPolicy(i) => {
+                put("keyId", json!(i.key_id));
+                put(
+                    "policyName",
+                    json!(i.policy_name.clone().unwrap_or_else(|| "default".into())),
+                );
+            }
+        }
+        Some(Value::Object(p))
+    }
+
+    fn read(&self, tx: &dyn ReadTx, env: &Env, ctx: &RequestContext) -> Result<Reply, ApiError> {
+        use Operation as O;
+        match self {
+            O::DescribeKey(i) => {
+                check_key_id_len(&i.key_id, "keyId")?;
+                let k = store::resolve(tx, ctx, &i.key_id)?;
+                let mut reply = Reply::new(json!({ "KeyMetadata": metadata(&k) }));
+                reply.resources = key_resources(&k);
+                Ok(reply)
+            }
+            O::ListKeys(i) => list_keys(tx, ctx, i),
+            O::ListAliases(i) => list_aliases(tx, ctx, i),
+            O::ListResourceTags(i) => {
+                let key_id = i.key_id.as_deref().unwrap_or_default();
+                check_key_id_len(key_id, "keyId")?;
+                let (limit, start) = paging(i.limit, &i.marker)?;
+                let k = store::resolve(tx, ctx, key_id)?;
+                if !matches!(KeyRef::parse(key_id, ctx), KeyRef::Key { .. }) {
+                    return Err(err(
+                        "InvalidArnException",
+                        "The key ID must be a key ID or key ARN.",
+                    ));
+                }
+                let tags: Vec<Value> = k
+                    .tags
+                    .iter()
+                    .map(|(a, b)| json!({"TagKey": a, "TagValue": b}))
+                    .collect();
+                let (items, truncated, next) = page(&tags, limit, start)?;
+                let mut out = json!({ "Tags": items, "Truncated": truncated });
+                if let (Some(n), Some(o)) = (next, out.as_object_mut()) {
+                    o.insert("NextMarker".into(), n.into());
+                }
+                let mut reply = Reply::new(out);
+                reply.resources = key_resources(&k);
+                Ok(reply)
+            }
+            O::Encrypt(i) => encrypt(tx, env, ctx, i),
+            O::Decrypt(i) => decrypt(tx, env, ctx, i),
+            O::ReEncrypt(i) => re_encrypt(tx, env, ctx, i),
+            O::GenerateDataKey(i) => generate_data_key(tx, env, ctx, i, true),
+            O::GenerateDataKeyWithoutPlaintext(i) => generate_data_key(tx, env, ctx, i, false),
+            O::GenerateRandom(i) => {
+                let n = i
+                    .number_of_bytes
+                    .ok_or_else(|| kerr::validation("Please specify either number of bytes."))?;
+                if !(1..=1024).contains(&n) {
+                    return Err(kerr::out_of_range(n, "numberOfBytes", 1, 1024));
+                }
+                if i.custom_key_store_id.is_some() {
+                    return Err(err("CustomKeyStoreNotFoundException", ""));
+                }
+                let bytes = random_bytes(usize::try_from(n).unwrap_or(1))?;
+                Ok(Reply::new(json!({ "Plaintext": b64(&bytes) })))
+            }
+            O::GenerateMac(i) => mac_op(tx, env, ctx, i, false),
+            O::VerifyMac(i) => mac_op(tx, env, ctx, i, true),
+            O::GetKeyPolicy(i) => {
+                check_key_id_len(&i.key_id, "keyId")?;
+                policy_name_ok(&i.policy_name)?;
+                let k = store::resolve(tx, ctx, &i.key_id)?;
+                let mut reply = Reply::new(json!({ "Policy": k.policy, "PolicyName": "default" }));
+                reply.resources = key_resources(&k);
+                Ok(reply)
+            }
+            O::ListKeyPolicies(i) => {
+                let key_id = i.key_id.as_deref().unwrap_or_default();
+                check_key_id_len(key_id, "keyId")?;
+                paging(i.limit, &i.marker)?;
+                let k = store::resolve(tx, ctx, key_id)?;
+                let mut reply =
+                    Reply::new(json!({ "PolicyNames": ["default"], "Truncated": false }));
+                reply.resources = key_resources(&k);
+                Ok(reply)
+            }
+            _ => Err(ApiError::internal("read() on a mutating KMS operation")),
+        }
+    }
+
+    fn write(
+        &self,
+        tx: &mut dyn WriteTx,
+        env: &Env,
+        ctx: &RequestContext,
+    ) -> Result<Reply, ApiError> {
+        use Operation as O;
+        match self {
+            O::CreateKey(i) => create_key(tx, env, ctx, i),
+            O::EnableKey(i) => key_write(tx, ctx, &i.key_id, |k| {
+                if k.deletion_date.is_some() {
+                    return Err(kerr::pending_deletion(&k.arn));
+                }
+                k.enabled = true;
+                Ok(())
+            }),
+            O::DisableKey(i) => key_write(tx, ctx, &i.key_id, |k| {
+                if k.deletion_date.is_some() {
+                    return Err(kerr::pending_deletion(&k.arn));
+                }
+                k.enabled = false;
+                Ok(())
+            }),
+            O::ScheduleKeyDeletion(i) => schedule_deletion(tx, ctx, i),
+            O::CancelKeyDeletion(i) => {
+                let mut reply = key_write(tx, ctx, &i.key_id, |k| {
+                    if k.deletion_date.is_none() {
+                        return Err(err(
+                            "KMSInvalidStateException",
+                            format!("{} is not pending deletion.", k.arn),
+                        ));
+                    }
+                    // As AWS: a key whose deletion is cancelled comes back disabled.
+                    k.deletion_date = None;
+                    k.pending_window_in_days = None;
+                    k.enabled = false;
+                    Ok(())
+                })?;
+                let arn = reply
+                    .resources
+                    .first()
+                    .map(|r| r.1.clone())
+                    .unwrap_or_default();
+                reply.output = Some(Box::new(json!({ "KeyId": arn })));
+                reply.response_elements = Some(json!({ "keyId": arn }));
+                Ok(reply)
+            }
+            O::UpdateKeyDescription(i) => {
+                if i.description.len() > 8192 {
+                    return Err(kerr::too_long("description", 8192));
+                }
+                key_write(tx, ctx, &i.key_id, |k| {
+                    k.description = i.description.clone();
+                    Ok(())
+                })
+            }
+            O::TagResource(i) => {
+                check_tags(&i.tags)?;
+                key_write(tx, ctx, &i.key_id, |k| {
+                    for t in &i.tags {
+                        match k.tags.iter_mut().find(|(key, _)| *key == t.tag_key) {
+                            Some(existing) => existing.1 = t.tag_value.clone(),
+                            None => k.tags.push((t.tag_key.clone(), t.tag_value.clone())),
+                        }
+                    }
+                    if k.tags.len() > 50 {
+                        return Err(err("TagException", "Too many tags"));
+                    }
+                    Ok(())
+                })
+            }
+            O::UntagResource(i) => key_write(tx, ctx, &i.key_id, |k| {
+                k.tags.retain(|(key, _)| !i.tag_keys.contains(key));
+                Ok(())
+            }),
+            O::CreateAlias(i) => alias_write(tx, ctx, i, true),
+            O::UpdateAlias(i) => alias_write(tx, ctx, i, false),
+            O::DeleteAlias(i) => {
+                check_alias_name(&i.alias_name)?;
+                let account = ctx.principal.account_id.clone();
+                let arn = store::alias_arn(&ctx.region, &account, &i.alias_name);
+                let a = store::get_alias(tx, &account, &ctx.region, &i.alias_name)?
+                    .filter(|a| alias_target_live(tx, ctx, a))
+                    .ok_or_else(|| kerr::alias_not_found(&arn))?;
+                store::delete_alias(tx, &account, &ctx.region, &i.alias_name)?;
+                let mut reply = Reply::empty();
+                reply.resources = vec![
+                    (
+                        "AWS::KMS::Key".to_owned(),
+                        store::key_arn(&ctx.region, &account, &a.target_key_id),
+                    ),
+                    ("AWS::KMS::Alias".to_owned(), arn),
+                ];
+                Ok(reply)
+            }
+            O::PutKeyPolicy(i) => {
+                policy_name_ok(&i.policy_name)?;
+                check_key_policy(&i.policy)?;
+                key_write(tx, ctx, &i.key_id, |k| {
+                    k.policy = i.policy.clone();
+                    Ok(())
+                })
+            }
+            _ => Err(ApiError::internal("write() on a read-only KMS operation")),
+        }
+    }
+}

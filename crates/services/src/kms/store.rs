@@ -1,0 +1,364 @@
+//! KMS state: key records (material sealed under the data dir's master key) and aliases,
+//! their key layout, and resolution of a `KeyId` (key id, key ARN, alias name, alias ARN).
+
+use super::error::{self as kerr};
+use crate::{context::RequestContext, error::ApiError};
+use base64::Engine as _;
+use palisade_store::{keys::Key, seal::MasterKey, Range, ReadTx, WriteTx};
+use time::OffsetDateTime;
+
+/// A key's record. Key material appears only sealed.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct KeyRecord {
+    pub key_id: String,
+    pub arn: String,
+    pub account: String,
+    pub region: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub creation_date: OffsetDateTime,
+    pub description: String,
+    pub key_usage: String,
+    pub key_spec: String,
+    pub enabled: bool,
+    /// `Some` while the key is pending deletion.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub deletion_date: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub pending_window_in_days: Option<i64>,
+    pub policy: String,
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    /// Sealed key material by version (index 0 = version 1).
+    pub materials: Vec<String>,
+}
+
+impl KeyRecord {
+    /// `Enabled`, `Disabled` or `PendingDeletion`.
+    pub fn state(&self) -> &'static str {
+        if self.deletion_date.is_some() {
+            "PendingDeletion"
+        } else if self.enabled {
+            "Enabled"
+        } else {
+            "Disabled"
+        }
+    }
+
+    /// Whether the deletion window has passed: the key no longer exists.
+    pub fn deleted(&self, now: OffsetDateTime) -> bool {
+        self.deletion_date.is_some_and(|d| d <= now)
+    }
+
+    /// The current material version (1-based).
+    pub fn current_version(&self) -> u32 {
+        u32::try_from(self.materials.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Fails unless the key may be used for cryptography now.
+    pub fn check_usable(&self) -> Result<(), ApiError> {
+        match self.state() {
+            "Enabled" => Ok(()),
+            "Disabled" => Err(kerr::disabled(&self.arn)),
+            _ => Err(kerr::pending_deletion(&self.arn)),
+        }
+    }
+}
+
+/// An alias record.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct AliasRecord {
+    pub name: String,
+    pub target_key_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub creation_date: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_updated_date: OffsetDateTime,
+}
+
+fn keys_prefix(account: &str, region: &str) -> Key {
+    Key::new().str("kmsk").str(account).str(region)
+}
+
+pub fn key_key(account: &str, region: &str, key_id: &str) -> Vec<u8> {
+    keys_prefix(account, region).str(key_id).finish()
+}
+
+fn aliases_prefix(account: &str, region: &str) -> Key {
+    Key::new().str("kmsa").str(account).str(region)
+}
+
+pub fn alias_key(account: &str, region: &str, name: &str) -> Vec<u8> {
+    aliases_prefix(account, region).str(name).finish()
+}
+
+pub fn key_arn(region: &str, account: &str, key_id: &str) -> String {
+    format!("arn:aws:kms:{region}:{account}:key/{key_id}")
+}
+
+pub fn alias_arn(region: &str, account: &str, name: &str) -> String {
+    format!("arn:aws:kms:{region}:{account}:{name}")
+}
+
+fn decode<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(raw).map_err(|e| ApiError::internal(format!("kms record: {e}")))
+}
+
+pub fn get_key(
+    tx: &dyn ReadTx,
+    account: &str,
+    region: &str,
+    id: &str,
+) -> Result<Option<KeyRecord>, ApiError> {
+    tx.get(&key_key(account, region, id))?
+        .map(|raw| decode(&raw))
+        .transpose()
+}
+
+pub fn put_key(tx: &mut dyn WriteTx, key: &KeyRecord) -> Result<(), ApiError> {
+    let raw = serde_json::to_vec(key).map_err(ApiError::internal)?;
+    tx.put(&key_key(&key.account, &key.region, &key.key_id), &raw)?;
+    Ok(())
+}
+
+pub fn get_alias(
+    tx: &dyn ReadTx,
+    account: &str,
+    region: &str,
+    name: &str,
+) -> Result<Option<AliasRecord>, ApiError> {
+    tx.get(&alias_key(account, region, name))?
+        .map(|raw| decode(&raw))
+        .transpose()
+}
+
+pub fn put_alias(
+    tx: &mut dyn WriteTx,
+    account: &str,
+    region: &str,
+    a: &AliasRecord,
+) -> Result<(), ApiError> {
+    let raw = serde_json::to_vec(a).map_err(ApiError::internal)?;
+    tx.put(&alias_key(account, region, &a.name), &raw)?;
+    Ok(())
+}
+
+pub fn delete_alias(
+    tx: &mut dyn WriteTx,
+    account: &str,
+    region: &str,
+    name: &str,
+) -> Result<(), ApiError> {
+    tx.delete(&alias_key(account, region, name))?;
+    Ok(())
+}
+
+fn scan_all<T: serde::de::DeserializeOwned>(
+    tx: &dyn ReadTx,
+    prefix: Key,
+) -> Result<Vec<T>, ApiError> {
+    let prefix = prefix.finish();
+    let mut end = Vec::new();
+    let range = Range::prefix(&prefix, &mut end);
+    tx.scan(&range, usize::MAX)?
+        .into_iter()
+        .map(|(_, v)| decode(&v))
+        .collect()
+}
+
+/// Every key of an account and region, by key id (deleted ones included).
+pub fn all_keys(tx: &dyn ReadTx, account: &str, region: &str) -> Result<Vec<KeyRecord>, ApiError> {
+    scan_all(tx, keys_prefix(account, region))
+}
+
+/// Every alias of an account and region, by name.
+pub fn all_aliases(
+    tx: &dyn ReadTx,
+    account: &str,
+    region: &str,
+) -> Result<Vec<AliasRecord>, ApiError> {
+    scan_all(tx, aliases_prefix(account, region))
+}
+
+/// What a `KeyId` member names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRef {
+    Key {
+        account: String,
+        region: String,
+        id: String,
+    },
+    Alias {
+        account: String,
+        region: String,
+        name: String,
+    },
+    /// Not a key id, key ARN, alias name or alias ARN.
+    Invalid(String),
+}
+
+impl KeyRef {
+    /// Parses `KeyId` in the caller's account and region.
+    pub fn parse(s: &str, ctx: &RequestContext) -> KeyRef {
+        let account = ctx.principal.account_id.clone();
+        let region = ctx.region.clone();
+        if let Some(rest) = s.strip_prefix("arn:aws:kms:") {
+            let mut parts = rest.splitn(3, ':');
+            let (Some(r), Some(a), Some(res)) = (parts.next(), parts.next(), parts.next()) else {
+                return KeyRef::Invalid(s.to_owned());
+            };
+            if r.is_empty() || a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+                return KeyRef::Invalid(s.to_owned());
+            }
+            if let Some(id) = res.strip_prefix("key/") {
+                if is_key_id(id) {
+                    return KeyRef::Key {
+                        account: a.into(),
+                        region: r.into(),
+                        id: id.into(),
+                    };
+                }
+            } else if res.starts_with("alias/") && res.len() > 6 {
+                return KeyRef::Alias {
+                    account: a.into(),
+                    region: r.into(),
+                    name: res.into(),
+                };
+            }
+            return KeyRef::Invalid(s.to_owned());
+        }
+        if s.starts_with("alias/") && s.len() > 6 {
+            return KeyRef::Alias {
+                account,
+                region,
+                name: s.to_owned(),
+            };
+        }
+        if is_key_id(s) {
+            return KeyRef::Key {
+                account,
+                region,
+                id: s.to_owned(),
+            };
+        }
+        KeyRef::Invalid(s.to_owned())
+    }
+
+    /// The ARN authorization names, and the owning account (`*` for invalid ids: the
+    /// operation answers NotFoundException).
+    pub fn arn(&self) -> (String, Option<String>) {
+        match self {
+            KeyRef::Key {
+                account,
+                region,
+                id,
+            } => (key_arn(region, account, id), Some(account.clone())),
+            KeyRef::Alias {
+                account,
+                region,
+                name,
+            } => (alias_arn(region, account, name), Some(account.clone())),
+            KeyRef::Invalid(_) => ("*".to_owned(), None),
+        }
+    }
+}
+
+/// A KMS key id: a lowercase UUID (also `mrk-` + 32 hex for multi-Region keys).
+pub fn is_key_id(s: &str) -> bool {
+    uuid::Uuid::try_parse(s).is_ok() && s.len() == 36
+}
+
+/// Resolves `KeyId` to a key that exists now (not past its deletion date).
+pub fn resolve(tx: &dyn ReadTx, ctx: &RequestContext, key_id: &str) -> Result<KeyRecord, ApiError> {
+    match KeyRef::parse(key_id, ctx) {
+        KeyRef::Key {
+            account,
+            region,
+            id,
+        } => get_key(tx, &account, &region, &id)?
+            .filter(|k| !k.deleted(ctx.now))
+            .ok_or_else(|| kerr::key_not_found(&key_arn(&region, &account, &id))),
+        KeyRef::Alias {
+            account,
+            region,
+            name,
+        } => {
+            let missing = || kerr::alias_not_found(&alias_arn(&region, &account, &name));
+            let alias = get_alias(tx, &account, &region, &name)?.ok_or_else(missing)?;
+            get_key(tx, &account, &region, &alias.target_key_id)?
+                .filter(|k| !k.deleted(ctx.now))
+                .ok_or_else(missing)
+        }
+        KeyRef::Invalid(s) => Err(kerr::invalid_key_id(&s)),
+    }
+}
+
+/// The key policy of the key (or of the key an alias ARN points at) named by `key_arn`;
+/// `None` when there is no such key. Used by the authorizer to evaluate key policies
+/// (`ResourcePolicyType::KmsKey`).
+pub fn key_policy_for_arn(tx: &dyn ReadTx, key_arn: &str) -> Result<Option<String>, ApiError> {
+    let Some(rest) = key_arn.strip_prefix("arn:aws:kms:") else {
+        return Ok(None);
+    };
+    let mut parts = rest.splitn(3, ':');
+    let (Some(region), Some(account), Some(res)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Ok(None);
+    };
+    let id = if let Some(id) = res.strip_prefix("key/") {
+        id.to_owned()
+    } else if res.starts_with("alias/") {
+        match get_alias(tx, account, region, res)? {
+            Some(a) => a.target_key_id,
+            None => return Ok(None),
+        }
+    } else {
+        return Ok(None);
+    };
+    Ok(get_key(tx, account, region, &id)?.map(|k| k.policy))
+}
+
+/// AWS's default key policy (exactly as GetKeyPolicy returns it).
+pub fn default_policy(account: &str) -> String {
+    format!(
+        "{{\n  \"Version\" : \"2012-10-17\",\n  \"Id\" : \"key-default-1\",\n  \"Statement\" : [ {{\n    \"Sid\" : \"Enable IAM User Permissions\",\n    \"Effect\" : \"Allow\",\n    \"Principal\" : {{\n      \"AWS\" : \"arn:aws:iam::{account}:root\"\n    }},\n    \"Action\" : \"kms:*\",\n    \"Resource\" : \"*\"\n  }} ]\n}}"
+    )
+}
+
+fn material_aad(arn: &str, version: u32) -> Vec<u8> {
+    format!("kms-key-material:{arn}:{version}").into_bytes()
+}
+
+/// New random key material, sealed for version `version` of key `arn`.
+pub fn new_sealed_material(
+    master: &MasterKey,
+    arn: &str,
+    version: u32,
+    len: usize,
+) -> Result<String, ApiError> {
+    let mut material = vec![0u8; len];
+    aws_lc_rs::rand::fill(&mut material)
+        .map_err(|_| ApiError::internal("system random source failed"))?;
+    let sealed = master.seal(&material_aad(arn, version), &material);
+    material.fill(0);
+    Ok(base64::engine::general_purpose::STANDARD.encode(sealed?))
+}
+
+/// The clear key material of one version (memory only; zeroed by the caller's drop is
+/// not guaranteed, so callers keep it short-lived).
+pub fn material(
+    master: &MasterKey,
+    key: &KeyRecord,
+    version: u32,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    let Some(sealed) = usize::try_from(version)
+        .ok()
+        .and_then(|v| v.checked_sub(1))
+        .and_then(|i| key.materials.get(i))
+    else {
+        return Ok(None);
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(sealed)
+        .map_err(|_| ApiError::internal("kms key material is not base64"))?;
+    Ok(Some(master.open(&material_aad(&key.arn, version), &bytes)?))
+}

@@ -345,6 +345,28 @@ def test_assume_organization_account_access_role(endpoint):
     assert code(e) == "AccessDeniedException"
 
 
+def test_leave_organization(endpoint):
+    orgs = client(endpoint, "organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        orgs.leave_organization()
+    assert code(e) == "MasterCannotLeaveOrganizationException"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        orgs.remove_account_from_organization(AccountId=ACCOUNT)
+    assert code(e) == "MasterCannotLeaveOrganizationException"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        orgs.update_policy(PolicyId="p-FullAWSAccess", Name="Mine")
+    assert code(e) == "InvalidInputException"
+    acct = create_account(orgs, "dev")
+    creds = assume_access_role(endpoint, acct)
+    member = client(endpoint, "organizations", ak=creds["AccessKeyId"], sk=creds["SecretAccessKey"], token=creds["SessionToken"])
+    member.leave_organization()
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        member.describe_organization()
+    assert code(e) == "AWSOrganizationsNotInUseException"
+    assert [a["Id"] for a in orgs.list_accounts()["Accounts"]] == [ACCOUNT]
+
+
 def test_custom_role_name(endpoint):
     orgs = client(endpoint, "organizations")
     orgs.create_organization(FeatureSet="ALL")
@@ -430,5 +452,13 @@ def test_scp_denies_prod_admin(endpoint):
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{acct}:root"}, "Action": "sts:AssumeRole"}],
     }))
+    # The seed's guardrail on the OU: leaving the organization is denied too.
+    gid = orgs.create_policy(Content=json.dumps(SCP_GUARDRAILS), Description="g", Name="Guardrails",
+                             Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]["Id"]
+    orgs.attach_policy(PolicyId=gid, TargetId=ou)
+    member = client(endpoint, "organizations", ak=creds["AccessKeyId"], sk=creds["SecretAccessKey"], token=creds["SessionToken"])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        member.leave_organization()
+    assert code(e) == "AccessDeniedException"
     # The management account is not restricted.
     client(endpoint, "iam").create_user(UserName="mgmt-user")

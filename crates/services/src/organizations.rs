@@ -734,7 +734,7 @@ fn validate_tags(tx: &dyn ReadTx, org: &str, resource: &str, tags: &[Tag]) -> Re
     keys.dedup();
     if keys.len() > 50 {
         return Err(constraint(
-            "TAG_POLICY_VIOLATION",
+            "MAX_TAG_LIMIT_EXCEEDED",
             "You have exceeded the allowed number of tags for this resource (50).",
         ));
     }
@@ -772,10 +772,13 @@ fn page<T>(items: Vec<T>, p: &Paging) -> Result<(Vec<T>, Option<String>), ApiErr
     let max = p.max_results.unwrap_or(20);
     if !(1..=20).contains(&max) {
         return Err(invalid_input(
-            "INVALID_PAGINATION_TOKEN",
+            if max < 1 {
+                "MIN_VALUE_EXCEEDED"
+            } else {
+                "MAX_VALUE_EXCEEDED"
+            },
             "You specified an invalid value for MaxResults.",
-        )
-        .with_code("InvalidInputException"));
+        ));
     }
     let start = match &p.next_token {
         Some(t) => t
@@ -784,7 +787,7 @@ fn page<T>(items: Vec<T>, p: &Paging) -> Result<(Vec<T>, Option<String>), ApiErr
             .filter(|n| *n <= items.len())
             .ok_or_else(|| {
                 invalid_input(
-                    "INVALID_PAGINATION_TOKEN",
+                    "INVALID_NEXT_TOKEN",
                     "You specified an invalid value for nextToken. You must get the value from the response to a previous call to the API.",
                 )
             })?,
@@ -795,16 +798,6 @@ fn page<T>(items: Vec<T>, p: &Paging) -> Result<(Vec<T>, Option<String>), ApiErr
     let next = (end < items.len()).then(|| format!("orgs-{end}"));
     let out = items.into_iter().skip(start).take(max).collect();
     Ok((out, next))
-}
-
-trait WithCode {
-    fn with_code(self, code: &'static str) -> Self;
-}
-impl WithCode for ApiError {
-    fn with_code(mut self, code: &'static str) -> Self {
-        self.code = std::borrow::Cow::Borrowed(code);
-        self
-    }
 }
 
 // ---- the operation --------------------------------------------------------------------
@@ -836,6 +829,7 @@ const ACTIONS: &[(&str, bool)] = &[
     ("ListAccountsForParent", true),
     ("MoveAccount", false),
     ("RemoveAccountFromOrganization", false),
+    ("LeaveOrganization", false),
     ("CloseAccount", false),
     ("TagResource", false),
     ("UntagResource", false),
@@ -1713,16 +1707,21 @@ fn write_op(
                 vec![("AWS::Organizations::Account".into(), m.arn)],
             ))
         }
-        "RemoveAccountFromOrganization" => {
-            let org = management(tx, ctx)?;
-            let i: AccountIdInput = op.input()?;
-            let m = org_member(tx, &org.id, &i.account_id)?.ok_or_else(account_not_found)?;
+        "RemoveAccountFromOrganization" | "LeaveOrganization" => {
+            let (org, account) = if op.name == "LeaveOrganization" {
+                let c = caller(tx, ctx)?;
+                (c.org, ctx.principal.account_id.clone())
+            } else {
+                let org = management(tx, ctx)?;
+                let i: AccountIdInput = op.input()?;
+                (org, i.account_id)
+            };
+            let m = org_member(tx, &org.id, &account)?.ok_or_else(account_not_found)?;
             if m.id == org.master_account_id {
-                return Err(constraint(
-                    "MASTER_ACCOUNT_MISSING_CONTACT_INFO",
-                    "You can't remove the management account from the organization.",
-                )
-                .with_code("MasterCannotLeaveOrganizationException"));
+                return Err(err(
+                    "MasterCannotLeaveOrganizationException",
+                    "You can't remove a management account from an organization. If you want the management account to become a member account in another organization, you must first delete the current organization.",
+                ));
             }
             remove_target(tx, &org.id, &m.id)?;
             iam::model::delete_prefix(tx, &deleg_prefix(&org.id, Some(&m.id)))?;
@@ -1739,10 +1738,9 @@ fn write_op(
             let mut m = org_member(tx, &org.id, &i.account_id)?.ok_or_else(account_not_found)?;
             if m.id == org.master_account_id {
                 return Err(constraint(
-                    "CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED",
+                    "CANNOT_CLOSE_MANAGEMENT_ACCOUNT",
                     "You can't close the management account with this operation.",
-                )
-                .with_code("ConstraintViolationException"));
+                ));
             }
             if m.status == "SUSPENDED" {
                 return Err(err(
@@ -1930,7 +1928,10 @@ fn write_op(
             let org = management(tx, ctx)?;
             let i: UpdatePolicyInput = op.input()?;
             if managed_policy(&org, &i.policy_id).is_some() {
-                return Err(access_denied());
+                return Err(invalid_input(
+                    "IMMUTABLE_POLICY",
+                    "You specified a policy that is managed by AWS and can't be modified.",
+                ));
             }
             let mut p = get::<StoredPolicy>(tx, &policy_key(&org.id, &i.policy_id))?
                 .ok_or_else(policy_not_found)?;
@@ -1965,7 +1966,10 @@ fn write_op(
             let org = management(tx, ctx)?;
             let i: PolicyIdInput = op.input()?;
             if managed_policy(&org, &i.policy_id).is_some() {
-                return Err(access_denied());
+                return Err(invalid_input(
+                    "IMMUTABLE_POLICY",
+                    "You specified a policy that is managed by AWS and can't be modified.",
+                ));
             }
             get::<StoredPolicy>(tx, &policy_key(&org.id, &i.policy_id))?
                 .ok_or_else(policy_not_found)?;

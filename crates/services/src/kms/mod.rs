@@ -665,8 +665,10 @@ fn encrypt_with(
     let version = k.current_version();
     let material = store::material(&env.master_key, k, version)?
         .ok_or_else(|| ApiError::internal("kms key without material"))?;
-    let ciphertext = blob::seal(&k.arn, version, &material, ctx, plaintext)
-        .ok_or_else(|| ApiError::internal("kms encryption failed"))?;
+    let mut material = material;
+    let ciphertext = blob::seal(&k.arn, version, &material, ctx, plaintext);
+    material.fill(0);
+    let ciphertext = ciphertext.ok_or_else(|| ApiError::internal("kms encryption failed"))?;
     Ok(Sealed { ciphertext })
 }
 
@@ -710,8 +712,10 @@ fn decrypt_blob(
     key.check_usable()?;
     let material = store::material(&env.master_key, &key, parsed.material_version)?
         .ok_or_else(kerr::invalid_ciphertext)?;
-    let plaintext =
-        blob::open(&parsed, &material, enc_ctx).map_err(|_| kerr::invalid_ciphertext())?;
+    let mut material = material;
+    let plaintext = blob::open(&parsed, &material, enc_ctx);
+    material.fill(0);
+    let plaintext = plaintext.map_err(|_| kerr::invalid_ciphertext())?;
     Ok((key, plaintext))
 }
 
@@ -722,11 +726,13 @@ fn random_bytes(n: usize) -> Result<Vec<u8>, ApiError> {
     Ok(out)
 }
 
-fn hmac_sign(env: &Env, k: &KeyRecord, message: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let material = store::material(&env.master_key, k, k.current_version())?
+/// The HMAC key of a GENERATE_VERIFY_MAC key (clear material zeroed once keyed).
+fn hmac_key(env: &Env, k: &KeyRecord) -> Result<aws_lc_rs::hmac::Key, ApiError> {
+    let mut material = store::material(&env.master_key, k, k.current_version())?
         .ok_or_else(|| ApiError::internal("kms key without material"))?;
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &material);
-    Ok(aws_lc_rs::hmac::sign(&key, message).as_ref().to_vec())
+    material.fill(0);
+    Ok(key)
 }
 
 // ---------------------------------------------------------------- operations
@@ -1202,17 +1208,17 @@ fn mac_op(
     }
     key.check_usable()?;
     check_dry_run(i.dry_run)?;
-    let mac = hmac_sign(env, &key, &message)?;
+    let hk = hmac_key(env, &key)?;
     let mut reply = if let Some(given) = given_mac {
-        let material = store::material(&env.master_key, &key, key.current_version())?
-            .ok_or_else(|| ApiError::internal("kms key without material"))?;
-        let hk = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &material);
         if aws_lc_rs::hmac::verify(&hk, &message, &given).is_err() {
             return Err(err("KMSInvalidMacException", ""));
         }
         Reply::new(json!({ "KeyId": key.arn, "MacValid": true, "MacAlgorithm": i.mac_algorithm }))
     } else {
-        Reply::new(json!({ "Mac": b64(&mac), "MacAlgorithm": i.mac_algorithm, "KeyId": key.arn }))
+        let mac = aws_lc_rs::hmac::sign(&hk, &message);
+        Reply::new(
+            json!({ "Mac": b64(mac.as_ref()), "MacAlgorithm": i.mac_algorithm, "KeyId": key.arn }),
+        )
     };
     reply.resources = key_resources(&key);
     Ok(reply)

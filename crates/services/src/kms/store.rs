@@ -362,3 +362,135 @@ pub fn material(
         .map_err(|_| ApiError::internal("kms key material is not base64"))?;
     Ok(Some(master.open(&material_aad(&key.arn, version), &bytes)?))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::context::Principal;
+    use palisade_store::{Entry, StoreError};
+    use std::collections::BTreeMap;
+
+    struct MapTx(BTreeMap<Vec<u8>, Vec<u8>>);
+
+    impl ReadTx for MapTx {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+            Ok(self.0.get(key).cloned())
+        }
+        fn scan(&self, range: &Range<'_>, limit: usize) -> Result<Vec<Entry>, StoreError> {
+            Ok(self
+                .0
+                .range::<[u8], _>((range.start, range.end))
+                .take(limit)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect())
+        }
+    }
+
+    const ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    fn ctx() -> RequestContext {
+        RequestContext {
+            request_id: "r".into(),
+            principal: Principal::root("111122223333", "AKIAEXAMPLE"),
+            region: "us-east-1".into(),
+            source_ip: "127.0.0.1".into(),
+            user_agent: "t".into(),
+            now: OffsetDateTime::UNIX_EPOCH,
+            secure_transport: false,
+        }
+    }
+
+    fn tx_with_key(policy: &str) -> MapTx {
+        let key = KeyRecord {
+            key_id: ID.into(),
+            arn: key_arn("us-east-1", "111122223333", ID),
+            account: "111122223333".into(),
+            region: "us-east-1".into(),
+            creation_date: OffsetDateTime::UNIX_EPOCH,
+            description: String::new(),
+            key_usage: "ENCRYPT_DECRYPT".into(),
+            key_spec: "SYMMETRIC_DEFAULT".into(),
+            enabled: true,
+            deletion_date: None,
+            pending_window_in_days: None,
+            policy: policy.into(),
+            tags: vec![],
+            materials: vec![],
+        };
+        let alias = AliasRecord {
+            name: "alias/app".into(),
+            target_key_id: ID.into(),
+            creation_date: OffsetDateTime::UNIX_EPOCH,
+            last_updated_date: OffsetDateTime::UNIX_EPOCH,
+        };
+        let mut map = BTreeMap::new();
+        map.insert(
+            key_key("111122223333", "us-east-1", ID),
+            serde_json::to_vec(&key).unwrap(),
+        );
+        map.insert(
+            alias_key("111122223333", "us-east-1", "alias/app"),
+            serde_json::to_vec(&alias).unwrap(),
+        );
+        MapTx(map)
+    }
+
+    #[test]
+    fn key_policy_for_key_and_alias_arns() {
+        let tx = tx_with_key("POLICY");
+        let arn = format!("arn:aws:kms:us-east-1:111122223333:key/{ID}");
+        assert_eq!(
+            key_policy_for_arn(&tx, &arn).unwrap().as_deref(),
+            Some("POLICY")
+        );
+        let alias = "arn:aws:kms:us-east-1:111122223333:alias/app";
+        assert_eq!(
+            key_policy_for_arn(&tx, alias).unwrap().as_deref(),
+            Some("POLICY")
+        );
+        for none in [
+            "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:us-east-1:111122223333:alias/other",
+            "arn:aws:iam::111122223333:root",
+            "*",
+        ] {
+            assert_eq!(key_policy_for_arn(&tx, none).unwrap(), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn key_refs() {
+        let c = ctx();
+        let key = KeyRef::parse(ID, &c);
+        assert_eq!(
+            key.arn().0,
+            format!("arn:aws:kms:us-east-1:111122223333:key/{ID}")
+        );
+        assert_eq!(KeyRef::parse(&key.arn().0, &c), key);
+        let alias = KeyRef::parse("alias/app", &c);
+        assert_eq!(
+            alias.arn().0,
+            "arn:aws:kms:us-east-1:111122223333:alias/app"
+        );
+        assert_eq!(KeyRef::parse(&alias.arn().0, &c), alias);
+        for bad in [
+            "",
+            "alias/",
+            "nope",
+            "arn:aws:kms:us-east-1:1:key/x",
+            "arn:aws:kms:us-east-1:111122223333:key/nope",
+        ] {
+            assert!(
+                matches!(KeyRef::parse(bad, &c), KeyRef::Invalid(_)),
+                "{bad}"
+            );
+        }
+        let tx = tx_with_key("P");
+        assert_eq!(resolve(&tx, &c, "alias/app").unwrap().key_id, ID);
+        assert_eq!(
+            resolve(&tx, &c, "alias/none").unwrap_err().code,
+            "NotFoundException"
+        );
+    }
+}

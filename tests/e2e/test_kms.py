@@ -477,6 +477,12 @@ def test_cloudtrail_records_kms_calls_without_plaintext(endpoint):
     }
     assert enc["readOnly"] is True
     assert enc["resources"] == [{"accountId": ACCOUNT, "type": "AWS::KMS::Key", "ARN": md["Arn"]}]
+    created = json.loads(next(e for e in evs if e["EventName"] == "CreateKey")["CloudTrailEvent"])
+    assert created["readOnly"] is False
+    assert created["requestParameters"]["keySpec"] == "SYMMETRIC_DEFAULT"
+    meta = created["responseElements"]["keyMetadata"]
+    assert meta["keyId"] == md["KeyId"] and meta["aWSAccountId"] == ACCOUNT and meta["keyState"] == "Enabled"
+    assert "," in meta["creationDate"] and meta["creationDate"][-2:] in ("AM", "PM")
     dec = json.loads(next(e for e in evs if e["EventName"] == "Decrypt")["CloudTrailEvent"])
     assert dec["requestParameters"] == {"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "encryptionContext": {"app": "pt"}}
     assert dec["resources"][0]["ARN"] == md["Arn"]

@@ -848,7 +848,11 @@ fn create_key(
     store::put_key(tx, &key)?;
     let md = metadata(&key);
     let mut reply = Reply::new(json!({ "KeyMetadata": md }));
-    reply.response_elements = Some(json!({ "keyMetadata": crate::iam::camel_json(&md) }));
+    let mut md_trail = crate::iam::camel_json(&md).unwrap_or(Value::Null);
+    if let Some(o) = md_trail.as_object_mut() {
+        o.insert("creationDate".into(), trail_date(key.creation_date).into());
+    }
+    reply.response_elements = Some(json!({ "keyMetadata": md_trail }));
     reply.resources = key_resources(&key);
     Ok(reply)
 }
@@ -880,15 +884,18 @@ fn schedule_deletion(
         "KeyId": k.arn, "DeletionDate": epoch(date), "KeyState": "PendingDeletion", "PendingWindowInDays": days,
     }));
     reply.response_elements = Some(json!({
-        "keyId": k.arn, "deletionDate": rfc3339(date), "keyState": "PendingDeletion", "pendingWindowInDays": days,
+        "keyId": k.arn, "deletionDate": trail_date(date), "keyState": "PendingDeletion", "pendingWindowInDays": days,
     }));
     reply.resources = key_resources(&k);
     Ok(reply)
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+/// CloudTrail's KMS date form in responseElements (`Jan 4, 2023, 11:44:55 PM`).
+fn trail_date(t: OffsetDateTime) -> String {
+    let fmt = time::macros::format_description!(
+        "[month repr:short] [day padding:none], [year], [hour repr:12 padding:none]:[minute]:[second] [period]"
+    );
+    t.format(&fmt).unwrap_or_default()
 }
 
 fn alias_write(

@@ -426,7 +426,6 @@ def test_cloudtrail_records_organizations_calls_in_us_east_1(endpoint):
     assert events[0]["EventSource"] == "organizations.amazonaws.com"
 
 
-@pytest.mark.xfail(reason="awaiting SCP enforcement in enforce.rs", strict=False)
 def test_scp_denies_prod_admin(endpoint):
     orgs = client(endpoint, "organizations")
     orgs.create_organization(FeatureSet="ALL")

@@ -44,6 +44,19 @@ pub struct PolicyAuthorizer {
     aws_managed: RwLock<HashMap<String, Policy>>,
     /// The root user's implicit full permissions in its own account.
     root: Vec<Policy>,
+    /// Organization policies and facts per account (same generation rule).
+    orgs: RwLock<HashMap<String, Arc<AccountOrg>>>,
+}
+
+/// What AWS Organizations imposes on one account, compiled.
+struct AccountOrg {
+    generation: u64,
+    /// SCP levels, organization root first; empty when none apply (no organization, SCPs
+    /// not enabled, or the management account).
+    scps: Vec<Vec<Policy>>,
+    /// RCP levels for resources of this account; empty when none apply.
+    rcps: Vec<Vec<Policy>>,
+    facts: Option<crate::organizations::OrgFacts>,
 }
 
 impl PolicyAuthorizer {
@@ -59,7 +72,30 @@ impl PolicyAuthorizer {
             )
             .into_iter()
             .collect(),
+            orgs: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// The organization's view of `account`, from cache or the store.
+    fn org_of(&self, account: &str) -> Result<Arc<AccountOrg>, ApiError> {
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some(o) = self.orgs.read().get(account) {
+            if o.generation == generation {
+                return Ok(o.clone());
+            }
+        }
+        let mut built = None;
+        self.store.read(&mut |tx| {
+            built = Some(build_org(tx, account, generation));
+            Ok(())
+        })?;
+        let built = Arc::new(built.unwrap_or_else(|| Err(ApiError::internal("read did not run")))?);
+        let mut map = self.orgs.write();
+        if map.len() > 100_000 {
+            map.clear();
+        }
+        map.insert(account.to_owned(), built.clone());
+        Ok(built)
     }
 
     fn policies_for(&self, principal: &Principal) -> Result<Arc<PrincipalPolicies>, ApiError> {
@@ -284,6 +320,19 @@ impl PolicyAuthorizer {
                     .map(|p| (p, ResourcePolicyType::RoleTrust))
             }));
         }
+        if action.starts_with("kms:") && check.resource.starts_with("arn:aws:kms:") {
+            let mut doc = None;
+            self.store.read(&mut |tx| {
+                doc = crate::kms::key_policy_for_arn(tx, &check.resource)
+                    .map_err(|e| StoreError::Other(e.to_string()))?;
+                Ok(())
+            })?;
+            return Ok(doc.and_then(|d| {
+                Policy::parse(&d, PolicyKind::Resource)
+                    .ok()
+                    .map(|p| (p, ResourcePolicyType::KmsKey))
+            }));
+        }
         Ok(None)
     }
 }
@@ -432,13 +481,41 @@ impl PolicyAuthorizer {
         let resource_account = check.resource_account.as_deref();
         let same_account = resource_account.is_none_or(|a| a == p.account_id);
         let resource_policy = self.resource_policy(check)?;
-        // The root user of an account may do anything in it (SCPs aside); role trust
-        // policies still decide who may assume a role.
-        if p.is_root() && same_account && resource_policy.is_none() {
+        let principal_org = self.org_of(&p.account_id)?;
+        let resource_org = match resource_account {
+            Some(a) if a != p.account_id => self.org_of(a)?,
+            _ => principal_org.clone(),
+        };
+        // Service-linked roles are not restricted by SCPs (AWS Organizations docs).
+        let scps: &[Vec<Policy>] = if is_service_linked(p) {
+            &[]
+        } else {
+            &principal_org.scps
+        };
+        // The root user of an account may do anything in it unless organization policies
+        // say otherwise; role trust policies still decide who may assume a role.
+        if p.is_root()
+            && same_account
+            && resource_policy.is_none()
+            && scps.is_empty()
+            && resource_org.rcps.is_empty()
+        {
             return Ok(AuthzDecision::Allow);
         }
         let policies = self.policies_for(p)?;
-        let context = context_for(check, ctx, &policies.tags);
+        let mut context = context_for(check, ctx, &policies.tags);
+        if let Some(f) = &principal_org.facts {
+            context.set("aws:PrincipalOrgID", [f.org_id.clone()]);
+            context.set("aws:PrincipalOrgPaths", [f.org_path.clone()]);
+        }
+        if let Some(f) = &resource_org.facts {
+            context.set("aws:ResourceOrgID", [f.org_id.clone()]);
+            context.set("aws:ResourceOrgPaths", [f.org_path.clone()]);
+        }
+        context.set(
+            "aws:ResourceAccount",
+            [resource_account.unwrap_or(&p.account_id).to_owned()],
+        );
         let request = Request {
             principal: &p.arn,
             principal_account: Some(&p.account_id),
@@ -462,8 +539,8 @@ impl PolicyAuthorizer {
                 }),
             permissions_boundary: policies.boundary.as_ref(),
             session: &policies.session,
-            scps: &[],
-            rcps: &[],
+            scps,
+            rcps: &resource_org.rcps,
         };
         let ev = evaluate(&request, &set);
         if ev.decision.is_allowed() {
@@ -480,6 +557,48 @@ impl PolicyAuthorizer {
             })
         }
     }
+}
+
+fn build_org(tx: &dyn ReadTx, account: &str, generation: u64) -> Result<AccountOrg, ApiError> {
+    use crate::organizations::{policies_for_account, RCP, SCP};
+    let compile = |levels: Option<Vec<Vec<String>>>, kind: PolicyKind| -> Vec<Vec<Policy>> {
+        levels
+            .unwrap_or_default()
+            .into_iter()
+            .map(|level| {
+                level
+                    .iter()
+                    .filter_map(|doc| match Policy::parse(doc, kind) {
+                        Ok(p) => Some(p),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "stored organization policy does not parse");
+                            None
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    Ok(AccountOrg {
+        generation,
+        scps: compile(
+            policies_for_account(tx, account, SCP)?,
+            PolicyKind::ServiceControl,
+        ),
+        rcps: compile(
+            policies_for_account(tx, account, RCP)?,
+            PolicyKind::ResourceControl,
+        ),
+        facts: crate::organizations::org_facts(tx, account)?,
+    })
+}
+
+/// Service-linked roles (path `/aws-service-role/`) and their sessions.
+fn is_service_linked(p: &Principal) -> bool {
+    p.arn.contains(":role/aws-service-role/")
+        || p.session
+            .as_deref()
+            .is_some_and(|s| s.issuer_arn.contains(":role/aws-service-role/"))
 }
 
 /// The last string component of a tuple key (a group name, a policy ARN).

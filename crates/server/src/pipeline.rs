@@ -303,10 +303,16 @@ async fn api(
     };
 
     // 3. Authorize every check before the operation touches state.
-    for check in op.authz(&ctx) {
-        if let AuthzDecision::Deny { message } = env.authorizer.authorize(&check, &ctx) {
+    let checks = op.authz(&ctx);
+    let resource_accounts: Vec<String> = checks
+        .iter()
+        .filter_map(|c| c.resource_account.clone())
+        .filter(|a| *a != ctx.principal.account_id)
+        .collect();
+    for check in &checks {
+        if let AuthzDecision::Deny { message } = env.authorizer.authorize(check, &ctx) {
             let denied = access_denied(family, message);
-            record_failure(app, service, &ctx, op.as_ref(), &denied)
+            record_failure(app, service, &ctx, op.as_ref(), &denied, resource_accounts)
                 .await
                 .map_err(|e| Failure::of(service, e))?;
             return Err(Failure::of(service, denied));
@@ -315,7 +321,7 @@ async fn api(
 
     // 4 + 5. Run and audit in one durable job.
     let changes_authz = !op.read_only() && AUTHZ_SERVICES.contains(&service.signing_name);
-    let reply = run(app, service, ctx, op).await;
+    let reply = run(app, service, ctx, op, resource_accounts).await;
     if changes_authz {
         // Before the response leaves, so the caller's next request sees the change.
         env.authorizer.invalidate();
@@ -403,6 +409,7 @@ async fn record_failure(
     ctx: &RequestContext,
     op: &dyn Operation,
     error: &ApiError,
+    resource_accounts: Vec<String>,
 ) -> Result<(), ApiError> {
     let ctx = ctx.clone();
     let error = error.clone();
@@ -421,6 +428,7 @@ async fn record_failure(
                 read_only,
                 request_parameters: params,
                 outcome: Err(&error),
+                resource_accounts,
             },
         )?;
         Ok(())
@@ -433,6 +441,7 @@ async fn run(
     service: &'static ServiceInfo,
     ctx: RequestContext,
     op: Box<dyn Operation>,
+    resource_accounts: Vec<String>,
 ) -> Result<palisade_services::Reply, ApiError> {
     let env = app.env.clone();
     if op.read_only() {
@@ -462,6 +471,7 @@ async fn run(
                     read_only,
                     request_parameters: params,
                     outcome: result.as_ref(),
+                    resource_accounts,
                 },
             )?;
             Ok(result)
@@ -489,6 +499,7 @@ async fn run(
                 read_only: op.audit_read_only(),
                 request_parameters: op.request_parameters(),
                 outcome: result.as_ref(),
+                resource_accounts,
             },
         )?;
         Ok(result)

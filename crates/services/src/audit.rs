@@ -46,6 +46,9 @@ pub struct Call<'a> {
     pub read_only: bool,
     pub request_parameters: Option<Value>,
     pub outcome: Result<&'a Reply, &'a ApiError>,
+    /// Other accounts whose resources the call touched: each records its own copy of the
+    /// event (AWS logs both sides of a cross-account call, linked by `sharedEventID`).
+    pub resource_accounts: Vec<String>,
 }
 
 /// The region an event is recorded in: global services log to us-east-1.
@@ -254,6 +257,34 @@ pub fn record(tx: &mut dyn WriteTx, call: Call<'_>) -> Result<StoredEvent, Store
         cloud_trail_event,
     };
     write_event(tx, &p.account_id, region, &stored)?;
+    let mut others: Vec<&String> = call
+        .resource_accounts
+        .iter()
+        .filter(|a| **a != p.account_id)
+        .collect();
+    others.sort();
+    others.dedup();
+    if !others.is_empty() {
+        let mut copy: Value = serde_json::from_str(&stored.cloud_trail_event)
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        for account in others {
+            let copy_id = uuid::Uuid::new_v4().to_string();
+            if let Some(obj) = copy.as_object_mut() {
+                obj.insert("eventID".into(), Value::String(copy_id.clone()));
+                obj.insert("recipientAccountId".into(), Value::String(account.clone()));
+                obj.insert(
+                    "sharedEventID".into(),
+                    Value::String(stored.event_id.clone()),
+                );
+            }
+            let copy_event = StoredEvent {
+                event_id: copy_id,
+                cloud_trail_event: copy.to_string(),
+                ..stored.clone()
+            };
+            write_event(tx, account, region, &copy_event)?;
+        }
+    }
     Ok(stored)
 }
 

@@ -4,6 +4,8 @@
 #   GetUser as root (no policy evaluation: root is allowed outright)
 #   GetUser as alex (IAM user: user + group policies, MFA-style deny, evaluated per call)
 #   AssumeRole as alex (trust policy + identity policies; writes a credential)
+#   GetUser as an admin role session in a member account (3 SCP levels: root, OU, account)
+#   vs the same in a standalone account (no SCPs), to price SCP evaluation
 #   and the same GetUser / AssumeRole against moto_server.
 #   usage: bench/iam.sh [DURATION_SECONDS=10] [CONNECTIONS=32] [SYNC=full]
 set -euo pipefail
@@ -53,8 +55,44 @@ PY
 }
 read -r P_AK P_SK P_ACCT <<<"$(setup "$P_URL")"
 [ -n "$M_URL" ] && read -r M_AK M_SK M_ACCT <<<"$(setup "$M_URL")"
-run() { # name url ak sk service body -> "req/s p50 p99 requests errors"
-  python3 bench/signed_request.py "$2" "$3" "$4" "$5" "$6" >"$WORK/$1.lua"
+# Organization for the SCP scenario (Palisade only: moto does not enforce SCPs).
+read -r S_AK S_SK S_TOK O_AK O_SK O_TOK <<<"$(python3 - "$P_URL" "$AK" "$SK" <<'PY'
+import json, sys, boto3
+ep, ak, sk = sys.argv[1:]
+s = boto3.session.Session(aws_access_key_id=ak, aws_secret_access_key=sk, region_name="us-east-1")
+orgs, iam, sts = (s.client(n, endpoint_url=ep) for n in ("organizations", "iam", "sts"))
+orgs.create_organization(FeatureSet="ALL")
+root = orgs.list_roots()["Roots"][0]["Id"]
+orgs.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+ou = orgs.create_organizational_unit(ParentId=root, Name="Prod")["OrganizationalUnit"]["Id"]
+st = orgs.create_account(Email="prod@bench.example", AccountName="prod")["CreateAccountStatus"]
+acct = orgs.describe_create_account_status(CreateAccountRequestId=st["Id"])["CreateAccountStatus"]["AccountId"]
+orgs.move_account(AccountId=acct, SourceParentId=root, DestinationParentId=ou)
+guard = {"Version": "2012-10-17", "Statement": [
+  {"Effect": "Deny", "Action": ["organizations:LeaveOrganization", "cloudtrail:StopLogging", "cloudtrail:DeleteTrail"], "Resource": "*"},
+  {"Effect": "Deny", "NotAction": ["iam:*", "sts:*", "organizations:*"], "Resource": "*",
+   "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "us-west-2"]}}}]}
+pid = orgs.create_policy(Content=json.dumps(guard), Description="g", Name="Guardrails", Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]["Id"]
+orgs.attach_policy(PolicyId=pid, TargetId=ou)
+member = sts.assume_role(RoleArn=f"arn:aws:iam::{acct}:role/OrganizationAccountAccessRole", RoleSessionName="bench")["Credentials"]
+mgmt = sts.get_caller_identity()["Account"]
+iam.create_role(RoleName="bench-admin", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{mgmt}:root"}, "Action": "sts:AssumeRole"}]}))
+iam.attach_role_policy(RoleName="bench-admin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+alone = sts.assume_role(RoleArn=f"arn:aws:iam::{mgmt}:role/bench-admin", RoleSessionName="bench")["Credentials"]
+# Both sessions look up a user in their own account.
+for c in (member, alone):
+    s2 = boto3.session.Session(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"], region_name="us-east-1")
+    try:
+        s2.client("iam", endpoint_url=ep).create_user(UserName="alex")
+    except Exception:
+        pass
+print(member["AccessKeyId"], member["SecretAccessKey"], member["SessionToken"], alone["AccessKeyId"], alone["SecretAccessKey"], alone["SessionToken"])
+PY
+)"
+
+run() { # name url ak sk service body [token] -> "req/s p50 p99 requests errors"
+  python3 bench/signed_request.py "$2" "$3" "$4" "$5" "$6" "${7:-}" >"$WORK/$1.lua"
   wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s "$WORK/$1.lua" "$2/" >"$WORK/$1.wrk" 2>&1 || true
   grep RESULT "$WORK/$1.wrk" | awk '{printf "%.0f %.2f %.2f %d %d\n", $6, $4/1000, $5/1000, $2, $3}'
 }
@@ -63,24 +101,31 @@ AR="Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A${P_ACCT}%3Arole%2Fpettracker
 R1=$(run gu-root "$P_URL" "$AK" "$SK" iam "$GU")
 R2=$(run gu-alex "$P_URL" "$P_AK" "$P_SK" iam "$GU")
 R3=$(run ar-alex "$P_URL" "$P_AK" "$P_SK" sts "$AR")
+R4=$(run gu-scp "$P_URL" "$S_AK" "$S_SK" iam "$GU" "$S_TOK")
+R5=$(run gu-alone "$P_URL" "$O_AK" "$O_SK" iam "$GU" "$O_TOK")
 M1="0 0 0 0 0"; M3="0 0 0 0 0"
 if [ -n "$M_URL" ]; then
   MAR="Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A${M_ACCT}%3Arole%2Fpettracker-app&RoleSessionName=bench&Version=2011-06-15"
   M1=$(run m-gu "$M_URL" "$M_AK" "$M_SK" iam "$GU"); M3=$(run m-ar "$M_URL" "$M_AK" "$M_SK" sts "$MAR")
 fi
-python3 - "$R1" "$R2" "$R3" "$M1" "$M3" "$DUR" "$CONNS" "$SYNC" <<'PY'
+python3 - "$R1" "$R2" "$R3" "$M1" "$M3" "$DUR" "$CONNS" "$SYNC" "$R4" "$R5" <<'PY'
 import sys
 rows = [list(map(float, a.split())) for a in sys.argv[1:6]]
 dur, conns, sync = sys.argv[6:9]
+scp, alone = (list(map(float, a.split())) for a in sys.argv[9:11])
 names = ["palisade GetUser as root (no eval)", "palisade GetUser as alex (eval)", "palisade AssumeRole as alex",
          "moto GetUser", "moto AssumeRole"]
+rows_all = rows + [scp, alone]
+names_all = names + ["palisade GetUser, member role (3 SCP lv)", "palisade GetUser, standalone role"]
 print(f"IAM/STS through the full pipeline, wrk -t2, {dur}s, {conns} connections, --sync {sync}, one run")
-print(f"{'scenario':<38}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
-for n, r in zip(names, rows):
-    print(f"{n:<38}{r[0]:>9.0f}{r[1]:>9.2f}{r[2]:>9.2f}{int(r[4]):>8}")
+print(f"{'scenario':<42}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+for n, r in zip(names_all, rows_all):
+    print(f"{n:<42}{r[0]:>9.0f}{r[1]:>9.2f}{r[2]:>9.2f}{int(r[4]):>8}")
 root, alex, ar, mgu, mar = rows
 if root[0] and alex[0]:
     print(f"policy evaluation cost: {(1/alex[0] - 1/root[0]) / (1/root[0]):+.1%} per GetUser (alex vs root)")
+if scp[0] and alone[0]:
+    print(f"SCP cost: {(1/scp[0] - 1/alone[0]) / (1/alone[0]):+.1%} per GetUser (3 SCP levels vs none)")
 if mgu[0]:
     print(f"GetUser palisade/moto: {alex[0]/mgu[0]:.0f}x")
 if mar[0]:

@@ -2,7 +2,7 @@
 
 Header-signed requests stay valid for the 15-minute skew window, so wrk can replay the
 same bytes for a whole run, exactly as a client re-sending it would.
-usage: signed_request.py ENDPOINT ACCESS_KEY SECRET_KEY [SERVICE [BODY]] > request.lua
+usage: signed_request.py ENDPOINT ACCESS_KEY SECRET_KEY [SERVICE [BODY [SESSION_TOKEN]]] > request.lua
   (default: sts "Action=GetCallerIdentity&Version=2011-06-15")
 """
 import sys
@@ -14,13 +14,14 @@ import botocore.credentials
 endpoint, ak, sk = sys.argv[1:4]
 service = sys.argv[4] if len(sys.argv) > 4 else "sts"
 body = sys.argv[5] if len(sys.argv) > 5 else "Action=GetCallerIdentity&Version=2011-06-15"
+token = sys.argv[6] if len(sys.argv) > 6 and sys.argv[6] else None
 req = botocore.awsrequest.AWSRequest(
     method="POST",
     url=endpoint + "/",
     data=body,
     headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
 )
-botocore.auth.SigV4Auth(botocore.credentials.Credentials(ak, sk), service, "us-east-1").add_auth(req)
+botocore.auth.SigV4Auth(botocore.credentials.Credentials(ak, sk, token), service, "us-east-1").add_auth(req)
 lua_headers = "".join(
     f'wrk.headers["{k}"] = "{v}"\n' for k, v in req.headers.items() if k.lower() != "host"
 )

@@ -47,25 +47,30 @@ IDLE_RSS_KB=$(awk '/VmRSS/ {print $2}' /proc/$PPID_/status)
 PALISADE_ROOT_ACCESS_KEY_ID=$AK PALISADE_ROOT_SECRET_ACCESS_KEY=$SK \
   "$TARGET/palisade" serve --sync normal --listen 127.0.0.1:0 --data-dir "$WORK/data-normal" 2>"$WORK/palisade-normal.log" &
 PIDS+=($!)
+NPID=${PIDS[-1]}
 N_URL=$(wait_line "$WORK/palisade-normal.log" 'palisade listening on http://[0-9.:]+')
 
 "$TARGET/examples/bare_hyper" 127.0.0.1:0 2>"$WORK/hyper.log" &
-PIDS+=($!)
+HPID=$!; PIDS+=($HPID)
 H_URL=$(wait_line "$WORK/hyper.log" 'listening on http://[0-9.:]+')
 
 M_URL=""
 if command -v moto_server >/dev/null; then
   MPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   moto_server -p "$MPORT" >"$WORK/moto.log" 2>&1 &
-  PIDS+=($!)
+  MPID=$!; PIDS+=($MPID)
   for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$MPORT/moto-api/" >/dev/null 2>&1 && break; sleep 0.05; done
   M_URL="http://127.0.0.1:$MPORT"
 fi
 
-run() { # name url -> "req/s p50 p99 requests errors"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+run() { # name url connections pid -> "req/s p50 p99 requests errors cpu_us_per_request"
   python3 bench/signed_request.py "$2" "$AK" "$SK" >"$WORK/$1.lua"
+  local c0; c0=$(cpu_ticks "$4")
   wrk -t$THREADS -c"$3" -d"${DUR}s" --latency -s "$WORK/$1.lua" "$2/" >"$WORK/$1.wrk" 2>&1 || true
-  grep RESULT "$WORK/$1.wrk" | awk '{printf "%.0f %.2f %.2f %d %d\n", $6, $4/1000, $5/1000, $2, $3}'
+  local c1; c1=$(cpu_ticks "$4")
+  grep RESULT "$WORK/$1.wrk" | awk -v dt=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" \
+    '{printf "%.0f %.2f %.2f %d %d %.1f\n", $6, $4/1000, $5/1000, $2, $3, ($2 > 0 ? dt * 1e6 / hz / $2 : 0)}'
 }
 
 # Sanity: each target answers the signed request with 200 before it is measured.
@@ -76,8 +81,8 @@ ident = boto3.client("sts", endpoint_url=ep, aws_access_key_id=ak, aws_secret_ac
 assert ident["Arn"].endswith(":root"), ident
 PY
 
-P=$(run palisade "$P_URL" "$CONNS"); N=$(run palisade-normal "$N_URL" "$CONNS"); H=$(run hyper "$H_URL" "$CONNS")
-M="0 0 0 0 0"; [ -n "$M_URL" ] && M=$(run moto "$M_URL" 8)
+P=$(run palisade "$P_URL" "$CONNS" "$PPID_"); N=$(run palisade-normal "$N_URL" "$CONNS" "$NPID"); H=$(run hyper "$H_URL" "$CONNS" "$HPID")
+M="0 0 0 0 0 0"; [ -n "$M_URL" ] && M=$(run moto "$M_URL" 8 "$MPID")
 EVENTS=$(python3 - "$P_URL" "$AK" "$SK" <<'PY'
 import sys, boto3
 ep, ak, sk = sys.argv[1:]
@@ -92,13 +97,15 @@ p, h, m = (list(map(float, a.split())) for a in sys.argv[1:4])
 n = list(map(float, sys.argv[9].split()))
 dur, conns, rss, ready, events = sys.argv[4], sys.argv[5], int(sys.argv[6]), sorted(map(int, sys.argv[7].split())), sys.argv[8]
 print(f"STS GetCallerIdentity, wrk -t2, {dur}s, {conns} connections (moto: 8), same machine, one run")
-print(f"{'target':<34}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+print(f"{'target':<34}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'CPU us/req':>12}")
 for name, r in (("palisade --sync full", p), ("palisade --sync normal", n), ("bare hyper (200, no work)", h), ("moto_server", m)):
-    print(f"{name:<34}{r[0]:>10.0f}{r[1]:>9.2f}{r[2]:>9.2f}{int(r[4]):>8}")
+    print(f"{name:<34}{r[0]:>10.0f}{r[1]:>9.2f}{r[2]:>9.2f}{int(r[4]):>8}{r[5]:>12.1f}")
 if h[0]:
     print(f"palisade / bare hyper: {p[0] / h[0]:.1%} (full), {n[0] / h[0]:.1%} (normal)")
 if m[0]:
     print(f"palisade / moto:       {p[0] / m[0]:.0f}x (full), {n[0] / m[0]:.0f}x (normal)")
+print("CPU us/req: the server process's own CPU time (user+sys) per request during its run;")
+print("  unlike req/s it does not depend on what else the machine is doing.")
 print(f"start to ready: median {ready[len(ready)//2]} ms (min {ready[0]} ms, 5 fresh data dirs)")
 print(f"idle RSS after start: {rss / 1024:.1f} MB")
 print(f"events recorded during the run: {events}")

@@ -14,6 +14,7 @@
 
 pub mod blob;
 pub mod error;
+pub mod internal;
 pub mod store;
 
 pub use store::key_policy_for_arn;

@@ -209,7 +209,7 @@ def test_scp_lifecycle(org):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         orgs.detach_policy(PolicyId="p-FullAWSAccess", TargetId=root["Id"])
     assert code(e) == "ConstraintViolationException"
-    assert "MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED" in e.value.response["Error"]["Message"]
+    assert e.value.response["Reason"] == "MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED"
     orgs.detach_policy(PolicyId="p-FullAWSAccess", TargetId=ou["Id"])
     with pytest.raises(botocore.exceptions.ClientError) as e:
         orgs.detach_policy(PolicyId=pid, TargetId=ou["Id"])
@@ -238,7 +238,7 @@ def test_policy_content_errors_change_nothing(org):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         orgs.create_policy(Content=json.dumps(big), Description="d", Name="Big", Type="SERVICE_CONTROL_POLICY")
     assert code(e) == "ConstraintViolationException"
-    assert "POLICY_CONTENT_LIMIT_EXCEEDED" in e.value.response["Error"]["Message"]
+    assert e.value.response["Reason"] == "POLICY_CONTENT_LIMIT_EXCEEDED"
     with pytest.raises(botocore.exceptions.ClientError) as e:
         orgs.create_policy(Content="{not json", Description="d", Name="Bad", Type="SERVICE_CONTROL_POLICY")
     assert code(e) == "MalformedPolicyDocumentException"

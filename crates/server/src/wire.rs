@@ -55,7 +55,10 @@ pub fn error(
             response(err.status, "text/xml", request_id, body.into_bytes())
         }
         ProtocolFamily::Json | ProtocolFamily::RestJson => {
-            let body = serde_json::json!({"__type": err.code, "message": err.message});
+            let mut body = serde_json::json!({"__type": err.code, "message": err.message});
+            if let (Some(reason), Some(obj)) = (&err.reason, body.as_object_mut()) {
+                obj.insert("Reason".into(), serde_json::Value::String(reason.clone()));
+            }
             let mut resp = response(
                 err.status,
                 content_type(family, protocol),

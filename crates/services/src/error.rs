@@ -12,6 +12,9 @@ pub struct ApiError {
     pub status: u16,
     /// `Sender` (client's fault) or `Receiver` in awsQuery error bodies.
     pub sender_fault: bool,
+    /// The `Reason` member some JSON errors carry (Organizations'
+    /// ConstraintViolationException, InvalidInputException, ...).
+    pub reason: Option<String>,
 }
 
 impl ApiError {
@@ -21,7 +24,14 @@ impl ApiError {
             message: message.into(),
             status,
             sender_fault: status < 500,
+            reason: None,
         }
+    }
+
+    /// Adds the modelled `Reason` member.
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
     }
 
     /// An unexpected failure: logged with its detail, answered without it.
@@ -32,6 +42,7 @@ impl ApiError {
             message: "The request processing has failed because of an unknown error, exception or failure.".into(),
             status: 500,
             sender_fault: false,
+            reason: None,
         }
     }
 

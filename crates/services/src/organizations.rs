@@ -67,14 +67,10 @@ fn access_denied() -> ApiError {
     )
 }
 fn constraint(reason: &str, message: &str) -> ApiError {
-    // The wire body has no Reason member here; the reason leads the message.
-    err(
-        "ConstraintViolationException",
-        format!("{reason}: {message}"),
-    )
+    err("ConstraintViolationException", message).with_reason(reason)
 }
 fn invalid_input(reason: &str, message: &str) -> ApiError {
-    err("InvalidInputException", format!("{reason}: {message}"))
+    err("InvalidInputException", message).with_reason(reason)
 }
 fn account_not_found() -> ApiError {
     err(
@@ -2476,9 +2472,10 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.code, "ConstraintViolationException");
-        assert!(e
-            .message
-            .starts_with("MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED"));
+        assert_eq!(
+            e.reason.as_deref(),
+            Some("MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
+        );
         let e = call(
             &f,
             MGMT,

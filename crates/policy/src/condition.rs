@@ -484,6 +484,8 @@ fn parse_iso8601(s: &str) -> Option<i128> {
     if !(1..=12).contains(&m) || !(1..=days_in_month(y, m)).contains(&d) {
         return None;
     }
+    // i128: a year may have up to 19 digits (`num` takes any i64), so days * 86 400 *
+    // 10^9 overflows i64 but never i128.
     let mut secs = days_from_civil(y, m, d) * 86_400;
     let mut nanos: i128 = 0;
     if let Some(t) = time {
@@ -527,7 +529,7 @@ fn parse_iso8601(s: &str) -> Option<i128> {
         if h > 24 || mi > 59 || se > 60 {
             return None;
         }
-        secs += h * 3600 + mi * 60 + se - offset;
+        secs += i128::from(h * 3600 + mi * 60 + se - offset);
         if let Some(f) = frac {
             if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
@@ -537,7 +539,7 @@ fn parse_iso8601(s: &str) -> Option<i128> {
             nanos = n * 10i128.pow(9 - digits.len() as u32);
         }
     }
-    Some(i128::from(secs) * 1_000_000_000 + nanos)
+    Some(secs * 1_000_000_000 + nanos)
 }
 
 fn is_leap(y: i64) -> bool {
@@ -554,7 +556,8 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 }
 
 /// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+fn days_from_civil(y: i64, m: i64, d: i64) -> i128 {
+    let (y, m, d) = (i128::from(y), i128::from(m), i128::from(d));
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = y - era * 400;
@@ -593,6 +596,26 @@ mod tests {
         ];
         for (s, want) in cases {
             assert_eq!(parse_date(s), *want, "{s}");
+        }
+    }
+
+    /// Fuzz find (parse_policy): a 16-digit year overflowed `days * 86_400` in i64 and
+    /// panicked in debug builds (wrapped silently in release).
+    #[test]
+    fn huge_years_do_not_overflow() {
+        let later = parse_date("2044445555666624-01-01T40:00:00Z");
+        assert_eq!(later, None, "hour 40 is invalid");
+        let huge = parse_date("2044445555666624-01-01T00:00:00Z").unwrap();
+        let max = parse_date(&format!("{}-12-31T24:00:00-23:59", i64::MAX)).unwrap();
+        let now = parse_date("2024-01-01").unwrap();
+        assert!(now < huge && huge < max);
+        let doc = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"DateLessThanEquals": {"aws:CurrentTime": "2044445555666624-01-01T40:00:00Z"}}}]}"#;
+        for kind in [
+            crate::PolicyKind::Identity,
+            crate::PolicyKind::Resource,
+            crate::PolicyKind::ServiceControl,
+        ] {
+            let _ = crate::Policy::parse(doc, kind);
         }
     }
 

@@ -413,7 +413,7 @@ def test_bad_input(endpoint):
         k.create_key(KeySpec="SYMMETRIC_DEFAULT", KeyUsage="SIGN_VERIFY")
     assert error_code(e) == "ValidationException"
     with pytest.raises(ClientError) as e:
-        k.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
+        k.create_key(KeySpec="ECC_NIST_P256", KeyUsage="KEY_AGREEMENT")
     assert error_code(e) == "UnsupportedOperationException"
     # Blobs that are not base64, sent raw.
     status, body = raw_call(endpoint, "Encrypt", {"KeyId": md["KeyId"], "Plaintext": "%%%not base64%%%"})

@@ -12,9 +12,11 @@
 //! `kms:EncryptionContext:*`, `kms:EncryptionContextKeys`, `kms:EncryptionAlgorithm`,
 //! `kms:RequestAlias` and, for CreateKey, `kms:KeySpec` / `kms:KeyUsage` / `kms:KeyOrigin`.
 
+pub mod asym;
 pub mod blob;
 pub mod error;
 pub mod internal;
+mod pk;
 pub mod store;
 
 pub use store::key_policy_for_arn;
@@ -70,6 +72,33 @@ const ENCRYPTION_ALGORITHMS: &[&str] = &[
     "SM2PKE",
 ];
 const DATA_KEY_SPECS: &[&str] = &["AES_256", "AES_128"];
+const SIGNING_ALGORITHMS: &[&str] = &[
+    "RSASSA_PSS_SHA_256",
+    "RSASSA_PSS_SHA_384",
+    "RSASSA_PSS_SHA_512",
+    "RSASSA_PKCS1_V1_5_SHA_256",
+    "RSASSA_PKCS1_V1_5_SHA_384",
+    "RSASSA_PKCS1_V1_5_SHA_512",
+    "ECDSA_SHA_256",
+    "ECDSA_SHA_384",
+    "ECDSA_SHA_512",
+    "SM2DSA",
+    "ML_DSA_SHAKE_256",
+    "ED25519_SHA_512",
+    "ED25519_PH_SHA_512",
+];
+const MESSAGE_TYPES: &[&str] = &["RAW", "DIGEST", "EXTERNAL_MU"];
+const DATA_KEY_PAIR_SPECS: &[&str] = &[
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "ECC_NIST_P256",
+    "ECC_NIST_P384",
+    "ECC_NIST_P521",
+    "ECC_SECG_P256K1",
+    "SM2",
+    "ECC_NIST_EDWARDS25519",
+];
 const MAC_ALGORITHMS: &[&str] = &[
     "HMAC_SHA_224",
     "HMAC_SHA_256",
@@ -219,6 +248,36 @@ pub struct MacInput {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
+pub struct SignInput {
+    pub key_id: String,
+    pub message: String,
+    pub message_type: Option<String>,
+    pub signing_algorithm: String,
+    /// Verify only.
+    pub signature: Option<String>,
+    pub grant_tokens: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetPublicKeyInput {
+    pub key_id: String,
+    pub grant_tokens: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateDataKeyPairInput {
+    pub key_id: String,
+    pub key_pair_spec: String,
+    pub encryption_context: Option<Context>,
+    pub grant_tokens: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct PutKeyPolicyInput {
     pub key_id: String,
     pub policy_name: Option<String>,
@@ -262,6 +321,11 @@ pub enum Operation {
     PutKeyPolicy(PutKeyPolicyInput),
     GetKeyPolicy(GetKeyPolicyInput),
     ListKeyPolicies(ListInput),
+    Sign(SignInput),
+    Verify(SignInput),
+    GetPublicKey(GetPublicKeyInput),
+    GenerateDataKeyPair(GenerateDataKeyPairInput),
+    GenerateDataKeyPairWithoutPlaintext(GenerateDataKeyPairInput),
 }
 
 pub fn decode(
@@ -302,6 +366,13 @@ pub fn decode(
             .parse()
             .and_then(require_key_id)
             .map(O::ListKeyPolicies),
+        "Sign" => input.parse().map(O::Sign),
+        "Verify" => input.parse().and_then(require_signature).map(O::Verify),
+        "GetPublicKey" => input.parse().map(O::GetPublicKey),
+        "GenerateDataKeyPair" => input.parse().map(O::GenerateDataKeyPair),
+        "GenerateDataKeyPairWithoutPlaintext" => {
+            input.parse().map(O::GenerateDataKeyPairWithoutPlaintext)
+        }
         _ => return None,
     };
     Some(op.map(|op| Box::new(op) as Box<dyn crate::Operation>))
@@ -316,6 +387,13 @@ fn null_member(member: &str) -> ApiError {
 fn require_key_id(i: ListInput) -> Result<ListInput, ApiError> {
     if i.key_id.is_none() {
         return Err(null_member("keyId"));
+    }
+    Ok(i)
+}
+
+fn require_signature(i: SignInput) -> Result<SignInput, ApiError> {
+    if i.signature.is_none() {
+        return Err(null_member("signature"));
     }
     Ok(i)
 }
@@ -350,6 +428,8 @@ pub struct KeyMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encryption_algorithms: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_algorithms: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mac_algorithms: Option<Vec<String>>,
     pub multi_region: bool,
 }
@@ -375,7 +455,9 @@ fn metadata(k: &KeyRecord) -> KeyMetadata {
         key_manager: "CUSTOMER".into(),
         customer_master_key_spec: k.key_spec.clone(),
         key_spec: k.key_spec.clone(),
-        encryption_algorithms: (!hmac).then(|| vec!["SYMMETRIC_DEFAULT".to_owned()]),
+        encryption_algorithms: encryption_algorithms(k),
+        signing_algorithms: (k.key_usage == "SIGN_VERIFY")
+            .then(|| asym::signing_algorithms(&k.key_spec)),
         mac_algorithms: hmac.then(|| {
             vec![format!(
                 "HMAC_SHA_{}",
@@ -384,6 +466,39 @@ fn metadata(k: &KeyRecord) -> KeyMetadata {
         }),
         multi_region: false,
     }
+}
+
+/// The encryption algorithms of an ENCRYPT_DECRYPT key.
+fn encryption_algorithms(k: &KeyRecord) -> Option<Vec<String>> {
+    if k.key_usage != "ENCRYPT_DECRYPT" {
+        return None;
+    }
+    if asym::is_rsa(&k.key_spec) {
+        return Some(
+            asym::RSA_ENCRYPTION_ALGORITHMS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        );
+    }
+    Some(vec!["SYMMETRIC_DEFAULT".to_owned()])
+}
+
+/// The encryption algorithm a request uses with key `k` (SYMMETRIC_DEFAULT when omitted),
+/// or InvalidKeyUsageException when the key's spec does not support it.
+fn algorithm_for_key(k: &KeyRecord, alg: &Option<String>) -> Result<String, ApiError> {
+    let a = alg.as_deref().unwrap_or("SYMMETRIC_DEFAULT");
+    let ok = encryption_algorithms(k).is_some_and(|algs| algs.iter().any(|x| x == a));
+    if !ok {
+        return Err(err(
+            "InvalidKeyUsageException",
+            format!(
+                "The encryption algorithm {a} is not compatible with the KMS key's key spec, {}.",
+                k.key_spec
+            ),
+        ));
+    }
+    Ok(a.to_owned())
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -663,6 +778,15 @@ fn encrypt_with(
     ctx: &Context,
     plaintext: &[u8],
 ) -> Result<Sealed, ApiError> {
+    if k.key_spec != "SYMMETRIC_DEFAULT" {
+        return Err(err(
+            "InvalidKeyUsageException",
+            format!(
+                "{} key spec is {}, which is not valid for this operation: a symmetric encryption KMS key is required.",
+                k.arn, k.key_spec
+            ),
+        ));
+    }
     let version = k.current_version();
     let material = store::material(&env.master_key, k, version)?
         .ok_or_else(|| ApiError::internal("kms key without material"))?;
@@ -707,7 +831,7 @@ fn decrypt_blob(
             return Err(kerr::incorrect_key());
         }
     }
-    if key.key_usage != "ENCRYPT_DECRYPT" {
+    if key.key_usage != "ENCRYPT_DECRYPT" || key.key_spec != "SYMMETRIC_DEFAULT" {
         return Err(kerr::invalid_ciphertext());
     }
     key.check_usable()?;
@@ -731,7 +855,13 @@ fn random_bytes(n: usize) -> Result<Vec<u8>, ApiError> {
 fn hmac_key(env: &Env, k: &KeyRecord) -> Result<aws_lc_rs::hmac::Key, ApiError> {
     let mut material = store::material(&env.master_key, k, k.current_version())?
         .ok_or_else(|| ApiError::internal("kms key without material"))?;
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &material);
+    let alg = match k.key_spec.as_str() {
+        "HMAC_224" => aws_lc_rs::hmac::HMAC_SHA224,
+        "HMAC_384" => aws_lc_rs::hmac::HMAC_SHA384,
+        "HMAC_512" => aws_lc_rs::hmac::HMAC_SHA512,
+        _ => aws_lc_rs::hmac::HMAC_SHA256,
+    };
+    let key = aws_lc_rs::hmac::Key::new(alg, &material);
     material.fill(0);
     Ok(key)
 }
@@ -784,10 +914,24 @@ fn create_key(
         .unwrap_or_else(|| default_usage.to_owned());
     let supported = matches!(
         (spec.as_str(), usage.as_str()),
-        ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT") | ("HMAC_256", "GENERATE_VERIFY_MAC")
+        ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")
+            | (
+                "HMAC_224" | "HMAC_256" | "HMAC_384" | "HMAC_512",
+                "GENERATE_VERIFY_MAC"
+            )
+            | (
+                "RSA_2048" | "RSA_3072" | "RSA_4096",
+                "ENCRYPT_DECRYPT" | "SIGN_VERIFY"
+            )
+            | (
+                "ECC_NIST_P256" | "ECC_NIST_P384" | "ECC_NIST_P521" | "ECC_SECG_P256K1",
+                "SIGN_VERIFY"
+            )
     );
     if spec == "SYMMETRIC_DEFAULT" && usage != "ENCRYPT_DECRYPT"
         || spec.starts_with("HMAC_") && usage != "GENERATE_VERIFY_MAC"
+        || spec.starts_with("RSA_") && !matches!(usage.as_str(), "ENCRYPT_DECRYPT" | "SIGN_VERIFY")
+        || spec.starts_with("ECC_") && !matches!(usage.as_str(), "SIGN_VERIFY" | "KEY_AGREEMENT")
     {
         return Err(kerr::validation(format!(
             "KeyUsage {usage} is not compatible with KeySpec {spec}"
@@ -829,7 +973,21 @@ fn create_key(
     };
     let key_id = uuid::Uuid::new_v4().to_string();
     let arn = store::key_arn(&ctx.region, &account, &key_id);
-    let material = store::new_sealed_material(&env.master_key, &arn, 1, blob::MATERIAL_LEN)?;
+    let material = if asym::is_asymmetric(&spec) {
+        let mut pkcs8 = asym::generate(&spec)
+            .ok_or_else(|| ApiError::internal("kms key pair generation failed"))?;
+        let sealed = store::seal_material(&env.master_key, &arn, 1, &pkcs8);
+        pkcs8.fill(0);
+        sealed?
+    } else {
+        let len = match spec.as_str() {
+            "HMAC_224" => 28,
+            "HMAC_384" => 48,
+            "HMAC_512" => 64,
+            _ => blob::MATERIAL_LEN,
+        };
+        store::new_sealed_material(&env.master_key, &arn, 1, len)?
+    };
     let key = KeyRecord {
         key_id,
         arn,
@@ -1085,10 +1243,23 @@ fn encrypt(
         return Err(kerr::too_long("plaintext", MAX_PLAINTEXT));
     }
     check_context(&i.encryption_context)?;
-    check_symmetric_algorithm(&i.encryption_algorithm, "encryptionAlgorithm")?;
+    if let Some(a) = &i.encryption_algorithm {
+        check_enum(a, "encryptionAlgorithm", ENCRYPTION_ALGORITHMS)?;
+    }
     let key = store::resolve(tx, ctx, &i.key_id)?;
     require_usage(&key, "ENCRYPT_DECRYPT", "Encrypt")?;
+    let alg = algorithm_for_key(&key, &i.encryption_algorithm)?;
     key.check_usable()?;
+    if asym::is_rsa(&key.key_spec) {
+        return pk::rsa_encrypt(
+            env,
+            &key,
+            &alg,
+            &i.encryption_context,
+            &plaintext,
+            i.dry_run,
+        );
+    }
     check_dry_run(i.dry_run)?;
     let sealed = encrypt_with(
         env,
@@ -1113,7 +1284,12 @@ fn decrypt(
         check_key_id_len(k, "keyId")?;
     }
     check_context(&i.encryption_context)?;
-    check_symmetric_algorithm(&i.encryption_algorithm, "encryptionAlgorithm")?;
+    if let Some(a) = &i.encryption_algorithm {
+        check_enum(a, "encryptionAlgorithm", ENCRYPTION_ALGORITHMS)?;
+        if a != "SYMMETRIC_DEFAULT" {
+            return pk::rsa_decrypt(tx, env, ctx, i, a);
+        }
+    }
     let (key, plaintext) = decrypt_blob(
         tx,
         env,
@@ -1205,7 +1381,7 @@ fn mac_op(
         "GENERATE_VERIFY_MAC",
         if verify { "VerifyMac" } else { "GenerateMac" },
     )?;
-    if i.mac_algorithm != "HMAC_SHA_256" {
+    if i.mac_algorithm != format!("HMAC_SHA_{}", key.key_spec.trim_start_matches("HMAC_")) {
         return Err(err(
             "InvalidKeyUsageException",
             format!(
@@ -1287,6 +1463,11 @@ impl crate::Operation for Operation {
             O::PutKeyPolicy(_) => "PutKeyPolicy",
             O::GetKeyPolicy(_) => "GetKeyPolicy",
             O::ListKeyPolicies(_) => "ListKeyPolicies",
+            O::Sign(_) => "Sign",
+            O::Verify(_) => "Verify",
+            O::GetPublicKey(_) => "GetPublicKey",
+            O::GenerateDataKeyPair(_) => "GenerateDataKeyPair",
+            O::GenerateDataKeyPairWithoutPlaintext(_) => "GenerateDataKeyPairWithoutPlaintext",
         }
     }
 
@@ -1308,6 +1489,11 @@ impl crate::Operation for Operation {
                 | O::VerifyMac(_)
                 | O::GetKeyPolicy(_)
                 | O::ListKeyPolicies(_)
+                | O::Sign(_)
+                | O::Verify(_)
+                | O::GetPublicKey(_)
+                | O::GenerateDataKeyPair(_)
+                | O::GenerateDataKeyPairWithoutPlaintext(_)
         )
     }
 
@@ -1509,6 +1695,42 @@ impl crate::Operation for Operation {
                 ctx,
                 vec![],
             )],
+            O::Sign(i) | O::Verify(i) => {
+                let action = if matches!(self, O::Sign(_)) {
+                    "Sign"
+                } else {
+                    "Verify"
+                };
+                vec![key_check(
+                    action,
+                    &i.key_id,
+                    ctx,
+                    vec![
+                        (
+                            "kms:SigningAlgorithm".to_owned(),
+                            vec![i.signing_algorithm.clone()],
+                        ),
+                        (
+                            "kms:MessageType".to_owned(),
+                            vec![i.message_type.clone().unwrap_or_else(|| "RAW".into())],
+                        ),
+                    ],
+                )]
+            }
+            O::GetPublicKey(i) => vec![key_check("GetPublicKey", &i.key_id, ctx, vec![])],
+            O::GenerateDataKeyPair(i) | O::GenerateDataKeyPairWithoutPlaintext(i) => {
+                let action = if matches!(self, O::GenerateDataKeyPair(_)) {
+                    "GenerateDataKeyPair"
+                } else {
+                    "GenerateDataKeyPairWithoutPlaintext"
+                };
+                let mut extra = context_keys(&i.encryption_context);
+                extra.push((
+                    "kms:DataKeyPairSpec".to_owned(),
+                    vec![i.key_pair_spec.clone()],
+                ));
+                vec![key_check(action, &i.key_id, ctx, extra)]
+            }
         }
     }
 
@@ -1702,6 +1924,22 @@ impl crate::Operation for Operation {
                     json!(i.policy_name.clone().unwrap_or_else(|| "default".into())),
                 );
             }
+            O::Sign(i) | O::Verify(i) => {
+                put("keyId", json!(i.key_id));
+                put("signingAlgorithm", json!(i.signing_algorithm));
+                put(
+                    "messageType",
+                    json!(i.message_type.clone().unwrap_or_else(|| "RAW".into())),
+                );
+            }
+            O::GetPublicKey(i) => put("keyId", json!(i.key_id)),
+            O::GenerateDataKeyPair(i) | O::GenerateDataKeyPairWithoutPlaintext(i) => {
+                put("keyId", json!(i.key_id));
+                put("keyPairSpec", json!(i.key_pair_spec));
+                if let Some(c) = ctx_value(&i.encryption_context) {
+                    put("encryptionContext", c);
+                }
+            }
         }
         Some(Value::Object(p))
     }
@@ -1780,6 +2018,13 @@ impl crate::Operation for Operation {
                     Reply::new(json!({ "PolicyNames": ["default"], "Truncated": false }));
                 reply.resources = key_resources(&k);
                 Ok(reply)
+            }
+            O::Sign(i) => pk::sign_op(tx, env, ctx, i, false),
+            O::Verify(i) => pk::sign_op(tx, env, ctx, i, true),
+            O::GetPublicKey(i) => pk::get_public_key(tx, env, ctx, i),
+            O::GenerateDataKeyPair(i) => pk::generate_data_key_pair(tx, env, ctx, i, true),
+            O::GenerateDataKeyPairWithoutPlaintext(i) => {
+                pk::generate_data_key_pair(tx, env, ctx, i, false)
             }
             _ => Err(ApiError::internal("read() on a mutating KMS operation")),
         }

@@ -343,6 +343,18 @@ pub fn new_sealed_material(
     Ok(base64::engine::general_purpose::STANDARD.encode(sealed?))
 }
 
+/// Given key material (an asymmetric key pair's PKCS#8, imported material), sealed for
+/// version `version` of key `arn`.
+pub fn seal_material(
+    master: &MasterKey,
+    arn: &str,
+    version: u32,
+    material: &[u8],
+) -> Result<String, ApiError> {
+    let sealed = master.seal(&material_aad(arn, version), material)?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(sealed))
+}
+
 /// The clear key material of one version (memory only; zeroed by the caller's drop is
 /// not guaranteed, so callers keep it short-lived).
 pub fn material(

@@ -137,6 +137,16 @@ static SERVICES: &[ServiceInfo] = &[
         global: true,
         decode: crate::organizations::decode,
     },
+    ServiceInfo {
+        signing_name: "secretsmanager",
+        protocol: Protocol::Json11,
+        target_prefix: Some("secretsmanager"),
+        xml_namespace: None,
+        api_version: "2017-10-17",
+        event_source: "secretsmanager.amazonaws.com",
+        global: false,
+        decode: crate::secrets::decode,
+    },
 ];
 
 /// Looks a service up by its SigV4 signing name.

@@ -1,0 +1,2862 @@
+//! AWS Secrets Manager (awsJson1.1, target prefix `secretsmanager`, regional).
+//!
+//! Secrets with versions and staging labels as AWS keeps them (AWSCURRENT, AWSPREVIOUS,
+//! AWSPENDING, custom labels, at most 100 versions with unlabelled ones pruned), deletion
+//! windows on the business clock, tags, resource policies, GetRandomPassword, and rotation
+//! without Lambda: the reserved rotation function names of CONTRACT.md ("Built-in secret
+//! rotation") run built-in rotators through the four Lambda steps, on the business clock
+//! ([`run_due_rotations`]).
+//!
+//! Values are stored only as KMS ciphertext blobs ([`crate::kms::internal`], encryption
+//! context `SecretARN` + `SecretVersionId` as AWS uses), never in plaintext, and never
+//! written to CloudTrail.
+//!
+//! Authorization: `secretsmanager:<Action>` on the secret ARN. authz() cannot read state,
+//! so a `SecretId` given by name is named as `arn:...:secret:<name>-??????` (the form
+//! AWS's IAM documentation recommends policies match); an ARN is used as given. The
+//! secret's resource policy is exposed to the authorizer by [`secret_policy_for_arn`].
+
+use crate::{
+    authz::AuthzCheck,
+    context::{Principal, RequestContext},
+    env::Env,
+    error::ApiError,
+    input::Input,
+    kms::internal::{self as kms, Caller},
+    Reply,
+};
+use base64::Engine as _;
+use palisade_store::{keys::Key, Range, ReadTx, WriteTx};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+const SERVICE: &str = "secretsmanager";
+const MAX_VALUE: usize = 65_536;
+const MAX_VERSIONS: usize = 100;
+const CURRENT: &str = "AWSCURRENT";
+const PREVIOUS: &str = "AWSPREVIOUS";
+const PENDING: &str = "AWSPENDING";
+/// The reserved rotation function name prefix (CONTRACT.md).
+const ROTATOR_PREFIX: &str = "palisade-rotation-";
+const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+
+// ---------------------------------------------------------------- errors
+
+fn err(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::new(code, 400, message)
+}
+
+fn not_found() -> ApiError {
+    err(
+        "ResourceNotFoundException",
+        "Secrets Manager can't find the specified secret.",
+    )
+}
+
+fn invalid_param(message: impl Into<String>) -> ApiError {
+    err("InvalidParameterException", message)
+}
+
+fn marked_for_deletion() -> ApiError {
+    err(
+        "InvalidRequestException",
+        "You can't perform this operation on the secret because it was marked for deletion.",
+    )
+}
+
+fn too_long(member: &str, max: usize) -> ApiError {
+    err(
+        "ValidationException",
+        format!("1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must have length less than or equal to {max}"),
+    )
+}
+
+fn too_short(member: &str, min: usize) -> ApiError {
+    err(
+        "ValidationException",
+        format!("1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must have length greater than or equal to {min}"),
+    )
+}
+
+fn check_len(value: &str, member: &str, min: usize, max: usize) -> Result<(), ApiError> {
+    let n = value.chars().count();
+    if n < min {
+        return Err(too_short(member, min));
+    }
+    if n > max {
+        return Err(too_long(member, max));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- records
+
+/// One version of a secret: metadata; the value lives sealed under [`value_key`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VersionRecord {
+    pub id: String,
+    pub stages: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_accessed: Option<OffsetDateTime>,
+    pub kms_key_arn: String,
+    pub binary: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct RotationRules {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automatically_after_days: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_expression: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecretRecord {
+    pub arn: String,
+    pub name: String,
+    pub account: String,
+    pub region: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The KmsKeyId as given (`None`: the AWS managed key `alias/aws/secretsmanager`).
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_changed: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_accessed: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_rotated: Option<OffsetDateTime>,
+    /// When a scheduled deletion takes effect.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub deletion_date: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    #[serde(default)]
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub rotation_enabled: bool,
+    #[serde(default)]
+    pub rotation_lambda_arn: Option<String>,
+    #[serde(default)]
+    pub rotation_rules: Option<RotationRules>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub next_rotation: Option<OffsetDateTime>,
+    /// The last rotation's failure, cleared by a successful one.
+    #[serde(default)]
+    pub last_rotation_failure: Option<String>,
+    /// Versions, oldest first.
+    #[serde(default)]
+    pub versions: Vec<VersionRecord>,
+}
+
+impl SecretRecord {
+    fn version_with_stage(&self, stage: &str) -> Option<&VersionRecord> {
+        self.versions
+            .iter()
+            .find(|v| v.stages.iter().any(|s| s == stage))
+    }
+
+    fn version(&self, id: &str) -> Option<&VersionRecord> {
+        self.versions.iter().find(|v| v.id == id)
+    }
+
+    fn gone(&self, now: OffsetDateTime) -> bool {
+        self.deletion_date.is_some_and(|d| d <= now)
+    }
+
+    fn stages_map(&self) -> BTreeMap<String, Vec<String>> {
+        self.versions
+            .iter()
+            .filter(|v| !v.stages.is_empty())
+            .map(|v| (v.id.clone(), v.stages.clone()))
+            .collect()
+    }
+
+    fn resources(&self) -> Vec<(String, String)> {
+        vec![("AWS::SecretsManager::Secret".to_owned(), self.arn.clone())]
+    }
+}
+
+fn secrets_prefix(account: &str, region: &str) -> Key {
+    Key::new().str("sms").str(account).str(region)
+}
+
+fn secret_key(account: &str, region: &str, name: &str) -> Vec<u8> {
+    secrets_prefix(account, region).str(name).finish()
+}
+
+fn values_prefix(account: &str, region: &str, arn: &str) -> Key {
+    Key::new().str("smv").str(account).str(region).str(arn)
+}
+
+fn value_key(account: &str, region: &str, arn: &str, version_id: &str) -> Vec<u8> {
+    values_prefix(account, region, arn).str(version_id).finish()
+}
+
+fn get_secret(
+    tx: &dyn ReadTx,
+    account: &str,
+    region: &str,
+    name: &str,
+) -> Result<Option<SecretRecord>, ApiError> {
+    tx.get(&secret_key(account, region, name))?
+        .map(|raw| {
+            serde_json::from_slice(&raw).map_err(|e| ApiError::internal(format!("secret: {e}")))
+        })
+        .transpose()
+}
+
+fn put_secret(tx: &mut dyn WriteTx, s: &SecretRecord) -> Result<(), ApiError> {
+    let raw = serde_json::to_vec(s).map_err(ApiError::internal)?;
+    tx.put(&secret_key(&s.account, &s.region, &s.name), &raw)?;
+    Ok(())
+}
+
+/// Removes a secret and every stored value.
+fn purge(tx: &mut dyn WriteTx, s: &SecretRecord) -> Result<(), ApiError> {
+    tx.delete(&secret_key(&s.account, &s.region, &s.name))?;
+    let prefix = values_prefix(&s.account, &s.region, &s.arn).finish();
+    let end = palisade_store::keys::prefix_end(&prefix);
+    tx.delete_range(&prefix, if end.is_empty() { None } else { Some(&end) })?;
+    Ok(())
+}
+
+fn all_secrets(
+    tx: &dyn ReadTx,
+    account: &str,
+    region: &str,
+) -> Result<Vec<SecretRecord>, ApiError> {
+    let prefix = secrets_prefix(account, region).finish();
+    let mut end = Vec::new();
+    let range = Range::prefix(&prefix, &mut end);
+    tx.scan(&range, usize::MAX)?
+        .into_iter()
+        .map(|(_, v)| {
+            serde_json::from_slice(&v).map_err(|e| ApiError::internal(format!("secret: {e}")))
+        })
+        .collect()
+}
+
+/// (region, account, resource after `secret:`) of a Secrets Manager ARN.
+fn parse_arn(arn: &str) -> Option<(&str, &str, &str)> {
+    let rest = arn.strip_prefix("arn:aws:secretsmanager:")?;
+    let mut parts = rest.splitn(3, ':');
+    let region = parts.next()?;
+    let account = parts.next()?;
+    let name = parts.next()?.strip_prefix("secret:")?;
+    Some((region, account, name))
+}
+
+/// Finds a secret by name, full ARN, or partial ARN (no random suffix); deleted secrets
+/// past their window count as absent.
+fn find(tx: &dyn ReadTx, ctx: &RequestContext, id: &str) -> Result<Option<SecretRecord>, ApiError> {
+    let found = if let Some((region, account, res)) = parse_arn(id) {
+        let mut found = None;
+        if let Some(name) = res.len().checked_sub(7).and_then(|i| {
+            (res.as_bytes().get(i) == Some(&b'-'))
+                .then(|| res.get(..i))
+                .flatten()
+        }) {
+            found = get_secret(tx, account, region, name)?.filter(|s| s.arn == id);
+        }
+        match found {
+            Some(s) => Some(s),
+            None => get_secret(tx, account, region, res)?,
+        }
+    } else {
+        get_secret(tx, &ctx.principal.account_id, &ctx.region, id)?
+    };
+    Ok(found.filter(|s| !s.gone(ctx.now)))
+}
+
+fn load(tx: &dyn ReadTx, ctx: &RequestContext, id: &str) -> Result<SecretRecord, ApiError> {
+    check_len(id, "secretId", 1, 2048)?;
+    find(tx, ctx, id)?.ok_or_else(not_found)
+}
+
+/// A secret that is not scheduled for deletion.
+fn load_live(tx: &dyn ReadTx, ctx: &RequestContext, id: &str) -> Result<SecretRecord, ApiError> {
+    let s = load(tx, ctx, id)?;
+    if s.deletion_date.is_some() {
+        return Err(marked_for_deletion());
+    }
+    Ok(s)
+}
+
+/// The resource policy of the secret named by `arn` (a full ARN, or the
+/// `...:secret:<name>-??????` form authz() uses for names); `None` when there is no such
+/// secret or it has no policy. For the authorizer (`ResourcePolicyType` Standard).
+pub fn secret_policy_for_arn(tx: &dyn ReadTx, arn: &str) -> Result<Option<String>, ApiError> {
+    let Some((region, account, res)) = parse_arn(arn) else {
+        return Ok(None);
+    };
+    if let Some(name) = res.strip_suffix("-??????") {
+        return Ok(get_secret(tx, account, region, name)?.and_then(|s| s.policy));
+    }
+    if let Some(i) = res.len().checked_sub(7) {
+        if let Some(name) = res.get(..i) {
+            if let Some(s) = get_secret(tx, account, region, name)? {
+                if s.arn == arn {
+                    return Ok(s.policy);
+                }
+            }
+        }
+    }
+    Ok(get_secret(tx, account, region, res)?.and_then(|s| s.policy))
+}
+
+// ---------------------------------------------------------------- values
+
+fn enc_context(arn: &str, version_id: &str) -> BTreeMap<String, String> {
+    let mut c = BTreeMap::new();
+    c.insert("SecretARN".to_owned(), arn.to_owned());
+    c.insert("SecretVersionId".to_owned(), version_id.to_owned());
+    c
+}
+
+/// A secret value as given: text or bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretValue {
+    String(String),
+    Binary(Vec<u8>),
+}
+
+impl std::fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretValue(<redacted>)")
+    }
+}
+
+impl SecretValue {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            SecretValue::String(s) => s.as_bytes(),
+            SecretValue::Binary(b) => b,
+        }
+    }
+}
+
+fn value_from(
+    string: &Option<String>,
+    binary: &Option<String>,
+) -> Result<Option<SecretValue>, ApiError> {
+    match (string, binary) {
+        (Some(_), Some(_)) => Err(invalid_param(
+            "You can't specify both a binary secret value and a string secret value in the same secret.",
+        )),
+        (Some(s), None) => {
+            if s.len() > MAX_VALUE {
+                return Err(too_long("secretString", MAX_VALUE));
+            }
+            Ok(Some(SecretValue::String(s.clone())))
+        }
+        (None, Some(b)) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .map_err(|_| {
+                    err(
+                        "SerializationException",
+                        "The request body contains a value of the wrong type or an unknown value.",
+                    )
+                })?;
+            if bytes.len() > MAX_VALUE {
+                return Err(too_long("secretBinary", MAX_VALUE));
+            }
+            Ok(Some(SecretValue::Binary(bytes)))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn read_value(
+    tx: &dyn ReadTx,
+    env: &Env,
+    ctx: &RequestContext,
+    caller: Caller,
+    s: &SecretRecord,
+    v: &VersionRecord,
+) -> Result<SecretValue, ApiError> {
+    let blob = tx
+        .get(&value_key(&s.account, &s.region, &s.arn, &v.id))?
+        .ok_or_else(|| ApiError::internal("secret version without value"))?;
+    let plain = kms::decrypt_for(
+        tx,
+        env,
+        ctx,
+        caller,
+        SERVICE,
+        &blob,
+        &enc_context(&s.arn, &v.id),
+    )
+    .map_err(kms_failure(true))?;
+    if v.binary {
+        Ok(SecretValue::Binary(plain))
+    } else {
+        String::from_utf8(plain)
+            .map(SecretValue::String)
+            .map_err(|_| ApiError::internal("secret string is not UTF-8"))
+    }
+}
+
+/// KMS errors as Secrets Manager reports them.
+fn kms_failure(decrypt: bool) -> impl Fn(ApiError) -> ApiError {
+    move |e| {
+        let (code, what) = if decrypt {
+            ("DecryptionFailure", "decrypt")
+        } else {
+            ("EncryptionFailure", "encrypt")
+        };
+        match e.code.as_ref() {
+            "AccessDeniedException" => err(
+                "AccessDeniedException",
+                format!("Access to KMS is not allowed. {}", e.message),
+            ),
+            "NotFoundException" => err(
+                "ResourceNotFoundException",
+                "Secrets Manager can't find the specified KMS key.".to_string(),
+            ),
+            "DisabledException" | "KMSInvalidStateException" => err(
+                code,
+                format!("Secrets Manager can't {what} the protected secret text using the provided KMS key. {}", e.message),
+            ),
+            "InvalidCiphertextException" | "InvalidKeyUsageException" => err(
+                code,
+                format!("Secrets Manager can't {what} the protected secret text using the provided KMS key."),
+            ),
+            _ => e,
+        }
+    }
+}
+
+/// Encrypts and stores a new version; staging labels are applied by the caller.
+#[allow(clippy::too_many_arguments)]
+fn store_version(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    caller: Caller,
+    s: &mut SecretRecord,
+    version_id: &str,
+    value: &SecretValue,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let (blob, key_arn) = kms::encrypt_for(
+        tx,
+        env,
+        ctx,
+        caller,
+        s.kms_key_id.as_deref(),
+        SERVICE,
+        value.bytes(),
+        &enc_context(&s.arn, version_id),
+    )
+    .map_err(kms_failure(false))?;
+    tx.put(&value_key(&s.account, &s.region, &s.arn, version_id), &blob)?;
+    s.versions.push(VersionRecord {
+        id: version_id.to_owned(),
+        stages: Vec::new(),
+        created: now,
+        last_accessed: None,
+        kms_key_arn: key_arn,
+        binary: matches!(value, SecretValue::Binary(_)),
+    });
+    Ok(())
+}
+
+/// Attaches `stage` to `version_id`, taking it off any other version; moving AWSCURRENT
+/// makes the old current version AWSPREVIOUS, as AWS does.
+fn attach_stage(s: &mut SecretRecord, stage: &str, version_id: &str) {
+    let old_current = (stage == CURRENT)
+        .then(|| s.version_with_stage(CURRENT).map(|v| v.id.clone()))
+        .flatten()
+        .filter(|id| id != version_id);
+    for v in &mut s.versions {
+        if v.id != version_id {
+            v.stages.retain(|x| x != stage);
+        } else if !v.stages.iter().any(|x| x == stage) {
+            v.stages.push(stage.to_owned());
+        }
+    }
+    if let Some(old) = old_current {
+        for v in &mut s.versions {
+            if v.id == old {
+                v.stages.push(PREVIOUS.to_owned());
+            } else {
+                v.stages.retain(|x| x != PREVIOUS);
+            }
+        }
+        // The new current version is never also AWSPREVIOUS.
+    }
+}
+
+/// Drops unlabelled versions beyond the 100-version quota, oldest first, as AWS prunes
+/// (never versions younger than 24 hours); fails when the quota is still exceeded.
+fn prune(tx: &mut dyn WriteTx, s: &mut SecretRecord, now: OffsetDateTime) -> Result<(), ApiError> {
+    while s.versions.len() > MAX_VERSIONS {
+        let Some(i) = s
+            .versions
+            .iter()
+            .position(|v| v.stages.is_empty() && v.created + time::Duration::days(1) <= now)
+        else {
+            return Err(err(
+                "LimitExceededException",
+                "You have exceeded the maximum number of versions (100) for this secret. Secrets Manager removes outdated versions after 24 hours.",
+            ));
+        };
+        let v = s.versions.remove(i);
+        tx.delete(&value_key(&s.account, &s.region, &s.arn, &v.id))?;
+    }
+    Ok(())
+}
+
+fn check_token(token: &str) -> Result<(), ApiError> {
+    check_len(token, "clientRequestToken", 32, 64)
+}
+
+fn new_version_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn check_stage(stage: &str, member: &str) -> Result<(), ApiError> {
+    check_len(stage, member, 1, 256)
+}
+
+/// Adds a version with value `value` and `stages` (AWSCURRENT by default), honouring
+/// ClientRequestToken idempotency: the same token with the same value is the same
+/// version; with another value it is ResourceExistsException.
+#[allow(clippy::too_many_arguments)]
+fn add_version(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    caller: Caller,
+    s: &mut SecretRecord,
+    token: Option<&str>,
+    value: &SecretValue,
+    stages: &[String],
+    now: OffsetDateTime,
+) -> Result<String, ApiError> {
+    let id = token.map_or_else(new_version_id, str::to_owned);
+    if let Some(existing) = s.version(&id).cloned() {
+        let old = read_value(tx, env, ctx, caller, s, &existing)?;
+        if old == *value {
+            return Ok(id);
+        }
+        return Err(err(
+            "ResourceExistsException",
+            "You can't modify an existing version, you can only create a new version.",
+        ));
+    }
+    store_version(tx, env, ctx, caller, s, &id, value, now)?;
+    for st in stages {
+        attach_stage(s, st, &id);
+    }
+    s.last_changed = now;
+    prune(tx, s, now)?;
+    Ok(id)
+}
+
+// ---------------------------------------------------------------- passwords
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetRandomPasswordInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_length: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_characters: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_numbers: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_punctuation: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_uppercase: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_lowercase: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_space: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_each_included_type: Option<bool>,
+}
+
+fn random_below(n: usize) -> Result<usize, ApiError> {
+    // Rejection sampling keeps the choice uniform.
+    let n32 = u32::try_from(n).map_err(ApiError::internal)?;
+    if n32 == 0 {
+        return Err(ApiError::internal("empty character set"));
+    }
+    let limit = u32::MAX - (u32::MAX % n32);
+    loop {
+        let mut b = [0u8; 4];
+        aws_lc_rs::rand::fill(&mut b).map_err(|_| ApiError::internal("random source failed"))?;
+        let x = u32::from_be_bytes(b);
+        if x < limit {
+            return usize::try_from(x % n32).map_err(ApiError::internal);
+        }
+    }
+}
+
+/// GetRandomPassword with AWS's defaults (32 characters, every type, each required).
+pub fn random_password(i: &GetRandomPasswordInput) -> Result<String, ApiError> {
+    let len = i.password_length.unwrap_or(32);
+    if !(1..=4096).contains(&len) {
+        return Err(err(
+            "ValidationException",
+            format!("1 validation error detected: Value '{len}' at 'passwordLength' failed to satisfy constraint: Member must have value {} than or equal to {}", if len < 1 { "greater" } else { "less" }, if len < 1 { 1 } else { 4096 }),
+        ));
+    }
+    let exclude = i.exclude_characters.clone().unwrap_or_default();
+    check_len(&exclude, "excludeCharacters", 0, 4096)?;
+    let mut classes: Vec<Vec<char>> = Vec::new();
+    let mut add = |skip: Option<bool>, set: &mut dyn Iterator<Item = char>| {
+        if skip != Some(true) {
+            let chars: Vec<char> = set.filter(|c| !exclude.contains(*c)).collect();
+            if !chars.is_empty() {
+                classes.push(chars);
+            }
+        }
+    };
+    add(i.exclude_lowercase, &mut ('a'..='z'));
+    add(i.exclude_uppercase, &mut ('A'..='Z'));
+    add(i.exclude_numbers, &mut ('0'..='9'));
+    add(i.exclude_punctuation, &mut PUNCTUATION.chars());
+    if i.include_space == Some(true) {
+        add(None, &mut std::iter::once(' '));
+    }
+    if classes.is_empty() {
+        return Err(invalid_param(
+            "The password can't be generated because all character types are excluded.",
+        ));
+    }
+    let len = usize::try_from(len).map_err(ApiError::internal)?;
+    let require_each = i.require_each_included_type.unwrap_or(true);
+    if require_each && len < classes.len() {
+        return Err(invalid_param(
+            "The password length is too short to include every required character type.",
+        ));
+    }
+    let all: Vec<char> = classes.iter().flatten().copied().collect();
+    loop {
+        let mut out = String::with_capacity(len);
+        for _ in 0..len {
+            if let Some(c) = all.get(random_below(all.len())?) {
+                out.push(*c);
+            }
+        }
+        if !require_each
+            || classes
+                .iter()
+                .all(|cl| out.chars().any(|c| cl.contains(&c)))
+        {
+            return Ok(out);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- rotation schedules
+
+fn parse_duration_hours(d: &str) -> Option<i64> {
+    let h: i64 = d.strip_suffix('h')?.parse().ok()?;
+    (1..=24).contains(&h).then_some(h)
+}
+
+/// One cron field's allowed values.
+fn cron_field(spec: &str, min: u32, max: u32, names: &[&str]) -> Option<Vec<bool>> {
+    let mut allowed = vec![false; usize::try_from(max + 1).ok()?];
+    let value = |s: &str| -> Option<u32> {
+        if let Ok(n) = s.parse::<u32>() {
+            return (min..=max).contains(&n).then_some(n);
+        }
+        let up = s.to_ascii_uppercase();
+        names
+            .iter()
+            .position(|n| *n == up)
+            .and_then(|i| u32::try_from(i).ok())
+            .map(|i| i + min)
+    };
+    for part in spec.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((r, s)) => (r, s.parse::<u32>().ok().filter(|s| *s > 0)?),
+            None => (part, 1),
+        };
+        let (lo, hi) = if range == "*" || range == "?" {
+            (min, max)
+        } else if let Some((a, b)) = range.split_once('-') {
+            (value(a)?, value(b)?)
+        } else {
+            let v = value(range)?;
+            (v, if part.contains('/') { max } else { v })
+        };
+        let mut x = lo;
+        while x <= hi {
+            *allowed.get_mut(usize::try_from(x).ok()?)? = true;
+            x += step;
+        }
+    }
+    Some(allowed)
+}
+
+fn allowed(f: &[bool], v: u32) -> bool {
+    usize::try_from(v)
+        .ok()
+        .and_then(|i| f.get(i))
+        .copied()
+        .unwrap_or(false)
+}
+
+/// The first time after `after` matching an AWS cron expression (6 fields: minutes hours
+/// day-of-month month day-of-week year), searched day by day for five years.
+fn cron_next(expr: &str, after: OffsetDateTime) -> Option<OffsetDateTime> {
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    let [min, hour, dom, mon, dow, year] = fields.as_slice() else {
+        return None;
+    };
+    let minutes = cron_field(min, 0, 59, &[])?;
+    let hours = cron_field(hour, 0, 23, &[])?;
+    let doms = cron_field(dom, 1, 31, &[])?;
+    let months = cron_field(
+        mon,
+        1,
+        12,
+        &[
+            "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+        ],
+    )?;
+    let dows = cron_field(
+        dow,
+        1,
+        7,
+        &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
+    )?;
+    let years = *year == "*" || *year == "?";
+    let year_ok = |y: i32| years || year.split(',').any(|p| p.parse::<i32>().ok() == Some(y));
+    let start =
+        after.replace_second(0).ok()?.replace_nanosecond(0).ok()? + time::Duration::minutes(1);
+    let mut day = start.date();
+    for _ in 0..(366 * 5) {
+        let ok = allowed(&months, u32::from(u8::from(day.month())))
+            && allowed(&doms, u32::from(day.day()))
+            && allowed(&dows, u32::from(day.weekday().number_from_sunday()))
+            && year_ok(day.year());
+        if ok {
+            for h in 0..24u8 {
+                if !allowed(&hours, u32::from(h)) {
+                    continue;
+                }
+                for m in 0..60u8 {
+                    if !allowed(&minutes, u32::from(m)) {
+                        continue;
+                    }
+                    let t = day.with_hms(h, m, 0).ok()?.assume_utc();
+                    if t >= start {
+                        return Some(t);
+                    }
+                }
+            }
+        }
+        day = day.next_day()?;
+    }
+    None
+}
+
+/// Validates rotation rules; returns them normalised.
+fn check_rules(r: &RotationRules) -> Result<(), ApiError> {
+    if let Some(d) = r.automatically_after_days {
+        if !(1..=1000).contains(&d) {
+            return Err(err(
+                "ValidationException",
+                format!("1 validation error detected: Value '{d}' at 'rotationRules.automaticallyAfterDays' failed to satisfy constraint: Member must have value between 1 and 1000"),
+            ));
+        }
+    }
+    if r.automatically_after_days.is_some() && r.schedule_expression.is_some() {
+        return Err(invalid_param(
+            "You can't specify both AutomaticallyAfterDays and ScheduleExpression.",
+        ));
+    }
+    if let Some(d) = &r.duration {
+        if parse_duration_hours(d).is_none() {
+            return Err(invalid_param(
+                "The rotation window Duration must be between 1h and 24h, in hours (for example 3h).",
+            ));
+        }
+    }
+    if let Some(e) = &r.schedule_expression {
+        check_len(e, "rotationRules.scheduleExpression", 1, 256)?;
+        let ok = if let Some(inner) = e.strip_prefix("rate(").and_then(|x| x.strip_suffix(')')) {
+            rate(inner).is_some()
+        } else if let Some(inner) = e.strip_prefix("cron(").and_then(|x| x.strip_suffix(')')) {
+            cron_next(inner, OffsetDateTime::UNIX_EPOCH).is_some()
+        } else {
+            false
+        };
+        if !ok {
+            return Err(invalid_param(
+                "The schedule expression is invalid: use rate(N days|hours) or cron(...).",
+            ));
+        }
+    }
+    if r.automatically_after_days.is_none() && r.schedule_expression.is_none() {
+        return Err(invalid_param(
+            "You must specify either AutomaticallyAfterDays or ScheduleExpression.",
+        ));
+    }
+    Ok(())
+}
+
+/// `rate(N days)` / `rate(N hours)` (at least 4 hours, at most 1000 days).
+fn rate(inner: &str) -> Option<time::Duration> {
+    let (n, unit) = inner.trim().split_once(' ')?;
+    let n: i64 = n.parse().ok()?;
+    match unit {
+        "day" | "days" if (1..=1000).contains(&n) => Some(time::Duration::days(n)),
+        "hour" | "hours" if (4..=23).contains(&n) => Some(time::Duration::hours(n)),
+        _ => None,
+    }
+}
+
+/// When the next rotation is due after a rotation (or configuration) at `from`.
+fn next_rotation(r: &RotationRules, from: OffsetDateTime) -> Option<OffsetDateTime> {
+    if let Some(d) = r.automatically_after_days {
+        return Some(from + time::Duration::days(d));
+    }
+    let e = r.schedule_expression.as_deref()?;
+    if let Some(inner) = e.strip_prefix("rate(").and_then(|x| x.strip_suffix(')')) {
+        return rate(inner).map(|d| from + d);
+    }
+    let inner = e.strip_prefix("cron(")?.strip_suffix(')')?;
+    cron_next(inner, from)
+}
+
+// ---------------------------------------------------------------- rotation
+
+/// A built-in rotator, by its reserved function name.
+fn rotator(lambda_arn: &str) -> Option<&str> {
+    let name = lambda_arn
+        .strip_prefix("arn:aws:lambda:")?
+        .splitn(3, ':')
+        .nth(2)?
+        .strip_prefix("function:")?;
+    let name = name.split(':').next()?;
+    name.strip_prefix(ROTATOR_PREFIX)
+}
+
+/// The principal a rotation acts as: the secret's account (root), as the service would.
+fn service_ctx(s: &SecretRecord, now: OffsetDateTime) -> RequestContext {
+    let mut p = Principal::root(&s.account, "");
+    p.principal_id = "secretsmanager.amazonaws.com".into();
+    RequestContext {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        principal: p,
+        region: s.region.clone(),
+        source_ip: "secretsmanager.amazonaws.com".into(),
+        user_agent: "secretsmanager.amazonaws.com".into(),
+        now,
+        secure_transport: true,
+    }
+}
+
+/// Runs one IAM access-key action as the secret's account.
+fn iam_call(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    action: &str,
+    body: Value,
+) -> Result<Value, String> {
+    let raw = body.to_string();
+    let op = crate::iam::access_keys::decode(action, &Input::Json(raw.as_bytes()))
+        .ok_or_else(|| format!("iam:{action} unavailable"))?
+        .map_err(|e| e.message)?;
+    let reply = op
+        .write(tx, env, ctx)
+        .map_err(|e| format!("iam:{action}: {}", e.message))?;
+    match reply.output {
+        Some(out) => serde_json::to_value(&*out).map_err(|e| e.to_string()),
+        None => Ok(Value::Null),
+    }
+}
+
+/// The createSecret step: the AWSPENDING value. Returns it and, for the IAM rotator, the
+/// old access key id to deactivate at finishSecret.
+fn create_pending(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    strategy: &str,
+    current: Option<SecretValue>,
+) -> Result<(SecretValue, Option<(String, String)>), String> {
+    match strategy {
+        "random-password" => {
+            let password = random_password(&GetRandomPasswordInput::default())
+                .map_err(|e| e.message)?;
+            match current {
+                Some(SecretValue::Binary(_)) => {
+                    Err("The random-password rotator rotates string secrets only.".into())
+                }
+                Some(SecretValue::String(s)) => match serde_json::from_str::<Value>(&s) {
+                    Ok(Value::Object(mut o)) => {
+                        o.insert("password".into(), Value::String(password));
+                        Ok((SecretValue::String(Value::Object(o).to_string()), None))
+                    }
+                    _ => Ok((SecretValue::String(password), None)),
+                },
+                None => Ok((SecretValue::String(password), None)),
+            }
+        }
+        "iam-access-key" => {
+            let Some(SecretValue::String(s)) = current else {
+                return Err("The iam-access-key rotator needs a JSON string secret with UserName, AccessKeyId and SecretAccessKey.".into());
+            };
+            let mut o = match serde_json::from_str::<Value>(&s) {
+                Ok(Value::Object(o)) => o,
+                _ => return Err("The secret is not a JSON object with UserName, AccessKeyId and SecretAccessKey.".into()),
+            };
+            let user = o
+                .get("UserName")
+                .and_then(Value::as_str)
+                .ok_or("The secret has no UserName.")?
+                .to_owned();
+            let old = o
+                .get("AccessKeyId")
+                .and_then(Value::as_str)
+                .ok_or("The secret has no AccessKeyId.")?
+                .to_owned();
+            // Make room (2 keys per user): inactive keys other than the current one go,
+            // as AWS's IAM key rotation template deletes the key it retired.
+            let keys = crate::iam::access_keys::user_keys(tx, &ctx.principal.account_id, &user)
+                .map_err(|e| e.message)?;
+            for k in keys {
+                if k.access_key_id != old && k.status == "Inactive" {
+                    iam_call(tx, env, ctx, "DeleteAccessKey", json!({"UserName": user, "AccessKeyId": k.access_key_id}))?;
+                }
+            }
+            let created = iam_call(tx, env, ctx, "CreateAccessKey", json!({"UserName": user}))?;
+            let akid = created
+                .pointer("/AccessKey/AccessKeyId")
+                .and_then(Value::as_str)
+                .ok_or("CreateAccessKey returned no key")?;
+            let secret = created
+                .pointer("/AccessKey/SecretAccessKey")
+                .and_then(Value::as_str)
+                .ok_or("CreateAccessKey returned no secret")?;
+            o.insert("AccessKeyId".into(), akid.into());
+            o.insert("SecretAccessKey".into(), secret.into());
+            Ok((SecretValue::String(Value::Object(o).to_string()), Some((user, old))))
+        }
+        other => Err(format!(
+            "Unknown built-in rotator {ROTATOR_PREFIX}{other}; built-in rotators are random-password and iam-access-key."
+        )),
+    }
+}
+
+/// Rotates `s` now through createSecret -> setSecret -> testSecret -> finishSecret.
+/// Everything it writes is undone on failure (the caller runs it in a savepoint), so
+/// AWSCURRENT stays as it was. Returns the new version id.
+fn rotate_now(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    s: &mut SecretRecord,
+    token: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<String, String> {
+    let ctx = service_ctx(s, now);
+    let lambda = s
+        .rotation_lambda_arn
+        .clone()
+        .ok_or("No Lambda rotation function ARN is associated with this secret.")?;
+    let Some(strategy) = rotator(&lambda) else {
+        return Err(format!(
+            "Palisade runs no Lambda functions: {lambda} cannot be invoked. Use a built-in rotator ({ROTATOR_PREFIX}random-password or {ROTATOR_PREFIX}iam-access-key)."
+        ));
+    };
+    // createSecret
+    let current = match s.version_with_stage(CURRENT).cloned() {
+        Some(v) => Some(read_value(tx, env, &ctx, Caller::Service, s, &v).map_err(|e| e.message)?),
+        None => None,
+    };
+    let (pending, old_key) = create_pending(tx, env, &ctx, strategy, current)?;
+    let id = add_version(
+        tx,
+        env,
+        &ctx,
+        Caller::Service,
+        s,
+        token,
+        &pending,
+        &[PENDING.to_owned()],
+        now,
+    )
+    .map_err(|e| e.message)?;
+    // setSecret: built-in rotators own the credential they generate; nothing to push.
+    // testSecret: the pending value must read back as written.
+    let v = s.version(&id).cloned().ok_or("pending version vanished")?;
+    let readback = read_value(tx, env, &ctx, Caller::Service, s, &v).map_err(|e| e.message)?;
+    if readback != pending {
+        return Err("testSecret: the pending value does not read back.".into());
+    }
+    // finishSecret
+    attach_stage(s, CURRENT, &id);
+    for v in &mut s.versions {
+        v.stages.retain(|x| x != PENDING);
+    }
+    if let Some((user, old)) = old_key {
+        iam_call(
+            tx,
+            env,
+            &ctx,
+            "UpdateAccessKey",
+            json!({"UserName": user, "AccessKeyId": old, "Status": "Inactive"}),
+        )?;
+    }
+    s.last_rotated = Some(now);
+    s.last_changed = now;
+    s.last_rotation_failure = None;
+    Ok(id)
+}
+
+/// Writes a Secrets Manager service event (RotationStarted / RotationSucceeded /
+/// RotationFailed) into the secret's account's event history, as AWS logs them
+/// (`eventType` AwsServiceEvent, `userIdentity.invokedBy` secretsmanager.amazonaws.com).
+fn record_service_event(
+    tx: &mut dyn WriteTx,
+    s: &SecretRecord,
+    name: &str,
+    now: OffsetDateTime,
+    detail: Value,
+) -> Result<(), ApiError> {
+    let event_id = uuid::Uuid::new_v4().to_string();
+    let time = now
+        .replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let record = json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"accountId": s.account, "invokedBy": "secretsmanager.amazonaws.com"},
+        "eventTime": time,
+        "eventSource": "secretsmanager.amazonaws.com",
+        "eventName": name,
+        "awsRegion": s.region,
+        "sourceIPAddress": "secretsmanager.amazonaws.com",
+        "userAgent": "secretsmanager.amazonaws.com",
+        "requestParameters": null,
+        "responseElements": null,
+        "additionalEventData": detail,
+        "requestID": uuid::Uuid::new_v4().to_string(),
+        "eventID": event_id,
+        "readOnly": false,
+        "resources": [{"accountId": s.account, "type": "AWS::SecretsManager::Secret", "ARN": s.arn}],
+        "eventType": "AwsServiceEvent",
+        "managementEvent": true,
+        "recipientAccountId": s.account,
+        "eventCategory": "Management",
+    });
+    let micros = crate::audit::micros(now);
+    let mut stored = Vec::new();
+    stored.push(0u8);
+    stored.extend_from_slice(record.to_string().as_bytes());
+    let (acct, region) = (s.account.as_str(), s.region.as_str());
+    tx.put(
+        &crate::keyspace::event(acct, region, micros, &event_id),
+        &stored,
+    )?;
+    for (attr, value) in [
+        ("EventId", event_id.as_str()),
+        ("EventName", name),
+        ("ReadOnly", "false"),
+        ("Username", ""),
+        ("EventSource", "secretsmanager.amazonaws.com"),
+        ("AccessKeyId", ""),
+        ("ResourceType", "AWS::SecretsManager::Secret"),
+        ("ResourceName", s.arn.as_str()),
+    ] {
+        tx.put(
+            &crate::keyspace::event_index(acct, region, attr, value, micros, &event_id),
+            &[],
+        )?;
+    }
+    Ok(())
+}
+
+/// Rotates in a savepoint and records the outcome; the record `s` is updated either way
+/// (failure: AWSCURRENT untouched, failure noted).
+fn rotate_recorded(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    s: &mut SecretRecord,
+    token: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Result<String, String>, ApiError> {
+    let before = s.clone();
+    let mut outcome = Err(String::new());
+    let mut working = s.clone();
+    tx.nested(&mut |tx| {
+        outcome = rotate_now(tx, env, &mut working, token, now);
+        if outcome.is_ok() {
+            outcome = put_secret(tx, &working)
+                .map(|()| String::new())
+                .map_err(|e| e.message)
+                .and(outcome.clone());
+        }
+        outcome.is_ok()
+    })?;
+    match &outcome {
+        Ok(id) => {
+            *s = working;
+            record_service_event(
+                tx,
+                s,
+                "RotationSucceeded",
+                now,
+                json!({"SecretId": s.arn, "VersionId": id}),
+            )?;
+        }
+        Err(reason) => {
+            *s = before;
+            s.last_rotation_failure = Some(reason.clone());
+            put_secret(tx, s)?;
+            record_service_event(
+                tx,
+                s,
+                "RotationFailed",
+                now,
+                json!({"SecretId": s.arn, "FailureReason": reason}),
+            )?;
+        }
+    }
+    Ok(outcome)
+}
+
+/// Rotates every secret whose rotation is due at `now` (all accounts and regions), and
+/// removes secrets past their deletion window. Returns how many rotations ran. Called
+/// by the server's scheduler in a store write job after every business-clock change and
+/// about every second.
+pub fn run_due_rotations(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    now: OffsetDateTime,
+) -> Result<usize, ApiError> {
+    let prefix = Key::new().str("sms").finish();
+    let mut end = Vec::new();
+    let range = Range::prefix(&prefix, &mut end);
+    let all: Vec<SecretRecord> = tx
+        .scan(&range, usize::MAX)?
+        .into_iter()
+        .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
+        .collect();
+    let mut ran = 0;
+    for mut s in all {
+        if s.gone(now) {
+            purge(tx, &s)?;
+            continue;
+        }
+        let due = s.rotation_enabled
+            && s.deletion_date.is_none()
+            && s.next_rotation.is_some_and(|t| t <= now);
+        if !due {
+            continue;
+        }
+        let _ = rotate_recorded(tx, env, &mut s, None, now)?;
+        // The next rotation follows the schedule whether this one worked or not (AWS does
+        // not retry a failed scheduled rotation before the next window).
+        s.next_rotation = s
+            .rotation_rules
+            .as_ref()
+            .and_then(|r| next_rotation(r, now));
+        put_secret(tx, &s)?;
+        ran += 1;
+    }
+    Ok(ran)
+}
+
+// ---------------------------------------------------------------- inputs
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateSecretInput {
+    pub name: String,
+    pub client_request_token: Option<String>,
+    pub description: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub secret_binary: Option<String>,
+    pub secret_string: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub add_replica_regions: Option<Vec<Value>>,
+    pub force_overwrite_replica_secret: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SecretIdInput {
+    pub secret_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetSecretValueInput {
+    pub secret_id: String,
+    pub version_id: Option<String>,
+    pub version_stage: Option<String>,
+}
+
+#[derive(Deserialize, Serialize, Clone)]
+#[serde(rename_all = "PascalCase")]
+pub struct Filter {
+    pub key: Option<String>,
+    pub values: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BatchGetSecretValueInput {
+    pub secret_id_list: Option<Vec<String>>,
+    pub filters: Option<Vec<Filter>>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutSecretValueInput {
+    pub secret_id: String,
+    pub client_request_token: Option<String>,
+    pub secret_binary: Option<String>,
+    pub secret_string: Option<String>,
+    pub version_stages: Option<Vec<String>>,
+    pub rotation_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateSecretInput {
+    pub secret_id: String,
+    pub client_request_token: Option<String>,
+    pub description: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub secret_binary: Option<String>,
+    pub secret_string: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListSecretsInput {
+    pub include_planned_deletion: Option<bool>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+    pub filters: Option<Vec<Filter>>,
+    pub sort_order: Option<String>,
+    pub sort_by: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListSecretVersionIdsInput {
+    pub secret_id: String,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+    pub include_deprecated: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateSecretVersionStageInput {
+    pub secret_id: String,
+    pub version_stage: String,
+    pub remove_from_version_id: Option<String>,
+    pub move_to_version_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteSecretInput {
+    pub secret_id: String,
+    pub recovery_window_in_days: Option<i64>,
+    pub force_delete_without_recovery: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagResourceInput {
+    pub secret_id: String,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UntagResourceInput {
+    pub secret_id: String,
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutResourcePolicyInput {
+    pub secret_id: String,
+    pub resource_policy: String,
+    pub block_public_policy: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ValidateResourcePolicyInput {
+    pub secret_id: Option<String>,
+    pub resource_policy: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RotateSecretInput {
+    pub secret_id: String,
+    pub client_request_token: Option<String>,
+    #[serde(rename = "RotationLambdaARN")]
+    pub rotation_lambda_arn: Option<String>,
+    pub rotation_rules: Option<RotationRules>,
+    pub rotate_immediately: Option<bool>,
+}
+
+/// The Secrets Manager actions Palisade implements.
+pub enum Operation {
+    CreateSecret(CreateSecretInput),
+    GetSecretValue(GetSecretValueInput),
+    BatchGetSecretValue(BatchGetSecretValueInput),
+    PutSecretValue(PutSecretValueInput),
+    UpdateSecret(UpdateSecretInput),
+    DescribeSecret(SecretIdInput),
+    ListSecrets(ListSecretsInput),
+    ListSecretVersionIds(ListSecretVersionIdsInput),
+    UpdateSecretVersionStage(UpdateSecretVersionStageInput),
+    DeleteSecret(DeleteSecretInput),
+    RestoreSecret(SecretIdInput),
+    GetRandomPassword(GetRandomPasswordInput),
+    TagResource(TagResourceInput),
+    UntagResource(UntagResourceInput),
+    PutResourcePolicy(PutResourcePolicyInput),
+    GetResourcePolicy(SecretIdInput),
+    DeleteResourcePolicy(SecretIdInput),
+    ValidateResourcePolicy(ValidateResourcePolicyInput),
+    RotateSecret(RotateSecretInput),
+    CancelRotateSecret(SecretIdInput),
+}
+
+pub fn decode(
+    action: &str,
+    input: &Input<'_>,
+) -> Option<Result<Box<dyn crate::Operation>, ApiError>> {
+    use Operation as O;
+    let op = match action {
+        "CreateSecret" => input.parse().map(O::CreateSecret),
+        "GetSecretValue" => input.parse().map(O::GetSecretValue),
+        "BatchGetSecretValue" => input.parse().map(O::BatchGetSecretValue),
+        "PutSecretValue" => input.parse().map(O::PutSecretValue),
+        "UpdateSecret" => input.parse().map(O::UpdateSecret),
+        "DescribeSecret" => input.parse().map(O::DescribeSecret),
+        "ListSecrets" => input.parse().map(O::ListSecrets),
+        "ListSecretVersionIds" => input.parse().map(O::ListSecretVersionIds),
+        "UpdateSecretVersionStage" => input.parse().map(O::UpdateSecretVersionStage),
+        "DeleteSecret" => input.parse().map(O::DeleteSecret),
+        "RestoreSecret" => input.parse().map(O::RestoreSecret),
+        "GetRandomPassword" => input.parse().map(O::GetRandomPassword),
+        "TagResource" => input.parse().map(O::TagResource),
+        "UntagResource" => input.parse().map(O::UntagResource),
+        "PutResourcePolicy" => input.parse().map(O::PutResourcePolicy),
+        "GetResourcePolicy" => input.parse().map(O::GetResourcePolicy),
+        "DeleteResourcePolicy" => input.parse().map(O::DeleteResourcePolicy),
+        "ValidateResourcePolicy" => input.parse().map(O::ValidateResourcePolicy),
+        "RotateSecret" => input.parse().map(O::RotateSecret),
+        "CancelRotateSecret" => input.parse().map(O::CancelRotateSecret),
+        _ => return None,
+    };
+    Some(op.map(|op| Box::new(op) as Box<dyn crate::Operation>))
+}
+
+// ---------------------------------------------------------------- authorization
+
+/// The ARN authorization names for a `SecretId`: the ARN as given, or for a name the
+/// ARN with AWS's `-??????` wildcard suffix.
+pub fn authz_arn(ctx: &RequestContext, id: &str) -> (String, String) {
+    if let Some((_, account, _)) = parse_arn(id) {
+        return (id.to_owned(), account.to_owned());
+    }
+    (
+        format!(
+            "arn:aws:secretsmanager:{}:{}:secret:{id}-??????",
+            ctx.region, ctx.principal.account_id
+        ),
+        ctx.principal.account_id.clone(),
+    )
+}
+
+fn check(action: &str, ctx: &RequestContext, id: &str) -> AuthzCheck {
+    let (arn, account) = authz_arn(ctx, id);
+    let mut c = AuthzCheck::new(format!("secretsmanager:{action}"), arn);
+    c.resource_account = Some(account);
+    c.context
+        .push(("secretsmanager:SecretId".into(), vec![id.to_owned()]));
+    c
+}
+
+fn tag_context(c: &mut AuthzCheck, tags: &[Tag]) {
+    for t in tags {
+        c.context
+            .push((format!("aws:RequestTag/{}", t.key), vec![t.value.clone()]));
+    }
+    if !tags.is_empty() {
+        c.context.push((
+            "aws:TagKeys".into(),
+            tags.iter().map(|t| t.key.clone()).collect(),
+        ));
+    }
+}
+
+// ---------------------------------------------------------------- output helpers
+
+fn epoch(t: OffsetDateTime) -> f64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as f64 / 1000.0
+}
+
+fn day_of(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_time(time::Time::MIDNIGHT)
+}
+
+fn tags_json(tags: &[(String, String)]) -> Value {
+    Value::Array(
+        tags.iter()
+            .map(|(k, v)| json!({"Key": k, "Value": v}))
+            .collect(),
+    )
+}
+
+fn describe(s: &SecretRecord) -> Value {
+    let mut o = serde_json::Map::new();
+    o.insert("ARN".into(), s.arn.clone().into());
+    o.insert("Name".into(), s.name.clone().into());
+    if let Some(d) = &s.description {
+        o.insert("Description".into(), d.clone().into());
+    }
+    if let Some(k) = &s.kms_key_id {
+        o.insert("KmsKeyId".into(), k.clone().into());
+    }
+    if s.rotation_enabled || s.rotation_lambda_arn.is_some() {
+        o.insert("RotationEnabled".into(), s.rotation_enabled.into());
+    }
+    if let Some(l) = &s.rotation_lambda_arn {
+        o.insert("RotationLambdaARN".into(), l.clone().into());
+    }
+    if let Some(r) = &s.rotation_rules {
+        o.insert(
+            "RotationRules".into(),
+            serde_json::to_value(r).unwrap_or(Value::Null),
+        );
+    }
+    if let Some(t) = s.last_rotated {
+        o.insert("LastRotatedDate".into(), epoch(t).into());
+    }
+    o.insert("LastChangedDate".into(), epoch(s.last_changed).into());
+    if let Some(t) = s.last_accessed {
+        o.insert("LastAccessedDate".into(), epoch(t).into());
+    }
+    if let Some(t) = s.deletion_date {
+        o.insert("DeletedDate".into(), epoch(t).into());
+    }
+    if let (true, Some(t)) = (s.rotation_enabled, s.next_rotation) {
+        o.insert("NextRotationDate".into(), epoch(t).into());
+    }
+    if !s.tags.is_empty() {
+        o.insert("Tags".into(), tags_json(&s.tags));
+    }
+    o.insert(
+        "VersionIdsToStages".into(),
+        serde_json::to_value(s.stages_map()).unwrap_or(Value::Null),
+    );
+    o.insert("CreatedDate".into(), epoch(s.created).into());
+    Value::Object(o)
+}
+
+fn arn_name(s: &SecretRecord) -> serde_json::Map<String, Value> {
+    let mut o = serde_json::Map::new();
+    o.insert("ARN".into(), s.arn.clone().into());
+    o.insert("Name".into(), s.name.clone().into());
+    o
+}
+
+fn reply_for(s: &SecretRecord, out: Value) -> Reply {
+    let elements = crate::iam::camel_json(&out);
+    let mut reply = Reply::new(out);
+    reply.response_elements = elements;
+    reply.resources = s.resources();
+    reply
+}
+
+fn value_json(s: &SecretRecord, v: &VersionRecord, value: &SecretValue) -> Value {
+    let mut o = arn_name(s);
+    o.insert("VersionId".into(), v.id.clone().into());
+    match value {
+        SecretValue::String(x) => o.insert("SecretString".into(), x.clone().into()),
+        SecretValue::Binary(b) => o.insert(
+            "SecretBinary".into(),
+            base64::engine::general_purpose::STANDARD.encode(b).into(),
+        ),
+    };
+    o.insert("VersionStages".into(), v.stages.clone().into());
+    o.insert("CreatedDate".into(), epoch(v.created).into());
+    Value::Object(o)
+}
+
+fn check_tags(tags: &[Tag]) -> Result<(), ApiError> {
+    if tags.len() > 50 {
+        return Err(invalid_param(
+            "Number of tags exceeds Secrets Manager's limit of 50.",
+        ));
+    }
+    for t in tags {
+        check_len(&t.key, "tags.member.key", 1, 128)?;
+        check_len(&t.value, "tags.member.value", 0, 256)?;
+        if t.key.to_ascii_lowercase().starts_with("aws:") {
+            return Err(invalid_param("Tag keys starting with aws: are reserved."));
+        }
+    }
+    Ok(())
+}
+
+fn merge_tags(into: &mut Vec<(String, String)>, tags: &[Tag]) -> Result<(), ApiError> {
+    for t in tags {
+        match into.iter_mut().find(|(k, _)| *k == t.key) {
+            Some(e) => e.1 = t.value.clone(),
+            None => into.push((t.key.clone(), t.value.clone())),
+        }
+    }
+    if into.len() > 50 {
+        return Err(invalid_param(
+            "Number of tags exceeds Secrets Manager's limit of 50.",
+        ));
+    }
+    Ok(())
+}
+
+fn check_name(name: &str) -> Result<(), ApiError> {
+    check_len(name, "name", 1, 512)?;
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+    {
+        return Err(invalid_param(
+            "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!",
+        ));
+    }
+    Ok(())
+}
+
+fn check_kms_key_id(k: &str) -> Result<(), ApiError> {
+    check_len(k, "kmsKeyId", 0, 2048)
+}
+
+fn random_suffix() -> Result<String, ApiError> {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut out = String::with_capacity(6);
+    for _ in 0..6 {
+        let i = random_below(CHARS.len())?;
+        out.push(char::from(*CHARS.get(i).unwrap_or(&b'a')));
+    }
+    Ok(out)
+}
+
+fn decode_token(t: &Option<String>) -> Result<usize, ApiError> {
+    match t {
+        None => Ok(0),
+        Some(t) => base64::engine::general_purpose::STANDARD
+            .decode(t)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| invalid_param("The NextToken value is invalid.")),
+    }
+}
+
+fn encode_token(n: usize) -> String {
+    base64::engine::general_purpose::STANDARD.encode(n.to_string())
+}
+
+fn check_max_results(m: Option<i64>, default: usize) -> Result<usize, ApiError> {
+    match m {
+        None => Ok(default),
+        Some(m) if (1..=100).contains(&m) => Ok(usize::try_from(m).unwrap_or(default)),
+        Some(m) => Err(err(
+            "ValidationException",
+            format!("1 validation error detected: Value '{m}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100"),
+        )),
+    }
+}
+
+/// ListSecrets / BatchGetSecretValue filters (prefix match, `!` negates).
+fn matches_filters(s: &SecretRecord, filters: &[Filter]) -> Result<bool, ApiError> {
+    for f in filters {
+        let key = f.key.as_deref().unwrap_or("all");
+        let values = f.values.clone().unwrap_or_default();
+        let fields: Vec<String> = match key {
+            "name" => vec![s.name.clone()],
+            "description" => s.description.clone().into_iter().collect(),
+            "tag-key" => s.tags.iter().map(|t| t.0.clone()).collect(),
+            "tag-value" => s.tags.iter().map(|t| t.1.clone()).collect(),
+            "primary-region" => vec![s.region.clone()],
+            "owning-service" => Vec::new(),
+            "all" => {
+                let mut v = vec![s.name.clone(), s.region.clone()];
+                v.extend(s.description.clone());
+                v.extend(s.tags.iter().flat_map(|t| [t.0.clone(), t.1.clone()]));
+                v
+            }
+            other => {
+                return Err(err(
+                    "ValidationException",
+                    format!("1 validation error detected: Value '{other}' at 'filters.1.member.key' failed to satisfy enum value set: [all, name, tag-key, description, tag-value, owning-service, primary-region]"),
+                ))
+            }
+        };
+        let mut any = false;
+        for v in &values {
+            let (neg, v) = match v.strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, v.as_str()),
+            };
+            let hit = fields.iter().any(|f| f.starts_with(v));
+            if hit != neg {
+                any = true;
+            }
+        }
+        if !any {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn check_policy(doc: &str) -> Result<Value, ApiError> {
+    check_len(doc, "resourcePolicy", 1, 20_480)?;
+    let v: Value = serde_json::from_str(doc).map_err(|_| {
+        err(
+            "MalformedPolicyDocumentException",
+            "This resource policy contains a syntax error.",
+        )
+    })?;
+    palisade_policy::Policy::parse(doc, palisade_policy::PolicyKind::Resource).map_err(|e| {
+        err(
+            "MalformedPolicyDocumentException",
+            format!(
+                "This resource policy contains an unsupported element: {}",
+                e.message
+            ),
+        )
+    })?;
+    Ok(v)
+}
+
+/// Whether a policy grants broad access: an Allow to Principal `*` (or AWS `*`) without
+/// conditions, which BlockPublicPolicy refuses.
+fn is_public(v: &Value) -> bool {
+    let stmts = match v.get("Statement") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(o) => vec![o.clone()],
+        None => Vec::new(),
+    };
+    stmts.iter().any(|s| {
+        let allow = s.get("Effect").and_then(Value::as_str) == Some("Allow");
+        let p = s.get("Principal");
+        let star = |x: &Value| match x {
+            Value::String(s) => s == "*",
+            Value::Array(a) => a.iter().any(|e| e.as_str() == Some("*")),
+            _ => false,
+        };
+        let public = match p {
+            Some(Value::String(s)) => s == "*",
+            Some(Value::Object(o)) => o.get("AWS").is_some_and(star),
+            _ => false,
+        };
+        allow && public && s.get("Condition").is_none()
+    })
+}
+
+// ---------------------------------------------------------------- operations
+
+fn create_secret(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &CreateSecretInput,
+) -> Result<Reply, ApiError> {
+    check_name(&i.name)?;
+    if let Some(d) = &i.description {
+        check_len(d, "description", 0, 2048)?;
+    }
+    if let Some(t) = &i.client_request_token {
+        check_token(t)?;
+    }
+    if let Some(k) = &i.kms_key_id {
+        check_kms_key_id(k)?;
+    }
+    let tags = i.tags.clone().unwrap_or_default();
+    check_tags(&tags)?;
+    let value = value_from(&i.secret_string, &i.secret_binary)?;
+    if i.add_replica_regions
+        .as_ref()
+        .is_some_and(|r| !r.is_empty())
+    {
+        return Err(crate::registry::not_implemented(
+            SERVICE,
+            "CreateSecret with AddReplicaRegions",
+        ));
+    }
+    let account = ctx.principal.account_id.clone();
+    if let Some(existing) = get_secret(tx, &account, &ctx.region, &i.name)? {
+        if existing.gone(ctx.now) {
+            purge(tx, &existing)?;
+        } else if existing.deletion_date.is_some() {
+            return Err(err(
+                "InvalidRequestException",
+                "You can't create this secret because a secret with this name is already scheduled for deletion.",
+            ));
+        } else {
+            // Idempotent retry: same token, same value.
+            if let (Some(t), Some(v)) = (&i.client_request_token, &value) {
+                if let Some(ver) = existing.version(t) {
+                    let old = read_value(tx, env, ctx, Caller::Principal, &existing, ver)?;
+                    if old == *v {
+                        let mut o = arn_name(&existing);
+                        o.insert("VersionId".into(), t.clone().into());
+                        return Ok(reply_for(&existing, Value::Object(o)));
+                    }
+                }
+            }
+            return Err(err(
+                "ResourceExistsException",
+                format!(
+                    "The operation failed because the secret {} already exists.",
+                    i.name
+                ),
+            ));
+        }
+    }
+    let arn = format!(
+        "arn:aws:secretsmanager:{}:{account}:secret:{}-{}",
+        ctx.region,
+        i.name,
+        random_suffix()?
+    );
+    let mut s = SecretRecord {
+        arn,
+        name: i.name.clone(),
+        account,
+        region: ctx.region.clone(),
+        description: i.description.clone(),
+        kms_key_id: i.kms_key_id.clone().filter(|k| !k.is_empty()),
+        created: ctx.now,
+        last_changed: ctx.now,
+        last_accessed: None,
+        last_rotated: None,
+        deletion_date: None,
+        tags: Vec::new(),
+        policy: None,
+        rotation_enabled: false,
+        rotation_lambda_arn: None,
+        rotation_rules: None,
+        next_rotation: None,
+        last_rotation_failure: None,
+        versions: Vec::new(),
+    };
+    merge_tags(&mut s.tags, &tags)?;
+    let mut o = arn_name(&s);
+    if let Some(v) = &value {
+        let id = add_version(
+            tx,
+            env,
+            ctx,
+            Caller::Principal,
+            &mut s,
+            i.client_request_token.as_deref(),
+            v,
+            &[CURRENT.to_owned()],
+            ctx.now,
+        )?;
+        o.insert("VersionId".into(), id.into());
+    } else if let Some(k) = &s.kms_key_id {
+        // AWS checks the key even without a value.
+        crate::kms::store::resolve(tx, ctx, k)
+            .map_err(kms_failure(false))?
+            .check_usable()
+            .map_err(kms_failure(false))?;
+    }
+    put_secret(tx, &s)?;
+    Ok(reply_for(&s, Value::Object(o)))
+}
+
+fn select_version<'a>(
+    s: &'a SecretRecord,
+    version_id: &Option<String>,
+    stage: &Option<String>,
+) -> Result<&'a VersionRecord, ApiError> {
+    if let Some(id) = version_id {
+        check_len(id, "versionId", 32, 64)?;
+    }
+    if let Some(st) = stage {
+        check_stage(st, "versionStage")?;
+    }
+    let v = match (version_id, stage) {
+        (Some(id), Some(st)) => s
+            .version(id)
+            .filter(|v| v.stages.iter().any(|x| x == st))
+            .ok_or_else(|| {
+                err(
+                    "ResourceNotFoundException",
+                    format!("Secrets Manager can't find the specified secret value for VersionId: {id} and staging label: {st}"),
+                )
+            })?,
+        (Some(id), None) => s.version(id).ok_or_else(|| {
+            err(
+                "ResourceNotFoundException",
+                format!("Secrets Manager can't find the specified secret value for VersionId: {id}"),
+            )
+        })?,
+        (None, st) => {
+            let st = st.as_deref().unwrap_or(CURRENT);
+            s.version_with_stage(st).ok_or_else(|| {
+                err(
+                    "ResourceNotFoundException",
+                    format!("Secrets Manager can't find the specified secret value for staging label: {st}"),
+                )
+            })?
+        }
+    };
+    Ok(v)
+}
+
+fn get_secret_value(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &GetSecretValueInput,
+) -> Result<Reply, ApiError> {
+    let mut s = load_live(tx, ctx, &i.secret_id)?;
+    let v = select_version(&s, &i.version_id, &i.version_stage)?.clone();
+    let value = read_value(tx, env, ctx, Caller::Principal, &s, &v)?;
+    let out = value_json(&s, &v, &value);
+    // LastAccessedDate is a date (AWS rounds it to the day); write only when it moves.
+    let today = day_of(ctx.now);
+    if s.last_accessed != Some(today) {
+        s.last_accessed = Some(today);
+        put_secret(tx, &s)?;
+    }
+    let mut reply = Reply::new(out);
+    reply.resources = s.resources();
+    Ok(reply)
+}
+
+fn batch_get(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &BatchGetSecretValueInput,
+) -> Result<Reply, ApiError> {
+    let ids = match (&i.secret_id_list, &i.filters) {
+        (Some(_), Some(_)) => {
+            return Err(invalid_param(
+                "Either 'SecretIdList' or 'Filters' must be provided, but not both.",
+            ))
+        }
+        (None, None) => {
+            return Err(invalid_param(
+                "Either 'SecretIdList' or 'Filters' must be provided.",
+            ))
+        }
+        (Some(ids), None) => {
+            if ids.is_empty() || ids.len() > 20 {
+                return Err(err(
+                    "ValidationException",
+                    "1 validation error detected: Value at 'secretIdList' failed to satisfy constraint: Member must have length between 1 and 20",
+                ));
+            }
+            if i.max_results.is_some() {
+                return Err(invalid_param(
+                    "'MaxResults' is only valid when 'Filters' is provided.",
+                ));
+            }
+            ids.clone()
+        }
+        (None, Some(f)) => {
+            let mut all: Vec<SecretRecord> =
+                all_secrets(tx, &ctx.principal.account_id, &ctx.region)?
+                    .into_iter()
+                    .filter(|s| s.deletion_date.is_none())
+                    .collect();
+            let mut kept = Vec::new();
+            for s in all.drain(..) {
+                if matches_filters(&s, f)? {
+                    kept.push(s.arn);
+                }
+            }
+            kept
+        }
+    };
+    let paged = i.filters.is_some();
+    let (start, limit) = if paged {
+        (
+            decode_token(&i.next_token)?,
+            check_max_results(i.max_results, 20)?,
+        )
+    } else {
+        (0, ids.len())
+    };
+    let page: Vec<&String> = ids.iter().skip(start).take(limit).collect();
+    let mut values = Vec::new();
+    let mut errors = Vec::new();
+    for id in &page {
+        let r = load_live(tx, ctx, id).and_then(|s| {
+            let v = select_version(&s, &None, &None)?.clone();
+            let value = read_value(tx, env, ctx, Caller::Principal, &s, &v)?;
+            Ok(value_json(&s, &v, &value))
+        });
+        match r {
+            Ok(v) => values.push(v),
+            Err(e) if e.is_internal() => return Err(e),
+            Err(e) => {
+                errors.push(json!({"SecretId": id, "ErrorCode": e.code, "Message": e.message}))
+            }
+        }
+    }
+    let mut out = json!({"SecretValues": values, "Errors": errors});
+    if paged && start + limit < ids.len() {
+        if let Some(o) = out.as_object_mut() {
+            o.insert("NextToken".into(), encode_token(start + limit).into());
+        }
+    }
+    Ok(Reply::new(out))
+}
+
+fn put_secret_value(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &PutSecretValueInput,
+) -> Result<Reply, ApiError> {
+    if let Some(t) = &i.client_request_token {
+        check_token(t)?;
+    }
+    let stages = i
+        .version_stages
+        .clone()
+        .unwrap_or_else(|| vec![CURRENT.to_owned()]);
+    if stages.is_empty() || stages.len() > 20 {
+        return Err(err(
+            "ValidationException",
+            "1 validation error detected: Value at 'versionStages' failed to satisfy constraint: Member must have length between 1 and 20",
+        ));
+    }
+    for st in &stages {
+        check_stage(st, "versionStages")?;
+    }
+    let value = value_from(&i.secret_string, &i.secret_binary)?
+        .ok_or_else(|| invalid_param("You must provide either SecretString or SecretBinary."))?;
+    let mut s = load_live(tx, ctx, &i.secret_id)?;
+    let id = add_version(
+        tx,
+        env,
+        ctx,
+        Caller::Principal,
+        &mut s,
+        i.client_request_token.as_deref(),
+        &value,
+        &stages,
+        ctx.now,
+    )?;
+    put_secret(tx, &s)?;
+    let v = s.version(&id).cloned();
+    let mut o = arn_name(&s);
+    o.insert("VersionId".into(), id.into());
+    o.insert(
+        "VersionStages".into(),
+        v.map(|v| v.stages).unwrap_or_default().into(),
+    );
+    Ok(reply_for(&s, Value::Object(o)))
+}
+
+fn update_secret(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &UpdateSecretInput,
+) -> Result<Reply, ApiError> {
+    if let Some(t) = &i.client_request_token {
+        check_token(t)?;
+    }
+    if let Some(d) = &i.description {
+        check_len(d, "description", 0, 2048)?;
+    }
+    if let Some(k) = &i.kms_key_id {
+        check_kms_key_id(k)?;
+    }
+    let value = value_from(&i.secret_string, &i.secret_binary)?;
+    let mut s = load_live(tx, ctx, &i.secret_id)?;
+    if let Some(d) = &i.description {
+        s.description = Some(d.clone());
+    }
+    if let Some(k) = &i.kms_key_id {
+        let k = Some(k.clone()).filter(|k| !k.is_empty());
+        if let Some(key) = &k {
+            crate::kms::store::resolve(tx, ctx, key)
+                .map_err(kms_failure(false))?
+                .check_usable()
+                .map_err(kms_failure(false))?;
+        }
+        s.kms_key_id = k;
+    }
+    s.last_changed = ctx.now;
+    let mut o = arn_name(&s);
+    if let Some(v) = &value {
+        let id = add_version(
+            tx,
+            env,
+            ctx,
+            Caller::Principal,
+            &mut s,
+            i.client_request_token.as_deref(),
+            v,
+            &[CURRENT.to_owned()],
+            ctx.now,
+        )?;
+        o.insert("VersionId".into(), id.into());
+    }
+    put_secret(tx, &s)?;
+    Ok(reply_for(&s, Value::Object(o)))
+}
+
+fn list_secrets(
+    tx: &dyn ReadTx,
+    ctx: &RequestContext,
+    i: &ListSecretsInput,
+) -> Result<Reply, ApiError> {
+    let limit = check_max_results(i.max_results, 100)?;
+    let start = decode_token(&i.next_token)?;
+    let filters = i.filters.clone().unwrap_or_default();
+    if filters.len() > 10 {
+        return Err(err(
+            "ValidationException",
+            "1 validation error detected: Value at 'filters' failed to satisfy constraint: Member must have length less than or equal to 10",
+        ));
+    }
+    let mut all = Vec::new();
+    for s in all_secrets(tx, &ctx.principal.account_id, &ctx.region)? {
+        if s.gone(ctx.now) {
+            continue;
+        }
+        if s.deletion_date.is_some() && i.include_planned_deletion != Some(true) {
+            continue;
+        }
+        if matches_filters(&s, &filters)? {
+            all.push(s);
+        }
+    }
+    match i.sort_by.as_deref() {
+        Some("name") => all.sort_by(|a, b| a.name.cmp(&b.name)),
+        Some("last-accessed-date") => all.sort_by_key(|s| s.last_accessed),
+        Some("last-changed-date") => all.sort_by_key(|s| s.last_changed),
+        _ => all.sort_by_key(|s| s.created),
+    }
+    match i.sort_order.as_deref() {
+        None | Some("desc") => all.reverse(),
+        Some("asc") => {}
+        Some(o) => {
+            return Err(err(
+                "ValidationException",
+                format!("1 validation error detected: Value '{o}' at 'sortOrder' failed to satisfy constraint: Member must satisfy enum value set: [asc, desc]"),
+            ))
+        }
+    }
+    let page: Vec<Value> = all
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|s| {
+            let mut d = describe(s);
+            if let Some(o) = d.as_object_mut() {
+                o.remove("VersionIdsToStages");
+                o.insert(
+                    "SecretVersionsToStages".into(),
+                    serde_json::to_value(s.stages_map()).unwrap_or(Value::Null),
+                );
+            }
+            d
+        })
+        .collect();
+    let mut out = json!({ "SecretList": page });
+    if start + limit < all.len() {
+        if let Some(o) = out.as_object_mut() {
+            o.insert("NextToken".into(), encode_token(start + limit).into());
+        }
+    }
+    Ok(Reply::new(out))
+}
+
+fn list_versions(
+    tx: &dyn ReadTx,
+    ctx: &RequestContext,
+    i: &ListSecretVersionIdsInput,
+) -> Result<Reply, ApiError> {
+    let limit = check_max_results(i.max_results, 100)?;
+    let start = decode_token(&i.next_token)?;
+    let s = load(tx, ctx, &i.secret_id)?;
+    let versions: Vec<&VersionRecord> = s
+        .versions
+        .iter()
+        .rev()
+        .filter(|v| i.include_deprecated == Some(true) || !v.stages.is_empty())
+        .collect();
+    let page: Vec<Value> = versions
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|v| {
+            let mut o = json!({
+                "VersionId": v.id,
+                "VersionStages": v.stages,
+                "CreatedDate": epoch(v.created),
+                "KmsKeyIds": [v.kms_key_arn],
+            });
+            if let (Some(t), Some(m)) = (v.last_accessed, o.as_object_mut()) {
+                m.insert("LastAccessedDate".into(), epoch(t).into());
+            }
+            o
+        })
+        .collect();
+    let mut o = arn_name(&s);
+    o.insert("Versions".into(), page.into());
+    if start + limit < versions.len() {
+        o.insert("NextToken".into(), encode_token(start + limit).into());
+    }
+    let mut reply = Reply::new(Value::Object(o));
+    reply.resources = s.resources();
+    Ok(reply)
+}
+
+fn update_stage(
+    tx: &mut dyn WriteTx,
+    ctx: &RequestContext,
+    i: &UpdateSecretVersionStageInput,
+) -> Result<Reply, ApiError> {
+    check_stage(&i.version_stage, "versionStage")?;
+    for id in [&i.remove_from_version_id, &i.move_to_version_id]
+        .into_iter()
+        .flatten()
+    {
+        check_len(id, "versionId", 32, 64)?;
+    }
+    let mut s = load_live(tx, ctx, &i.secret_id)?;
+    let stage = i.version_stage.as_str();
+    let holder = s.version_with_stage(stage).map(|v| v.id.clone());
+    for id in [&i.remove_from_version_id, &i.move_to_version_id]
+        .into_iter()
+        .flatten()
+    {
+        if s.version(id).is_none() {
+            return Err(err(
+                "ResourceNotFoundException",
+                format!("Secrets Manager can't find the specified secret version: {id}"),
+            ));
+        }
+    }
+    if let Some(h) = &holder {
+        if i.move_to_version_id.as_deref() != Some(h.as_str())
+            && i.remove_from_version_id.as_deref() != Some(h.as_str())
+        {
+            return Err(invalid_param(format!(
+                "The parameter RemoveFromVersionId can't be empty. Staging label {stage} is currently attached to version {h}, so you must explicitly reference that version in RemoveFromVersionId."
+            )));
+        }
+    }
+    if let Some(r) = &i.remove_from_version_id {
+        if holder.as_deref() != Some(r.as_str()) {
+            return Err(invalid_param(format!(
+                "The staging label {stage} is not attached to version {r}."
+            )));
+        }
+    }
+    match &i.move_to_version_id {
+        Some(to) => attach_stage(&mut s, stage, to),
+        None => {
+            if stage == CURRENT {
+                return Err(invalid_param(
+                    "You can't remove the staging label AWSCURRENT without moving it to another version.",
+                ));
+            }
+            for v in &mut s.versions {
+                v.stages.retain(|x| x != stage);
+            }
+        }
+    }
+    s.last_changed = ctx.now;
+    put_secret(tx, &s)?;
+    Ok(reply_for(&s, Value::Object(arn_name(&s))))
+}
+
+fn delete_secret(
+    tx: &mut dyn WriteTx,
+    ctx: &RequestContext,
+    i: &DeleteSecretInput,
+) -> Result<Reply, ApiError> {
+    let force = i.force_delete_without_recovery == Some(true);
+    if force && i.recovery_window_in_days.is_some() {
+        return Err(invalid_param(
+            "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
+        ));
+    }
+    let days = i.recovery_window_in_days.unwrap_or(30);
+    if !force && !(7..=30).contains(&days) {
+        return Err(invalid_param(
+            "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
+        ));
+    }
+    let mut s = load(tx, ctx, &i.secret_id)?;
+    if s.deletion_date.is_some() {
+        return Err(marked_for_deletion());
+    }
+    let date = if force {
+        ctx.now
+    } else {
+        ctx.now + time::Duration::days(days)
+    };
+    let mut o = arn_name(&s);
+    o.insert("DeletionDate".into(), epoch(date).into());
+    if force {
+        purge(tx, &s)?;
+    } else {
+        s.deletion_date = Some(date);
+        put_secret(tx, &s)?;
+    }
+    Ok(reply_for(&s, Value::Object(o)))
+}
+
+fn restore_secret(
+    tx: &mut dyn WriteTx,
+    ctx: &RequestContext,
+    i: &SecretIdInput,
+) -> Result<Reply, ApiError> {
+    let mut s = load(tx, ctx, &i.secret_id)?;
+    s.deletion_date = None;
+    put_secret(tx, &s)?;
+    Ok(reply_for(&s, Value::Object(arn_name(&s))))
+}
+
+fn rotate_secret(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &RotateSecretInput,
+) -> Result<Reply, ApiError> {
+    if let Some(t) = &i.client_request_token {
+        check_token(t)?;
+    }
+    if let Some(l) = &i.rotation_lambda_arn {
+        check_len(l, "rotationLambdaARN", 0, 2048)?;
+    }
+    if let Some(r) = &i.rotation_rules {
+        check_rules(r)?;
+    }
+    let mut s = load_live(tx, ctx, &i.secret_id)?;
+    if let Some(l) = &i.rotation_lambda_arn {
+        s.rotation_lambda_arn = Some(l.clone());
+    }
+    if s.rotation_lambda_arn.is_none() {
+        return Err(err(
+            "InvalidRequestException",
+            "No Lambda rotation function ARN is associated with this secret.",
+        ));
+    }
+    if let Some(r) = &i.rotation_rules {
+        s.rotation_rules = Some(r.clone());
+    }
+    if s.version_with_stage(PENDING).is_some() {
+        return Err(err(
+            "InvalidRequestException",
+            "A previous rotation isn't complete. That rotation will be reattempted.",
+        ));
+    }
+    s.rotation_enabled = true;
+    let immediately = i.rotate_immediately.unwrap_or(true);
+    let mut o = arn_name(&s);
+    if immediately {
+        let outcome = rotate_recorded(tx, env, &mut s, i.client_request_token.as_deref(), ctx.now)?;
+        if let Ok(id) = outcome {
+            o.insert("VersionId".into(), id.into());
+        }
+    }
+    let from = s.last_rotated.unwrap_or(ctx.now);
+    s.next_rotation = s
+        .rotation_rules
+        .as_ref()
+        .and_then(|r| next_rotation(r, from.max(ctx.now)));
+    if !immediately {
+        s.next_rotation = s
+            .rotation_rules
+            .as_ref()
+            .and_then(|r| next_rotation(r, ctx.now));
+    }
+    put_secret(tx, &s)?;
+    Ok(reply_for(&s, Value::Object(o)))
+}
+
+fn cancel_rotate(
+    tx: &mut dyn WriteTx,
+    ctx: &RequestContext,
+    i: &SecretIdInput,
+) -> Result<Reply, ApiError> {
+    let mut s = load_live(tx, ctx, &i.secret_id)?;
+    s.rotation_enabled = false;
+    s.next_rotation = None;
+    // A rotation in progress is abandoned: its AWSPENDING label goes.
+    for v in &mut s.versions {
+        v.stages.retain(|x| x != PENDING);
+    }
+    put_secret(tx, &s)?;
+    let mut o = arn_name(&s);
+    if let Some(v) = s.version_with_stage(CURRENT) {
+        o.insert("VersionId".into(), v.id.clone().into());
+    }
+    Ok(reply_for(&s, Value::Object(o)))
+}
+
+fn redacted_params<T: Serialize>(v: &T) -> Option<Value> {
+    let mut p = crate::iam::camel_json(v)?;
+    if let Some(o) = p.as_object_mut() {
+        o.remove("secretString");
+        o.remove("secretBinary");
+    }
+    Some(p)
+}
+
+impl Operation {
+    fn secret_id(&self) -> Option<&str> {
+        use Operation as O;
+        Some(match self {
+            O::GetSecretValue(i) => &i.secret_id,
+            O::PutSecretValue(i) => &i.secret_id,
+            O::UpdateSecret(i) => &i.secret_id,
+            O::DescribeSecret(i)
+            | O::RestoreSecret(i)
+            | O::GetResourcePolicy(i)
+            | O::DeleteResourcePolicy(i)
+            | O::CancelRotateSecret(i) => &i.secret_id,
+            O::ListSecretVersionIds(i) => &i.secret_id,
+            O::UpdateSecretVersionStage(i) => &i.secret_id,
+            O::DeleteSecret(i) => &i.secret_id,
+            O::TagResource(i) => &i.secret_id,
+            O::UntagResource(i) => &i.secret_id,
+            O::PutResourcePolicy(i) => &i.secret_id,
+            O::RotateSecret(i) => &i.secret_id,
+            O::ValidateResourcePolicy(i) => i.secret_id.as_deref()?,
+            O::CreateSecret(i) => &i.name,
+            O::BatchGetSecretValue(_) | O::ListSecrets(_) | O::GetRandomPassword(_) => return None,
+        })
+    }
+}
+
+impl crate::Operation for Operation {
+    fn name(&self) -> &'static str {
+        use Operation as O;
+        match self {
+            O::CreateSecret(_) => "CreateSecret",
+            O::GetSecretValue(_) => "GetSecretValue",
+            O::BatchGetSecretValue(_) => "BatchGetSecretValue",
+            O::PutSecretValue(_) => "PutSecretValue",
+            O::UpdateSecret(_) => "UpdateSecret",
+            O::DescribeSecret(_) => "DescribeSecret",
+            O::ListSecrets(_) => "ListSecrets",
+            O::ListSecretVersionIds(_) => "ListSecretVersionIds",
+            O::UpdateSecretVersionStage(_) => "UpdateSecretVersionStage",
+            O::DeleteSecret(_) => "DeleteSecret",
+            O::RestoreSecret(_) => "RestoreSecret",
+            O::GetRandomPassword(_) => "GetRandomPassword",
+            O::TagResource(_) => "TagResource",
+            O::UntagResource(_) => "UntagResource",
+            O::PutResourcePolicy(_) => "PutResourcePolicy",
+            O::GetResourcePolicy(_) => "GetResourcePolicy",
+            O::DeleteResourcePolicy(_) => "DeleteResourcePolicy",
+            O::ValidateResourcePolicy(_) => "ValidateResourcePolicy",
+            O::RotateSecret(_) => "RotateSecret",
+            O::CancelRotateSecret(_) => "CancelRotateSecret",
+        }
+    }
+
+    fn read_only(&self) -> bool {
+        use Operation as O;
+        matches!(
+            self,
+            O::DescribeSecret(_)
+                | O::ListSecrets(_)
+                | O::ListSecretVersionIds(_)
+                | O::GetRandomPassword(_)
+                | O::GetResourcePolicy(_)
+                | O::ValidateResourcePolicy(_)
+        )
+    }
+
+    /// GetSecretValue and BatchGetSecretValue run as writes (they decrypt through KMS
+    /// with an authorization check, and update LastAccessedDate) but are read-only in
+    /// CloudTrail, as AWS logs them.
+    fn audit_read_only(&self) -> bool {
+        use Operation as O;
+        self.read_only() || matches!(self, O::GetSecretValue(_) | O::BatchGetSecretValue(_))
+    }
+
+    fn reads_state(&self) -> bool {
+        !matches!(self, Operation::GetRandomPassword(_))
+    }
+
+    fn authz(&self, ctx: &RequestContext) -> Vec<AuthzCheck> {
+        use Operation as O;
+        let action = self.name();
+        match self {
+            O::GetRandomPassword(_) | O::ListSecrets(_) => {
+                let mut c = AuthzCheck::new(format!("secretsmanager:{action}"), "*");
+                c.resource_account = Some(ctx.principal.account_id.clone());
+                vec![c]
+            }
+            O::BatchGetSecretValue(i) => {
+                let mut c = AuthzCheck::new("secretsmanager:BatchGetSecretValue", "*");
+                c.resource_account = Some(ctx.principal.account_id.clone());
+                let mut checks = vec![c];
+                for id in i.secret_id_list.iter().flatten() {
+                    checks.push(check("GetSecretValue", ctx, id));
+                }
+                checks
+            }
+            O::ValidateResourcePolicy(i) if i.secret_id.is_none() => {
+                let mut c = AuthzCheck::new("secretsmanager:ValidateResourcePolicy", "*");
+                c.resource_account = Some(ctx.principal.account_id.clone());
+                vec![c]
+            }
+            O::CreateSecret(i) => {
+                let mut c = check(action, ctx, &i.name);
+                c.context.retain(|(k, _)| k != "secretsmanager:SecretId");
+                c.context
+                    .push(("secretsmanager:Name".into(), vec![i.name.clone()]));
+                if let Some(d) = &i.description {
+                    c.context
+                        .push(("secretsmanager:Description".into(), vec![d.clone()]));
+                }
+                if let Some(k) = &i.kms_key_id {
+                    c.context
+                        .push(("secretsmanager:KmsKeyId".into(), vec![k.clone()]));
+                }
+                tag_context(&mut c, i.tags.as_deref().unwrap_or_default());
+                vec![c]
+            }
+            O::TagResource(i) => {
+                let mut c = check(action, ctx, &i.secret_id);
+                tag_context(&mut c, &i.tags);
+                vec![c]
+            }
+            O::UntagResource(i) => {
+                let mut c = check(action, ctx, &i.secret_id);
+                if !i.tag_keys.is_empty() {
+                    c.context.push(("aws:TagKeys".into(), i.tag_keys.clone()));
+                }
+                vec![c]
+            }
+            O::RotateSecret(i) => {
+                let mut c = check(action, ctx, &i.secret_id);
+                if let Some(l) = &i.rotation_lambda_arn {
+                    c.context
+                        .push(("secretsmanager:RotationLambdaARN".into(), vec![l.clone()]));
+                }
+                vec![c]
+            }
+            O::PutResourcePolicy(i) => {
+                let mut c = check(action, ctx, &i.secret_id);
+                c.context.push((
+                    "secretsmanager:BlockPublicPolicy".into(),
+                    vec![i.block_public_policy.unwrap_or(false).to_string()],
+                ));
+                vec![c]
+            }
+            O::GetSecretValue(i) => {
+                let mut c = check(action, ctx, &i.secret_id);
+                if let Some(v) = &i.version_id {
+                    c.context
+                        .push(("secretsmanager:VersionId".into(), vec![v.clone()]));
+                }
+                if let Some(v) = &i.version_stage {
+                    c.context
+                        .push(("secretsmanager:VersionStage".into(), vec![v.clone()]));
+                }
+                vec![c]
+            }
+            _ => match self.secret_id() {
+                Some(id) => vec![check(action, ctx, id)],
+                None => Vec::new(),
+            },
+        }
+    }
+
+    fn request_parameters(&self) -> Option<Value> {
+        use Operation as O;
+        match self {
+            O::CreateSecret(i) => redacted_params(&json!({
+                "Name": i.name, "Description": i.description, "KmsKeyId": i.kms_key_id,
+                "ClientRequestToken": i.client_request_token,
+                "Tags": i.tags,
+            }))
+            .map(strip_nulls),
+            O::PutSecretValue(i) => redacted_params(&json!({
+                "SecretId": i.secret_id, "ClientRequestToken": i.client_request_token,
+                "VersionStages": i.version_stages,
+            }))
+            .map(strip_nulls),
+            O::UpdateSecret(i) => redacted_params(&json!({
+                "SecretId": i.secret_id, "ClientRequestToken": i.client_request_token,
+                "Description": i.description, "KmsKeyId": i.kms_key_id,
+            }))
+            .map(strip_nulls),
+            O::GetSecretValue(i) => Some(strip_nulls(json!({
+                "secretId": i.secret_id, "versionId": i.version_id, "versionStage": i.version_stage,
+            }))),
+            O::BatchGetSecretValue(i) => Some(strip_nulls(json!({
+                "secretIdList": i.secret_id_list, "filters": i.filters,
+                "maxResults": i.max_results, "nextToken": i.next_token,
+            }))),
+            O::GetRandomPassword(i) => crate::iam::camel_json(i),
+            O::ListSecrets(i) => Some(strip_nulls(json!({
+                "includePlannedDeletion": i.include_planned_deletion, "maxResults": i.max_results,
+                "nextToken": i.next_token, "filters": i.filters, "sortOrder": i.sort_order,
+            }))),
+            O::ListSecretVersionIds(i) => Some(strip_nulls(json!({
+                "secretId": i.secret_id, "maxResults": i.max_results, "nextToken": i.next_token,
+                "includeDeprecated": i.include_deprecated,
+            }))),
+            O::UpdateSecretVersionStage(i) => Some(strip_nulls(json!({
+                "secretId": i.secret_id, "versionStage": i.version_stage,
+                "removeFromVersionId": i.remove_from_version_id, "moveToVersionId": i.move_to_version_id,
+            }))),
+            O::DeleteSecret(i) => Some(strip_nulls(json!({
+                "secretId": i.secret_id, "recoveryWindowInDays": i.recovery_window_in_days,
+                "forceDeleteWithoutRecovery": i.force_delete_without_recovery,
+            }))),
+            O::TagResource(i) => Some(json!({
+                "secretId": i.secret_id,
+                "tags": i.tags.iter().map(|t| json!({"key": t.key, "value": t.value})).collect::<Vec<_>>(),
+            })),
+            O::UntagResource(i) => Some(json!({"secretId": i.secret_id, "tagKeys": i.tag_keys})),
+            O::PutResourcePolicy(i) => Some(strip_nulls(json!({
+                "secretId": i.secret_id, "resourcePolicy": i.resource_policy,
+                "blockPublicPolicy": i.block_public_policy,
+            }))),
+            O::ValidateResourcePolicy(i) => Some(strip_nulls(json!({
+                "secretId": i.secret_id, "resourcePolicy": i.resource_policy,
+            }))),
+            O::RotateSecret(i) => Some(strip_nulls(json!({
+                "secretId": i.secret_id, "clientRequestToken": i.client_request_token,
+                "rotationLambdaARN": i.rotation_lambda_arn,
+                "rotationRules": i.rotation_rules.as_ref().and_then(crate::iam::camel_json),
+                "rotateImmediately": i.rotate_immediately,
+            }))),
+            _ => self.secret_id().map(|id| json!({"secretId": id})),
+        }
+    }
+
+    fn read(&self, tx: &dyn ReadTx, _env: &Env, ctx: &RequestContext) -> Result<Reply, ApiError> {
+        use Operation as O;
+        match self {
+            O::DescribeSecret(i) => {
+                let s = load(tx, ctx, &i.secret_id)?;
+                let mut reply = Reply::new(describe(&s));
+                reply.resources = s.resources();
+                Ok(reply)
+            }
+            O::ListSecrets(i) => list_secrets(tx, ctx, i),
+            O::ListSecretVersionIds(i) => list_versions(tx, ctx, i),
+            O::GetRandomPassword(i) => {
+                Ok(Reply::new(json!({"RandomPassword": random_password(i)?})))
+            }
+            O::GetResourcePolicy(i) => {
+                let s = load(tx, ctx, &i.secret_id)?;
+                let mut o = arn_name(&s);
+                if let Some(p) = &s.policy {
+                    o.insert("ResourcePolicy".into(), p.clone().into());
+                }
+                let mut reply = Reply::new(Value::Object(o));
+                reply.resources = s.resources();
+                Ok(reply)
+            }
+            O::ValidateResourcePolicy(i) => {
+                if let Some(id) = &i.secret_id {
+                    load(tx, ctx, id)?;
+                }
+                let (passed, errors) = match check_policy(&i.resource_policy) {
+                    Ok(_) => (true, Vec::new()),
+                    Err(e) if e.code == "MalformedPolicyDocumentException" => (
+                        false,
+                        vec![json!({"CheckName": "SYNTAX_ERROR", "ErrorMessage": e.message})],
+                    ),
+                    Err(e) => return Err(e),
+                };
+                Ok(Reply::new(
+                    json!({"PolicyValidationPassed": passed, "ValidationErrors": errors}),
+                ))
+            }
+            _ => Err(ApiError::internal("read() on a mutating operation")),
+        }
+    }
+
+    fn write(
+        &self,
+        tx: &mut dyn WriteTx,
+        env: &Env,
+        ctx: &RequestContext,
+    ) -> Result<Reply, ApiError> {
+        use Operation as O;
+        match self {
+            O::CreateSecret(i) => create_secret(tx, env, ctx, i),
+            O::GetSecretValue(i) => get_secret_value(tx, env, ctx, i),
+            O::BatchGetSecretValue(i) => batch_get(tx, env, ctx, i),
+            O::PutSecretValue(i) => put_secret_value(tx, env, ctx, i),
+            O::UpdateSecret(i) => update_secret(tx, env, ctx, i),
+            O::UpdateSecretVersionStage(i) => update_stage(tx, ctx, i),
+            O::DeleteSecret(i) => delete_secret(tx, ctx, i),
+            O::RestoreSecret(i) => restore_secret(tx, ctx, i),
+            O::TagResource(i) => {
+                check_tags(&i.tags)?;
+                let mut s = load_live(tx, ctx, &i.secret_id)?;
+                merge_tags(&mut s.tags, &i.tags)?;
+                put_secret(tx, &s)?;
+                let mut reply = Reply::empty();
+                reply.resources = s.resources();
+                Ok(reply)
+            }
+            O::UntagResource(i) => {
+                let mut s = load_live(tx, ctx, &i.secret_id)?;
+                s.tags.retain(|(k, _)| !i.tag_keys.contains(k));
+                put_secret(tx, &s)?;
+                let mut reply = Reply::empty();
+                reply.resources = s.resources();
+                Ok(reply)
+            }
+            O::PutResourcePolicy(i) => {
+                let v = check_policy(&i.resource_policy)?;
+                let mut s = load_live(tx, ctx, &i.secret_id)?;
+                if i.block_public_policy == Some(true) && is_public(&v) {
+                    return Err(err(
+                        "PublicPolicyException",
+                        "BlockPublicPolicy is set, and the resource policy grants wide access to the secret.",
+                    ));
+                }
+                s.policy = Some(i.resource_policy.clone());
+                put_secret(tx, &s)?;
+                Ok(reply_for(&s, Value::Object(arn_name(&s))))
+            }
+            O::DeleteResourcePolicy(i) => {
+                let mut s = load_live(tx, ctx, &i.secret_id)?;
+                s.policy = None;
+                put_secret(tx, &s)?;
+                Ok(reply_for(&s, Value::Object(arn_name(&s))))
+            }
+            O::RotateSecret(i) => rotate_secret(tx, env, ctx, i),
+            O::CancelRotateSecret(i) => cancel_rotate(tx, ctx, i),
+            _ => Err(ApiError::internal("write() on a read-only operation")),
+        }
+    }
+}
+
+fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_follow_the_options() {
+        let p = random_password(&GetRandomPasswordInput::default()).unwrap();
+        assert_eq!(p.chars().count(), 32);
+        assert!(p.chars().any(|c| c.is_ascii_lowercase()));
+        assert!(p.chars().any(|c| c.is_ascii_uppercase()));
+        assert!(p.chars().any(|c| c.is_ascii_digit()));
+        assert!(p.chars().any(|c| PUNCTUATION.contains(c)));
+        let i = GetRandomPasswordInput {
+            password_length: Some(50),
+            exclude_punctuation: Some(true),
+            exclude_characters: Some("abc".into()),
+            include_space: Some(true),
+            ..Default::default()
+        };
+        let p = random_password(&i).unwrap();
+        assert_eq!(p.len(), 50);
+        assert!(p.contains(' '));
+        assert!(!p
+            .chars()
+            .any(|c| "abc".contains(c) || PUNCTUATION.contains(c)));
+        let none = GetRandomPasswordInput {
+            exclude_lowercase: Some(true),
+            exclude_uppercase: Some(true),
+            exclude_numbers: Some(true),
+            exclude_punctuation: Some(true),
+            ..Default::default()
+        };
+        assert_eq!(
+            random_password(&none).unwrap_err().code,
+            "InvalidParameterException"
+        );
+        let short = GetRandomPasswordInput {
+            password_length: Some(3),
+            ..Default::default()
+        };
+        assert_eq!(
+            random_password(&short).unwrap_err().code,
+            "InvalidParameterException"
+        );
+        let zero = GetRandomPasswordInput {
+            password_length: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            random_password(&zero).unwrap_err().code,
+            "ValidationException"
+        );
+    }
+
+    #[test]
+    fn schedules() {
+        let t = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(); // 2027-01-15 08:00 UTC (Fri)
+        let days = RotationRules {
+            automatically_after_days: Some(30),
+            ..Default::default()
+        };
+        assert_eq!(next_rotation(&days, t), Some(t + time::Duration::days(30)));
+        let rate = RotationRules {
+            schedule_expression: Some("rate(10 days)".into()),
+            ..Default::default()
+        };
+        assert_eq!(next_rotation(&rate, t), Some(t + time::Duration::days(10)));
+        let cron = RotationRules {
+            schedule_expression: Some("cron(0 16 1,15 * ? *)".into()),
+            ..Default::default()
+        };
+        let n = next_rotation(&cron, t).unwrap();
+        assert_eq!((n.day(), n.hour(), n.minute()), (15, 16, 0));
+        let sunday = RotationRules {
+            schedule_expression: Some("cron(30 2 ? * SUN *)".into()),
+            ..Default::default()
+        };
+        let n = next_rotation(&sunday, t).unwrap();
+        assert_eq!(n.weekday(), time::Weekday::Sunday);
+        assert_eq!((n.hour(), n.minute()), (2, 30));
+        for bad in ["rate(1 hours)", "cron(bad)", "every day", "rate(0 days)"] {
+            let r = RotationRules {
+                schedule_expression: Some(bad.into()),
+                ..Default::default()
+            };
+            assert!(check_rules(&r).is_err(), "{bad}");
+        }
+        assert!(check_rules(&RotationRules::default()).is_err());
+        let both = RotationRules {
+            automatically_after_days: Some(1),
+            schedule_expression: Some("rate(1 day)".into()),
+            ..Default::default()
+        };
+        assert!(check_rules(&both).is_err());
+        let dur = RotationRules {
+            automatically_after_days: Some(1),
+            duration: Some("25h".into()),
+            ..Default::default()
+        };
+        assert!(check_rules(&dur).is_err());
+    }
+
+    #[test]
+    fn rotators_and_arns() {
+        assert_eq!(
+            rotator(
+                "arn:aws:lambda:us-east-1:111122223333:function:palisade-rotation-random-password"
+            ),
+            Some("random-password")
+        );
+        assert_eq!(
+            rotator("arn:aws:lambda:us-east-1:111122223333:function:my-rotator"),
+            None
+        );
+        assert_eq!(
+            parse_arn("arn:aws:secretsmanager:us-east-1:111122223333:secret:a/b-AbCdEf"),
+            Some(("us-east-1", "111122223333", "a/b-AbCdEf"))
+        );
+    }
+
+    fn version(id: &str, stages: &[&str]) -> VersionRecord {
+        VersionRecord {
+            id: id.into(),
+            stages: stages.iter().map(|s| s.to_string()).collect(),
+            created: OffsetDateTime::UNIX_EPOCH,
+            last_accessed: None,
+            kms_key_arn: String::new(),
+            binary: false,
+        }
+    }
+
+    #[test]
+    fn staging_labels_move_as_aws() {
+        let mut s = SecretRecord {
+            arn: "a".into(),
+            name: "n".into(),
+            account: "1".into(),
+            region: "r".into(),
+            description: None,
+            kms_key_id: None,
+            created: OffsetDateTime::UNIX_EPOCH,
+            last_changed: OffsetDateTime::UNIX_EPOCH,
+            last_accessed: None,
+            last_rotated: None,
+            deletion_date: None,
+            tags: vec![],
+            policy: None,
+            rotation_enabled: false,
+            rotation_lambda_arn: None,
+            rotation_rules: None,
+            next_rotation: None,
+            last_rotation_failure: None,
+            versions: vec![
+                version("v1", &[PREVIOUS]),
+                version("v2", &[CURRENT, "custom"]),
+                version("v3", &[]),
+            ],
+        };
+        attach_stage(&mut s, CURRENT, "v3");
+        assert_eq!(s.version("v3").unwrap().stages, vec![CURRENT]);
+        assert_eq!(s.version("v2").unwrap().stages, vec!["custom", PREVIOUS]);
+        assert!(s.version("v1").unwrap().stages.is_empty());
+        attach_stage(&mut s, "custom", "v1");
+        assert_eq!(s.version("v1").unwrap().stages, vec!["custom"]);
+        assert_eq!(s.version("v2").unwrap().stages, vec![PREVIOUS]);
+    }
+}

@@ -163,3 +163,22 @@ def test_reset_wipes_events_but_keeps_root(server):
     attr = [{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}]
     assert events(server.endpoint, LookupAttributes=attr) == []
     assert client(server.endpoint, "sts").get_caller_identity()["Account"] == ACCOUNT
+
+
+def test_invalid_calls_to_real_operations_are_recorded(endpoint):
+    from test_bad_input import CT_TARGET, JSON11, signed
+
+    status, _, _ = signed(
+        endpoint, "cloudtrail", b'{"MaxResults": "fifty"}',
+        {"Content-Type": JSON11, "X-Amz-Target": CT_TARGET + "LookupEvents"},
+    )
+    assert status == 400
+    found = events(endpoint, LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "LookupEvents"}])
+    failed = [json.loads(e["CloudTrailEvent"]) for e in found if "errorCode" in json.loads(e["CloudTrailEvent"])]
+    assert len(failed) == 1
+    assert failed[0]["errorCode"] == "SerializationException"
+    assert failed[0]["readOnly"] is True
+    # Unknown actions are not AWS operations: nothing is recorded for them.
+    signed(endpoint, "cloudtrail", b"{}", {"Content-Type": JSON11, "X-Amz-Target": CT_TARGET + "NoSuchOp"})
+    names = {e["EventName"] for e in events(endpoint)}
+    assert "NoSuchOp" not in names

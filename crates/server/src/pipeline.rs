@@ -283,10 +283,6 @@ async fn api(
             return Err(Failure::of(service, service.unknown_operation("")));
         }
     };
-    let op = service
-        .decode(&action, &input)
-        .map_err(|e| Failure::of(service, e))?;
-
     let ctx = RequestContext {
         request_id: request_id.to_owned(),
         principal: cred.principal.clone(),
@@ -301,6 +297,33 @@ async fn api(
         now,
         secure_transport: false,
     };
+    let op = match service.decode(&action, &input) {
+        Ok(op) => op,
+        Err(e) => {
+            // AWS records calls its front end refused as invalid (ValidationException,
+            // SerializationException...) when they name a real operation.
+            let real = service
+                .model()
+                .is_some_and(|m| m.operations.binary_search(&action.as_str()).is_ok());
+            if real && e.status < 500 {
+                let name = action.clone();
+                let read_only = ["Get", "List", "Describe", "Lookup"]
+                    .iter()
+                    .any(|p| action.starts_with(p));
+                let refusal = Refusal {
+                    name,
+                    read_only,
+                    params: None,
+                    error: e.clone(),
+                    resource_accounts: Vec::new(),
+                };
+                record_failure(app, service, &ctx, refusal)
+                    .await
+                    .map_err(|e| Failure::of(service, e))?;
+            }
+            return Err(Failure::of(service, e));
+        }
+    };
 
     // 3. Authorize every check before the operation touches state.
     let checks = op.authz(&ctx);
@@ -312,7 +335,14 @@ async fn api(
     for check in &checks {
         if let AuthzDecision::Deny { message } = env.authorizer.authorize(check, &ctx) {
             let denied = access_denied(family, message);
-            record_failure(app, service, &ctx, op.as_ref(), &denied, resource_accounts)
+            let refusal = Refusal {
+                name: op.name().to_owned(),
+                read_only: op.audit_read_only(),
+                params: op.request_parameters(),
+                error: denied.clone(),
+                resource_accounts,
+            };
+            record_failure(app, service, &ctx, refusal)
                 .await
                 .map_err(|e| Failure::of(service, e))?;
             return Err(Failure::of(service, denied));
@@ -402,20 +432,30 @@ async fn commit<T: Send + 'static>(
         .map_err(|_| ApiError::internal("write job produced no result"))
 }
 
-/// Records a call refused before it ran (authorization).
+/// A call refused before its operation ran, as its audit record needs it.
+struct Refusal {
+    name: String,
+    read_only: bool,
+    params: Option<serde_json::Value>,
+    error: ApiError,
+    resource_accounts: Vec<String>,
+}
+
+/// Records a call refused before it ran (authorization, or invalid input).
 async fn record_failure(
     app: &App,
     service: &'static ServiceInfo,
     ctx: &RequestContext,
-    op: &dyn Operation,
-    error: &ApiError,
-    resource_accounts: Vec<String>,
+    refusal: Refusal,
 ) -> Result<(), ApiError> {
     let ctx = ctx.clone();
-    let error = error.clone();
-    let name = op.name();
-    let read_only = op.audit_read_only();
-    let params = op.request_parameters();
+    let Refusal {
+        name,
+        read_only,
+        params,
+        error,
+        resource_accounts,
+    } = refusal;
     let key_use = key_use_due(app, service, &ctx);
     commit(app, move |tx| {
         record_key_use(tx, key_use.as_ref())?;
@@ -424,7 +464,7 @@ async fn record_failure(
             Call {
                 ctx: &ctx,
                 service,
-                event_name: name,
+                event_name: &name,
                 read_only,
                 request_parameters: params,
                 outcome: Err(&error),

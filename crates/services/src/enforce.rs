@@ -320,6 +320,21 @@ impl PolicyAuthorizer {
                     .map(|p| (p, ResourcePolicyType::RoleTrust))
             }));
         }
+        if action.starts_with("secretsmanager:")
+            && check.resource.starts_with("arn:aws:secretsmanager:")
+        {
+            let mut doc = None;
+            self.store.read(&mut |tx| {
+                doc = crate::secrets::secret_policy_for_arn(tx, &check.resource)
+                    .map_err(|e| StoreError::Other(e.to_string()))?;
+                Ok(())
+            })?;
+            return Ok(doc.and_then(|d| {
+                Policy::parse(&d, PolicyKind::Resource)
+                    .ok()
+                    .map(|p| (p, ResourcePolicyType::Standard))
+            }));
+        }
         if action.starts_with("kms:") && check.resource.starts_with("arn:aws:kms:") {
             let mut doc = None;
             self.store.read(&mut |tx| {

@@ -94,7 +94,16 @@ pub async fn handle(
                 }
             };
             let env2 = env.clone();
-            match tokio::task::spawn_blocking(move || accounts::set_clock(&env2, offset)).await {
+            let set = move || {
+                accounts::set_clock(&env2, offset)?;
+                // Work the new business time makes due (secret rotations) runs before the
+                // clock call answers.
+                if let Err(e) = palisade_services::secrets::run_scheduled(&env2) {
+                    tracing::error!(error = %e, "scheduled work after a clock change failed");
+                }
+                Ok::<(), palisade_services::ApiError>(())
+            };
+            match tokio::task::spawn_blocking(set).await {
                 Ok(Ok(())) => clock_body(&env, request_id),
                 _ => internal(request_id),
             }

@@ -38,6 +38,7 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
         .map_err(|e| StartError::Bind(config.listen.clone(), e))?;
     eprintln!("palisade listening on http://{local}");
 
+    let scheduler = spawn_scheduler(app.clone());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -71,8 +72,32 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
     drop(listener);
     tracing::info!("shutting down: waiting for in-flight requests");
     graceful.shutdown().await;
+    scheduler.abort();
+    let _ = scheduler.await;
     app.shutdown();
     Ok(())
+}
+
+/// The business-clock scheduler: about every second of wall time, runs the work that is
+/// due (secret rotations) in a store write job. Stopped at shutdown before the store.
+fn spawn_scheduler(app: Arc<App>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let env = app.env.clone();
+            match tokio::task::spawn_blocking(move || {
+                palisade_services::secrets::run_scheduled(&env)
+            })
+            .await
+            {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "scheduled work failed"),
+                Err(e) => tracing::error!(error = %e, "scheduler task failed"),
+            }
+        }
+    })
 }
 
 async fn handle(

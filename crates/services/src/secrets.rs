@@ -1138,6 +1138,47 @@ fn rotate_recorded(
     Ok(outcome)
 }
 
+/// Whether [`run_due_rotations`] has anything to do at `now` (a rotation due, or a
+/// deleted secret past its window): a snapshot read, so the scheduler only queues a
+/// write job when needed.
+pub fn work_due(tx: &dyn ReadTx, now: OffsetDateTime) -> Result<bool, ApiError> {
+    let prefix = Key::new().str("sms").finish();
+    let mut end = Vec::new();
+    let range = Range::prefix(&prefix, &mut end);
+    for (_, v) in tx.scan(&range, usize::MAX)? {
+        let Ok(s) = serde_json::from_slice::<SecretRecord>(&v) else {
+            continue;
+        };
+        if s.gone(now)
+            || (s.rotation_enabled
+                && s.deletion_date.is_none()
+                && s.next_rotation.is_some_and(|t| t <= now))
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The scheduler's tick: when anything is due at the business clock's now, runs
+/// [`run_due_rotations`] in one store write job (blocking the calling thread until it
+/// commits). Returns how many rotations ran.
+pub fn run_scheduled(env: &std::sync::Arc<Env>) -> Result<usize, ApiError> {
+    let now = env.clock.now();
+    let mut due = false;
+    env.store.read(&mut |tx| {
+        due = work_due(tx, now).map_err(|e| palisade_store::StoreError::Other(e.message))?;
+        Ok(())
+    })?;
+    if !due {
+        return Ok(0);
+    }
+    let env2 = env.clone();
+    crate::accounts::write_blocking(env.store.as_ref(), move |tx| {
+        run_due_rotations(tx, &env2, now)
+    })
+}
+
 /// Rotates every secret whose rotation is due at `now` (all accounts and regions), and
 /// removes secrets past their deletion window. Returns how many rotations ran. Called
 /// by the server's scheduler in a store write job after every business-clock change and

@@ -1,0 +1,480 @@
+"""Secrets Manager: secrets, versions and staging labels, KMS-sealed values, deletion windows,
+resource policies, GetRandomPassword and built-in rotation on the business clock, through
+boto3 and the aws CLI."""
+
+import base64
+import json
+import os
+import re
+import string
+
+import boto3
+import botocore.config
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import ACCOUNT, ROOT_AK, ROOT_SK, Server, admin, client, root_env
+
+REGION = "us-east-1"
+RANDOM_ROTATOR = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:palisade-rotation-random-password"
+IAM_ROTATOR = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:palisade-rotation-iam-access-key"
+ARN_RE = re.compile(r"^arn:aws:secretsmanager:us-east-1:000000000000:secret:(.+)-[A-Za-z0-9]{6}$")
+
+
+def sm(endpoint, ak=ROOT_AK, sk=ROOT_SK, validate=True):
+    if validate:
+        return client(endpoint, "secretsmanager", ak=ak, sk=sk)
+    return boto3.session.Session(aws_access_key_id=ak, aws_secret_access_key=sk, region_name=REGION).client(
+        "secretsmanager", endpoint_url=endpoint, config=botocore.config.Config(parameter_validation=False)
+    )
+
+
+def code(excinfo):
+    return excinfo.value.response["Error"]["Code"]
+
+
+def events(endpoint, name):
+    ct = client(endpoint, "cloudtrail")
+    return ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}])["Events"]
+
+
+def advance(endpoint, seconds):
+    status, body = admin(endpoint, "/_palisade/clock", {"advance_seconds": seconds})
+    assert status == 200, body
+
+
+DB = {"username": "pettracker", "password": "initial-Passw0rd!", "host": "db.internal", "port": 5432}
+
+
+def test_seed_quick_reference_get_secret_value(endpoint, aws_cli):
+    rc, out, err = aws_cli(
+        "secretsmanager", "create-secret", "--name", "pettracker/prod/db-credentials",
+        "--description", "PetTracker production database", "--secret-string", json.dumps(DB),
+    )
+    assert rc == 0, err
+    created = json.loads(out)
+    assert ARN_RE.match(created["ARN"]).group(1) == "pettracker/prod/db-credentials"
+    rc, out, err = aws_cli(
+        "secretsmanager", "get-secret-value", "--secret-id", "pettracker/prod/db-credentials",
+        "--query", "SecretString", "--output", "text",
+    )
+    assert rc == 0, err
+    assert json.loads(out) == DB
+    # By full ARN and by partial ARN too.
+    s = sm(endpoint)
+    assert json.loads(s.get_secret_value(SecretId=created["ARN"])["SecretString"]) == DB
+    partial = created["ARN"][:-7]
+    assert s.get_secret_value(SecretId=partial)["ARN"] == created["ARN"]
+
+
+def test_create_describe_list_tags(endpoint):
+    s = sm(endpoint)
+    a = s.create_secret(Name="app/a", SecretString="one", Tags=[{"Key": "team", "Value": "pets"}],
+                        Description="first")
+    b = s.create_secret(Name="app/b", SecretBinary=b"\x00\x01binary")
+    s.create_secret(Name="other/c")  # no value yet: no versions
+    d = s.describe_secret(SecretId="app/a")
+    assert d["ARN"] == a["ARN"] and d["Name"] == "app/a" and d["Description"] == "first"
+    assert d["Tags"] == [{"Key": "team", "Value": "pets"}]
+    assert d["VersionIdsToStages"] == {a["VersionId"]: ["AWSCURRENT"]}
+    assert "KmsKeyId" not in d and "DeletedDate" not in d
+    assert s.get_secret_value(SecretId="app/b")["SecretBinary"] == b"\x00\x01binary"
+    assert s.describe_secret(SecretId="other/c")["VersionIdsToStages"] == {}
+    with pytest.raises(ClientError) as e:
+        s.get_secret_value(SecretId="other/c")
+    assert code(e) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as e:
+        s.create_secret(Name="app/a", SecretString="again")
+    assert code(e) == "ResourceExistsException"
+    names = [x["Name"] for x in s.list_secrets()["SecretList"]]
+    assert sorted(names) == ["app/a", "app/b", "other/c"]
+    f = s.list_secrets(Filters=[{"Key": "name", "Values": ["app/"]}])["SecretList"]
+    assert sorted(x["Name"] for x in f) == ["app/a", "app/b"]
+    f = s.list_secrets(Filters=[{"Key": "tag-key", "Values": ["team"]}])["SecretList"]
+    assert [x["Name"] for x in f] == ["app/a"]
+    f = s.list_secrets(Filters=[{"Key": "name", "Values": ["!app/"]}])["SecretList"]
+    assert [x["Name"] for x in f] == ["other/c"]
+    page = s.list_secrets(MaxResults=2)
+    assert len(page["SecretList"]) == 2 and page["NextToken"]
+    rest = s.list_secrets(MaxResults=2, NextToken=page["NextToken"])
+    assert len(rest["SecretList"]) == 1 and "NextToken" not in rest
+    assert sum(len(p["SecretList"]) for p in s.get_paginator("list_secrets").paginate(PaginationConfig={"PageSize": 1})) == 3
+    s.tag_resource(SecretId="app/a", Tags=[{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "ops"}])
+    s.untag_resource(SecretId=a["ARN"], TagKeys=["env"])
+    assert s.describe_secret(SecretId="app/a")["Tags"] == [{"Key": "team", "Value": "ops"}]
+    s.update_secret(SecretId="app/a", Description="changed")
+    assert s.describe_secret(SecretId="app/a")["Description"] == "changed"
+    u = s.update_secret(SecretId="app/a", SecretString="two")
+    assert s.get_secret_value(SecretId="app/a")["SecretString"] == "two"
+    assert s.describe_secret(SecretId="app/a")["VersionIdsToStages"] == {
+        u["VersionId"]: ["AWSCURRENT"], a["VersionId"]: ["AWSPREVIOUS"]}
+    with pytest.raises(ClientError) as e:
+        s.describe_secret(SecretId="nope")
+    assert code(e) == "ResourceNotFoundException"
+
+
+def test_versions_and_staging_labels(endpoint):
+    s = sm(endpoint)
+    v1 = s.create_secret(Name="ver", SecretString="v1", ClientRequestToken="t" * 32)["VersionId"]
+    assert v1 == "t" * 32
+    # Same token, same value: idempotent; another value: ResourceExistsException.
+    assert s.create_secret(Name="ver", SecretString="v1", ClientRequestToken="t" * 32)["VersionId"] == v1
+    with pytest.raises(ClientError) as e:
+        s.put_secret_value(SecretId="ver", SecretString="other", ClientRequestToken="t" * 32)
+    assert code(e) == "ResourceExistsException"
+    p2 = s.put_secret_value(SecretId="ver", SecretString="v2")
+    assert p2["VersionStages"] == ["AWSCURRENT"]
+    v2 = p2["VersionId"]
+    v3 = s.put_secret_value(SecretId="ver", SecretString="v3", VersionStages=["staged"])["VersionId"]
+    stages = s.describe_secret(SecretId="ver")["VersionIdsToStages"]
+    assert stages == {v1: ["AWSPREVIOUS"], v2: ["AWSCURRENT"], v3: ["staged"]}
+    assert s.get_secret_value(SecretId="ver")["SecretString"] == "v2"
+    assert s.get_secret_value(SecretId="ver", VersionStage="AWSPREVIOUS")["SecretString"] == "v1"
+    assert s.get_secret_value(SecretId="ver", VersionStage="staged")["SecretString"] == "v3"
+    got = s.get_secret_value(SecretId="ver", VersionId=v3)
+    assert got["VersionStages"] == ["staged"] and got["VersionId"] == v3
+    # Moving AWSCURRENT needs RemoveFromVersionId naming its holder.
+    with pytest.raises(ClientError) as e:
+        s.update_secret_version_stage(SecretId="ver", VersionStage="AWSCURRENT", MoveToVersionId=v3)
+    assert code(e) == "InvalidParameterException"
+    s.update_secret_version_stage(SecretId="ver", VersionStage="AWSCURRENT", MoveToVersionId=v3,
+                                  RemoveFromVersionId=v2)
+    stages = s.describe_secret(SecretId="ver")["VersionIdsToStages"]
+    assert stages == {v2: ["AWSPREVIOUS"], v3: ["staged", "AWSCURRENT"]}
+    with pytest.raises(ClientError) as e:
+        s.update_secret_version_stage(SecretId="ver", VersionStage="AWSCURRENT", RemoveFromVersionId=v3)
+    assert code(e) == "InvalidParameterException"
+    s.update_secret_version_stage(SecretId="ver", VersionStage="staged", RemoveFromVersionId=v3)
+    listed = s.list_secret_version_ids(SecretId="ver")
+    assert {v["VersionId"] for v in listed["Versions"]} == {v2, v3}
+    every = s.list_secret_version_ids(SecretId="ver", IncludeDeprecated=True)["Versions"]
+    assert {v["VersionId"] for v in every} == {v1, v2, v3}
+    assert all(v["KmsKeyIds"][0].startswith("arn:aws:kms:us-east-1:000000000000:key/") for v in every)
+    with pytest.raises(ClientError) as e:
+        s.get_secret_value(SecretId="ver", VersionStage="NOSUCHSTAGE")
+    assert code(e) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as e:
+        s.get_secret_value(SecretId="ver", VersionId="f" * 36)
+    assert code(e) == "ResourceNotFoundException"
+
+
+def test_batch_get_secret_value(endpoint):
+    s = sm(endpoint)
+    for n in ("batch/a", "batch/b"):
+        s.create_secret(Name=n, SecretString=n.upper())
+    r = s.batch_get_secret_value(SecretIdList=["batch/a", "batch/b", "batch/none"])
+    assert sorted(v["SecretString"] for v in r["SecretValues"]) == ["BATCH/A", "BATCH/B"]
+    assert [(e["SecretId"], e["ErrorCode"]) for e in r["Errors"]] == [("batch/none", "ResourceNotFoundException")]
+    r = s.batch_get_secret_value(Filters=[{"Key": "name", "Values": ["batch/"]}], MaxResults=1)
+    assert len(r["SecretValues"]) == 1 and r["NextToken"]
+
+
+def test_delete_restore_and_recovery_window(endpoint):
+    s = sm(endpoint)
+    arn = s.create_secret(Name="gone", SecretString="x")["ARN"]
+    with pytest.raises(ClientError) as e:
+        s.delete_secret(SecretId="gone", RecoveryWindowInDays=6)
+    assert code(e) == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        s.delete_secret(SecretId="gone", RecoveryWindowInDays=7, ForceDeleteWithoutRecovery=True)
+    assert code(e) == "InvalidParameterException"
+    d = s.delete_secret(SecretId="gone")
+    assert d["ARN"] == arn
+    desc = s.describe_secret(SecretId="gone")
+    assert (desc["DeletedDate"] - d["DeletionDate"]).total_seconds() == 0
+    with pytest.raises(ClientError) as e:
+        s.delete_secret(SecretId="gone")
+    assert code(e) == "InvalidRequestException"
+    with pytest.raises(ClientError) as e:
+        s.get_secret_value(SecretId="gone")
+    assert code(e) == "InvalidRequestException"
+    with pytest.raises(ClientError) as e:
+        s.create_secret(Name="gone", SecretString="y")
+    assert code(e) == "InvalidRequestException"
+    assert [x["Name"] for x in s.list_secrets()["SecretList"]] == []
+    assert [x["Name"] for x in s.list_secrets(IncludePlannedDeletion=True)["SecretList"]] == ["gone"]
+    s.restore_secret(SecretId="gone")
+    assert s.get_secret_value(SecretId="gone")["SecretString"] == "x"
+    # A 7-day window passes on the business clock: the secret is gone, the name free.
+    s.delete_secret(SecretId="gone", RecoveryWindowInDays=7)
+    advance(endpoint, 8 * 86400)
+    with pytest.raises(ClientError) as e:
+        s.describe_secret(SecretId="gone")
+    assert code(e) == "ResourceNotFoundException"
+    new_arn = s.create_secret(Name="gone", SecretString="z")["ARN"]
+    assert new_arn != arn
+    s.delete_secret(SecretId="gone", ForceDeleteWithoutRecovery=True)
+    with pytest.raises(ClientError) as e:
+        s.describe_secret(SecretId="gone")
+    assert code(e) == "ResourceNotFoundException"
+
+
+def test_get_random_password(endpoint, aws_cli):
+    s = sm(endpoint)
+    p = s.get_random_password()["RandomPassword"]
+    assert len(p) == 32
+    for cls in (string.ascii_lowercase, string.ascii_uppercase, string.digits, string.punctuation):
+        assert any(c in cls for c in p)
+    p = s.get_random_password(PasswordLength=60, ExcludePunctuation=True, ExcludeCharacters="aeiou",
+                              IncludeSpace=True)["RandomPassword"]
+    assert len(p) == 60 and " " in p
+    assert not any(c in string.punctuation or c in "aeiou" for c in p)
+    p = s.get_random_password(PasswordLength=20, ExcludeNumbers=True, ExcludeUppercase=True,
+                              ExcludeLowercase=True)["RandomPassword"]
+    assert all(c in string.punctuation for c in p)
+    with pytest.raises(ClientError) as e:
+        s.get_random_password(ExcludeNumbers=True, ExcludeUppercase=True, ExcludeLowercase=True,
+                              ExcludePunctuation=True)
+    assert code(e) == "InvalidParameterException"
+    rc, out, err = aws_cli("secretsmanager", "get-random-password", "--password-length", "12",
+                           "--require-each-included-type")
+    assert rc == 0, err
+    assert len(json.loads(out)["RandomPassword"]) == 12
+
+
+def test_thirty_day_rotation_with_the_random_password_rotator(endpoint):
+    s = sm(endpoint)
+    v1 = s.create_secret(Name="pettracker/prod/db-credentials", SecretString=json.dumps(DB))["VersionId"]
+    r = s.rotate_secret(SecretId="pettracker/prod/db-credentials", RotationLambdaARN=RANDOM_ROTATOR,
+                        RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False)
+    assert "VersionId" not in r
+    d = s.describe_secret(SecretId="pettracker/prod/db-credentials")
+    assert d["RotationEnabled"] is True and d["RotationLambdaARN"] == RANDOM_ROTATOR
+    assert d["RotationRules"]["AutomaticallyAfterDays"] == 30
+    assert "NextRotationDate" in d and "LastRotatedDate" not in d
+    advance(endpoint, 29 * 86400)
+    assert json.loads(s.get_secret_value(SecretId="pettracker/prod/db-credentials")["SecretString"]) == DB
+    advance(endpoint, 2 * 86400)
+    cur = s.get_secret_value(SecretId="pettracker/prod/db-credentials")
+    new = json.loads(cur["SecretString"])
+    assert cur["VersionId"] != v1
+    assert new["password"] != DB["password"] and len(new["password"]) == 32
+    assert {k: v for k, v in new.items() if k != "password"} == {k: v for k, v in DB.items() if k != "password"}
+    prev = s.get_secret_value(SecretId="pettracker/prod/db-credentials", VersionStage="AWSPREVIOUS")
+    assert prev["VersionId"] == v1 and json.loads(prev["SecretString"]) == DB
+    d = s.describe_secret(SecretId="pettracker/prod/db-credentials")
+    assert "LastRotatedDate" in d
+    assert d["VersionIdsToStages"] == {cur["VersionId"]: ["AWSCURRENT"], v1: ["AWSPREVIOUS"]}
+    ev = events(endpoint, "RotationSucceeded")
+    assert len(ev) == 1
+    record = json.loads(ev[0]["CloudTrailEvent"])
+    assert record["eventType"] == "AwsServiceEvent" and record["eventSource"] == "secretsmanager.amazonaws.com"
+    assert record["userIdentity"]["invokedBy"] == "secretsmanager.amazonaws.com"
+    assert record["resources"][0]["ARN"] == d["ARN"]
+    assert new["password"] not in ev[0]["CloudTrailEvent"]
+    # The next rotation is 30 days on; CancelRotateSecret stops the schedule.
+    s.cancel_rotate_secret(SecretId="pettracker/prod/db-credentials")
+    advance(endpoint, 31 * 86400)
+    assert s.get_secret_value(SecretId="pettracker/prod/db-credentials")["VersionId"] == cur["VersionId"]
+    assert s.describe_secret(SecretId="pettracker/prod/db-credentials")["RotationEnabled"] is False
+
+
+def test_rotate_immediately_and_unknown_lambda_fails_visibly(endpoint):
+    s = sm(endpoint)
+    s.create_secret(Name="plain", SecretString="not-json")
+    r = s.rotate_secret(SecretId="plain", RotationLambdaARN=RANDOM_ROTATOR,
+                        RotationRules={"ScheduleExpression": "rate(10 days)", "Duration": "2h"})
+    cur = s.get_secret_value(SecretId="plain")
+    assert cur["VersionId"] == r["VersionId"] and len(cur["SecretString"]) == 32
+    assert s.get_secret_value(SecretId="plain", VersionStage="AWSPREVIOUS")["SecretString"] == "not-json"
+    with pytest.raises(ClientError) as e:
+        s.rotate_secret(SecretId="plain", RotationRules={"AutomaticallyAfterDays": 1,
+                                                           "ScheduleExpression": "rate(1 days)"})
+    assert code(e) == "InvalidParameterException"
+    s.create_secret(Name="nolambda", SecretString="v")
+    with pytest.raises(ClientError) as e:
+        s.rotate_secret(SecretId="nolambda")
+    assert code(e) == "InvalidRequestException"
+    other = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:my-own-rotator"
+    before = s.get_secret_value(SecretId="nolambda")["VersionId"]
+    s.rotate_secret(SecretId="nolambda", RotationLambdaARN=other, RotationRules={"AutomaticallyAfterDays": 1})
+    assert s.get_secret_value(SecretId="nolambda")["VersionId"] == before
+    d = s.describe_secret(SecretId="nolambda")
+    assert d["RotationLambdaARN"] == other and "LastRotatedDate" not in d
+    assert list(d["VersionIdsToStages"].values()) == [["AWSCURRENT"]]
+    failed = [json.loads(e["CloudTrailEvent"]) for e in events(endpoint, "RotationFailed")]
+    assert len(failed) == 1 and "my-own-rotator" in failed[0]["additionalEventData"]["FailureReason"]
+    # A due scheduled rotation fails the same way, visibly, and AWSCURRENT stays.
+    advance(endpoint, 2 * 86400)
+    assert s.get_secret_value(SecretId="nolambda")["VersionId"] == before
+    assert len(events(endpoint, "RotationFailed")) == 2
+    # The rotation calls are in CloudTrail too.
+    assert events(endpoint, "RotateSecret")
+
+
+def test_iam_access_key_rotator(endpoint):
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="ci-deployer")
+    key = iam.create_access_key(UserName="ci-deployer")["AccessKey"]
+    s = sm(endpoint)
+    value = {"UserName": "ci-deployer", "AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}
+    s.create_secret(Name="ci/deployer-key", SecretString=json.dumps(value))
+    s.rotate_secret(SecretId="ci/deployer-key", RotationLambdaARN=IAM_ROTATOR,
+                    RotationRules={"AutomaticallyAfterDays": 90})
+    new = json.loads(s.get_secret_value(SecretId="ci/deployer-key")["SecretString"])
+    assert new["UserName"] == "ci-deployer" and new["AccessKeyId"] != key["AccessKeyId"]
+    keys = {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName="ci-deployer")["AccessKeyMetadata"]}
+    assert keys == {key["AccessKeyId"]: "Inactive", new["AccessKeyId"]: "Active"}
+    sts = client(endpoint, "sts", ak=new["AccessKeyId"], sk=new["SecretAccessKey"])
+    assert sts.get_caller_identity()["Arn"].endswith(":user/ci-deployer")
+    with pytest.raises(ClientError):
+        client(endpoint, "sts", ak=key["AccessKeyId"], sk=key["SecretAccessKey"]).get_caller_identity()
+    # 90 days later it rotates again: the retired key is deleted to make room.
+    advance(endpoint, 91 * 86400)
+    newer = json.loads(s.get_secret_value(SecretId="ci/deployer-key")["SecretString"])
+    assert newer["AccessKeyId"] not in (key["AccessKeyId"], new["AccessKeyId"])
+    keys = {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName="ci-deployer")["AccessKeyMetadata"]}
+    assert keys == {new["AccessKeyId"]: "Inactive", newer["AccessKeyId"]: "Active"}
+    # A user that does not exist: the rotation fails and AWSCURRENT stays.
+    s.create_secret(Name="ci/ghost", SecretString=json.dumps({**value, "UserName": "ghost"}))
+    v = s.get_secret_value(SecretId="ci/ghost")["VersionId"]
+    s.rotate_secret(SecretId="ci/ghost", RotationLambdaARN=IAM_ROTATOR, RotationRules={"AutomaticallyAfterDays": 30})
+    assert s.get_secret_value(SecretId="ci/ghost")["VersionId"] == v
+    assert len(events(endpoint, "RotationFailed")) == 1
+
+
+def make_user(endpoint, name, policy):
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def test_kms_decrypt_is_enforced_for_customer_keys(endpoint):
+    kms = client(endpoint, "kms")
+    key = kms.create_key()["KeyMetadata"]
+    s = sm(endpoint)
+    s.create_secret(Name="pettracker/prod/api-key", SecretString="cmk-protected", KmsKeyId=key["KeyId"])
+    s.create_secret(Name="pettracker/prod/default-key", SecretString="managed-key-protected")
+    assert s.describe_secret(SecretId="pettracker/prod/api-key")["KmsKeyId"] == key["KeyId"]
+    read_only = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+        "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:pettracker/*"}]}
+    ak, sk = make_user(endpoint, "app", read_only)
+    user = sm(endpoint, ak=ak, sk=sk)
+    # The AWS managed key's policy lets the account's principals use it via Secrets Manager.
+    assert user.get_secret_value(SecretId="pettracker/prod/default-key")["SecretString"] == "managed-key-protected"
+    with pytest.raises(ClientError) as e:
+        user.get_secret_value(SecretId="pettracker/prod/api-key")
+    assert code(e) == "AccessDeniedException"
+    assert "kms:Decrypt" in e.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as e:
+        user.describe_secret(SecretId="pettracker/prod/api-key")
+    assert code(e) == "AccessDeniedException"
+    # Granting kms:Decrypt on the key (via Secrets Manager only) opens it.
+    with_kms = {"Version": "2012-10-17", "Statement": read_only["Statement"] + [{
+        "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key["Arn"],
+        "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}}}]}
+    client(endpoint, "iam").put_user_policy(UserName="app", PolicyName="p", PolicyDocument=json.dumps(with_kms))
+    assert user.get_secret_value(SecretId="pettracker/prod/api-key")["SecretString"] == "cmk-protected"
+    # The same user cannot call kms:Decrypt directly (not via the service).
+    kms_user = client(endpoint, "kms", ak=ak, sk=sk)
+    blob = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")["CiphertextBlob"]
+    with pytest.raises(ClientError) as e:
+        kms_user.decrypt(CiphertextBlob=blob)
+    assert code(e) == "AccessDeniedException"
+    # Disabled key: DecryptionFailure-class error, not the value.
+    kms.disable_key(KeyId=key["KeyId"])
+    with pytest.raises(ClientError) as e:
+        s.get_secret_value(SecretId="pettracker/prod/api-key")
+    assert code(e) == "DecryptionFailure"
+
+
+def test_resource_policies(endpoint):
+    s = sm(endpoint)
+    arn = s.create_secret(Name="shared", SecretString="v")["ARN"]
+    assert "ResourcePolicy" not in s.get_resource_policy(SecretId="shared")
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}
+    s.put_resource_policy(SecretId="shared", ResourcePolicy=json.dumps(policy), BlockPublicPolicy=True)
+    got = s.get_resource_policy(SecretId="shared")
+    assert got["ARN"] == arn and json.loads(got["ResourcePolicy"]) == policy
+    public = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}
+    with pytest.raises(ClientError) as e:
+        s.put_resource_policy(SecretId="shared", ResourcePolicy=json.dumps(public), BlockPublicPolicy=True)
+    assert code(e) == "PublicPolicyException"
+    with pytest.raises(ClientError) as e:
+        s.put_resource_policy(SecretId="shared", ResourcePolicy="{not json")
+    assert code(e) == "MalformedPolicyDocumentException"
+    ok = s.validate_resource_policy(ResourcePolicy=json.dumps(policy))
+    assert ok["PolicyValidationPassed"] is True and ok["ValidationErrors"] == []
+    bad = s.validate_resource_policy(SecretId="shared", ResourcePolicy="{not json")
+    assert bad["PolicyValidationPassed"] is False and bad["ValidationErrors"]
+    s.delete_resource_policy(SecretId="shared")
+    assert "ResourcePolicy" not in s.get_resource_policy(SecretId="shared")
+
+
+def test_bad_input(endpoint):
+    raw = sm(endpoint, validate=False)
+    s = sm(endpoint)
+    with pytest.raises(ClientError) as e:
+        raw.create_secret(Name="big", SecretString="x" * 65537)
+    assert code(e) == "ValidationException"
+    s.create_secret(Name="big", SecretString="x" * 65536)
+    assert len(s.get_secret_value(SecretId="big")["SecretString"]) == 65536
+    with pytest.raises(ClientError) as e:
+        raw.put_secret_value(SecretId="big", SecretString="y" * 65537)
+    assert code(e) == "ValidationException"
+    assert len(s.list_secret_version_ids(SecretId="big")["Versions"]) == 1
+    with pytest.raises(ClientError) as e:
+        s.create_secret(Name="k", SecretString="v", KmsKeyId="alias/no-such-key")
+    assert code(e) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as e:
+        s.describe_secret(SecretId="k")
+    assert code(e) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as e:
+        s.create_secret(Name="bad name!", SecretString="v")
+    assert code(e) == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        raw.create_secret(Name="both", SecretString="v", SecretBinary=b"v")
+    assert code(e) == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        raw.get_secret_value(SecretId="big", VersionStage="")
+    assert code(e) == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        s.put_secret_value(SecretId="big", SecretString="v", VersionStages=["x" * 257])
+    assert code(e) in ("ValidationException", "ParamValidationError")
+
+
+def test_cloudtrail_never_records_secret_values(endpoint):
+    s = sm(endpoint)
+    s.create_secret(Name="audited", SecretString="TOP-SECRET-VALUE-1")
+    s.put_secret_value(SecretId="audited", SecretString="TOP-SECRET-VALUE-2")
+    s.get_secret_value(SecretId="audited")
+    for name in ("CreateSecret", "PutSecretValue", "GetSecretValue"):
+        ev = events(endpoint, name)
+        assert ev, name
+        text = ev[0]["CloudTrailEvent"]
+        assert "TOP-SECRET-VALUE" not in text and "secretString" not in text
+        record = json.loads(text)
+        assert record["eventSource"] == "secretsmanager.amazonaws.com"
+        assert record["readOnly"] is (name == "GetSecretValue")
+    create = json.loads(events(endpoint, "CreateSecret")[0]["CloudTrailEvent"])
+    assert create["requestParameters"]["name"] == "audited"
+
+
+def test_data_dir_holds_no_plaintext_secret(tmp_path):
+    server = Server(tmp_path / "data", env_extra=root_env())
+    plain = "PLAINTEXT-CANARY-7f3a9c"
+    try:
+        s = sm(server.endpoint)
+        s.create_secret(Name="canary", SecretString=json.dumps({"password": plain}))
+        s.put_secret_value(SecretId="canary", SecretBinary=(plain + "-bin").encode())
+        kms = client(server.endpoint, "kms")
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        s.create_secret(Name="canary-cmk", SecretString=plain + "-cmk", KmsKeyId=key)
+        assert s.get_secret_value(SecretId="canary-cmk")["SecretString"] == plain + "-cmk"
+    finally:
+        assert server.stop() == 0
+    needles = [plain.encode(), base64.b64encode(plain.encode())[:16]]
+    scanned = 0
+    for root, _, files in os.walk(tmp_path / "data"):
+        for f in files:
+            data = open(os.path.join(root, f), "rb").read()
+            scanned += len(data)
+            for n in needles:
+                assert n not in data, f"{n!r} found in {f}"
+    assert scanned > 0

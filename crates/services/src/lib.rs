@@ -29,6 +29,7 @@ pub mod organizations;
 pub mod registry;
 pub mod secrets;
 pub mod service_models;
+pub mod ssm;
 pub mod sts;
 
 pub use authz::{Authorizer, AuthzCheck, AuthzDecision};

@@ -147,6 +147,16 @@ static SERVICES: &[ServiceInfo] = &[
         global: false,
         decode: crate::secrets::decode,
     },
+    ServiceInfo {
+        signing_name: "ssm",
+        protocol: Protocol::Json11,
+        target_prefix: Some("AmazonSSM"),
+        xml_namespace: None,
+        api_version: "2014-11-06",
+        event_source: "ssm.amazonaws.com",
+        global: false,
+        decode: crate::ssm::decode,
+    },
 ];
 
 /// Looks a service up by its SigV4 signing name.

@@ -1426,10 +1426,19 @@ fn put_parameter(
                 policy_status: "Pending".to_owned(),
             })
             .collect(),
+        // Kept from the previous version; a change re-arms NoChangeNotification.
         None => previous
             .as_ref()
             .map(|p| p.policies.clone())
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut p| {
+                if p.policy_type == "NoChangeNotification" {
+                    p.policy_status = "Pending".to_owned();
+                }
+                p
+            })
+            .collect(),
     };
     let tier = resolve_tier(
         i.tier.as_deref(),
@@ -2048,6 +2057,19 @@ pub fn run_due_policies(
     Ok(fired)
 }
 
+/// Whether [`run_due_policies`] has anything to do at `now`: one bounded read of the due
+/// index, so the scheduler queues a write job only when needed.
+pub fn work_due(tx: &dyn ReadTx, now: OffsetDateTime) -> Result<bool, ApiError> {
+    let start = due_prefix().finish();
+    let bound = due_prefix().u64(micros(now).saturating_add(1)).finish();
+    let range = Range {
+        start: Bound::Included(start.as_slice()),
+        end: Bound::Excluded(bound.as_slice()),
+        reverse: false,
+    };
+    Ok(!tx.scan(&range, 1)?.is_empty())
+}
+
 /// The policy events of an account and region, oldest first.
 pub fn policy_events(
     tx: &dyn ReadTx,
@@ -2417,6 +2439,156 @@ mod tests {
         assert!(!valid_label("1abc"));
         assert!(!valid_label("awsx"));
         assert!(!valid_label("a b"));
+    }
+
+    mod with_store {
+        #![allow(
+            clippy::unwrap_used,
+            clippy::expect_used,
+            clippy::panic,
+            clippy::indexing_slicing
+        )]
+        use super::super::*;
+        use crate::{
+            accounts::write_blocking, authz::RootOnly, clock::Clock, context::Principal,
+            credentials::CredentialCache,
+        };
+        use palisade_store::{seal::MasterKey, sqlite::SqliteStore, Store};
+        use std::sync::Arc;
+
+        fn env() -> Arc<Env> {
+            let dir = std::env::temp_dir().join(format!("palisade-ssm-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let master = Arc::new(MasterKey::load_or_create(&dir).unwrap());
+            let store: Arc<dyn Store> =
+                Arc::new(SqliteStore::open(&dir.join("db.sqlite"), Default::default()).unwrap());
+            Arc::new(Env {
+                store,
+                master_key: master,
+                clock: Clock::default(),
+                credentials: CredentialCache::default(),
+                authorizer: Box::new(RootOnly),
+                management_account: "111122223333".into(),
+            })
+        }
+
+        fn ctx(now: OffsetDateTime) -> RequestContext {
+            RequestContext {
+                request_id: "r".into(),
+                principal: Principal::root("111122223333", "AKIAROOT"),
+                region: "us-east-1".into(),
+                source_ip: "127.0.0.1".into(),
+                user_agent: "t".into(),
+                now,
+                secure_transport: false,
+            }
+        }
+
+        fn put(env: &Arc<Env>, now: OffsetDateTime, name: &str, policies: Option<String>) {
+            let (e, c) = (env.clone(), ctx(now));
+            let input = PutParameterInput {
+                name: name.into(),
+                description: None,
+                value: "v".into(),
+                r#type: Some("String".into()),
+                key_id: None,
+                overwrite: Some(true),
+                allowed_pattern: None,
+                tags: None,
+                tier: policies.as_ref().map(|_| "Advanced".to_owned()),
+                policies,
+                data_type: None,
+            };
+            write_blocking(env.store.as_ref(), move |tx| {
+                put_parameter(tx, &e, &c, &input).map(|_| ())
+            })
+            .unwrap();
+        }
+
+        fn run(env: &Arc<Env>, now: OffsetDateTime) -> usize {
+            let e = env.clone();
+            write_blocking(env.store.as_ref(), move |tx| run_due_policies(tx, &e, now)).unwrap()
+        }
+
+        fn due(env: &Arc<Env>, now: OffsetDateTime) -> bool {
+            let mut out = false;
+            env.store
+                .read(&mut |tx| {
+                    out = work_due(tx, now).unwrap();
+                    Ok(())
+                })
+                .unwrap();
+            out
+        }
+
+        fn param(env: &Arc<Env>, name: &str) -> Option<ParameterRecord> {
+            let mut out = None;
+            env.store
+                .read(&mut |tx| {
+                    out = get_param(tx, "111122223333", "us-east-1", name).unwrap();
+                    Ok(())
+                })
+                .unwrap();
+            out
+        }
+
+        #[test]
+        fn expiration_and_notifications_fire_on_the_business_clock() {
+            let env = env();
+            let t0 = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+            let exp = t0 + time::Duration::days(10);
+            let exp_text = exp
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap();
+            let policies = format!(
+                r#"[{{"Type":"Expiration","Version":"1.0","Attributes":{{"Timestamp":"{exp_text}"}}}},
+                    {{"Type":"ExpirationNotification","Version":"1.0","Attributes":{{"Before":"2","Unit":"Days"}}}},
+                    {{"Type":"NoChangeNotification","Version":"1.0","Attributes":{{"After":"3","Unit":"Days"}}}}]"#
+            );
+            put(&env, t0, "/p/expiring", Some(policies));
+            put(&env, t0, "/p/plain", None);
+            assert!(!due(&env, t0));
+            assert_eq!(run(&env, t0 + time::Duration::days(1)), 0);
+
+            // A new version on day 2 re-arms NoChangeNotification (now due on day 5).
+            put(&env, t0 + time::Duration::days(2), "/p/expiring", None);
+            assert_eq!(run(&env, t0 + time::Duration::days(4)), 0);
+            assert!(due(&env, t0 + time::Duration::days(5)));
+            assert_eq!(run(&env, t0 + time::Duration::days(5)), 1);
+            // ExpirationNotification: 2 days before the expiration.
+            assert_eq!(run(&env, t0 + time::Duration::days(8)), 1);
+            let p = param(&env, "/p/expiring").unwrap();
+            let status: Vec<(String, String)> = p.versions[1]
+                .policies
+                .iter()
+                .map(|x| (x.policy_type.clone(), x.policy_status.clone()))
+                .collect();
+            assert_eq!(
+                status,
+                [
+                    ("Expiration".to_owned(), "Pending".to_owned()),
+                    ("ExpirationNotification".to_owned(), "Finished".to_owned()),
+                    ("NoChangeNotification".to_owned(), "Finished".to_owned()),
+                ]
+            );
+            // Expiration deletes the parameter, nothing else.
+            assert_eq!(run(&env, exp), 1);
+            assert!(param(&env, "/p/expiring").is_none());
+            assert!(param(&env, "/p/plain").is_some());
+            assert!(!due(&env, exp + time::Duration::days(100)));
+            let mut events = Vec::new();
+            env.store
+                .read(&mut |tx| {
+                    events = policy_events(tx, "111122223333", "us-east-1").unwrap();
+                    Ok(())
+                })
+                .unwrap();
+            let kinds: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+            assert_eq!(
+                kinds,
+                ["NoChangeNotification", "ExpirationNotification", "Expired"]
+            );
+        }
     }
 
     #[test]

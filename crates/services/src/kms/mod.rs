@@ -17,8 +17,10 @@ pub mod blob;
 pub mod error;
 pub mod internal;
 mod pk;
+pub mod rotation;
 pub mod store;
 
+pub use rotation::{rotate_due_keys, run_due_rotations};
 pub use store::key_policy_for_arn;
 
 use crate::{
@@ -326,6 +328,11 @@ pub enum Operation {
     GetPublicKey(GetPublicKeyInput),
     GenerateDataKeyPair(GenerateDataKeyPairInput),
     GenerateDataKeyPairWithoutPlaintext(GenerateDataKeyPairInput),
+    EnableKeyRotation(rotation::EnableKeyRotationInput),
+    DisableKeyRotation(KeyIdInput),
+    GetKeyRotationStatus(KeyIdInput),
+    RotateKeyOnDemand(KeyIdInput),
+    ListKeyRotations(rotation::ListKeyRotationsInput),
 }
 
 pub fn decode(
@@ -373,6 +380,11 @@ pub fn decode(
         "GenerateDataKeyPairWithoutPlaintext" => {
             input.parse().map(O::GenerateDataKeyPairWithoutPlaintext)
         }
+        "EnableKeyRotation" => input.parse().map(O::EnableKeyRotation),
+        "DisableKeyRotation" => input.parse().map(O::DisableKeyRotation),
+        "GetKeyRotationStatus" => input.parse().map(O::GetKeyRotationStatus),
+        "RotateKeyOnDemand" => input.parse().map(O::RotateKeyOnDemand),
+        "ListKeyRotations" => input.parse().map(O::ListKeyRotations),
         _ => return None,
     };
     Some(op.map(|op| Box::new(op) as Box<dyn crate::Operation>))
@@ -1468,6 +1480,11 @@ impl crate::Operation for Operation {
             O::GetPublicKey(_) => "GetPublicKey",
             O::GenerateDataKeyPair(_) => "GenerateDataKeyPair",
             O::GenerateDataKeyPairWithoutPlaintext(_) => "GenerateDataKeyPairWithoutPlaintext",
+            O::EnableKeyRotation(_) => "EnableKeyRotation",
+            O::DisableKeyRotation(_) => "DisableKeyRotation",
+            O::GetKeyRotationStatus(_) => "GetKeyRotationStatus",
+            O::RotateKeyOnDemand(_) => "RotateKeyOnDemand",
+            O::ListKeyRotations(_) => "ListKeyRotations",
         }
     }
 
@@ -1494,6 +1511,8 @@ impl crate::Operation for Operation {
                 | O::GetPublicKey(_)
                 | O::GenerateDataKeyPair(_)
                 | O::GenerateDataKeyPairWithoutPlaintext(_)
+                | O::GetKeyRotationStatus(_)
+                | O::ListKeyRotations(_)
         )
     }
 
@@ -1731,6 +1750,21 @@ impl crate::Operation for Operation {
                 ));
                 vec![key_check(action, &i.key_id, ctx, extra)]
             }
+            O::EnableKeyRotation(i) => {
+                vec![key_check("EnableKeyRotation", &i.key_id, ctx, vec![])]
+            }
+            O::DisableKeyRotation(i) => {
+                vec![key_check("DisableKeyRotation", &i.key_id, ctx, vec![])]
+            }
+            O::GetKeyRotationStatus(i) => {
+                vec![key_check("GetKeyRotationStatus", &i.key_id, ctx, vec![])]
+            }
+            O::RotateKeyOnDemand(i) => {
+                vec![key_check("RotateKeyOnDemand", &i.key_id, ctx, vec![])]
+            }
+            O::ListKeyRotations(i) => {
+                vec![key_check("ListKeyRotations", &i.key_id, ctx, vec![])]
+            }
         }
     }
 
@@ -1933,6 +1967,24 @@ impl crate::Operation for Operation {
                 );
             }
             O::GetPublicKey(i) => put("keyId", json!(i.key_id)),
+            O::DisableKeyRotation(i) | O::GetKeyRotationStatus(i) | O::RotateKeyOnDemand(i) => {
+                put("keyId", json!(i.key_id))
+            }
+            O::EnableKeyRotation(i) => {
+                put("keyId", json!(i.key_id));
+                if let Some(d) = i.rotation_period_in_days {
+                    put("rotationPeriodInDays", json!(d));
+                }
+            }
+            O::ListKeyRotations(i) => {
+                put("keyId", json!(i.key_id));
+                if let Some(l) = i.limit {
+                    put("limit", json!(l));
+                }
+                if let Some(m) = &i.marker {
+                    put("marker", json!(m));
+                }
+            }
             O::GenerateDataKeyPair(i) | O::GenerateDataKeyPairWithoutPlaintext(i) => {
                 put("keyId", json!(i.key_id));
                 put("keyPairSpec", json!(i.key_pair_spec));
@@ -2026,6 +2078,8 @@ impl crate::Operation for Operation {
             O::GenerateDataKeyPairWithoutPlaintext(i) => {
                 pk::generate_data_key_pair(tx, env, ctx, i, false)
             }
+            O::GetKeyRotationStatus(i) => rotation::status(tx, ctx, &i.key_id),
+            O::ListKeyRotations(i) => rotation::list(tx, ctx, i),
             _ => Err(ApiError::internal("read() on a mutating KMS operation")),
         }
     }
@@ -2133,6 +2187,9 @@ impl crate::Operation for Operation {
                     Ok(())
                 })
             }
+            O::EnableKeyRotation(i) => rotation::enable(tx, ctx, i),
+            O::DisableKeyRotation(i) => rotation::disable(tx, ctx, &i.key_id),
+            O::RotateKeyOnDemand(i) => rotation::on_demand(tx, env, ctx, &i.key_id),
             _ => Err(ApiError::internal("write() on a read-only KMS operation")),
         }
     }

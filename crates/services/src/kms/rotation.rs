@@ -1,0 +1,415 @@
+//! Key material rotation: EnableKeyRotation / DisableKeyRotation / GetKeyRotationStatus /
+//! RotateKeyOnDemand / ListKeyRotations, and [`run_due_rotations`], which the server's
+//! scheduler calls on the business clock.
+//!
+//! A rotation appends a new material version to the key ([`KeyRecord::materials`]); new
+//! ciphertexts use the newest version, old ones name theirs in the blob and keep decrypting.
+//! The schedule and history live in a side record per key (`kmsrot`, account, region, key id).
+
+use super::{
+    check_key_id_len, epoch, err, kerr, key_resources, page, paging, store, KeyRecord, Value,
+};
+use crate::{context::RequestContext, env::Env, error::ApiError, Reply};
+use palisade_store::{keys::Key, Range, ReadTx, WriteTx};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+const MIN_PERIOD: i64 = 90;
+const MAX_PERIOD: i64 = 2560;
+const DEFAULT_PERIOD: i64 = 365;
+/// AWS's quota of on-demand rotations per key.
+const MAX_ON_DEMAND: usize = 25;
+/// At most this many catch-up rotations per key in one scheduler run (a clock jumped years).
+const MAX_CATCH_UP: usize = 64;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EnableKeyRotationInput {
+    pub key_id: String,
+    pub rotation_period_in_days: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListKeyRotationsInput {
+    pub key_id: String,
+    pub include_key_material: Option<String>,
+    pub limit: Option<i64>,
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RotationEntry {
+    #[serde(with = "time::serde::rfc3339")]
+    pub date: OffsetDateTime,
+    /// `AUTOMATIC` or `ON_DEMAND`.
+    pub kind: String,
+    /// The material version the rotation created.
+    pub version: u32,
+}
+
+/// A key's rotation schedule and history.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RotationRecord {
+    pub account: String,
+    pub region: String,
+    pub key_id: String,
+    pub enabled: bool,
+    pub period_days: i64,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub next_rotation: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub rotations: Vec<RotationEntry>,
+}
+
+impl RotationRecord {
+    fn new(k: &KeyRecord) -> Self {
+        RotationRecord {
+            account: k.account.clone(),
+            region: k.region.clone(),
+            key_id: k.key_id.clone(),
+            enabled: false,
+            period_days: DEFAULT_PERIOD,
+            next_rotation: None,
+            rotations: Vec::new(),
+        }
+    }
+}
+
+fn rotation_key(account: &str, region: &str, key_id: &str) -> Vec<u8> {
+    Key::new()
+        .str("kmsrot")
+        .str(account)
+        .str(region)
+        .str(key_id)
+        .finish()
+}
+
+fn get(tx: &dyn ReadTx, k: &KeyRecord) -> Result<Option<RotationRecord>, ApiError> {
+    tx.get(&rotation_key(&k.account, &k.region, &k.key_id))?
+        .map(|raw| {
+            serde_json::from_slice(&raw)
+                .map_err(|e| ApiError::internal(format!("kms rotation record: {e}")))
+        })
+        .transpose()
+}
+
+fn put(tx: &mut dyn WriteTx, r: &RotationRecord) -> Result<(), ApiError> {
+    let raw = serde_json::to_vec(r).map_err(ApiError::internal)?;
+    tx.put(&rotation_key(&r.account, &r.region, &r.key_id), &raw)?;
+    Ok(())
+}
+
+/// Only symmetric encryption keys with KMS-generated material rotate (as AWS).
+fn require_rotatable(k: &KeyRecord) -> Result<(), ApiError> {
+    if k.key_spec != "SYMMETRIC_DEFAULT" {
+        return Err(err(
+            "UnsupportedOperationException",
+            format!(
+                "{} key spec {} does not support key rotation.",
+                k.arn, k.key_spec
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Appends a new material version to `k` and records it.
+fn rotate(
+    env: &Env,
+    k: &mut KeyRecord,
+    r: &mut RotationRecord,
+    at: OffsetDateTime,
+    kind: &str,
+) -> Result<(), ApiError> {
+    let version = k.current_version().saturating_add(1);
+    let material =
+        store::new_sealed_material(&env.master_key, &k.arn, version, super::blob::MATERIAL_LEN)?;
+    k.materials.push(material);
+    r.rotations.push(RotationEntry {
+        date: at,
+        kind: kind.to_owned(),
+        version,
+    });
+    Ok(())
+}
+
+fn resolve_for(tx: &dyn ReadTx, ctx: &RequestContext, key_id: &str) -> Result<KeyRecord, ApiError> {
+    check_key_id_len(key_id, "keyId")?;
+    store::resolve(tx, ctx, key_id)
+}
+
+pub(super) fn enable(
+    tx: &mut dyn WriteTx,
+    ctx: &RequestContext,
+    i: &EnableKeyRotationInput,
+) -> Result<Reply, ApiError> {
+    let period = i.rotation_period_in_days.unwrap_or(DEFAULT_PERIOD);
+    if !(MIN_PERIOD..=MAX_PERIOD).contains(&period) {
+        return Err(kerr::out_of_range(
+            period,
+            "rotationPeriodInDays",
+            MIN_PERIOD,
+            MAX_PERIOD,
+        ));
+    }
+    let k = resolve_for(tx, ctx, &i.key_id)?;
+    require_rotatable(&k)?;
+    k.check_usable()?;
+    let mut r = get(tx, &k)?.unwrap_or_else(|| RotationRecord::new(&k));
+    // The next date counts from the last rotation (or from now when rotation starts).
+    let base = match (
+        r.enabled,
+        r.rotations.iter().rev().find(|e| e.kind == "AUTOMATIC"),
+    ) {
+        (true, Some(last)) => last.date,
+        _ => ctx.now,
+    };
+    let mut next = base + Duration::days(period);
+    if next <= ctx.now {
+        next = ctx.now + Duration::days(period);
+    }
+    r.enabled = true;
+    r.period_days = period;
+    r.next_rotation = Some(next);
+    put(tx, &r)?;
+    let mut reply = Reply::empty();
+    reply.resources = key_resources(&k);
+    Ok(reply)
+}
+
+pub(super) fn disable(
+    tx: &mut dyn WriteTx,
+    ctx: &RequestContext,
+    key_id: &str,
+) -> Result<Reply, ApiError> {
+    let k = resolve_for(tx, ctx, key_id)?;
+    require_rotatable(&k)?;
+    k.check_usable()?;
+    let mut r = get(tx, &k)?.unwrap_or_else(|| RotationRecord::new(&k));
+    r.enabled = false;
+    r.next_rotation = None;
+    put(tx, &r)?;
+    let mut reply = Reply::empty();
+    reply.resources = key_resources(&k);
+    Ok(reply)
+}
+
+pub(super) fn status(
+    tx: &dyn ReadTx,
+    ctx: &RequestContext,
+    key_id: &str,
+) -> Result<Reply, ApiError> {
+    let k = resolve_for(tx, ctx, key_id)?;
+    require_rotatable(&k)?;
+    let r = get(tx, &k)?;
+    let enabled = r.as_ref().is_some_and(|r| r.enabled) && k.deletion_date.is_none();
+    let mut out = json!({ "KeyRotationEnabled": enabled, "KeyId": k.arn });
+    if let (Some(r), Some(o), true) = (&r, out.as_object_mut(), enabled) {
+        o.insert("RotationPeriodInDays".into(), r.period_days.into());
+        if let Some(n) = r.next_rotation {
+            o.insert("NextRotationDate".into(), epoch(n).into());
+        }
+    }
+    let mut reply = Reply::new(out);
+    reply.resources = key_resources(&k);
+    Ok(reply)
+}
+
+pub(super) fn on_demand(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    key_id: &str,
+) -> Result<Reply, ApiError> {
+    let mut k = resolve_for(tx, ctx, key_id)?;
+    require_rotatable(&k)?;
+    k.check_usable()?;
+    let mut r = get(tx, &k)?.unwrap_or_else(|| RotationRecord::new(&k));
+    if r.rotations.iter().filter(|e| e.kind == "ON_DEMAND").count() >= MAX_ON_DEMAND {
+        return Err(err(
+            "LimitExceededException",
+            format!(
+                "The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: {}",
+                k.arn
+            ),
+        ));
+    }
+    rotate(env, &mut k, &mut r, ctx.now, "ON_DEMAND")?;
+    store::put_key(tx, &k)?;
+    put(tx, &r)?;
+    let mut reply = Reply::new(json!({ "KeyId": k.arn }));
+    reply.response_elements = Some(json!({ "keyId": k.arn }));
+    reply.resources = key_resources(&k);
+    Ok(reply)
+}
+
+pub(super) fn list(
+    tx: &dyn ReadTx,
+    ctx: &RequestContext,
+    i: &ListKeyRotationsInput,
+) -> Result<Reply, ApiError> {
+    let (limit, start) = paging(i.limit, &i.marker)?;
+    if let Some(v) = &i.include_key_material {
+        super::check_enum(
+            v,
+            "includeKeyMaterial",
+            &["ALL_KEY_MATERIAL", "ROTATIONS_ONLY"],
+        )?;
+    }
+    let k = resolve_for(tx, ctx, &i.key_id)?;
+    require_rotatable(&k)?;
+    let entries: Vec<Value> = get(tx, &k)?
+        .map(|r| r.rotations)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| {
+            json!({
+                "KeyId": k.key_id,
+                "RotationDate": epoch(e.date),
+                "RotationType": e.kind,
+            })
+        })
+        .collect();
+    let (items, truncated, next) = page(&entries, limit, start)?;
+    let mut out = json!({ "Rotations": items, "Truncated": truncated });
+    if let (Some(n), Some(o)) = (next, out.as_object_mut()) {
+        o.insert("NextMarker".into(), n.into());
+    }
+    let mut reply = Reply::new(out);
+    reply.resources = key_resources(&k);
+    Ok(reply)
+}
+
+/// Rotates every key (all accounts and regions) whose automatic rotation is due at `now`
+/// on the business clock; returns how many rotations happened. Keys that are disabled or
+/// pending deletion are skipped (they rotate once usable again and due). Called by the
+/// server's scheduler, e.g. right after the business clock moves.
+pub fn run_due_rotations(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    now: OffsetDateTime,
+) -> Result<usize, ApiError> {
+    let prefix = Key::new().str("kmsrot").finish();
+    let mut end = Vec::new();
+    let range = Range::prefix(&prefix, &mut end);
+    let due: Vec<RotationRecord> = tx
+        .scan(&range, usize::MAX)?
+        .into_iter()
+        .filter_map(|(_, v)| serde_json::from_slice::<RotationRecord>(&v).ok())
+        .filter(|r| r.enabled && r.next_rotation.is_some_and(|n| n <= now))
+        .collect();
+    let mut count = 0;
+    for mut r in due {
+        let Some(mut k) = store::get_key(tx, &r.account, &r.region, &r.key_id)? else {
+            continue;
+        };
+        if k.state() != "Enabled" || k.key_spec != "SYMMETRIC_DEFAULT" {
+            continue;
+        }
+        let mut rounds = 0;
+        while let Some(at) = r
+            .next_rotation
+            .filter(|n| *n <= now && rounds < MAX_CATCH_UP)
+        {
+            rotate(env, &mut k, &mut r, at, "AUTOMATIC")?;
+            r.next_rotation = Some(at + Duration::days(r.period_days.max(MIN_PERIOD)));
+            rounds += 1;
+            count += 1;
+        }
+        if r.next_rotation.is_some_and(|n| n <= now) {
+            r.next_rotation = Some(now + Duration::days(r.period_days.max(MIN_PERIOD)));
+        }
+        store::put_key(tx, &k)?;
+        put(tx, &r)?;
+    }
+    Ok(count)
+}
+
+/// Runs [`run_due_rotations`] at the business clock's now in its own durable write (for the
+/// admin plane after a clock change, and for a periodic scheduler).
+pub fn rotate_due_keys(env: &std::sync::Arc<Env>) -> Result<usize, ApiError> {
+    let env2 = env.clone();
+    let now = env.clock.now();
+    crate::accounts::write_blocking(env.store.as_ref(), move |tx| {
+        run_due_rotations(tx, &env2, now)
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::{
+        authz::RootOnly, clock::Clock, context::Principal, credentials::CredentialCache,
+        Operation as _,
+    };
+    use palisade_store::{seal::MasterKey, sqlite::SqliteStore, Store};
+    use std::sync::Arc;
+
+    fn env() -> Arc<Env> {
+        let dir = std::env::temp_dir().join(format!("palisade-kmsrot-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let master = Arc::new(MasterKey::load_or_create(&dir).unwrap());
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&dir.join("db.sqlite"), Default::default()).unwrap());
+        Arc::new(Env {
+            store,
+            master_key: master,
+            clock: Clock::default(),
+            credentials: CredentialCache::default(),
+            authorizer: Box::new(RootOnly),
+            management_account: "111122223333".into(),
+        })
+    }
+
+    fn ctx(now: OffsetDateTime) -> RequestContext {
+        RequestContext {
+            request_id: "r".into(),
+            principal: Principal::root("111122223333", "AKIAROOT"),
+            region: "us-east-1".into(),
+            source_ip: "127.0.0.1".into(),
+            user_agent: "t".into(),
+            now,
+            secure_transport: false,
+        }
+    }
+
+    fn out(r: Reply) -> serde_json::Value {
+        serde_json::to_value(r.output.unwrap().as_ref()).unwrap()
+    }
+
+    #[test]
+    fn automatic_rotation_is_due_on_the_business_clock() {
+        let env = env();
+        let t0 = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let e2 = env.clone();
+        let (count_early, count_due, count_catch_up, versions) =
+            crate::accounts::write_blocking(env.store.as_ref(), move |tx| {
+                let c = ctx(t0);
+                let created =
+                    super::super::Operation::CreateKey(Default::default()).write(tx, &e2, &c)?;
+                let key_id = out(created)["KeyMetadata"]["KeyId"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                enable(
+                    tx,
+                    &c,
+                    &EnableKeyRotationInput {
+                        key_id: key_id.clone(),
+                        rotation_period_in_days: Some(90),
+                    },
+                )?;
+                let early = run_due_rotations(tx, &e2, t0 + Duration::days(89))?;
+                let due = run_due_rotations(tx, &e2, t0 + Duration::days(91))?;
+                let catch_up = run_due_rotations(tx, &e2, t0 + Duration::days(91 + 365))?;
+                let k = store::resolve(tx, &c, &key_id)?;
+                Ok((early, due, catch_up, k.current_version()))
+            })
+            .unwrap();
+        assert_eq!((count_early, count_due, count_catch_up), (0, 1, 4));
+        assert_eq!(versions, 6);
+    }
+}

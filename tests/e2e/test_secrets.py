@@ -7,6 +7,7 @@ import json
 import os
 import re
 import string
+import time
 
 import boto3
 import botocore.config
@@ -255,6 +256,7 @@ def test_thirty_day_rotation_with_the_random_password_rotator(endpoint):
     d = s.describe_secret(SecretId="pettracker/prod/db-credentials")
     assert "LastRotatedDate" in d
     assert d["VersionIdsToStages"] == {cur["VersionId"]: ["AWSCURRENT"], v1: ["AWSPREVIOUS"]}
+    assert len(events(endpoint, "RotationStarted")) == 1
     ev = events(endpoint, "RotationSucceeded")
     assert len(ev) == 1
     record = json.loads(ev[0]["CloudTrailEvent"])
@@ -454,6 +456,25 @@ def test_cloudtrail_never_records_secret_values(endpoint):
         assert record["readOnly"] is (name == "GetSecretValue")
     create = json.loads(events(endpoint, "CreateSecret")[0]["CloudTrailEvent"])
     assert create["requestParameters"]["name"] == "audited"
+    assert create["responseElements"]["arn"].startswith("arn:aws:secretsmanager:us-east-1:000000000000:secret:audited-")
+
+
+def test_scheduler_rotates_on_wall_time_too(endpoint):
+    """A rotation that falls due while the business clock just runs (no admin change) is
+    picked up by the server's ~1 s scheduler tick."""
+    s = sm(endpoint)
+    v1 = s.create_secret(Name="ticking", SecretString="old")["VersionId"]
+    s.rotate_secret(SecretId="ticking", RotationLambdaARN=RANDOM_ROTATOR,
+                    RotationRules={"AutomaticallyAfterDays": 1}, RotateImmediately=False)
+    advance(endpoint, 86400 - 2)  # due two seconds from now
+    assert s.get_secret_value(SecretId="ticking")["VersionId"] == v1
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        if s.get_secret_value(SecretId="ticking")["VersionId"] != v1:
+            break
+        time.sleep(0.2)
+    cur = s.get_secret_value(SecretId="ticking")
+    assert cur["VersionId"] != v1 and cur["SecretString"] != "old"
 
 
 def test_data_dir_holds_no_plaintext_secret(tmp_path):

@@ -1098,6 +1098,7 @@ fn rotate_recorded(
     token: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Result<String, String>, ApiError> {
+    record_service_event(tx, s, "RotationStarted", now, json!({"SecretId": s.arn}))?;
     let before = s.clone();
     let mut outcome = Err(String::new());
     let mut working = s.clone();
@@ -1539,7 +1540,15 @@ fn arn_name(s: &SecretRecord) -> serde_json::Map<String, Value> {
 }
 
 fn reply_for(s: &SecretRecord, out: Value) -> Reply {
-    let elements = crate::iam::camel_json(&out);
+    // CloudTrail names the secret ARN `arn` (AWS logged `aRN` before February 2024).
+    let elements = crate::iam::camel_json(&out).map(|mut e| {
+        if let Some(o) = e.as_object_mut() {
+            if let Some(arn) = o.remove("aRN") {
+                o.insert("arn".into(), arn);
+            }
+        }
+        e
+    });
     let mut reply = Reply::new(out);
     reply.response_elements = elements;
     reply.resources = s.resources();

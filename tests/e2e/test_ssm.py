@@ -263,6 +263,34 @@ def test_kms_decrypt_denied_gets_ciphertext_only(endpoint, server):
                 assert b"Pl41nT3xtNeverOnDisk" not in fh.read(), f
 
 
+def test_condition_keys_overwrite_and_path_authorization(endpoint):
+    ak, sk = iam_user(endpoint, "writer", {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["ssm:PutParameter", "ssm:GetParametersByPath"],
+             "Resource": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/app*"},
+            {"Effect": "Deny", "Action": "ssm:PutParameter", "Resource": "*",
+             "Condition": {"StringEquals": {"ssm:Overwrite": ["true"]}}},
+            {"Effect": "Deny", "Action": "ssm:GetParametersByPath", "Resource": "*",
+             "Condition": {"StringEquals": {"ssm:Recursive": ["true"]}}},
+        ],
+    })
+    writer = client(endpoint, "ssm", ak=ak, sk=sk)
+    assert writer.put_parameter(Name="/app/x", Value="1", Type="String")["Version"] == 1
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        writer.put_parameter(Name="/app/x", Value="2", Overwrite=True)
+    assert code_of(e) == "AccessDeniedException"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        writer.put_parameter(Name="/other/x", Value="1", Type="String")
+    assert code_of(e) == "AccessDeniedException"
+    # GetParametersByPath is authorized on the path (parameter/app), not the results.
+    assert [p["Name"] for p in writer.get_parameters_by_path(Path="/app")["Parameters"]] == ["/app/x"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        writer.get_parameters_by_path(Path="/app", Recursive=True)
+    assert code_of(e) == "AccessDeniedException"
+    assert client(endpoint, "ssm").get_parameter(Name="/app/x")["Parameter"]["Value"] == "1"
+
+
 # ---------------------------------------------------------------- versions and labels
 
 

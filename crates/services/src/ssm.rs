@@ -2148,6 +2148,15 @@ impl crate::Operation for Operation {
         match self {
             O::PutParameter(i) => {
                 let mut c = arn_check("PutParameter", ctx, &i.name);
+                // Parameter Store's own condition keys.
+                c.context.push((
+                    "ssm:Overwrite".to_owned(),
+                    vec![i.overwrite.unwrap_or(false).to_string()],
+                ));
+                if i.policies.is_some() {
+                    c.context
+                        .push(("ssm:Policies".to_owned(), vec!["true".to_owned()]));
+                }
                 tag_context(&mut c, i.tags.as_deref().unwrap_or_default());
                 vec![c]
             }
@@ -2157,11 +2166,15 @@ impl crate::Operation for Operation {
                 .iter()
                 .map(|n| arn_check("GetParameters", ctx, n))
                 .collect(),
-            O::GetParametersByPath(i) => vec![arn_check(
-                "GetParametersByPath",
-                ctx,
-                i.path.trim_end_matches('/'),
-            )],
+            // Authorized against the path, not the parameters it returns, as AWS.
+            O::GetParametersByPath(i) => {
+                let mut c = arn_check("GetParametersByPath", ctx, i.path.trim_end_matches('/'));
+                c.context.push((
+                    "ssm:Recursive".to_owned(),
+                    vec![i.recursive.unwrap_or(false).to_string()],
+                ));
+                vec![c]
+            }
             O::DescribeParameters(_) => {
                 let mut c = AuthzCheck::new("ssm:DescribeParameters", "*");
                 c.resource_account = Some(ctx.principal.account_id.clone());

@@ -423,7 +423,11 @@ def test_bad_input(endpoint):
     assert len(s.list_secret_version_ids(SecretId="big")["Versions"]) == 1
     with pytest.raises(ClientError) as e:
         s.create_secret(Name="k", SecretString="v", KmsKeyId="alias/no-such-key")
-    assert code(e) == "ResourceNotFoundException"
+    assert code(e) == "InvalidParameterException"
+    assert "invalid KMS key" in e.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as e:
+        s.create_secret(Name="k", KmsKeyId="1234abcd-12ab-34cd-56ef-1234567890ab")
+    assert code(e) == "InvalidParameterException"
     with pytest.raises(ClientError) as e:
         s.describe_secret(SecretId="k")
     assert code(e) == "ResourceNotFoundException"
@@ -499,3 +503,22 @@ def test_data_dir_holds_no_plaintext_secret(tmp_path):
             for n in needles:
                 assert n not in data, f"{n!r} found in {f}"
     assert scanned > 0
+
+
+def test_hundred_versions_limit_and_pruning(endpoint):
+    s = sm(endpoint)
+    first = s.create_secret(Name="many", SecretString="0")["VersionId"]
+    for i in range(1, 100):
+        s.put_secret_value(SecretId="many", SecretString=str(i))
+    assert len(s.list_secret_version_ids(SecretId="many", IncludeDeprecated=True)["Versions"]) == 100
+    # Unlabelled versions younger than 24 hours are kept: the 101st is refused, nothing added.
+    with pytest.raises(ClientError) as e:
+        s.put_secret_value(SecretId="many", SecretString="100")
+    assert code(e) == "LimitExceededException"
+    assert s.get_secret_value(SecretId="many")["SecretString"] == "99"
+    advance(endpoint, 25 * 3600)
+    s.put_secret_value(SecretId="many", SecretString="100")
+    versions = s.list_secret_version_ids(SecretId="many", IncludeDeprecated=True)["Versions"]
+    assert len(versions) == 100
+    assert first not in {v["VersionId"] for v in versions}
+    assert s.get_secret_value(SecretId="many", VersionStage="AWSPREVIOUS")["SecretString"] == "99"

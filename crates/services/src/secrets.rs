@@ -421,10 +421,14 @@ fn kms_failure(decrypt: bool) -> impl Fn(ApiError) -> ApiError {
                 "AccessDeniedException",
                 format!("Access to KMS is not allowed. {}", e.message),
             ),
-            "NotFoundException" => err(
-                "ResourceNotFoundException",
-                "Secrets Manager can't find the specified KMS key.".to_string(),
+            "NotFoundException" if decrypt => err(
+                code,
+                format!("Secrets Manager can't decrypt the protected secret text using the provided KMS key. {}", e.message),
             ),
+            "NotFoundException" => invalid_param(format!(
+                "The operation failed because of an invalid KMS key: {}",
+                e.message
+            )),
             "DisabledException" | "KMSInvalidStateException" => err(
                 code,
                 format!("Secrets Manager can't {what} the protected secret text using the provided KMS key. {}", e.message),

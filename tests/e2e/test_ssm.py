@@ -101,6 +101,17 @@ def test_put_get_string_and_stringlist(endpoint):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         ssm.get_parameter(Name="/app/dev/nope")
     assert code_of(e) == "ParameterNotFound"
+    assert e.value.response["Error"]["Message"] == ""
+
+    # Parameters are regional.
+    west = client(endpoint, "ssm", region="eu-west-1")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        west.get_parameter(Name="/app/dev/url")
+    assert code_of(e) == "ParameterNotFound"
+    west.put_parameter(Name="/app/dev/url", Value="west", Type="String")
+    p = west.get_parameter(Name="/app/dev/url")["Parameter"]
+    assert (p["Value"], p["ARN"]) == ("west", f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter/app/dev/url")
+    assert ssm.get_parameter(Name="/app/dev/url")["Parameter"]["Value"] == "http://y"
 
 
 def test_get_parameters_reports_invalid_names(endpoint):

@@ -1516,12 +1516,14 @@ fn get_parameter(
     ctx: &RequestContext,
     i: &GetParameterInput,
 ) -> Result<Reply, ApiError> {
+    // AWS answers GetParameter's ParameterNotFound with an empty message.
+    let missing = || err("ParameterNotFound", "");
     let (found, selector) = find_param(tx, ctx, &i.name)?;
     let Some(p) = found else {
-        return Err(not_found(&i.name));
+        return Err(missing());
     };
     let Some(v) = select(&p, &selector)? else {
-        return Err(not_found(&i.name));
+        return Err(missing());
     };
     let out = parameter_out(
         tx,

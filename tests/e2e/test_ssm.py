@@ -186,6 +186,44 @@ def test_cli_get_parameters_by_path(endpoint, aws_cli):
     assert json.loads(out) == [f"/cli/p{i:02d}" for i in range(12)]
 
 
+def test_cli_securestring_labels_and_history(endpoint, aws_cli):
+    rc, out, err = aws_cli("ssm", "put-parameter", "--name", "/cli/db/password", "--value", "first",
+                           "--type", "SecureString", "--tier", "Standard")
+    assert rc == 0, err
+    rc, out, err = aws_cli("ssm", "put-parameter", "--name", "/cli/db/password", "--value", "second", "--overwrite")
+    assert rc == 0, err
+    assert json.loads(out)["Version"] == 2
+    rc, out, err = aws_cli("ssm", "label-parameter-version", "--name", "/cli/db/password",
+                           "--parameter-version", "1", "--labels", "golden")
+    assert rc == 0, err
+    rc, out, err = aws_cli("ssm", "get-parameter", "--name", "/cli/db/password:golden", "--with-decryption",
+                           "--query", "Parameter.[Value,Version,Selector]")
+    assert rc == 0, err
+    assert json.loads(out) == ["first", 1, ":golden"]
+    rc, out, err = aws_cli("ssm", "get-parameters-by-path", "--path", "/cli", "--recursive",
+                           "--parameter-filters", "Key=Label,Values=golden", "--with-decryption",
+                           "--query", "Parameters[].Name")
+    assert rc == 0, err
+    assert json.loads(out) == ["/cli/db/password"]
+    rc, out, err = aws_cli("ssm", "get-parameters-by-path", "--path", "/cli", "--recursive",
+                           "--parameter-filters", "Key=Label,Values=silver", "--query", "Parameters[].Name")
+    assert rc == 0, err
+    assert json.loads(out) == []
+    rc, out, err = aws_cli("ssm", "get-parameter-history", "--name", "/cli/db/password",
+                           "--query", "Parameters[].[Version,Labels,Type]")
+    assert rc == 0, err
+    assert json.loads(out) == [[1, ["golden"], "SecureString"], [2, [], "SecureString"]]
+    rc, out, err = aws_cli("ssm", "describe-parameters", "--parameter-filters",
+                           "Key=Name,Option=Equals,Values=/cli/db/password",
+                           "--query", "Parameters[].[Name,Type,KeyId,Version]")
+    assert rc == 0, err
+    assert json.loads(out) == [["/cli/db/password", "SecureString", "alias/aws/ssm", 2]]
+    rc, out, err = aws_cli("ssm", "delete-parameter", "--name", "/cli/db/password")
+    assert rc == 0, err
+    rc, out, err = aws_cli("ssm", "get-parameter", "--name", "/cli/db/password")
+    assert rc != 0 and "ParameterNotFound" in err
+
+
 # ---------------------------------------------------------------- SecureString through KMS
 
 

@@ -15,11 +15,13 @@
 pub mod asym;
 pub mod blob;
 pub mod error;
+pub mod grants;
 pub mod internal;
 mod pk;
 pub mod rotation;
 pub mod store;
 
+pub use grants::grants_allow;
 pub use rotation::{rotate_due_keys, run_due_rotations};
 pub use store::key_policy_for_arn;
 
@@ -333,6 +335,11 @@ pub enum Operation {
     GetKeyRotationStatus(KeyIdInput),
     RotateKeyOnDemand(KeyIdInput),
     ListKeyRotations(rotation::ListKeyRotationsInput),
+    CreateGrant(grants::CreateGrantInput),
+    ListGrants(grants::ListGrantsInput),
+    ListRetirableGrants(grants::ListRetirableGrantsInput),
+    RetireGrant(grants::RetireGrantInput),
+    RevokeGrant(grants::RevokeGrantInput),
 }
 
 pub fn decode(
@@ -385,6 +392,11 @@ pub fn decode(
         "GetKeyRotationStatus" => input.parse().map(O::GetKeyRotationStatus),
         "RotateKeyOnDemand" => input.parse().map(O::RotateKeyOnDemand),
         "ListKeyRotations" => input.parse().map(O::ListKeyRotations),
+        "CreateGrant" => input.parse().map(O::CreateGrant),
+        "ListGrants" => input.parse().map(O::ListGrants),
+        "ListRetirableGrants" => input.parse().map(O::ListRetirableGrants),
+        "RetireGrant" => input.parse().map(O::RetireGrant),
+        "RevokeGrant" => input.parse().map(O::RevokeGrant),
         _ => return None,
     };
     Some(op.map(|op| Box::new(op) as Box<dyn crate::Operation>))
@@ -1485,6 +1497,11 @@ impl crate::Operation for Operation {
             O::GetKeyRotationStatus(_) => "GetKeyRotationStatus",
             O::RotateKeyOnDemand(_) => "RotateKeyOnDemand",
             O::ListKeyRotations(_) => "ListKeyRotations",
+            O::CreateGrant(_) => "CreateGrant",
+            O::ListGrants(_) => "ListGrants",
+            O::ListRetirableGrants(_) => "ListRetirableGrants",
+            O::RetireGrant(_) => "RetireGrant",
+            O::RevokeGrant(_) => "RevokeGrant",
         }
     }
 
@@ -1513,6 +1530,8 @@ impl crate::Operation for Operation {
                 | O::GenerateDataKeyPairWithoutPlaintext(_)
                 | O::GetKeyRotationStatus(_)
                 | O::ListKeyRotations(_)
+                | O::ListGrants(_)
+                | O::ListRetirableGrants(_)
         )
     }
 
@@ -1765,6 +1784,41 @@ impl crate::Operation for Operation {
             O::ListKeyRotations(i) => {
                 vec![key_check("ListKeyRotations", &i.key_id, ctx, vec![])]
             }
+            O::CreateGrant(i) => {
+                let mut extra = vec![
+                    (
+                        "kms:GranteePrincipal".to_owned(),
+                        vec![i.grantee_principal.clone()],
+                    ),
+                    ("kms:GrantOperations".to_owned(), i.operations.clone()),
+                    (
+                        "kms:GrantIsForAWSResource".to_owned(),
+                        vec!["false".to_owned()],
+                    ),
+                ];
+                if let Some(r) = &i.retiring_principal {
+                    extra.push(("kms:RetiringPrincipal".to_owned(), vec![r.clone()]));
+                }
+                if let Some(c) = &i.constraints {
+                    let mut types = Vec::new();
+                    if c.encryption_context_equals.is_some() {
+                        types.push("EncryptionContextEquals".to_owned());
+                    }
+                    if c.encryption_context_subset.is_some() {
+                        types.push("EncryptionContextSubset".to_owned());
+                    }
+                    if !types.is_empty() {
+                        extra.push(("kms:GrantConstraintType".to_owned(), types));
+                    }
+                }
+                vec![key_check("CreateGrant", &i.key_id, ctx, extra)]
+            }
+            O::ListGrants(i) => vec![key_check("ListGrants", &i.key_id, ctx, vec![])],
+            O::ListRetirableGrants(_) => vec![star_check("ListRetirableGrants", ctx, vec![])],
+            // The grant itself authorizes retirement (its retiring principal, its grantee
+            // when it allows RetireGrant, or the issuing account): checked by the operation.
+            O::RetireGrant(_) => vec![],
+            O::RevokeGrant(i) => vec![key_check("RevokeGrant", &i.key_id, ctx, vec![])],
         }
     }
 
@@ -1976,6 +2030,49 @@ impl crate::Operation for Operation {
                     put("rotationPeriodInDays", json!(d));
                 }
             }
+            O::CreateGrant(i) => {
+                put("keyId", json!(i.key_id));
+                put("granteePrincipal", json!(i.grantee_principal));
+                if let Some(r) = &i.retiring_principal {
+                    put("retiringPrincipal", json!(r));
+                }
+                put("operations", json!(i.operations));
+                if let Some(c) = &i.constraints {
+                    let mut m = serde_json::Map::new();
+                    if let Some(e) = &c.encryption_context_equals {
+                        m.insert("encryptionContextEquals".into(), json!(e));
+                    }
+                    if let Some(e) = &c.encryption_context_subset {
+                        m.insert("encryptionContextSubset".into(), json!(e));
+                    }
+                    put("constraints", Value::Object(m));
+                }
+                if let Some(n) = &i.name {
+                    put("name", json!(n));
+                }
+            }
+            O::ListGrants(i) => {
+                put("keyId", json!(i.key_id));
+                if let Some(g) = &i.grant_id {
+                    put("grantId", json!(g));
+                }
+                if let Some(g) = &i.grantee_principal {
+                    put("granteePrincipal", json!(g));
+                }
+            }
+            O::ListRetirableGrants(i) => put("retiringPrincipal", json!(i.retiring_principal)),
+            O::RetireGrant(i) => {
+                if let Some(k) = &i.key_id {
+                    put("keyId", json!(k));
+                }
+                if let Some(g) = &i.grant_id {
+                    put("grantId", json!(g));
+                }
+            }
+            O::RevokeGrant(i) => {
+                put("keyId", json!(i.key_id));
+                put("grantId", json!(i.grant_id));
+            }
             O::ListKeyRotations(i) => {
                 put("keyId", json!(i.key_id));
                 if let Some(l) = i.limit {
@@ -2080,6 +2177,8 @@ impl crate::Operation for Operation {
             }
             O::GetKeyRotationStatus(i) => rotation::status(tx, ctx, &i.key_id),
             O::ListKeyRotations(i) => rotation::list(tx, ctx, i),
+            O::ListGrants(i) => grants::list(tx, ctx, i),
+            O::ListRetirableGrants(i) => grants::list_retirable(tx, i),
             _ => Err(ApiError::internal("read() on a mutating KMS operation")),
         }
     }
@@ -2190,6 +2289,9 @@ impl crate::Operation for Operation {
             O::EnableKeyRotation(i) => rotation::enable(tx, ctx, i),
             O::DisableKeyRotation(i) => rotation::disable(tx, ctx, &i.key_id),
             O::RotateKeyOnDemand(i) => rotation::on_demand(tx, env, ctx, &i.key_id),
+            O::CreateGrant(i) => grants::create(tx, ctx, i),
+            O::RetireGrant(i) => grants::retire(tx, ctx, i),
+            O::RevokeGrant(i) => grants::revoke(tx, ctx, i),
             _ => Err(ApiError::internal("write() on a read-only KMS operation")),
         }
     }

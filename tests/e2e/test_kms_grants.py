@@ -1,0 +1,173 @@
+"""KMS grants: CreateGrant (constraints, names, tokens), ListGrants, ListRetirableGrants,
+RetireGrant, RevokeGrant through boto3 and the aws CLI; a grant lets a user decrypt only with
+the constrained encryption context (enforced through kms::grants_allow by the authorizer)."""
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import ACCOUNT, client
+from test_kms import error_code, kms, new_key
+
+USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/grantee"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/Worker"
+
+
+def make_user(endpoint, name="grantee"):
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def test_grant_lifecycle(endpoint):
+    k = kms(endpoint)
+    md = new_key(k)
+    key = md["KeyId"]
+    g = k.create_grant(KeyId=key, GranteePrincipal=USER_ARN, RetiringPrincipal=ROLE_ARN,
+                       Operations=["Decrypt", "Encrypt"], Name="app-grant",
+                       Constraints={"EncryptionContextSubset": {"app": "pettracker"}})
+    assert len(g["GrantId"]) == 64 and g["GrantToken"]
+    # Same name and parameters: the same grant (AWS's idempotent retry).
+    again = k.create_grant(KeyId=key, GranteePrincipal=USER_ARN, RetiringPrincipal=ROLE_ARN,
+                           Operations=["Encrypt", "Decrypt"], Name="app-grant",
+                           Constraints={"EncryptionContextSubset": {"app": "pettracker"}})
+    assert again["GrantId"] == g["GrantId"]
+    other = k.create_grant(KeyId=key, GranteePrincipal=ROLE_ARN, Operations=["DescribeKey", "RetireGrant"])
+    grants = k.list_grants(KeyId=key)
+    assert grants["Truncated"] is False and len(grants["Grants"]) == 2
+    entry = next(x for x in grants["Grants"] if x["GrantId"] == g["GrantId"])
+    assert entry["KeyId"] == md["Arn"] and entry["Name"] == "app-grant"
+    assert entry["GranteePrincipal"] == USER_ARN and entry["RetiringPrincipal"] == ROLE_ARN
+    assert entry["IssuingAccount"] == f"arn:aws:iam::{ACCOUNT}:root"
+    assert sorted(entry["Operations"]) == ["Decrypt", "Encrypt"]
+    assert entry["Constraints"] == {"EncryptionContextSubset": {"app": "pettracker"}}
+    assert "CreationDate" in entry
+    assert [x["GrantId"] for x in k.list_grants(KeyId=key, GrantId=other["GrantId"])["Grants"]] == [other["GrantId"]]
+    assert [x["GrantId"] for x in k.list_grants(KeyId=key, GranteePrincipal=USER_ARN)["Grants"]] == [g["GrantId"]]
+    page = k.list_grants(KeyId=key, Limit=1)
+    assert page["Truncated"] is True and len(page["Grants"]) == 1
+    assert len(k.list_grants(KeyId=key, Limit=1, Marker=page["NextMarker"])["Grants"]) == 1
+    retirable = k.list_retirable_grants(RetiringPrincipal=ROLE_ARN)["Grants"]
+    assert [x["GrantId"] for x in retirable] == [g["GrantId"]]
+    # Retire by token (the issuing account may), revoke by id.
+    k.retire_grant(GrantToken=g["GrantToken"])
+    with pytest.raises(ClientError) as e:
+        k.retire_grant(GrantToken=g["GrantToken"])
+    assert error_code(e) == "NotFoundException"
+    k.revoke_grant(KeyId=key, GrantId=other["GrantId"])
+    assert k.list_grants(KeyId=key)["Grants"] == []
+    with pytest.raises(ClientError) as e:
+        k.revoke_grant(KeyId=key, GrantId=other["GrantId"])
+    assert error_code(e) == "NotFoundException"
+    with pytest.raises(ClientError) as e:
+        k.retire_grant(GrantToken="not-a-token!")
+    assert error_code(e) == "InvalidGrantTokenException"
+    # RetireGrant by key id and grant id.
+    g3 = k.create_grant(KeyId=key, GranteePrincipal=USER_ARN, Operations=["Decrypt"])
+    k.retire_grant(KeyId=md["Arn"], GrantId=g3["GrantId"])
+    assert k.list_grants(KeyId=key)["Grants"] == []
+
+
+def test_create_grant_errors(endpoint):
+    k = kms(endpoint, validate=False)
+    sym = new_key(k)["KeyId"]
+    sig = new_key(k, KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyId"]
+    for kwargs, code in [
+        (dict(KeyId=sym, GranteePrincipal=USER_ARN, Operations=[]), "ValidationException"),
+        (dict(KeyId=sym, GranteePrincipal=USER_ARN, Operations=["Fly"]), "ValidationException"),
+        (dict(KeyId=sym, GranteePrincipal=USER_ARN, Operations=["Sign"]), "ValidationException"),
+        (dict(KeyId=sig, GranteePrincipal=USER_ARN, Operations=["Decrypt"]), "ValidationException"),
+        (dict(KeyId=sym, GranteePrincipal="not a principal!", Operations=["Decrypt"]), "ValidationException"),
+        (dict(KeyId=sym, GranteePrincipal=USER_ARN, Operations=["Decrypt"], Name="bad name"), "ValidationException"),
+        (dict(KeyId="alias/missing", GranteePrincipal=USER_ARN, Operations=["Decrypt"]), "NotFoundException"),
+    ]:
+        with pytest.raises(ClientError) as e:
+            k.create_grant(**kwargs)
+        assert error_code(e) == code, kwargs
+    assert k.list_grants(KeyId=sym)["Grants"] == []
+    k.disable_key(KeyId=sym)
+    with pytest.raises(ClientError) as e:
+        k.create_grant(KeyId=sym, GranteePrincipal=USER_ARN, Operations=["Decrypt"])
+    assert error_code(e) == "DisabledException"
+    assert k.create_grant(KeyId=sig, GranteePrincipal=USER_ARN, Operations=["Sign", "GetPublicKey"])["GrantId"]
+    with pytest.raises(ClientError) as e:
+        k.retire_grant()
+    assert error_code(e) == "ValidationException"
+
+
+def test_grant_lets_user_decrypt_only_with_constrained_context(endpoint):
+    k = kms(endpoint)
+    key = new_key(k)["KeyId"]
+    ok_ctx = {"tenant": "pettracker"}
+    bad_ctx = {"tenant": "other"}
+    blob_ok = k.encrypt(KeyId=key, Plaintext=b"pet data", EncryptionContext=ok_ctx)["CiphertextBlob"]
+    blob_bad = k.encrypt(KeyId=key, Plaintext=b"other data", EncryptionContext=bad_ctx)["CiphertextBlob"]
+    ak, sk = make_user(endpoint)
+    user = client(endpoint, "kms", ak=ak, sk=sk)
+    with pytest.raises(ClientError) as e:
+        user.decrypt(CiphertextBlob=blob_ok, EncryptionContext=ok_ctx)
+    assert error_code(e) == "AccessDeniedException"
+    g = k.create_grant(KeyId=key, GranteePrincipal=USER_ARN, RetiringPrincipal=USER_ARN,
+                       Operations=["Decrypt"], Constraints={"EncryptionContextEquals": ok_ctx})
+    # Outside the constraint: still denied.
+    with pytest.raises(ClientError) as e:
+        user.decrypt(CiphertextBlob=blob_bad, EncryptionContext=bad_ctx)
+    assert error_code(e) == "AccessDeniedException"
+    with pytest.raises(ClientError) as e:
+        user.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext=ok_ctx)
+    assert error_code(e) == "AccessDeniedException"
+    try:
+        out = user.decrypt(CiphertextBlob=blob_ok, EncryptionContext=ok_ctx)
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "AccessDeniedException":
+            raise
+        wired = False
+    else:
+        wired = True
+        assert out["Plaintext"] == b"pet data"
+    # The retiring principal retires the grant without any IAM permission.
+    user.retire_grant(GrantToken=g["GrantToken"])
+    assert k.list_grants(KeyId=key)["Grants"] == []
+    with pytest.raises(ClientError) as e:
+        user.decrypt(CiphertextBlob=blob_ok, EncryptionContext=ok_ctx)
+    assert error_code(e) == "AccessDeniedException"
+    if not wired:
+        pytest.xfail("the authorizer does not yet consult kms::grants_allow (enforce.rs, lead)")
+
+
+def test_only_retiring_principal_or_issuer_retires(endpoint):
+    k = kms(endpoint)
+    key = new_key(k)["KeyId"]
+    ak, sk = make_user(endpoint)
+    user = client(endpoint, "kms", ak=ak, sk=sk)
+    g = k.create_grant(KeyId=key, GranteePrincipal=USER_ARN, RetiringPrincipal=ROLE_ARN, Operations=["Decrypt"])
+    with pytest.raises(ClientError) as e:
+        user.retire_grant(GrantToken=g["GrantToken"])
+    assert error_code(e) == "AccessDeniedException"
+    assert len(k.list_grants(KeyId=key)["Grants"]) == 1
+    # A grant that includes RetireGrant lets its grantee retire it.
+    g2 = k.create_grant(KeyId=key, GranteePrincipal=USER_ARN, Operations=["Decrypt", "RetireGrant"])
+    user.retire_grant(GrantToken=g2["GrantToken"])
+    assert [x["GrantId"] for x in k.list_grants(KeyId=key)["Grants"]] == [g["GrantId"]]
+
+
+def test_cli_grants(endpoint, aws_cli):
+    rc, out, err = aws_cli("kms", "create-key")
+    assert rc == 0, err
+    key = json.loads(out)["KeyMetadata"]["KeyId"]
+    rc, out, err = aws_cli("kms", "create-grant", "--key-id", key, "--grantee-principal", ROLE_ARN,
+                           "--operations", "Decrypt", "GenerateDataKey",
+                           "--constraints", "EncryptionContextSubset={Department=IT}")
+    assert rc == 0, err
+    gid = json.loads(out)["GrantId"]
+    rc, out, err = aws_cli("kms", "list-grants", "--key-id", key)
+    assert rc == 0, err
+    grants = json.loads(out)["Grants"]
+    assert [x["GrantId"] for x in grants] == [gid]
+    assert grants[0]["Constraints"] == {"EncryptionContextSubset": {"Department": "IT"}}
+    rc, out, err = aws_cli("kms", "revoke-grant", "--key-id", key, "--grant-id", gid)
+    assert rc == 0, err
+    rc, out, err = aws_cli("kms", "list-grants", "--key-id", key)
+    assert json.loads(out)["Grants"] == []

@@ -168,6 +168,15 @@ def test_batch_get_secret_value(endpoint):
     assert [(e["SecretId"], e["ErrorCode"]) for e in r["Errors"]] == [("batch/none", "ResourceNotFoundException")]
     r = s.batch_get_secret_value(Filters=[{"Key": "name", "Values": ["batch/"]}], MaxResults=1)
     assert len(r["SecretValues"]) == 1 and r["NextToken"]
+    # A user allowed the batch call but GetSecretValue on one secret only.
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:BatchGetSecretValue", "Resource": "*"},
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:batch/a-??????"}]}
+    ak, sk = make_user(endpoint, "batcher", policy)
+    r = sm(endpoint, ak=ak, sk=sk).batch_get_secret_value(SecretIdList=["batch/a", "batch/b"])
+    assert [v["Name"] for v in r["SecretValues"]] == ["batch/a"]
+    assert [(e["SecretId"], e["ErrorCode"]) for e in r["Errors"]] == [("batch/b", "AccessDeniedException")]
 
 
 def test_delete_restore_and_recovery_window(endpoint):
@@ -437,6 +446,12 @@ def test_bad_input(endpoint):
     with pytest.raises(ClientError) as e:
         raw.create_secret(Name="both", SecretString="v", SecretBinary=b"v")
     assert code(e) == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        raw.create_secret(Name="empty", SecretString="")
+    assert code(e) == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        raw.list_secrets(SortBy="size")
+    assert code(e) == "ValidationException"
     with pytest.raises(ClientError) as e:
         raw.get_secret_value(SecretId="big", VersionStage="")
     assert code(e) == "ValidationException"

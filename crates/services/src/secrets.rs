@@ -355,6 +355,9 @@ fn value_from(
             "You can't specify both a binary secret value and a string secret value in the same secret.",
         )),
         (Some(s), None) => {
+            if s.is_empty() {
+                return Err(too_short("secretString", 1));
+            }
             if s.len() > MAX_VALUE {
                 return Err(too_long("secretString", MAX_VALUE));
             }
@@ -369,6 +372,9 @@ fn value_from(
                         "The request body contains a value of the wrong type or an unknown value.",
                     )
                 })?;
+            if bytes.is_empty() {
+                return Err(too_short("secretBinary", 1));
+            }
             if bytes.len() > MAX_VALUE {
                 return Err(too_long("secretBinary", MAX_VALUE));
             }
@@ -1981,6 +1987,16 @@ fn batch_get(
     let mut errors = Vec::new();
     for id in &page {
         let r = load_live(tx, ctx, id).and_then(|s| {
+            // Each secret needs secretsmanager:GetSecretValue too; a denial is that
+            // secret's error, not the call's (as AWS reports it).
+            let mut c = AuthzCheck::new("secretsmanager:GetSecretValue", s.arn.clone());
+            c.resource_account = Some(s.account.clone());
+            c.context
+                .push(("secretsmanager:SecretId".into(), vec![(*id).clone()]));
+            if let crate::authz::AuthzDecision::Deny { message } = env.authorizer.authorize(&c, ctx)
+            {
+                return Err(err("AccessDeniedException", message));
+            }
             let v = select_version(&s, &None, &None)?.clone();
             let value = read_value(tx, env, ctx, Caller::Principal, &s, &v)?;
             Ok(value_json(&s, &v, &value))
@@ -2129,7 +2145,13 @@ fn list_secrets(
         Some("name") => all.sort_by(|a, b| a.name.cmp(&b.name)),
         Some("last-accessed-date") => all.sort_by_key(|s| s.last_accessed),
         Some("last-changed-date") => all.sort_by_key(|s| s.last_changed),
-        _ => all.sort_by_key(|s| s.created),
+        None | Some("created-date") => all.sort_by_key(|s| s.created),
+        Some(o) => {
+            return Err(err(
+                "ValidationException",
+                format!("1 validation error detected: Value '{o}' at 'sortBy' failed to satisfy constraint: Member must satisfy enum value set: [created-date, last-accessed-date, last-changed-date, name]"),
+            ))
+        }
     }
     match i.sort_order.as_deref() {
         None | Some("desc") => all.reverse(),
@@ -2490,13 +2512,12 @@ impl crate::Operation for Operation {
                 vec![c]
             }
             O::BatchGetSecretValue(i) => {
+                // Per-secret secretsmanager:GetSecretValue is checked in write() against
+                // each secret's real ARN, and reported per secret in Errors.
+                let _ = i;
                 let mut c = AuthzCheck::new("secretsmanager:BatchGetSecretValue", "*");
                 c.resource_account = Some(ctx.principal.account_id.clone());
-                let mut checks = vec![c];
-                for id in i.secret_id_list.iter().flatten() {
-                    checks.push(check("GetSecretValue", ctx, id));
-                }
-                checks
+                vec![c]
             }
             O::ValidateResourcePolicy(i) if i.secret_id.is_none() => {
                 let mut c = AuthzCheck::new("secretsmanager:ValidateResourcePolicy", "*");

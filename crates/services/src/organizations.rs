@@ -2495,7 +2495,7 @@ mod tests {
             serde_json::json!({"Content": big, "Description": "d", "Name": "Big", "Type": SCP}),
         )
         .unwrap_err();
-        assert!(e.message.starts_with("POLICY_CONTENT_LIMIT_EXCEEDED"));
+        assert_eq!(e.reason.as_deref(), Some("POLICY_CONTENT_LIMIT_EXCEEDED"));
         let e = call(
             &f,
             MGMT,

@@ -309,6 +309,13 @@ def test_rotate_immediately_and_unknown_lambda_fails_visibly(endpoint):
     advance(endpoint, 2 * 86400)
     assert s.get_secret_value(SecretId="nolambda")["VersionId"] == before
     assert len(events(endpoint, "RotationFailed")) == 2
+    # AWSPENDING left on another version means a rotation in progress: RotateSecret refuses.
+    s.create_secret(Name="pending", SecretString="a")
+    s.put_secret_value(SecretId="pending", SecretString="b", VersionStages=["AWSPENDING"])
+    with pytest.raises(ClientError) as e:
+        s.rotate_secret(SecretId="pending", RotationLambdaARN=RANDOM_ROTATOR,
+                        RotationRules={"AutomaticallyAfterDays": 1})
+    assert code(e) == "InvalidRequestException"
     # The rotation calls are in CloudTrail too.
     assert events(endpoint, "RotateSecret")
 

@@ -850,6 +850,13 @@ fn next_rotation(r: &RotationRules, from: OffsetDateTime) -> Option<OffsetDateTi
 
 // ---------------------------------------------------------------- rotation
 
+/// AWSPENDING on a version other than AWSCURRENT's: AWS takes that for a rotation still
+/// in progress.
+fn rotation_in_progress(s: &SecretRecord) -> bool {
+    s.version_with_stage(PENDING)
+        .is_some_and(|v| !v.stages.iter().any(|x| x == CURRENT))
+}
+
 /// A built-in rotator, by its reserved function name.
 fn rotator(lambda_arn: &str) -> Option<&str> {
     let name = lambda_arn
@@ -990,6 +997,9 @@ fn rotate_now(
             "Palisade runs no Lambda functions: {lambda} cannot be invoked. Use a built-in rotator ({ROTATOR_PREFIX}random-password or {ROTATOR_PREFIX}iam-access-key)."
         ));
     };
+    if rotation_in_progress(s) {
+        return Err("A previous rotation isn't complete: AWSPENDING is attached to a version other than AWSCURRENT's.".into());
+    }
     // createSecret
     let current = match s.version_with_stage(CURRENT).cloned() {
         Some(v) => Some(read_value(tx, env, &ctx, Caller::Service, s, &v).map_err(|e| e.message)?),
@@ -2365,7 +2375,7 @@ fn rotate_secret(
     if let Some(r) = &i.rotation_rules {
         s.rotation_rules = Some(r.clone());
     }
-    if s.version_with_stage(PENDING).is_some() {
+    if rotation_in_progress(&s) {
         return Err(err(
             "InvalidRequestException",
             "A previous rotation isn't complete. That rotation will be reattempted.",

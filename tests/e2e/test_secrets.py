@@ -213,6 +213,10 @@ def test_delete_restore_and_recovery_window(endpoint):
     assert code(e) == "ResourceNotFoundException"
     new_arn = s.create_secret(Name="gone", SecretString="z")["ARN"]
     assert new_arn != arn
+    # Forcing the deletion of a secret already scheduled frees its name at once.
+    s.delete_secret(SecretId="gone")
+    s.delete_secret(SecretId="gone", ForceDeleteWithoutRecovery=True)
+    new_arn = s.create_secret(Name="gone", SecretString="z")["ARN"]
     s.delete_secret(SecretId="gone", ForceDeleteWithoutRecovery=True)
     with pytest.raises(ClientError) as e:
         s.describe_secret(SecretId="gone")

@@ -2317,7 +2317,9 @@ fn delete_secret(
         ));
     }
     let mut s = load(tx, ctx, &i.secret_id)?;
-    if s.deletion_date.is_some() {
+    // Deleting twice is refused, but forcing the deletion of a secret already scheduled
+    // removes it now (the way to free its name early).
+    if s.deletion_date.is_some() && !force {
         return Err(marked_for_deletion());
     }
     let date = if force {

@@ -149,6 +149,9 @@ def test_versions_and_staging_labels(endpoint):
     listed = s.list_secret_version_ids(SecretId="ver")
     assert {v["VersionId"] for v in listed["Versions"]} == {v2, v3}
     every = s.list_secret_version_ids(SecretId="ver", IncludeDeprecated=True)["Versions"]
+    accessed = {v["VersionId"] for v in every if "LastAccessedDate" in v}
+    assert accessed == {v1, v2, v3}
+    assert "LastAccessedDate" in s.describe_secret(SecretId="ver")
     assert {v["VersionId"] for v in every} == {v1, v2, v3}
     assert all(v["KmsKeyIds"][0].startswith("arn:aws:kms:us-east-1:000000000000:key/") for v in every)
     with pytest.raises(ClientError) as e:

@@ -1928,8 +1928,12 @@ fn get_secret_value(
     let out = value_json(&s, &v, &value);
     // LastAccessedDate is a date (AWS rounds it to the day); write only when it moves.
     let today = day_of(ctx.now);
-    if s.last_accessed != Some(today) {
+    let stale = |t: Option<OffsetDateTime>| t != Some(today);
+    if stale(s.last_accessed) || s.version(&v.id).is_some_and(|x| stale(x.last_accessed)) {
         s.last_accessed = Some(today);
+        for x in s.versions.iter_mut().filter(|x| x.id == v.id) {
+            x.last_accessed = Some(today);
+        }
         put_secret(tx, &s)?;
     }
     let mut reply = Reply::new(out);

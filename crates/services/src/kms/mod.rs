@@ -16,6 +16,7 @@ pub mod asym;
 pub mod blob;
 pub mod error;
 pub mod grants;
+pub mod import;
 pub mod internal;
 mod pk;
 pub mod rotation;
@@ -340,6 +341,9 @@ pub enum Operation {
     ListRetirableGrants(grants::ListRetirableGrantsInput),
     RetireGrant(grants::RetireGrantInput),
     RevokeGrant(grants::RevokeGrantInput),
+    GetParametersForImport(import::GetParametersForImportInput),
+    ImportKeyMaterial(import::ImportKeyMaterialInput),
+    DeleteImportedKeyMaterial(KeyIdInput),
 }
 
 pub fn decode(
@@ -397,6 +401,9 @@ pub fn decode(
         "ListRetirableGrants" => input.parse().map(O::ListRetirableGrants),
         "RetireGrant" => input.parse().map(O::RetireGrant),
         "RevokeGrant" => input.parse().map(O::RevokeGrant),
+        "GetParametersForImport" => input.parse().map(O::GetParametersForImport),
+        "ImportKeyMaterial" => input.parse().map(O::ImportKeyMaterial),
+        "DeleteImportedKeyMaterial" => input.parse().map(O::DeleteImportedKeyMaterial),
         _ => return None,
     };
     Some(op.map(|op| Box::new(op) as Box<dyn crate::Operation>))
@@ -470,7 +477,7 @@ fn metadata(k: &KeyRecord) -> KeyMetadata {
         key_id: k.key_id.clone(),
         arn: k.arn.clone(),
         creation_date: epoch(k.creation_date),
-        enabled: k.enabled && k.deletion_date.is_none(),
+        enabled: k.enabled && k.deletion_date.is_none() && !k.materials.is_empty(),
         description: k.description.clone(),
         key_usage: k.key_usage.clone(),
         key_state: k.state().to_owned(),
@@ -967,8 +974,10 @@ fn create_key(
             format!("KeySpec {spec} with KeyUsage {usage} is not supported by this KMS yet."),
         ));
     }
+    let external = i.origin.as_deref() == Some("EXTERNAL");
     match i.origin.as_deref() {
         None | Some("AWS_KMS") => {}
+        Some("EXTERNAL") if spec == "SYMMETRIC_DEFAULT" => {}
         Some(o) => {
             return Err(err(
                 "UnsupportedOperationException",
@@ -997,7 +1006,9 @@ fn create_key(
     };
     let key_id = uuid::Uuid::new_v4().to_string();
     let arn = store::key_arn(&ctx.region, &account, &key_id);
-    let material = if asym::is_asymmetric(&spec) {
+    let material = if external {
+        String::new()
+    } else if asym::is_asymmetric(&spec) {
         let mut pkcs8 = asym::generate(&spec)
             .ok_or_else(|| ApiError::internal("kms key pair generation failed"))?;
         let sealed = store::seal_material(&env.master_key, &arn, 1, &pkcs8);
@@ -1026,12 +1037,22 @@ fn create_key(
         pending_window_in_days: None,
         policy,
         tags: tags.into_iter().map(|t| (t.tag_key, t.tag_value)).collect(),
-        materials: vec![material],
+        materials: if external { vec![] } else { vec![material] },
     };
     store::put_key(tx, &key)?;
     let md = metadata(&key);
-    let mut reply = Reply::new(json!({ "KeyMetadata": md }));
+    let mut md_json = json!(md);
     let mut md_trail = crate::iam::camel_json(&md).unwrap_or(Value::Null);
+    if external {
+        import::new_external(tx, &key)?;
+        if let Some(o) = md_json.as_object_mut() {
+            o.insert("Origin".into(), json!("EXTERNAL"));
+        }
+        if let Some(o) = md_trail.as_object_mut() {
+            o.insert("origin".into(), json!("EXTERNAL"));
+        }
+    }
+    let mut reply = Reply::new(json!({ "KeyMetadata": md_json }));
     if let Some(o) = md_trail.as_object_mut() {
         o.insert("creationDate".into(), trail_date(key.creation_date).into());
     }
@@ -1502,6 +1523,9 @@ impl crate::Operation for Operation {
             O::ListRetirableGrants(_) => "ListRetirableGrants",
             O::RetireGrant(_) => "RetireGrant",
             O::RevokeGrant(_) => "RevokeGrant",
+            O::GetParametersForImport(_) => "GetParametersForImport",
+            O::ImportKeyMaterial(_) => "ImportKeyMaterial",
+            O::DeleteImportedKeyMaterial(_) => "DeleteImportedKeyMaterial",
         }
     }
 
@@ -1819,6 +1843,39 @@ impl crate::Operation for Operation {
             // when it allows RetireGrant, or the issuing account): checked by the operation.
             O::RetireGrant(_) => vec![],
             O::RevokeGrant(i) => vec![key_check("RevokeGrant", &i.key_id, ctx, vec![])],
+            O::GetParametersForImport(i) => vec![key_check(
+                "GetParametersForImport",
+                &i.key_id,
+                ctx,
+                vec![
+                    (
+                        "kms:WrappingAlgorithm".to_owned(),
+                        vec![i.wrapping_algorithm.clone()],
+                    ),
+                    (
+                        "kms:WrappingKeySpec".to_owned(),
+                        vec![i.wrapping_key_spec.clone()],
+                    ),
+                ],
+            )],
+            O::ImportKeyMaterial(i) => vec![key_check(
+                "ImportKeyMaterial",
+                &i.key_id,
+                ctx,
+                vec![(
+                    "kms:ExpirationModel".to_owned(),
+                    vec![i
+                        .expiration_model
+                        .clone()
+                        .unwrap_or_else(|| "KEY_MATERIAL_EXPIRES".into())],
+                )],
+            )],
+            O::DeleteImportedKeyMaterial(i) => vec![key_check(
+                "DeleteImportedKeyMaterial",
+                &i.key_id,
+                ctx,
+                vec![],
+            )],
         }
     }
 
@@ -2073,6 +2130,22 @@ impl crate::Operation for Operation {
                 put("keyId", json!(i.key_id));
                 put("grantId", json!(i.grant_id));
             }
+            O::GetParametersForImport(i) => {
+                put("keyId", json!(i.key_id));
+                put("wrappingAlgorithm", json!(i.wrapping_algorithm));
+                put("wrappingKeySpec", json!(i.wrapping_key_spec));
+            }
+            O::ImportKeyMaterial(i) => {
+                put("keyId", json!(i.key_id));
+                put(
+                    "expirationModel",
+                    json!(i
+                        .expiration_model
+                        .clone()
+                        .unwrap_or_else(|| "KEY_MATERIAL_EXPIRES".into())),
+                );
+            }
+            O::DeleteImportedKeyMaterial(i) => put("keyId", json!(i.key_id)),
             O::ListKeyRotations(i) => {
                 put("keyId", json!(i.key_id));
                 if let Some(l) = i.limit {
@@ -2099,7 +2172,9 @@ impl crate::Operation for Operation {
             O::DescribeKey(i) => {
                 check_key_id_len(&i.key_id, "keyId")?;
                 let k = store::resolve(tx, ctx, &i.key_id)?;
-                let mut reply = Reply::new(json!({ "KeyMetadata": metadata(&k) }));
+                let mut md = json!(metadata(&k));
+                import::annotate(tx, &k, &mut md)?;
+                let mut reply = Reply::new(json!({ "KeyMetadata": md }));
                 reply.resources = key_resources(&k);
                 Ok(reply)
             }
@@ -2196,12 +2271,18 @@ impl crate::Operation for Operation {
                 if k.deletion_date.is_some() {
                     return Err(kerr::pending_deletion(&k.arn));
                 }
+                if k.materials.is_empty() {
+                    return k.check_usable();
+                }
                 k.enabled = true;
                 Ok(())
             }),
             O::DisableKey(i) => key_write(tx, ctx, &i.key_id, |k| {
                 if k.deletion_date.is_some() {
                     return Err(kerr::pending_deletion(&k.arn));
+                }
+                if k.materials.is_empty() {
+                    return k.check_usable();
                 }
                 k.enabled = false;
                 Ok(())
@@ -2292,6 +2373,9 @@ impl crate::Operation for Operation {
             O::CreateGrant(i) => grants::create(tx, ctx, i),
             O::RetireGrant(i) => grants::retire(tx, ctx, i),
             O::RevokeGrant(i) => grants::revoke(tx, ctx, i),
+            O::GetParametersForImport(i) => import::get_parameters(tx, env, ctx, i),
+            O::ImportKeyMaterial(i) => import::import_material(tx, env, ctx, i),
+            O::DeleteImportedKeyMaterial(i) => import::delete_material(tx, ctx, &i.key_id),
             _ => Err(ApiError::internal("write() on a read-only KMS operation")),
         }
     }

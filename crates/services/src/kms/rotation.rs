@@ -102,7 +102,16 @@ fn put(tx: &mut dyn WriteTx, r: &RotationRecord) -> Result<(), ApiError> {
 }
 
 /// Only symmetric encryption keys with KMS-generated material rotate (as AWS).
-fn require_rotatable(k: &KeyRecord) -> Result<(), ApiError> {
+fn require_rotatable(tx: &dyn ReadTx, k: &KeyRecord) -> Result<(), ApiError> {
+    if super::import::get(tx, k)?.is_some() {
+        return Err(err(
+            "UnsupportedOperationException",
+            format!(
+                "{} origin is EXTERNAL: keys with imported key material do not support key rotation.",
+                k.arn
+            ),
+        ));
+    }
     if k.key_spec != "SYMMETRIC_DEFAULT" {
         return Err(err(
             "UnsupportedOperationException",
@@ -155,7 +164,7 @@ pub(super) fn enable(
         ));
     }
     let k = resolve_for(tx, ctx, &i.key_id)?;
-    require_rotatable(&k)?;
+    require_rotatable(tx, &k)?;
     k.check_usable()?;
     let mut r = get(tx, &k)?.unwrap_or_else(|| RotationRecord::new(&k));
     // The next date counts from the last rotation (or from now when rotation starts).
@@ -185,7 +194,7 @@ pub(super) fn disable(
     key_id: &str,
 ) -> Result<Reply, ApiError> {
     let k = resolve_for(tx, ctx, key_id)?;
-    require_rotatable(&k)?;
+    require_rotatable(tx, &k)?;
     k.check_usable()?;
     let mut r = get(tx, &k)?.unwrap_or_else(|| RotationRecord::new(&k));
     r.enabled = false;
@@ -202,7 +211,7 @@ pub(super) fn status(
     key_id: &str,
 ) -> Result<Reply, ApiError> {
     let k = resolve_for(tx, ctx, key_id)?;
-    require_rotatable(&k)?;
+    require_rotatable(tx, &k)?;
     let r = get(tx, &k)?;
     let enabled = r.as_ref().is_some_and(|r| r.enabled) && k.deletion_date.is_none();
     let mut out = json!({ "KeyRotationEnabled": enabled, "KeyId": k.arn });
@@ -224,7 +233,7 @@ pub(super) fn on_demand(
     key_id: &str,
 ) -> Result<Reply, ApiError> {
     let mut k = resolve_for(tx, ctx, key_id)?;
-    require_rotatable(&k)?;
+    require_rotatable(tx, &k)?;
     k.check_usable()?;
     let mut r = get(tx, &k)?.unwrap_or_else(|| RotationRecord::new(&k));
     if r.rotations.iter().filter(|e| e.kind == "ON_DEMAND").count() >= MAX_ON_DEMAND {
@@ -259,7 +268,7 @@ pub(super) fn list(
         )?;
     }
     let k = resolve_for(tx, ctx, &i.key_id)?;
-    require_rotatable(&k)?;
+    require_rotatable(tx, &k)?;
     let entries: Vec<Value> = get(tx, &k)?
         .map(|r| r.rotations)
         .unwrap_or_default()
@@ -283,7 +292,8 @@ pub(super) fn list(
 }
 
 /// Rotates every key (all accounts and regions) whose automatic rotation is due at `now`
-/// on the business clock; returns how many rotations happened. Keys that are disabled or
+/// on the business clock, and deletes imported key material whose ValidTo has passed;
+/// returns how many rotations and expirations happened. Keys that are disabled or
 /// pending deletion are skipped (they rotate once usable again and due). Called by the
 /// server's scheduler, e.g. right after the business clock moves.
 pub fn run_due_rotations(
@@ -300,7 +310,7 @@ pub fn run_due_rotations(
         .filter_map(|(_, v)| serde_json::from_slice::<RotationRecord>(&v).ok())
         .filter(|r| r.enabled && r.next_rotation.is_some_and(|n| n <= now))
         .collect();
-    let mut count = 0;
+    let mut count = super::import::expire_due(tx, now)?;
     for mut r in due {
         let Some(mut k) = store::get_key(tx, &r.account, &r.region, &r.key_id)? else {
             continue;

@@ -33,10 +33,14 @@ pub struct KeyRecord {
 }
 
 impl KeyRecord {
-    /// `Enabled`, `Disabled` or `PendingDeletion`.
+    /// `Enabled`, `Disabled`, `PendingDeletion` or `PendingImport`.
     pub fn state(&self) -> &'static str {
         if self.deletion_date.is_some() {
             "PendingDeletion"
+        } else if self.materials.is_empty() {
+            // A key with imported (EXTERNAL) material before import or after the material
+            // was deleted or expired.
+            "PendingImport"
         } else if self.enabled {
             "Enabled"
         } else {
@@ -59,6 +63,10 @@ impl KeyRecord {
         match self.state() {
             "Enabled" => Ok(()),
             "Disabled" => Err(kerr::disabled(&self.arn)),
+            "PendingImport" => Err(kerr::err(
+                "KMSInvalidStateException",
+                format!("{} is pending import.", self.arn),
+            )),
             _ => Err(kerr::pending_deletion(&self.arn)),
         }
     }

@@ -1,0 +1,175 @@
+"""KMS imported key material (Origin EXTERNAL): GetParametersForImport, ImportKeyMaterial with
+and without expiry, DeleteImportedKeyMaterial, re-import of the same material; through boto3
+(wrapping with `cryptography`) and the aws CLI (wrapping with openssl)."""
+
+import base64
+import json
+import os
+import subprocess
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from conftest import admin
+from test_kms import error_code, kms, new_key
+
+
+def wrap(params, material, alg="RSAES_OAEP_SHA_256"):
+    pub = serialization.load_der_public_key(params["PublicKey"])
+    h = hashes.SHA256 if alg == "RSAES_OAEP_SHA_256" else hashes.SHA1
+    return pub.encrypt(material, padding.OAEP(mgf=padding.MGF1(h()), algorithm=h(), label=None))
+
+
+def import_material(k, key, material, alg="RSAES_OAEP_SHA_256", **kwargs):
+    p = k.get_parameters_for_import(KeyId=key, WrappingAlgorithm=alg, WrappingKeySpec="RSA_2048")
+    if not kwargs:
+        kwargs = dict(ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    k.import_key_material(KeyId=key, ImportToken=p["ImportToken"], EncryptedKeyMaterial=wrap(p, material, alg),
+                          **kwargs)
+
+
+def test_external_key_lifecycle(endpoint):
+    k = kms(endpoint)
+    md = new_key(k, Origin="EXTERNAL", Description="imported")
+    key = md["KeyId"]
+    assert md["Origin"] == "EXTERNAL" and md["KeyState"] == "PendingImport" and md["Enabled"] is False
+    d = k.describe_key(KeyId=key)["KeyMetadata"]
+    assert d["Origin"] == "EXTERNAL" and d["KeyState"] == "PendingImport"
+    for call, code in [(lambda: k.encrypt(KeyId=key, Plaintext=b"x"), "KMSInvalidStateException"),
+                       (lambda: k.enable_key(KeyId=key), "KMSInvalidStateException"),
+                       (lambda: k.enable_key_rotation(KeyId=key), "UnsupportedOperationException")]:
+        with pytest.raises(ClientError) as e:
+            call()
+        assert error_code(e) == code
+    p = k.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_1", WrappingKeySpec="RSA_2048")
+    assert p["KeyId"] == md["Arn"] and p["ImportToken"]
+    assert p["ParametersValidTo"] - datetime.now(timezone.utc) > timedelta(hours=23)
+    material = os.urandom(32)
+    valid_to = datetime.now(timezone.utc) + timedelta(days=30)
+    k.import_key_material(KeyId=key, ImportToken=p["ImportToken"], EncryptedKeyMaterial=wrap(p, material, "RSAES_OAEP_SHA_1"),
+                          ValidTo=valid_to, ExpirationModel="KEY_MATERIAL_EXPIRES")
+    d = k.describe_key(KeyId=key)["KeyMetadata"]
+    assert d["KeyState"] == "Enabled" and d["Enabled"] is True
+    assert d["ExpirationModel"] == "KEY_MATERIAL_EXPIRES"
+    assert abs((d["ValidTo"] - valid_to).total_seconds()) < 2
+    blob = k.encrypt(KeyId=key, Plaintext=b"with imported material", EncryptionContext={"a": "b"})["CiphertextBlob"]
+    assert k.decrypt(CiphertextBlob=blob, EncryptionContext={"a": "b"})["Plaintext"] == b"with imported material"
+    # The token is single-use.
+    with pytest.raises(ClientError) as e:
+        k.import_key_material(KeyId=key, ImportToken=p["ImportToken"], EncryptedKeyMaterial=wrap(p, material),
+                              ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    assert error_code(e) == "InvalidImportTokenException"
+    # Delete: PendingImport, ciphertexts unusable until the same material returns.
+    k.delete_imported_key_material(KeyId=key)
+    assert k.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+    with pytest.raises(ClientError) as e:
+        k.decrypt(CiphertextBlob=blob, EncryptionContext={"a": "b"})
+    assert error_code(e) == "KMSInvalidStateException"
+    with pytest.raises(ClientError) as e:
+        import_material(k, key, os.urandom(32))
+    assert error_code(e) == "IncorrectKeyMaterialException"
+    import_material(k, key, material)
+    d = k.describe_key(KeyId=key)["KeyMetadata"]
+    assert d["KeyState"] == "Enabled" and d["ExpirationModel"] == "KEY_MATERIAL_DOES_NOT_EXPIRE"
+    assert "ValidTo" not in d
+    assert k.decrypt(CiphertextBlob=blob, EncryptionContext={"a": "b"})["Plaintext"] == b"with imported material"
+
+
+def test_import_errors(endpoint):
+    k = kms(endpoint, validate=False)
+    native = new_key(k)["KeyId"]
+    ext = new_key(k, Origin="EXTERNAL")["KeyId"]
+    for call, code in [
+        (lambda: k.get_parameters_for_import(KeyId=native, WrappingAlgorithm="RSAES_OAEP_SHA_256",
+                                             WrappingKeySpec="RSA_2048"), "UnsupportedOperationException"),
+        (lambda: k.delete_imported_key_material(KeyId=native), "UnsupportedOperationException"),
+        (lambda: k.get_parameters_for_import(KeyId=ext, WrappingAlgorithm="RSAES_PKCS1_V1_5",
+                                             WrappingKeySpec="RSA_2048"), "UnsupportedOperationException"),
+        (lambda: k.get_parameters_for_import(KeyId=ext, WrappingAlgorithm="NOPE",
+                                             WrappingKeySpec="RSA_2048"), "ValidationException"),
+        (lambda: k.create_key(Origin="EXTERNAL", KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY"),
+         "UnsupportedOperationException"),
+    ]:
+        with pytest.raises(ClientError) as e:
+            call()
+        assert error_code(e) == code
+    p = k.get_parameters_for_import(KeyId=ext, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_3072")
+    future = datetime.now(timezone.utc) + timedelta(days=10)
+    for kwargs, code in [
+        (dict(EncryptedKeyMaterial=wrap(p, os.urandom(32))), "ValidationException"),  # EXPIRES needs ValidTo
+        (dict(EncryptedKeyMaterial=wrap(p, os.urandom(32)), ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+              ValidTo=future), "ValidationException"),
+        (dict(EncryptedKeyMaterial=wrap(p, os.urandom(16)), ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE"),
+         "IncorrectKeyMaterialException"),
+        (dict(EncryptedKeyMaterial=wrap(p, os.urandom(32), "RSAES_OAEP_SHA_1"),
+              ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE"), "InvalidCiphertextException"),
+        (dict(EncryptedKeyMaterial=wrap(p, os.urandom(32)), ValidTo=datetime.now(timezone.utc) - timedelta(days=1)),
+         "ValidationException"),
+    ]:
+        with pytest.raises(ClientError) as e:
+            k.import_key_material(KeyId=ext, ImportToken=p["ImportToken"], **kwargs)
+        assert error_code(e) == code, kwargs
+    with pytest.raises(ClientError) as e:
+        k.import_key_material(KeyId=ext, ImportToken=base64.b64encode(b"forged" * 8),
+                              EncryptedKeyMaterial=wrap(p, os.urandom(32)),
+                              ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    assert error_code(e) == "InvalidImportTokenException"
+    assert k.describe_key(KeyId=ext)["KeyMetadata"]["KeyState"] == "PendingImport"
+    # Import parameters expire after 24 hours on the business clock.
+    status, _ = admin(endpoint, "/_palisade/clock", {"advance_seconds": 25 * 3600})
+    assert status == 200
+    with pytest.raises(ClientError) as e:
+        k.import_key_material(KeyId=ext, ImportToken=p["ImportToken"], EncryptedKeyMaterial=wrap(p, os.urandom(32)),
+                              ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    assert error_code(e) == "ExpiredImportTokenException"
+
+
+def test_imported_material_expires_on_the_business_clock(endpoint):
+    k = kms(endpoint)
+    key = new_key(k, Origin="EXTERNAL")["KeyId"]
+    status, body = admin(endpoint, "/_palisade/clock", {"advance_seconds": 0})
+    now = datetime.fromisoformat(body["now"].replace("Z", "+00:00"))
+    import_material(k, key, os.urandom(32), ValidTo=now + timedelta(days=2), ExpirationModel="KEY_MATERIAL_EXPIRES")
+    blob = k.encrypt(KeyId=key, Plaintext=b"short-lived")["CiphertextBlob"]
+    admin(endpoint, "/_palisade/clock", {"advance_seconds": 86400})
+    assert k.decrypt(CiphertextBlob=blob)["Plaintext"] == b"short-lived"
+    admin(endpoint, "/_palisade/clock", {"advance_seconds": 2 * 86400})
+    state = k.describe_key(KeyId=key)["KeyMetadata"]["KeyState"]
+    if state == "Enabled":
+        pytest.xfail("kms::rotate_due_keys (which also expires imported material) is not yet called after a clock change")
+    assert state == "PendingImport"
+    with pytest.raises(ClientError) as e:
+        k.decrypt(CiphertextBlob=blob)
+    assert error_code(e) == "KMSInvalidStateException"
+
+
+def test_cli_import_with_openssl(endpoint, aws_cli, tmp_path):
+    rc, out, err = aws_cli("kms", "create-key", "--origin", "EXTERNAL")
+    assert rc == 0, err
+    key = json.loads(out)["KeyMetadata"]["KeyId"]
+    rc, out, err = aws_cli("kms", "get-parameters-for-import", "--key-id", key,
+                           "--wrapping-algorithm", "RSAES_OAEP_SHA_256", "--wrapping-key-spec", "RSA_2048")
+    assert rc == 0, err
+    p = json.loads(out)
+    (tmp_path / "pub.der").write_bytes(base64.b64decode(p["PublicKey"]))
+    (tmp_path / "token.bin").write_bytes(base64.b64decode(p["ImportToken"]))
+    (tmp_path / "material.bin").write_bytes(os.urandom(32))
+    r = subprocess.run(["openssl", "pkeyutl", "-encrypt", "-in", str(tmp_path / "material.bin"),
+                        "-out", str(tmp_path / "wrapped.bin"), "-inkey", str(tmp_path / "pub.der"),
+                        "-keyform", "DER", "-pubin", "-pkeyopt", "rsa_padding_mode:oaep",
+                        "-pkeyopt", "rsa_oaep_md:sha256", "-pkeyopt", "rsa_mgf1_md:sha256"], capture_output=True)
+    assert r.returncode == 0, r.stderr
+    rc, out, err = aws_cli("kms", "import-key-material", "--key-id", key,
+                           "--encrypted-key-material", f"fileb://{tmp_path / 'wrapped.bin'}",
+                           "--import-token", f"fileb://{tmp_path / 'token.bin'}",
+                           "--expiration-model", "KEY_MATERIAL_DOES_NOT_EXPIRE")
+    assert rc == 0, err
+    rc, out, err = aws_cli("kms", "describe-key", "--key-id", key)
+    assert json.loads(out)["KeyMetadata"]["KeyState"] == "Enabled"
+    rc, out, err = aws_cli("kms", "delete-imported-key-material", "--key-id", key)
+    assert rc == 0, err
+    rc, out, err = aws_cli("kms", "describe-key", "--key-id", key)
+    assert json.loads(out)["KeyMetadata"]["KeyState"] == "PendingImport"

@@ -540,7 +540,6 @@ def test_policies_are_validated_and_described(endpoint):
     assert code_of(e) == "ValidationException"
 
 
-@pytest.mark.xfail(reason="awaiting scheduler wiring", strict=False)
 def test_expiration_policy_deletes_on_business_clock(endpoint):
     ssm = client(endpoint, "ssm")
     exp = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)

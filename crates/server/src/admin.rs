@@ -98,7 +98,7 @@ pub async fn handle(
                 accounts::set_clock(&env2, offset)?;
                 // Work the new business time makes due (secret rotations) runs before the
                 // clock call answers.
-                if let Err(e) = palisade_services::secrets::run_scheduled(&env2) {
+                if let Err(e) = palisade_services::scheduler::run_due(&env2) {
                     tracing::error!(error = %e, "scheduled work after a clock change failed");
                 }
                 Ok::<(), palisade_services::ApiError>(())

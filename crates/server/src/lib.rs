@@ -88,7 +88,7 @@ fn spawn_scheduler(app: Arc<App>) -> tokio::task::JoinHandle<()> {
             tick.tick().await;
             let env = app.env.clone();
             match tokio::task::spawn_blocking(move || {
-                palisade_services::secrets::run_scheduled(&env)
+                palisade_services::scheduler::run_due(&env)
             })
             .await
             {

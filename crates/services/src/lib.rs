@@ -27,6 +27,7 @@ pub mod keyspace;
 pub mod kms;
 pub mod organizations;
 pub mod registry;
+pub mod scheduler;
 pub mod secrets;
 pub mod service_models;
 pub mod ssm;

@@ -551,3 +551,38 @@ def test_hundred_versions_limit_and_pruning(endpoint):
     assert len(versions) == 100
     assert first not in {v["VersionId"] for v in versions}
     assert s.get_secret_value(SecretId="many", VersionStage="AWSPREVIOUS")["SecretString"] == "99"
+
+
+def test_resource_policy_is_enforced(endpoint):
+    """A secret's own policy grants and denies, together with IAM (same account: the
+    resource policy alone may grant; an explicit deny there beats an IAM allow)."""
+    s = sm(endpoint)
+    s.create_secret(Name="pettracker/prod/db-credentials", SecretString='{"password":"p"}')
+    s.create_secret(Name="pettracker/prod/other", SecretString="o")
+    nothing = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]}
+    ak, sk = make_user(endpoint, "reader", nothing)
+    user = sm(endpoint, ak=ak, sk=sk)
+    with pytest.raises(ClientError) as e:
+        user.get_secret_value(SecretId="pettracker/prod/db-credentials")
+    assert code(e) == "AccessDeniedException"
+    grant = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/reader"},
+        "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}
+    s.put_resource_policy(SecretId="pettracker/prod/db-credentials", ResourcePolicy=json.dumps(grant))
+    assert json.loads(user.get_secret_value(SecretId="pettracker/prod/db-credentials")["SecretString"]) == {"password": "p"}
+    # The grant is this secret's only.
+    with pytest.raises(ClientError) as e:
+        user.get_secret_value(SecretId="pettracker/prod/other")
+    assert code(e) == "AccessDeniedException"
+    # An explicit deny in the secret's policy beats an IAM allow.
+    allow_all = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}]}
+    client(endpoint, "iam").put_user_policy(UserName="reader", PolicyName="p", PolicyDocument=json.dumps(allow_all))
+    deny = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/reader"},
+        "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}
+    s.put_resource_policy(SecretId="pettracker/prod/db-credentials", ResourcePolicy=json.dumps(deny))
+    with pytest.raises(ClientError) as e:
+        user.get_secret_value(SecretId="pettracker/prod/db-credentials")
+    assert code(e) == "AccessDeniedException"
+    assert "explicit deny in a resource-based policy" in e.value.response["Error"]["Message"]
+    assert user.get_secret_value(SecretId="pettracker/prod/other")["SecretString"] == "o"

@@ -101,6 +101,10 @@ pub async fn handle(
                 if let Err(e) = palisade_services::scheduler::run_due(&env2) {
                     tracing::error!(error = %e, "scheduled work after a clock change failed");
                 }
+                // KMS automatic key rotations and imported-material expirations now due.
+                if let Err(e) = palisade_services::kms::rotate_due_keys(&env2) {
+                    tracing::error!(error = %e, "KMS scheduled work after a clock change failed");
+                }
                 Ok::<(), palisade_services::ApiError>(())
             };
             match tokio::task::spawn_blocking(set).await {

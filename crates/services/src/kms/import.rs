@@ -342,6 +342,17 @@ pub(super) fn delete_material(
     Ok(reply)
 }
 
+/// Whether some imported material's ValidTo has passed at `now`.
+pub(super) fn expiry_due(tx: &dyn ReadTx, now: OffsetDateTime) -> Result<bool, ApiError> {
+    let prefix = Key::new().str("kmsimp").finish();
+    let mut end = Vec::new();
+    let range = Range::prefix(&prefix, &mut end);
+    Ok(tx.scan(&range, usize::MAX)?.into_iter().any(|(_, v)| {
+        serde_json::from_slice::<ImportRecord>(&v)
+            .is_ok_and(|r| r.valid_to.is_some_and(|t| t <= now))
+    }))
+}
+
 /// Deletes imported material whose ValidTo has passed at `now` (business clock); returns how
 /// many keys went back to PendingImport. Run by [`super::run_due_rotations`].
 pub(super) fn expire_due(tx: &mut dyn WriteTx, now: OffsetDateTime) -> Result<usize, ApiError> {

@@ -337,11 +337,33 @@ pub fn run_due_rotations(
     Ok(count)
 }
 
-/// Runs [`run_due_rotations`] at the business clock's now in its own durable write (for the
-/// admin plane after a clock change, and for a periodic scheduler).
+/// Whether [`run_due_rotations`] has anything to do at `now` (a cheap snapshot read for a
+/// scheduler: automatic rotations or imported-material expirations that are due).
+pub fn work_due(tx: &dyn ReadTx, now: OffsetDateTime) -> Result<bool, ApiError> {
+    let prefix = Key::new().str("kmsrot").finish();
+    let mut end = Vec::new();
+    let range = Range::prefix(&prefix, &mut end);
+    let rotation_due = tx.scan(&range, usize::MAX)?.into_iter().any(|(_, v)| {
+        serde_json::from_slice::<RotationRecord>(&v)
+            .is_ok_and(|r| r.enabled && r.next_rotation.is_some_and(|n| n <= now))
+    });
+    Ok(rotation_due || super::import::expiry_due(tx, now)?)
+}
+
+/// Runs [`run_due_rotations`] at the business clock's now in its own durable write when
+/// [`work_due`] says anything is due (for the admin plane after a clock change, and for a
+/// periodic scheduler).
 pub fn rotate_due_keys(env: &std::sync::Arc<Env>) -> Result<usize, ApiError> {
-    let env2 = env.clone();
     let now = env.clock.now();
+    let mut due = false;
+    env.store.read(&mut |tx| {
+        due = work_due(tx, now).map_err(|e| palisade_store::StoreError::Other(e.message))?;
+        Ok(())
+    })?;
+    if !due {
+        return Ok(0);
+    }
+    let env2 = env.clone();
     crate::accounts::write_blocking(env.store.as_ref(), move |tx| {
         run_due_rotations(tx, &env2, now)
     })

@@ -300,55 +300,51 @@ impl PolicyAuthorizer {
         check: &AuthzCheck,
     ) -> Result<Option<(Policy, ResourcePolicyType)>, ApiError> {
         let action = check.action.to_ascii_lowercase();
+        let resource = check.resource.as_str();
         if action.starts_with("sts:assumerole")
             || action == "sts:tagsession"
             || action == "sts:setsourceidentity"
         {
-            let Some((account, name)) = role_from_arn(&check.resource) else {
+            let Some((account, name)) = role_from_arn(resource) else {
                 return Ok(None);
             };
-            let mut found = None;
-            self.store.read(&mut |tx| {
-                found = model::get::<Role>(tx, &model::entity_key(account, "role", name))
-                    .map_err(|e| StoreError::Other(e.to_string()))?;
-                Ok(())
-            })?;
-            return Ok(found.and_then(|role| {
-                let doc = decode_if_url_encoded(&role.assume_role_policy_document);
-                Policy::parse(&doc, PolicyKind::Resource)
-                    .ok()
-                    .map(|p| (p, ResourcePolicyType::RoleTrust))
-            }));
+            return self.stored_policy(ResourcePolicyType::RoleTrust, |tx| {
+                Ok(
+                    model::get::<Role>(tx, &model::entity_key(account, "role", name))?
+                        .map(|role| decode_if_url_encoded(&role.assume_role_policy_document)),
+                )
+            });
         }
-        if action.starts_with("secretsmanager:")
-            && check.resource.starts_with("arn:aws:secretsmanager:")
+        if action.starts_with("secretsmanager:") && resource.starts_with("arn:aws:secretsmanager:")
         {
-            let mut doc = None;
-            self.store.read(&mut |tx| {
-                doc = crate::secrets::secret_policy_for_arn(tx, &check.resource)
-                    .map_err(|e| StoreError::Other(e.to_string()))?;
-                Ok(())
-            })?;
-            return Ok(doc.and_then(|d| {
-                Policy::parse(&d, PolicyKind::Resource)
-                    .ok()
-                    .map(|p| (p, ResourcePolicyType::Standard))
-            }));
+            return self.stored_policy(ResourcePolicyType::Standard, |tx| {
+                crate::secrets::secret_policy_for_arn(tx, resource)
+            });
         }
-        if action.starts_with("kms:") && check.resource.starts_with("arn:aws:kms:") {
-            let mut doc = None;
-            self.store.read(&mut |tx| {
-                doc = crate::kms::key_policy_for_arn(tx, &check.resource)
-                    .map_err(|e| StoreError::Other(e.to_string()))?;
-                Ok(())
-            })?;
-            return Ok(doc.and_then(|d| {
-                Policy::parse(&d, PolicyKind::Resource)
-                    .ok()
-                    .map(|p| (p, ResourcePolicyType::KmsKey))
-            }));
+        if action.starts_with("kms:") && resource.starts_with("arn:aws:kms:") {
+            return self.stored_policy(ResourcePolicyType::KmsKey, |tx| {
+                crate::kms::key_policy_for_arn(tx, resource)
+            });
         }
         Ok(None)
+    }
+
+    /// Reads a resource's policy document with `find` and compiles it.
+    fn stored_policy(
+        &self,
+        kind: ResourcePolicyType,
+        find: impl Fn(&dyn ReadTx) -> Result<Option<String>, ApiError>,
+    ) -> Result<Option<(Policy, ResourcePolicyType)>, ApiError> {
+        let mut doc = None;
+        self.store.read(&mut |tx| {
+            doc = find(tx).map_err(|e| StoreError::Other(e.to_string()))?;
+            Ok(())
+        })?;
+        Ok(doc.and_then(|d| {
+            Policy::parse(&d, PolicyKind::Resource)
+                .ok()
+                .map(|p| (p, kind))
+        }))
     }
 }
 

@@ -277,3 +277,33 @@ def test_cli_rsa_pss_openssl_and_data_key_pair(endpoint, aws_cli, tmp_path):
                         "-outform", "DER"], capture_output=True)
     assert p.returncode == 0, p.stderr
     assert p.stdout == base64.b64decode(r["PublicKey"])
+
+
+def test_re_encrypt_between_rsa_and_symmetric_keys(endpoint):
+    k = kms(endpoint)
+    rsa_key = new_key(k, KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["KeyId"]
+    sym = new_key(k)
+    ctx = {"app": "pettracker"}
+    c = k.encrypt(KeyId=rsa_key, Plaintext=b"move me", EncryptionAlgorithm="RSAES_OAEP_SHA_256")["CiphertextBlob"]
+    r = k.re_encrypt(CiphertextBlob=c, SourceKeyId=rsa_key, SourceEncryptionAlgorithm="RSAES_OAEP_SHA_256",
+                     DestinationKeyId=sym["KeyId"], DestinationEncryptionContext=ctx)
+    assert r["SourceEncryptionAlgorithm"] == "RSAES_OAEP_SHA_256"
+    assert r["DestinationEncryptionAlgorithm"] == "SYMMETRIC_DEFAULT" and r["KeyId"] == sym["Arn"]
+    assert k.decrypt(CiphertextBlob=r["CiphertextBlob"], EncryptionContext=ctx)["Plaintext"] == b"move me"
+    back = k.re_encrypt(CiphertextBlob=r["CiphertextBlob"], SourceEncryptionContext=ctx, DestinationKeyId=rsa_key,
+                        DestinationEncryptionAlgorithm="RSAES_OAEP_SHA_1")
+    assert back["DestinationEncryptionAlgorithm"] == "RSAES_OAEP_SHA_1"
+    assert k.decrypt(CiphertextBlob=back["CiphertextBlob"], KeyId=rsa_key,
+                     EncryptionAlgorithm="RSAES_OAEP_SHA_1")["Plaintext"] == b"move me"
+    for kwargs, code in [
+        (dict(CiphertextBlob=c, SourceEncryptionAlgorithm="RSAES_OAEP_SHA_256", DestinationKeyId=sym["KeyId"]),
+         "InvalidCiphertextException"),  # asymmetric source needs SourceKeyId
+        (dict(CiphertextBlob=r["CiphertextBlob"], SourceEncryptionContext=ctx, DestinationKeyId=rsa_key),
+         "InvalidKeyUsageException"),  # RSA destination needs an RSAES algorithm
+        (dict(CiphertextBlob=r["CiphertextBlob"], SourceEncryptionContext=ctx, DestinationKeyId=rsa_key,
+              DestinationEncryptionAlgorithm="RSAES_OAEP_SHA_256", DestinationEncryptionContext=ctx),
+         "InvalidKeyUsageException"),
+    ]:
+        with pytest.raises(ClientError) as e:
+            k.re_encrypt(**kwargs)
+        assert error_code(e) == code, kwargs

@@ -609,19 +609,6 @@ fn check_dry_run(d: Option<bool>) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_symmetric_algorithm(alg: &Option<String>, member: &str) -> Result<(), ApiError> {
-    if let Some(a) = alg {
-        check_enum(a, member, ENCRYPTION_ALGORITHMS)?;
-        if a != "SYMMETRIC_DEFAULT" {
-            return Err(err(
-                "InvalidKeyUsageException",
-                format!("The encryption algorithm {a} is not compatible with the KMS key's key spec, SYMMETRIC_DEFAULT."),
-            ));
-        }
-    }
-    Ok(())
-}
-
 fn require_usage(k: &KeyRecord, usage: &str, op: &str) -> Result<(), ApiError> {
     if k.key_usage != usage {
         return Err(err(
@@ -1363,35 +1350,80 @@ fn re_encrypt(
     }
     check_context(&i.source_encryption_context)?;
     check_context(&i.destination_encryption_context)?;
-    check_symmetric_algorithm(&i.source_encryption_algorithm, "sourceEncryptionAlgorithm")?;
-    check_symmetric_algorithm(
-        &i.destination_encryption_algorithm,
-        "destinationEncryptionAlgorithm",
-    )?;
-    let (source, plaintext) = decrypt_blob(
-        tx,
-        env,
-        ctx,
-        &i.ciphertext_blob,
-        i.source_key_id.as_deref(),
-        &i.source_encryption_context.clone().unwrap_or_default(),
-    )?;
+    for (alg, member) in [
+        (&i.source_encryption_algorithm, "sourceEncryptionAlgorithm"),
+        (
+            &i.destination_encryption_algorithm,
+            "destinationEncryptionAlgorithm",
+        ),
+    ] {
+        if let Some(a) = alg {
+            check_enum(a, member, ENCRYPTION_ALGORITHMS)?;
+        }
+    }
+    let source_alg = i
+        .source_encryption_algorithm
+        .clone()
+        .unwrap_or_else(|| "SYMMETRIC_DEFAULT".to_owned());
+    let (source, mut plaintext) = if source_alg == "SYMMETRIC_DEFAULT" {
+        decrypt_blob(
+            tx,
+            env,
+            ctx,
+            &i.ciphertext_blob,
+            i.source_key_id.as_deref(),
+            &i.source_encryption_context.clone().unwrap_or_default(),
+        )?
+    } else {
+        pk::rsa_decrypt_raw(
+            tx,
+            env,
+            ctx,
+            &i.ciphertext_blob,
+            i.source_key_id.as_deref(),
+            &source_alg,
+            &i.source_encryption_context,
+        )?
+    };
     let dest = store::resolve(tx, ctx, &i.destination_key_id)?;
-    require_usage(&dest, "ENCRYPT_DECRYPT", "ReEncrypt")?;
-    dest.check_usable()?;
-    check_dry_run(i.dry_run)?;
-    let sealed = encrypt_with(
-        env,
-        &dest,
-        &i.destination_encryption_context.clone().unwrap_or_default(),
-        &plaintext,
-    )?;
+    let checked = require_usage(&dest, "ENCRYPT_DECRYPT", "ReEncrypt")
+        .and_then(|_| algorithm_for_key(&dest, &i.destination_encryption_algorithm))
+        .and_then(|alg| dest.check_usable().map(|_| alg))
+        .and_then(|alg| check_dry_run(i.dry_run).map(|_| alg));
+    let dest_alg = match checked {
+        Ok(a) => a,
+        Err(e) => {
+            plaintext.fill(0);
+            return Err(e);
+        }
+    };
+    let ciphertext = if asym::is_rsa(&dest.key_spec) {
+        pk::rsa_encrypt_raw(
+            env,
+            &dest,
+            &dest_alg,
+            &i.destination_encryption_context,
+            &plaintext,
+        )
+    } else {
+        encrypt_with(
+            env,
+            &dest,
+            &i.destination_encryption_context.clone().unwrap_or_default(),
+            &plaintext,
+        )
+        .map(|s| s.ciphertext)
+    };
+    plaintext.fill(0);
+    let sealed = Sealed {
+        ciphertext: ciphertext?,
+    };
     let mut reply = Reply::new(json!({
         "CiphertextBlob": b64(&sealed.ciphertext),
         "SourceKeyId": source.arn,
         "KeyId": dest.arn,
-        "SourceEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
-        "DestinationEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+        "SourceEncryptionAlgorithm": source_alg,
+        "DestinationEncryptionAlgorithm": dest_alg,
     }));
     reply.resources = vec![
         ("AWS::KMS::Key".to_owned(), source.arn.clone()),

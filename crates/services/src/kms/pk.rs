@@ -28,14 +28,14 @@ fn no_context(c: &Option<Context>) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub(super) fn rsa_encrypt(
+/// RSAES-OAEP encryption with an RSA key (usage, algorithm and state already checked).
+pub(super) fn rsa_encrypt_raw(
     env: &Env,
     key: &KeyRecord,
     alg: &str,
     enc_ctx: &Option<Context>,
     plaintext: &[u8],
-    dry_run: Option<bool>,
-) -> Result<Reply, ApiError> {
+) -> Result<Vec<u8>, ApiError> {
     no_context(enc_ctx)?;
     let max = asym::max_oaep_plaintext(&key.key_spec, alg);
     if plaintext.len() > max {
@@ -48,16 +48,59 @@ pub(super) fn rsa_encrypt(
             ),
         ));
     }
-    check_dry_run(dry_run)?;
     let mut pkcs8 = private_key(env, key)?;
     let ciphertext = asym::rsa_encrypt(&pkcs8, alg, plaintext);
     pkcs8.fill(0);
-    let ciphertext = ciphertext.ok_or_else(|| ApiError::internal("RSA encryption failed"))?;
+    ciphertext.ok_or_else(|| ApiError::internal("RSA encryption failed"))
+}
+
+pub(super) fn rsa_encrypt(
+    env: &Env,
+    key: &KeyRecord,
+    alg: &str,
+    enc_ctx: &Option<Context>,
+    plaintext: &[u8],
+    dry_run: Option<bool>,
+) -> Result<Reply, ApiError> {
+    no_context(enc_ctx)?;
+    check_dry_run(dry_run)?;
+    let ciphertext = rsa_encrypt_raw(env, key, alg, enc_ctx, plaintext)?;
     let mut reply = Reply::new(json!({
         "CiphertextBlob": b64(&ciphertext), "KeyId": key.arn, "EncryptionAlgorithm": alg,
     }));
     reply.resources = key_resources(key);
     Ok(reply)
+}
+
+/// RSAES-OAEP decryption of `blob_b64` with the RSA key `key_id` names: (key, plaintext).
+pub(super) fn rsa_decrypt_raw(
+    tx: &dyn ReadTx,
+    env: &Env,
+    ctx: &RequestContext,
+    blob_b64: &str,
+    key_id: Option<&str>,
+    alg: &str,
+    enc_ctx: &Option<Context>,
+) -> Result<(KeyRecord, Vec<u8>), ApiError> {
+    let ciphertext = unb64(blob_b64, "CiphertextBlob")?;
+    if ciphertext.is_empty() {
+        return Err(kerr::too_short("ciphertextBlob", 1));
+    }
+    if ciphertext.len() > MAX_CIPHERTEXT {
+        return Err(kerr::too_long("ciphertextBlob", MAX_CIPHERTEXT));
+    }
+    // An asymmetric ciphertext does not name its key: KeyId is required.
+    let key_id = key_id.ok_or_else(kerr::invalid_ciphertext)?;
+    let key = store::resolve(tx, ctx, key_id)?;
+    require_usage(&key, "ENCRYPT_DECRYPT", "Decrypt")?;
+    super::algorithm_for_key(&key, &Some(alg.to_owned()))?;
+    no_context(enc_ctx)?;
+    key.check_usable()?;
+    let mut pkcs8 = private_key(env, &key)?;
+    let plaintext = asym::rsa_decrypt(&pkcs8, alg, &ciphertext);
+    pkcs8.fill(0);
+    let plaintext = plaintext.ok_or_else(kerr::invalid_ciphertext)?;
+    Ok((key, plaintext))
 }
 
 pub(super) fn rsa_decrypt(
@@ -67,25 +110,16 @@ pub(super) fn rsa_decrypt(
     i: &DecryptInput,
     alg: &str,
 ) -> Result<Reply, ApiError> {
-    let ciphertext = unb64(&i.ciphertext_blob, "CiphertextBlob")?;
-    if ciphertext.is_empty() {
-        return Err(kerr::too_short("ciphertextBlob", 1));
-    }
-    if ciphertext.len() > MAX_CIPHERTEXT {
-        return Err(kerr::too_long("ciphertextBlob", MAX_CIPHERTEXT));
-    }
-    // An asymmetric ciphertext does not name its key: KeyId is required.
-    let key_id = i.key_id.as_deref().ok_or_else(kerr::invalid_ciphertext)?;
-    let key = store::resolve(tx, ctx, key_id)?;
-    require_usage(&key, "ENCRYPT_DECRYPT", "Decrypt")?;
-    super::algorithm_for_key(&key, &Some(alg.to_owned()))?;
-    no_context(&i.encryption_context)?;
-    key.check_usable()?;
+    let (key, plaintext) = rsa_decrypt_raw(
+        tx,
+        env,
+        ctx,
+        &i.ciphertext_blob,
+        i.key_id.as_deref(),
+        alg,
+        &i.encryption_context,
+    )?;
     check_dry_run(i.dry_run)?;
-    let mut pkcs8 = private_key(env, &key)?;
-    let plaintext = asym::rsa_decrypt(&pkcs8, alg, &ciphertext);
-    pkcs8.fill(0);
-    let plaintext = plaintext.ok_or_else(kerr::invalid_ciphertext)?;
     let mut reply = Reply::new(json!({
         "KeyId": key.arn, "Plaintext": b64(&plaintext), "EncryptionAlgorithm": alg,
     }));

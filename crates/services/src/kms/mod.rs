@@ -1,10 +1,15 @@
 //! AWS Key Management Service (awsJson1.1, target prefix `TrentService`, regional).
 //!
-//! Keys (symmetric AES-256-GCM `SYMMETRIC_DEFAULT` and `HMAC_256`), aliases, key policies,
-//! tags, deletion windows on the business clock, and real cryptography with aws-lc-rs:
-//! Encrypt / Decrypt / ReEncrypt / GenerateDataKey(WithoutPlaintext) / GenerateRandom /
-//! GenerateMac / VerifyMac. Ciphertext blobs are described in [`blob`]; key material is
-//! stored only sealed under the data dir's master key ([`store`]).
+//! Keys (symmetric AES-256-GCM `SYMMETRIC_DEFAULT`, `HMAC_224/256/384/512`, RSA 2048/3072/4096
+//! for ENCRYPT_DECRYPT or SIGN_VERIFY, ECC NIST P-256/384/521 and secp256k1 for SIGN_VERIFY),
+//! aliases, key policies, tags, deletion windows on the business clock, and real cryptography
+//! with aws-lc-rs: Encrypt / Decrypt / ReEncrypt (symmetric and RSAES-OAEP) /
+//! GenerateDataKey(WithoutPlaintext) / GenerateDataKeyPair(WithoutPlaintext) / GenerateRandom /
+//! GenerateMac / VerifyMac / Sign / Verify / GetPublicKey (`pk`, [`asym`]). Ciphertext blobs
+//! are described in [`blob`]; key material is stored only sealed under the data dir's master
+//! key ([`store`]). Rotation ([`rotation`], with [`run_due_rotations`] for the scheduler),
+//! grants ([`grants`], with [`grants_allow`] for the authorizer) and imported key material
+//! ([`import`]) keep their state in side records beside the key.
 //!
 //! Authorization: every operation names `kms:<Action>` on the key ARN it targets (on the
 //! alias ARN when `KeyId` is an alias: authz() cannot read state; [`key_policy_for_arn`]

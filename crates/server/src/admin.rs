@@ -96,14 +96,10 @@ pub async fn handle(
             let env2 = env.clone();
             let set = move || {
                 accounts::set_clock(&env2, offset)?;
-                // Work the new business time makes due (secret rotations) runs before the
-                // clock call answers.
+                // Work the new business time makes due (secret and key rotations, expiries)
+                // runs before the clock call answers.
                 if let Err(e) = palisade_services::scheduler::run_due(&env2) {
                     tracing::error!(error = %e, "scheduled work after a clock change failed");
-                }
-                // KMS automatic key rotations and imported-material expirations now due.
-                if let Err(e) = palisade_services::kms::rotate_due_keys(&env2) {
-                    tracing::error!(error = %e, "KMS scheduled work after a clock change failed");
                 }
                 Ok::<(), palisade_services::ApiError>(())
             };

@@ -329,6 +329,27 @@ impl PolicyAuthorizer {
         Ok(None)
     }
 
+    /// Whether a KMS grant on the check's key gives the caller this operation, with the
+    /// request's encryption context.
+    fn grant_allows(&self, check: &AuthzCheck, p: &Principal) -> Result<bool, ApiError> {
+        let context: std::collections::BTreeMap<String, String> = check
+            .context
+            .iter()
+            .filter_map(|(k, v)| {
+                let key = k.strip_prefix("kms:EncryptionContext:")?;
+                Some((key.to_owned(), v.first()?.clone()))
+            })
+            .collect();
+        let mut allowed = false;
+        self.store.read(&mut |tx| {
+            allowed =
+                crate::kms::grants_allow(tx, &check.resource, &p.arn, &check.action, &context)
+                    .map_err(|e| StoreError::Other(e.to_string()))?;
+            Ok(())
+        })?;
+        Ok(allowed)
+    }
+
     /// Reads a resource's policy document with `find` and compiles it.
     fn stored_policy(
         &self,
@@ -555,8 +576,17 @@ impl PolicyAuthorizer {
         };
         let ev = evaluate(&request, &set);
         if ev.decision.is_allowed() {
-            Ok(AuthzDecision::Allow)
-        } else {
+            return Ok(AuthzDecision::Allow);
+        }
+        // KMS grants add permissions beside the key policy: an implicit denial on a key is
+        // lifted when a grant gives the caller this operation (explicit denies stand).
+        if ev.decision == palisade_policy::Decision::ImplicitDeny
+            && check.resource.starts_with("arn:aws:kms:")
+            && self.grant_allows(check, p)?
+        {
+            return Ok(AuthzDecision::Allow);
+        }
+        {
             Ok(AuthzDecision::Deny {
                 message: ev.denial_message(&request).unwrap_or_else(|| {
                     crate::authz::denial_message(

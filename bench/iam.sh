@@ -19,7 +19,7 @@ cargo build --release --quiet --bin palisade
 TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release
 PALISADE_ROOT_ACCESS_KEY_ID=$AK PALISADE_ROOT_SECRET_ACCESS_KEY=$SK \
   "$TARGET/palisade" serve --sync "$SYNC" --listen 127.0.0.1:0 --data-dir "$WORK/data" 2>"$WORK/p.log" &
-PIDS+=($!)
+PPID_=$!; PIDS+=($PPID_)
 for _ in $(seq 1 200); do P_URL=$(grep -m1 -oE 'http://[0-9.:]+' "$WORK/p.log" || true); [ -n "$P_URL" ] && break; sleep 0.05; done
 M_URL=""
 if command -v moto_server >/dev/null; then
@@ -37,7 +37,11 @@ ep, ak, sk = sys.argv[1:]
 s = boto3.session.Session(aws_access_key_id=ak, aws_secret_access_key=sk, region_name="us-east-1")
 iam = s.client("iam", endpoint_url=ep)
 iam.create_group(GroupName="Developers")
-iam.attach_group_policy(GroupName="Developers", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+try:
+    iam.attach_group_policy(GroupName="Developers", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+except iam.exceptions.NoSuchEntityException:
+    # moto ships few AWS managed policies; it does not evaluate policies anyway.
+    pass
 iam.put_group_policy(GroupName="Developers", PolicyName="DenyWithoutMFA", PolicyDocument=json.dumps({
   "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "NotAction": ["iam:Get*", "iam:List*", "sts:*"],
   "Resource": "*", "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}]}))
@@ -91,10 +95,14 @@ print(member["AccessKeyId"], member["SecretAccessKey"], member["SessionToken"], 
 PY
 )"
 
-run() { # name url ak sk service body [token] -> "req/s p50 p99 requests errors"
+cpu_ticks() { if [ "$1" = "$P_URL" ]; then awk '{print $14 + $15}' "/proc/$PPID_/stat"; else echo 0; fi; }
+run() { # name url ak sk service body [token] -> "req/s p50 p99 requests errors cpu_us_per_request"
   python3 bench/signed_request.py "$2" "$3" "$4" "$5" "$6" "${7:-}" >"$WORK/$1.lua"
+  local c0; c0=$(cpu_ticks "$2")
   wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s "$WORK/$1.lua" "$2/" >"$WORK/$1.wrk" 2>&1 || true
-  grep RESULT "$WORK/$1.wrk" | awk '{printf "%.0f %.2f %.2f %d %d\n", $6, $4/1000, $5/1000, $2, $3}'
+  local c1; c1=$(cpu_ticks "$2")
+  grep RESULT "$WORK/$1.wrk" | awk -v dt=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" \
+    '{printf "%.0f %.2f %.2f %d %d %.1f\n", $6, $4/1000, $5/1000, $2, $3, ($2 > 0 ? dt * 1e6 / hz / $2 : 0)}'
 }
 GU="Action=GetUser&UserName=alex&Version=2010-05-08"
 AR="Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A${P_ACCT}%3Arole%2Fpettracker-app&RoleSessionName=bench&Version=2011-06-15"
@@ -103,7 +111,7 @@ R2=$(run gu-alex "$P_URL" "$P_AK" "$P_SK" iam "$GU")
 R3=$(run ar-alex "$P_URL" "$P_AK" "$P_SK" sts "$AR")
 R4=$(run gu-scp "$P_URL" "$S_AK" "$S_SK" iam "$GU" "$S_TOK")
 R5=$(run gu-alone "$P_URL" "$O_AK" "$O_SK" iam "$GU" "$O_TOK")
-M1="0 0 0 0 0"; M3="0 0 0 0 0"
+M1="0 0 0 0 0 0"; M3="0 0 0 0 0 0"
 if [ -n "$M_URL" ]; then
   MAR="Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A${M_ACCT}%3Arole%2Fpettracker-app&RoleSessionName=bench&Version=2011-06-15"
   M1=$(run m-gu "$M_URL" "$M_AK" "$M_SK" iam "$GU"); M3=$(run m-ar "$M_URL" "$M_AK" "$M_SK" sts "$MAR")
@@ -118,14 +126,16 @@ names = ["palisade GetUser as root (no eval)", "palisade GetUser as alex (eval)"
 rows_all = rows + [scp, alone]
 names_all = names + ["palisade GetUser, member role (3 SCP lv)", "palisade GetUser, standalone role"]
 print(f"IAM/STS through the full pipeline, wrk -t2, {dur}s, {conns} connections, --sync {sync}, one run")
-print(f"{'scenario':<42}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+print(f"{'scenario':<42}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'CPU us/req':>12}")
 for n, r in zip(names_all, rows_all):
-    print(f"{n:<42}{r[0]:>9.0f}{r[1]:>9.2f}{r[2]:>9.2f}{int(r[4]):>8}")
+    print(f"{n:<42}{r[0]:>9.0f}{r[1]:>9.2f}{r[2]:>9.2f}{int(r[4]):>8}{(r[5] if r[5] else float('nan')):>12.1f}")
 root, alex, ar, mgu, mar = rows
 if root[0] and alex[0]:
-    print(f"policy evaluation cost: {(1/alex[0] - 1/root[0]) / (1/root[0]):+.1%} per GetUser (alex vs root)")
+    print(f"policy evaluation cost: {(1/alex[0] - 1/root[0]) / (1/root[0]):+.1%} wall, "
+          f"{(alex[5] - root[5]) / root[5]:+.1%} server CPU per GetUser (alex vs root)")
 if scp[0] and alone[0]:
-    print(f"SCP cost: {(1/scp[0] - 1/alone[0]) / (1/alone[0]):+.1%} per GetUser (3 SCP levels vs none)")
+    print(f"SCP cost: {(1/scp[0] - 1/alone[0]) / (1/alone[0]):+.1%} wall, "
+          f"{(scp[5] - alone[5]) / alone[5]:+.1%} server CPU per GetUser (3 SCP levels vs none)")
 if mgu[0]:
     print(f"GetUser palisade/moto: {alex[0]/mgu[0]:.0f}x")
 if mar[0]:

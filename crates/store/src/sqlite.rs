@@ -88,6 +88,7 @@ pub struct SqliteStore {
     writer_id: ThreadId,
     pool_put: Sender<Connection>,
     pool_take: Receiver<Connection>,
+    opts: SqliteOptions,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -150,11 +151,7 @@ impl SqliteStore {
         let readers = opts.readers.max(1);
         let (pool_put, pool_take) = crossbeam_channel::bounded(readers);
         for _ in 0..readers {
-            let c = Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
-            configure(&c, &opts)?;
+            let c = open_reader(path, &opts)?;
             pool_put
                 .send(c)
                 .map_err(|_| StoreError::Other("reader pool closed".into()))?;
@@ -172,6 +169,7 @@ impl SqliteStore {
             writer: Mutex::new(Some(writer)),
             pool_put,
             pool_take,
+            opts,
         })
     }
 
@@ -230,10 +228,14 @@ impl Store for SqliteStore {
         &self,
         f: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let conn = self
-            .pool_take
-            .recv()
-            .map_err(|_| StoreError::Other("reader pool closed".into()))?;
+        // Never wait for a pooled connection: a read may run while its caller holds
+        // another (an authorization inside an operation's read), and waiting could then
+        // deadlock once every pooled connection is held that way. When the pool is empty
+        // an extra connection serves this read; it is kept if the pool has room again.
+        let conn = match self.pool_take.try_recv() {
+            Ok(c) => c,
+            Err(_) => open_reader(&self.path, &self.opts)?,
+        };
         let guard = Pooled {
             conn: Some(conn),
             home: &self.pool_put,
@@ -292,9 +294,19 @@ impl Drop for Pooled<'_> {
                     tracing::error!(error = %e, "could not end a read transaction");
                 }
             }
-            let _ = self.home.send(c);
+            // A full pool (this was an extra connection) drops it.
+            let _ = self.home.try_send(c);
         }
     }
+}
+
+fn open_reader(path: &Path, opts: &SqliteOptions) -> Result<Connection, StoreError> {
+    let c = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&c, opts)?;
+    Ok(c)
 }
 
 fn writer_loop(conn: Connection, rx: Receiver<Job>, max_batch: usize) {

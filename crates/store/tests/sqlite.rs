@@ -129,3 +129,32 @@ fn dropping_the_last_handle_inside_done_does_not_deadlock() {
     .unwrap();
     assert_eq!(got.as_deref(), Some(&b"v"[..]));
 }
+
+/// Reads nested deeper than the reader pool (an authorization inside an operation's
+/// read, under load) get extra connections instead of waiting forever.
+#[test]
+fn nested_reads_beyond_the_pool_do_not_deadlock() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = SqliteOptions {
+        readers: 2,
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open(&dir.path().join("db"), opts).unwrap();
+    fn nest(store: &SqliteStore, depth: usize) -> usize {
+        if depth == 0 {
+            return 0;
+        }
+        let mut inner = 0;
+        store
+            .read(&mut |_tx| {
+                inner = nest(store, depth - 1);
+                Ok(())
+            })
+            .unwrap();
+        inner + 1
+    }
+    assert_eq!(nest(&store, 6), 6);
+    // The pool is still usable afterwards.
+    store.read(&mut |tx| tx.get(b"k").map(|_| ())).unwrap();
+    store.shutdown();
+}

@@ -8,10 +8,12 @@ import json
 import os
 import time
 
+import boto3
+import botocore.config
 import botocore.exceptions
 import pytest
 
-from conftest import ACCOUNT, admin, client
+from conftest import ACCOUNT, ROOT_AK, ROOT_SK, admin, client
 
 REGION = "us-east-1"
 
@@ -629,3 +631,22 @@ def test_cloudtrail_records_calls_without_values(endpoint):
     get_ev = [json.loads(e["CloudTrailEvent"]) for e in evs if e["EventName"] == "GetParameter"][0]
     assert get_ev["requestParameters"] == {"name": "/ct/secret", "withDecryption": True}
     assert get_ev["readOnly"] is True
+
+
+def test_concurrent_secure_reads_complete(endpoint):
+    """Many concurrent GetParameter(WithDecryption) calls (each authorizes KMS use inside
+    its read) all complete: regression test for a reader-pool deadlock."""
+    import concurrent.futures
+
+    root = client(endpoint, "ssm")
+    root.put_parameter(Name="/pettracker/prod/db-url", Value="postgres://db", Type="SecureString")
+    cfg = botocore.config.Config(max_pool_connections=48, retries={"max_attempts": 0}, read_timeout=20)
+    s = boto3.session.Session(aws_access_key_id=ROOT_AK, aws_secret_access_key=ROOT_SK, region_name="us-east-1")
+    c = s.client("ssm", endpoint_url=endpoint, config=cfg)
+
+    def read(_):
+        return c.get_parameter(Name="/pettracker/prod/db-url", WithDecryption=True)["Parameter"]["Value"]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=48) as pool:
+        values = list(pool.map(read, range(480)))
+    assert values == ["postgres://db"] * 480

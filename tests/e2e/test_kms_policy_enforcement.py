@@ -1,0 +1,86 @@
+"""Key policies are enforced: IAM policies count only when the key policy delegates to
+the account; a key policy can grant by itself, and its explicit denies win."""
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import ACCOUNT, client
+
+ALL_KMS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}
+
+
+def user(endpoint, name, policy=None):
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName=name)
+    if policy:
+        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return client(endpoint, "kms", ak=key["AccessKeyId"], sk=key["SecretAccessKey"])
+
+
+def denied(call):
+    with pytest.raises(ClientError) as e:
+        call()
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+    return e.value.response["Error"]["Message"]
+
+
+def key_with_policy(endpoint, statements):
+    policy = {"Version": "2012-10-17", "Statement": statements}
+    return client(endpoint, "kms").create_key(Policy=json.dumps(policy), BypassPolicyLockoutSafetyCheck=True)[
+        "KeyMetadata"
+    ]["Arn"]
+
+
+def test_default_key_policy_delegates_to_iam(endpoint):
+    key = client(endpoint, "kms").create_key()["KeyMetadata"]["Arn"]
+    allowed = user(endpoint, "app", ALL_KMS)
+    assert allowed.encrypt(KeyId=key, Plaintext=b"x")["KeyId"] == key
+    nobody = user(endpoint, "nobody")
+    denied(lambda: nobody.encrypt(KeyId=key, Plaintext=b"x"))
+
+
+def test_key_policy_without_account_delegation_denies_what_iam_allows(endpoint):
+    admin_role = f"arn:aws:iam::{ACCOUNT}:user/keyadmin"
+    key = key_with_policy(endpoint, [
+        {"Sid": "KeyAdminOnly", "Effect": "Allow", "Principal": {"AWS": admin_role}, "Action": "kms:*", "Resource": "*"},
+    ])
+    keyadmin = user(endpoint, "keyadmin")  # no IAM policy at all: the key policy grants
+    blob = keyadmin.encrypt(KeyId=key, Plaintext=b"pet records")["CiphertextBlob"]
+    app = user(endpoint, "app", ALL_KMS)  # IAM allows everything in KMS...
+    message = denied(lambda: app.decrypt(CiphertextBlob=blob))  # ...but the key policy does not
+    assert f"arn:aws:iam::{ACCOUNT}:user/app" in message and "kms:Decrypt" in message
+    # Even the account's root is bound by a key policy that leaves it out.
+    denied(lambda: client(endpoint, "kms").decrypt(CiphertextBlob=blob))
+
+
+def test_explicit_deny_in_key_policy_wins(endpoint):
+    key = key_with_policy(endpoint, [
+        {"Sid": "Account", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "NoDecryptForApp", "Effect": "Deny", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/app"},
+         "Action": "kms:Decrypt", "Resource": "*"},
+    ])
+    app = user(endpoint, "app", ALL_KMS)
+    blob = app.encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"]
+    message = denied(lambda: app.decrypt(CiphertextBlob=blob))
+    assert "explicit deny in a resource-based policy" in message
+    # Encrypt is still allowed (the deny names Decrypt only).
+    assert app.encrypt(KeyId=key, Plaintext=b"y")["KeyId"] == key
+
+
+def test_key_policy_conditions_on_encryption_context(endpoint):
+    key = key_with_policy(endpoint, [
+        {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+         "Action": ["kms:Create*", "kms:Describe*", "kms:Put*", "kms:Get*"], "Resource": "*"},
+        {"Sid": "AppWithContext", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/app"},
+         "Action": ["kms:Encrypt", "kms:Decrypt"], "Resource": "*",
+         "Condition": {"StringEquals": {"kms:EncryptionContext:app": "pettracker"}}},
+    ])
+    app = user(endpoint, "app")
+    blob = app.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"app": "pettracker"})["CiphertextBlob"]
+    assert app.decrypt(CiphertextBlob=blob, EncryptionContext={"app": "pettracker"})["Plaintext"] == b"x"
+    denied(lambda: app.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"app": "other"}))
+    denied(lambda: app.encrypt(KeyId=key, Plaintext=b"x"))

@@ -87,10 +87,8 @@ fn spawn_scheduler(app: Arc<App>) -> tokio::task::JoinHandle<()> {
         loop {
             tick.tick().await;
             let env = app.env.clone();
-            match tokio::task::spawn_blocking(move || {
-                palisade_services::scheduler::run_due(&env)
-            })
-            .await
+            match tokio::task::spawn_blocking(move || palisade_services::scheduler::run_due(&env))
+                .await
             {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::error!(error = %e, "scheduled work failed"),

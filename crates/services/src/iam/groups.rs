@@ -271,13 +271,13 @@ impl crate::Operation for Operation {
                 }))
             }
             Operation::ListGroups(i) => {
-                let prefix = i.path_prefix.clone().unwrap_or_else(|| "/".to_owned());
-                let page = model::list_page::<Group>(
+                let page = model::list_by_path::<Group>(
                     tx,
-                    &model::table_prefix(account, TABLE),
+                    account,
+                    TABLE,
+                    i.path_prefix.as_deref(),
                     i.marker.as_deref(),
                     i.max_items,
-                    |g| g.path.starts_with(&prefix),
                 )?;
                 let (is_truncated, marker) = page_marker(&page);
                 Ok(Reply::new(ListGroupsOutput {

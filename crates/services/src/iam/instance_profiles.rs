@@ -275,13 +275,13 @@ impl crate::Operation for Operation {
                 }))
             }
             Operation::ListInstanceProfiles(i) => {
-                let prefix = i.path_prefix.clone().unwrap_or_else(|| "/".to_owned());
-                let page = model::list_page::<InstanceProfile>(
+                let page = model::list_by_path::<InstanceProfile>(
                     tx,
-                    &model::table_prefix(account, TABLE),
+                    account,
+                    TABLE,
+                    i.path_prefix.as_deref(),
                     i.marker.as_deref(),
                     i.max_items,
-                    |p| p.path.starts_with(&prefix),
                 )?;
                 let is_truncated = page.is_truncated();
                 let instance_profiles = page

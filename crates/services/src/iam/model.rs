@@ -464,6 +464,42 @@ pub fn delete_prefix(tx: &mut dyn WriteTx, prefix: &[u8]) -> Result<(), ApiError
     Ok(())
 }
 
+/// IAM records listed by path prefix (users, groups, roles, instance profiles).
+pub trait HasPath {
+    fn path(&self) -> &str;
+}
+
+macro_rules! has_path {
+    ($($t:ty),*) => {$(
+        impl HasPath for $t {
+            fn path(&self) -> &str {
+                &self.path
+            }
+        }
+    )*};
+}
+has_path!(User, Group, Role, InstanceProfile);
+
+/// One page of `table`'s records whose path starts with `path_prefix` (default `/`), as
+/// the List* operations with a `PathPrefix` answer.
+pub fn list_by_path<T: DeserializeOwned + HasPath>(
+    tx: &dyn ReadTx,
+    account: &str,
+    table: &str,
+    path_prefix: Option<&str>,
+    marker: Option<&str>,
+    max_items: Option<i64>,
+) -> Result<Page<T>, ApiError> {
+    let prefix = path_prefix.unwrap_or("/");
+    list_page(
+        tx,
+        &table_prefix(account, table),
+        marker,
+        max_items,
+        |r: &T| r.path().starts_with(prefix),
+    )
+}
+
 /// One page of a listing.
 pub struct Page<T> {
     pub items: Vec<T>,

@@ -430,13 +430,13 @@ impl crate::Operation for Operation {
                 Ok(Reply::new(RoleOutput { role: wire(role) }))
             }
             Operation::ListRoles(i) => {
-                let prefix = i.path_prefix.clone().unwrap_or_else(|| "/".to_owned());
-                let page = model::list_page::<Role>(
+                let page = model::list_by_path::<Role>(
                     tx,
-                    &model::table_prefix(account, TABLE),
+                    account,
+                    TABLE,
+                    i.path_prefix.as_deref(),
                     i.marker.as_deref(),
                     i.max_items,
-                    |r| r.path.starts_with(&prefix),
                 )?;
                 let is_truncated = page.is_truncated();
                 let roles = page

@@ -261,13 +261,13 @@ impl crate::Operation for Operation {
                 Ok(Reply::new(UserOutput { user }))
             }
             Operation::ListUsers(i) => {
-                let prefix = i.path_prefix.clone().unwrap_or_else(|| "/".to_owned());
-                let page = model::list_page::<User>(
+                let page = model::list_by_path::<User>(
                     tx,
-                    &model::table_prefix(account, TABLE),
+                    account,
+                    TABLE,
+                    i.path_prefix.as_deref(),
                     i.marker.as_deref(),
                     i.max_items,
-                    |u| u.path.starts_with(&prefix),
                 )?;
                 let is_truncated = page.is_truncated();
                 let users = page

@@ -1,10 +1,11 @@
-//! The admin plane under `/_palisade/`: health (open), reset and clock (SigV4, service
-//! name `palisade`, root or an administrator of the management account only).
+//! The admin plane under `/_palisade/`: health (open), reset, clock and rotation hooks
+//! (SigV4, service name `palisade`, root or an administrator of the management account
+//! only).
 
 use crate::{app::App, wire};
 use hyper::body::Bytes;
 use palisade_protocol::sigv4;
-use palisade_services::accounts;
+use palisade_services::{accounts, secrets::hooks};
 use serde_json::json;
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
@@ -109,6 +110,38 @@ pub async fn handle(
             }
         }
         (http::Method::GET, "/_palisade/clock") => clock_body(&env, request_id),
+        (http::Method::POST, "/_palisade/rotation-hooks") => {
+            let hook = match hooks::parse(body) {
+                Ok(h) => h,
+                Err(message) => return bad_request(request_id, &message),
+            };
+            match tokio::task::spawn_blocking(move || hooks::register(&env, hook)).await {
+                Ok(Ok(Ok(hook))) => wire::admin_json(200, json!(hook), request_id),
+                Ok(Ok(Err(message))) => bad_request(request_id, &message),
+                _ => internal(request_id),
+            }
+        }
+        (http::Method::GET, "/_palisade/rotation-hooks") => {
+            match tokio::task::spawn_blocking(move || hooks::list(&env)).await {
+                Ok(Ok(list)) => wire::admin_json(200, json!({"hooks": list}), request_id),
+                _ => internal(request_id),
+            }
+        }
+        (http::Method::DELETE, p) if p.starts_with("/_palisade/rotation-hooks/") => {
+            let name = p
+                .trim_start_matches("/_palisade/rotation-hooks/")
+                .to_owned();
+            let name2 = name.clone();
+            match tokio::task::spawn_blocking(move || hooks::delete(&env, &name2)).await {
+                Ok(Ok(true)) => wire::admin_json(200, json!({"deleted": name}), request_id),
+                Ok(Ok(false)) => wire::admin_json(
+                    404,
+                    json!({"__type": "ResourceNotFoundException", "message": format!("No rotation hook named {name}.")}),
+                    request_id,
+                ),
+                _ => internal(request_id),
+            }
+        }
         _ => wire::admin_json(
             404,
             json!({"__type": "NotFound", "message": "No such admin endpoint."}),

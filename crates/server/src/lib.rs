@@ -10,6 +10,7 @@
 
 mod admin;
 mod app;
+mod indexer;
 mod pipeline;
 mod wire;
 
@@ -39,6 +40,13 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
     eprintln!("palisade listening on http://{local}");
 
     let scheduler = spawn_scheduler(app.clone());
+    let indexer = indexer::Indexer::spawn(app.env.clone()).map_err(StartError::Thread)?;
+    // Rotation hooks run outside the store writer, on their own threads (they call back
+    // into this server at its own URL).
+    let hooks = palisade_services::secrets::hooks::Dispatcher::spawn(
+        app.env.clone(),
+        format!("http://{local}"),
+    );
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -74,6 +82,8 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
     graceful.shutdown().await;
     scheduler.abort();
     let _ = scheduler.await;
+    hooks.stop();
+    indexer.stop();
     app.shutdown();
     Ok(())
 }

@@ -32,6 +32,8 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
+pub mod hooks;
+
 const SERVICE: &str = "secretsmanager";
 const MAX_VALUE: usize = 65_536;
 const MAX_VERSIONS: usize = 100;
@@ -104,6 +106,37 @@ pub struct VersionRecord {
     pub last_accessed: Option<OffsetDateTime>,
     pub kms_key_arn: String,
     pub binary: bool,
+    /// A version without a value yet: the AWSPENDING version a rotation starts with,
+    /// which the rotation function's createSecret fills (PutSecretValue with the same
+    /// ClientRequestToken). GetSecretValue does not find it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub empty: bool,
+}
+
+/// A rotation through an external hook that has started and not finished.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HookRun {
+    /// The ClientRequestToken: the new version's id.
+    pub token: String,
+    /// The event's RotationToken.
+    pub rotation_token: String,
+    /// The hook's (function) name.
+    pub hook: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started: OffsetDateTime,
+}
+
+/// What the hook dispatcher needs to run one started rotation (the `smrun` index entry).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunJob {
+    pub account: String,
+    pub region: String,
+    pub name: String,
+    pub arn: String,
+    pub token: String,
+    #[serde(default)]
+    pub rotation_token: Option<String>,
+    pub hook: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -157,6 +190,9 @@ pub struct SecretRecord {
     /// Versions, oldest first.
     #[serde(default)]
     pub versions: Vec<VersionRecord>,
+    /// The external-hook rotation in progress, if any ([`hooks`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_run: Option<HookRun>,
 }
 
 impl SecretRecord {
@@ -225,6 +261,9 @@ fn put_secret(tx: &mut dyn WriteTx, s: &SecretRecord) -> Result<(), ApiError> {
 /// Removes a secret and every stored value.
 fn purge(tx: &mut dyn WriteTx, s: &SecretRecord) -> Result<(), ApiError> {
     tx.delete(&secret_key(&s.account, &s.region, &s.name))?;
+    if s.hook_run.is_some() {
+        hooks::delete_run(tx, &s.account, &s.region, &s.name)?;
+    }
     let prefix = values_prefix(&s.account, &s.region, &s.arn).finish();
     let end = palisade_store::keys::prefix_end(&prefix);
     tx.delete_range(&prefix, if end.is_empty() { None } else { Some(&end) })?;
@@ -472,13 +511,25 @@ fn store_version(
     )
     .map_err(kms_failure(false))?;
     tx.put(&value_key(&s.account, &s.region, &s.arn, version_id), &blob)?;
+    let binary = matches!(value, SecretValue::Binary(_));
+    if let Some(v) = s
+        .versions
+        .iter_mut()
+        .find(|v| v.id == version_id && v.empty)
+    {
+        v.kms_key_arn = key_arn;
+        v.binary = binary;
+        v.empty = false;
+        return Ok(());
+    }
     s.versions.push(VersionRecord {
         id: version_id.to_owned(),
         stages: Vec::new(),
         created: now,
         last_accessed: None,
         kms_key_arn: key_arn,
-        binary: matches!(value, SecretValue::Binary(_)),
+        binary,
+        empty: false,
     });
     Ok(())
 }
@@ -557,7 +608,7 @@ fn add_version(
     now: OffsetDateTime,
 ) -> Result<String, ApiError> {
     let id = token.map_or_else(new_version_id, str::to_owned);
-    if let Some(existing) = s.version(&id).cloned() {
+    if let Some(existing) = s.version(&id).cloned().filter(|v| !v.empty) {
         let old = read_value(tx, env, ctx, caller, s, &existing)?;
         if old == *value {
             return Ok(id);
@@ -857,15 +908,145 @@ fn rotation_in_progress(s: &SecretRecord) -> bool {
         .is_some_and(|v| !v.stages.iter().any(|x| x == CURRENT))
 }
 
-/// A built-in rotator, by its reserved function name.
-fn rotator(lambda_arn: &str) -> Option<&str> {
+/// The function name of a Lambda ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`,
+/// optionally with a `:QUALIFIER`).
+fn function_name(lambda_arn: &str) -> Option<&str> {
     let name = lambda_arn
         .strip_prefix("arn:aws:lambda:")?
         .splitn(3, ':')
         .nth(2)?
         .strip_prefix("function:")?;
-    let name = name.split(':').next()?;
-    name.strip_prefix(ROTATOR_PREFIX)
+    name.split(':').next().filter(|n| !n.is_empty())
+}
+
+/// A built-in rotator, by its reserved function name.
+fn rotator(lambda_arn: &str) -> Option<&str> {
+    function_name(lambda_arn)?.strip_prefix(ROTATOR_PREFIX)
+}
+
+/// The registered external hook ([`hooks`]) the secret's rotation function names, if any.
+fn hook_for(tx: &dyn ReadTx, s: &SecretRecord) -> Result<Option<hooks::HookRecord>, ApiError> {
+    match s.rotation_lambda_arn.as_deref().and_then(function_name) {
+        Some(name) if !name.starts_with(ROTATOR_PREFIX) => hooks::get(tx, name),
+        _ => Ok(None),
+    }
+}
+
+/// Starts a rotation through the external hook `hook`, as AWS starts a Lambda rotation:
+/// an empty version `token` labelled AWSPENDING (for the function's createSecret to fill),
+/// the run state and its dispatcher index entry, and the RotationStarted event. The steps
+/// run later, outside this job ([`hooks`]). A `token` that already has AWSPENDING is a
+/// reattempt of that unfinished rotation. `s` is updated; the caller stores it.
+fn start_hook_run(
+    tx: &mut dyn WriteTx,
+    s: &mut SecretRecord,
+    hook: &str,
+    token: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<String, ApiError> {
+    let id = token.map_or_else(new_version_id, str::to_owned);
+    match s.version(&id) {
+        Some(v) if v.stages.iter().any(|x| x == PENDING) => {}
+        Some(_) => return Err(err(
+            "ResourceExistsException",
+            "A version with this ClientRequestToken already exists; a rotation needs a new one.",
+        )),
+        None => {
+            s.versions.push(VersionRecord {
+                id: id.clone(),
+                stages: Vec::new(),
+                created: now,
+                last_accessed: None,
+                kms_key_arn: String::new(),
+                binary: false,
+                empty: true,
+            });
+            attach_stage(s, PENDING, &id);
+            prune(tx, s, now)?;
+        }
+    }
+    let run = HookRun {
+        token: id.clone(),
+        rotation_token: uuid::Uuid::new_v4().to_string(),
+        hook: hook.to_owned(),
+        started: now,
+    };
+    hooks::put_run(
+        tx,
+        &RunJob {
+            account: s.account.clone(),
+            region: s.region.clone(),
+            name: s.name.clone(),
+            arn: s.arn.clone(),
+            token: id.clone(),
+            rotation_token: Some(run.rotation_token.clone()),
+            hook: hook.to_owned(),
+        },
+    )?;
+    s.hook_run = Some(run);
+    record_service_event(tx, s, "RotationStarted", now, json!({"SecretId": s.arn}))?;
+    hooks::kick();
+    Ok(id)
+}
+
+/// Records the outcome of a hook run (in a write job, after the hook's four steps). The
+/// rotation succeeded only if the hook's finishSecret moved AWSCURRENT to the run's
+/// version, as AWS requires; then AWSPENDING leaves that version. On failure AWSCURRENT
+/// is untouched and AWSPENDING stays where the hook left it (on the new, possibly
+/// empty, version), as on AWS: DescribeSecret shows it and the next RotateSecret answers
+/// that a previous rotation isn't complete, until AWSPENDING is removed or the next
+/// scheduled rotation reattempts it. A run that is no longer the secret's (cancelled,
+/// deleted, reset) records nothing.
+pub(crate) fn finish_hook_run(
+    tx: &mut dyn WriteTx,
+    _env: &Env,
+    job: &RunJob,
+    outcome: Result<(), String>,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let Some(mut s) = get_secret(tx, &job.account, &job.region, &job.name)? else {
+        return Ok(());
+    };
+    if s.arn != job.arn || s.hook_run.as_ref().is_none_or(|r| r.token != job.token) {
+        return Ok(());
+    }
+    s.hook_run = None;
+    hooks::delete_run(tx, &s.account, &s.region, &s.name)?;
+    let outcome = outcome.and_then(|()| match s.version(&job.token) {
+        Some(v) if !v.empty && v.stages.iter().any(|x| x == CURRENT) => Ok(()),
+        _ => Err(format!(
+            "The rotation hook {} finished without moving AWSCURRENT to version {} (finishSecret must do that).",
+            job.hook, job.token
+        )),
+    });
+    match outcome {
+        Ok(()) => {
+            for v in s.versions.iter_mut().filter(|v| v.id == job.token) {
+                v.stages.retain(|x| x != PENDING);
+            }
+            s.last_rotated = Some(now);
+            s.last_rotation_failure = None;
+            put_secret(tx, &s)?;
+            record_service_event(
+                tx,
+                &s,
+                "RotationSucceeded",
+                now,
+                json!({"SecretId": s.arn, "VersionId": job.token}),
+            )
+        }
+        Err(reason) => {
+            s.last_rotation_failure = Some(reason.clone());
+            put_secret(tx, &s)?;
+            record_service_event(
+                tx,
+                &s,
+                "RotationFailed",
+                now,
+                json!({"SecretId": s.arn, "FailureReason": reason}),
+            )
+        }
+    }
 }
 
 /// The principal a rotation acts as: the secret's account (root), as the service would.
@@ -994,7 +1175,7 @@ fn rotate_now(
         .ok_or("No Lambda rotation function ARN is associated with this secret.")?;
     let Some(strategy) = rotator(&lambda) else {
         return Err(format!(
-            "Palisade runs no Lambda functions: {lambda} cannot be invoked. Use a built-in rotator ({ROTATOR_PREFIX}random-password or {ROTATOR_PREFIX}iam-access-key)."
+            "Palisade runs no Lambda functions: {lambda} cannot be invoked. Use a built-in rotator ({ROTATOR_PREFIX}random-password or {ROTATOR_PREFIX}iam-access-key) or register a rotation hook with that function name."
         ));
     };
     if rotation_in_progress(s) {
@@ -1229,7 +1410,33 @@ pub fn run_due_rotations(
         if !due {
             continue;
         }
-        let _ = rotate_recorded(tx, env, &mut s, None, now)?;
+        if s.hook_run.is_some() {
+            // A hook rotation still running when the next window opens: that window is
+            // skipped.
+        } else if let Some(hook) = hook_for(tx, &s)? {
+            // An unfinished rotation (AWSPENDING on a version other than AWSCURRENT's) is
+            // reattempted with its token, as AWS reattempts it.
+            let token = s
+                .version_with_stage(PENDING)
+                .filter(|v| !v.stages.iter().any(|x| x == CURRENT))
+                .map(|v| v.id.clone());
+            let mut working = s.clone();
+            match start_hook_run(tx, &mut working, &hook.name, token.as_deref(), now) {
+                Ok(_) => s = working,
+                Err(e) => {
+                    s.last_rotation_failure = Some(e.message.clone());
+                    record_service_event(
+                        tx,
+                        &s,
+                        "RotationFailed",
+                        now,
+                        json!({"SecretId": s.arn, "FailureReason": e.message}),
+                    )?;
+                }
+            }
+        } else {
+            let _ = rotate_recorded(tx, env, &mut s, None, now)?;
+        }
         // The next rotation follows the schedule whether this one worked or not (AWS does
         // not retry a failed scheduled rotation before the next window).
         s.next_rotation = s
@@ -1849,6 +2056,7 @@ fn create_secret(
         next_rotation: None,
         last_rotation_failure: None,
         versions: Vec::new(),
+        hook_run: None,
     };
     merge_tags(&mut s.tags, &tags)?;
     let mut o = arn_name(&s);
@@ -1890,14 +2098,14 @@ fn select_version<'a>(
     let v = match (version_id, stage) {
         (Some(id), Some(st)) => s
             .version(id)
-            .filter(|v| v.stages.iter().any(|x| x == st))
+            .filter(|v| !v.empty && v.stages.iter().any(|x| x == st))
             .ok_or_else(|| {
                 err(
                     "ResourceNotFoundException",
                     format!("Secrets Manager can't find the specified secret value for VersionId: {id} and staging label: {st}"),
                 )
             })?,
-        (Some(id), None) => s.version(id).ok_or_else(|| {
+        (Some(id), None) => s.version(id).filter(|v| !v.empty).ok_or_else(|| {
             err(
                 "ResourceNotFoundException",
                 format!("Secrets Manager can't find the specified secret value for VersionId: {id}"),
@@ -1905,7 +2113,7 @@ fn select_version<'a>(
         })?,
         (None, st) => {
             let st = st.as_deref().unwrap_or(CURRENT);
-            s.version_with_stage(st).ok_or_else(|| {
+            s.version_with_stage(st).filter(|v| !v.empty).ok_or_else(|| {
                 err(
                     "ResourceNotFoundException",
                     format!("Secrets Manager can't find the specified secret value for staging label: {st}"),
@@ -2225,7 +2433,7 @@ fn list_versions(
                 "VersionId": v.id,
                 "VersionStages": v.stages,
                 "CreatedDate": epoch(v.created),
-                "KmsKeyIds": [v.kms_key_arn],
+                "KmsKeyIds": if v.empty { Vec::new() } else { vec![v.kms_key_arn.clone()] },
             });
             if let (Some(t), Some(m)) = (v.last_accessed, o.as_object_mut()) {
                 m.insert("LastAccessedDate".into(), epoch(t).into());
@@ -2381,6 +2589,14 @@ fn rotate_secret(
     if let Some(r) = &i.rotation_rules {
         s.rotation_rules = Some(r.clone());
     }
+    if let Some(run) = &s.hook_run {
+        // The retry of the call that started this hook rotation gets its answer again.
+        if i.client_request_token.as_deref() == Some(run.token.as_str()) {
+            let mut o = arn_name(&s);
+            o.insert("VersionId".into(), run.token.clone().into());
+            return Ok(reply_for(&s, Value::Object(o)));
+        }
+    }
     if rotation_in_progress(&s) {
         return Err(err(
             "InvalidRequestException",
@@ -2391,9 +2607,22 @@ fn rotate_secret(
     let immediately = i.rotate_immediately.unwrap_or(true);
     let mut o = arn_name(&s);
     if immediately {
-        let outcome = rotate_recorded(tx, env, &mut s, i.client_request_token.as_deref(), ctx.now)?;
-        if let Ok(id) = outcome {
+        if let Some(hook) = hook_for(tx, &s)? {
+            // Asynchronous, as a Lambda rotation: the VersionId now, the steps later.
+            let id = start_hook_run(
+                tx,
+                &mut s,
+                &hook.name,
+                i.client_request_token.as_deref(),
+                ctx.now,
+            )?;
             o.insert("VersionId".into(), id.into());
+        } else {
+            let outcome =
+                rotate_recorded(tx, env, &mut s, i.client_request_token.as_deref(), ctx.now)?;
+            if let Ok(id) = outcome {
+                o.insert("VersionId".into(), id.into());
+            }
         }
     }
     let from = s.last_rotated.unwrap_or(ctx.now);
@@ -2419,9 +2648,14 @@ fn cancel_rotate(
     let mut s = load_live(tx, ctx, &i.secret_id)?;
     s.rotation_enabled = false;
     s.next_rotation = None;
-    // A rotation in progress is abandoned: its AWSPENDING label goes.
+    // A rotation in progress is abandoned: its AWSPENDING label goes (and a hook run's
+    // version, if the hook never filled it).
     for v in &mut s.versions {
         v.stages.retain(|x| x != PENDING);
+    }
+    s.versions.retain(|v| !(v.empty && v.stages.is_empty()));
+    if s.hook_run.take().is_some() {
+        hooks::delete_run(tx, &s.account, &s.region, &s.name)?;
     }
     put_secret(tx, &s)?;
     let mut o = arn_name(&s);
@@ -2912,6 +3146,7 @@ mod tests {
             last_accessed: None,
             kms_key_arn: String::new(),
             binary: false,
+            empty: false,
         }
     }
 
@@ -2941,6 +3176,7 @@ mod tests {
                 version("v2", &[CURRENT, "custom"]),
                 version("v3", &[]),
             ],
+            hook_run: None,
         };
         attach_stage(&mut s, CURRENT, "v3");
         assert_eq!(s.version("v3").unwrap().stages, vec![CURRENT]);

@@ -496,10 +496,14 @@ def test_scheduler_rotates_on_wall_time_too(endpoint):
     """A rotation that falls due while the business clock just runs (no admin change) is
     picked up by the server's ~1 s scheduler tick."""
     s = sm(endpoint)
+    status, _ = admin(endpoint, "/_palisade/clock", {"set": "2030-05-01T12:00:00Z"})
+    assert status == 200
     v1 = s.create_secret(Name="ticking", SecretString="old")["VersionId"]
     s.rotate_secret(SecretId="ticking", RotationLambdaARN=RANDOM_ROTATOR,
                     RotationRules={"AutomaticallyAfterDays": 1}, RotateImmediately=False)
-    advance(endpoint, 86400 - 2)  # due two seconds from now
+    # The window opens at midnight UTC: due two seconds from now.
+    status, _ = admin(endpoint, "/_palisade/clock", {"set": "2030-05-01T23:59:58Z"})
+    assert status == 200
     assert s.get_secret_value(SecretId="ticking")["VersionId"] == v1
     deadline = time.time() + 15
     while time.time() < deadline:

@@ -725,11 +725,14 @@ pub fn random_password(i: &GetRandomPasswordInput) -> Result<String, ApiError> {
 }
 
 // ---------------------------------------------------------------- rotation schedules
-
-fn parse_duration_hours(d: &str) -> Option<i64> {
-    let h: i64 = d.strip_suffix('h')?.parse().ok()?;
-    (1..=24).contains(&h).then_some(h)
-}
+//
+// AWS rotates "at any time during a rotation window". Windows open on the hour: at
+// midnight UTC for AutomaticallyAfterDays and rate(), at the expression's times for
+// cron(). A window lasts Duration, or by default one hour for a schedule in hours and to
+// the end of the UTC day for a schedule in days; it must not run into the next UTC day or
+// the next window. Palisade rotates at the start of the window (`next_rotation` is the
+// window's start), and DescribeSecret's NextRotationDate is the window's last second:
+// "the latest date that rotation will occur".
 
 /// One cron field's allowed values.
 fn cron_field(spec: &str, min: u32, max: u32, names: &[&str]) -> Option<Vec<bool>> {
@@ -775,128 +778,339 @@ fn allowed(f: &[bool], v: u32) -> bool {
         .unwrap_or(false)
 }
 
-/// The first time after `after` matching an AWS cron expression (6 fields: minutes hours
-/// day-of-month month day-of-week year), searched day by day for five years.
-fn cron_next(expr: &str, after: OffsetDateTime) -> Option<OffsetDateTime> {
-    let fields: Vec<&str> = expr.split_whitespace().collect();
-    let [min, hour, dom, mon, dow, year] = fields.as_slice() else {
-        return None;
-    };
-    let minutes = cron_field(min, 0, 59, &[])?;
-    let hours = cron_field(hour, 0, 23, &[])?;
-    let doms = cron_field(dom, 1, 31, &[])?;
-    let months = cron_field(
-        mon,
-        1,
-        12,
-        &[
-            "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
-        ],
-    )?;
-    let dows = cron_field(
-        dow,
-        1,
-        7,
-        &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
-    )?;
-    let years = *year == "*" || *year == "?";
-    let year_ok = |y: i32| years || year.split(',').any(|p| p.parse::<i32>().ok() == Some(y));
-    let start =
-        after.replace_second(0).ok()?.replace_nanosecond(0).ok()? + time::Duration::minutes(1);
-    let mut day = start.date();
-    for _ in 0..(366 * 5) {
-        let ok = allowed(&months, u32::from(u8::from(day.month())))
-            && allowed(&doms, u32::from(day.day()))
-            && allowed(&dows, u32::from(day.weekday().number_from_sunday()))
-            && year_ok(day.year());
-        if ok {
-            for h in 0..24u8 {
-                if !allowed(&hours, u32::from(h)) {
-                    continue;
+/// A day-of-month or day-of-week cron field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DaySpec {
+    /// `*` or `?`.
+    Any,
+    Set(Vec<bool>),
+    /// Day-of-month `L`: the month's last day.
+    LastOfMonth,
+    /// Day-of-week `D#N`: the month's Nth such weekday (1 = Sunday).
+    Nth(u8, u8),
+    /// Day-of-week `DL`: the month's last such weekday.
+    LastWeekday(u8),
+}
+
+const MONTHS: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
+const WEEKDAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+
+/// An AWS cron expression as Secrets Manager accepts it (`cron(0 H DOM MON DOW *)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Cron {
+    hours: Vec<bool>,
+    dom: DaySpec,
+    months: Vec<bool>,
+    dow: DaySpec,
+}
+
+fn weekday_value(s: &str) -> Option<u8> {
+    if let Ok(n) = s.parse::<u8>() {
+        return (1..=7).contains(&n).then_some(n);
+    }
+    let up = s.to_ascii_uppercase();
+    WEEKDAYS
+        .iter()
+        .position(|d| *d == up)
+        .and_then(|i| u8::try_from(i + 1).ok())
+}
+
+impl Cron {
+    fn parse(inner: &str) -> Result<Cron, String> {
+        let fields: Vec<&str> = inner.split_whitespace().collect();
+        let [min, hour, dom, mon, dow, year] = fields.as_slice() else {
+            return Err("A cron expression has six fields: cron(Minutes Hours Day-of-month Month Day-of-week Year).".into());
+        };
+        if *min != "0" {
+            return Err("Rotation windows open on the hour: the minutes field of the cron expression must be 0.".into());
+        }
+        if *year != "*" {
+            return Err("The year field of the cron expression must be *.".into());
+        }
+        if *dom != "?" && *dow != "?" {
+            return Err(
+                "One of the day-of-month and day-of-week fields of the cron expression must be ?."
+                    .into(),
+            );
+        }
+        let bad = |what: &str| format!("The {what} field of the cron expression is invalid.");
+        let hours = cron_field(hour, 0, 23, &[]).ok_or_else(|| bad("hours"))?;
+        let months = cron_field(mon, 1, 12, &MONTHS).ok_or_else(|| bad("month"))?;
+        let dom = match *dom {
+            "?" | "*" => DaySpec::Any,
+            "L" => DaySpec::LastOfMonth,
+            d => DaySpec::Set(cron_field(d, 1, 31, &[]).ok_or_else(|| bad("day-of-month"))?),
+        };
+        let dow = match *dow {
+            "?" | "*" => DaySpec::Any,
+            "L" => DaySpec::Set((0..=7).map(|d| d == 7).collect()),
+            d if d.contains('#') => {
+                let (day, n) = d.split_once('#').unwrap_or_default();
+                let n = n.parse::<u8>().ok().filter(|n| (1..=5).contains(n));
+                match (weekday_value(day), n) {
+                    (Some(day), Some(n)) => DaySpec::Nth(day, n),
+                    _ => return Err(bad("day-of-week")),
                 }
-                for m in 0..60u8 {
-                    if !allowed(&minutes, u32::from(m)) {
-                        continue;
-                    }
-                    let t = day.with_hms(h, m, 0).ok()?.assume_utc();
-                    if t >= start {
+            }
+            d if d.len() > 1 && d.ends_with('L') => DaySpec::LastWeekday(
+                weekday_value(d.trim_end_matches('L')).ok_or_else(|| bad("day-of-week"))?,
+            ),
+            d => DaySpec::Set(cron_field(d, 1, 7, &WEEKDAYS).ok_or_else(|| bad("day-of-week"))?),
+        };
+        let cron = Cron {
+            hours,
+            dom,
+            months,
+            dow,
+        };
+        let hours = cron.hour_list();
+        if hours.is_empty() {
+            return Err(bad("hours"));
+        }
+        if hours.windows(2).any(|w| matches!(w, [a, b] if b - a < 4)) {
+            return Err("You can rotate a secret at most every four hours: the cron expression's hours must be at least four apart.".into());
+        }
+        if cron.next_after(OffsetDateTime::UNIX_EPOCH).is_none() {
+            return Err("The cron expression never matches.".into());
+        }
+        Ok(cron)
+    }
+
+    fn hour_list(&self) -> Vec<u8> {
+        (0..24u8)
+            .filter(|h| allowed(&self.hours, u32::from(*h)))
+            .collect()
+    }
+
+    fn day_matches(&self, day: time::Date) -> bool {
+        let last = day.month().length(day.year());
+        let dom_ok = match &self.dom {
+            DaySpec::Any => true,
+            DaySpec::Set(f) => allowed(f, u32::from(day.day())),
+            DaySpec::LastOfMonth => day.day() == last,
+            _ => false,
+        };
+        let wd = day.weekday().number_from_sunday();
+        let dow_ok = match &self.dow {
+            DaySpec::Any => true,
+            DaySpec::Set(f) => allowed(f, u32::from(wd)),
+            DaySpec::Nth(d, n) => wd == *d && (day.day() - 1) / 7 + 1 == *n,
+            DaySpec::LastWeekday(d) => wd == *d && day.day() + 7 > last,
+            DaySpec::LastOfMonth => false,
+        };
+        allowed(&self.months, u32::from(u8::from(day.month()))) && dom_ok && dow_ok
+    }
+
+    /// The first window start strictly after `after`, searched day by day for five years.
+    fn next_after(&self, after: OffsetDateTime) -> Option<OffsetDateTime> {
+        let hours = self.hour_list();
+        let mut day = after.date();
+        for _ in 0..(366 * 5) {
+            if self.day_matches(day) {
+                for h in &hours {
+                    let t = day.with_hms(*h, 0, 0).ok()?.assume_utc();
+                    if t > after {
                         return Some(t);
                     }
                 }
             }
+            day = day.next_day()?;
         }
-        day = day.next_day()?;
+        None
     }
-    None
 }
 
-/// Validates rotation rules; returns them normalised.
+/// A rotation schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Schedule {
+    /// Every N days, windows opening at midnight UTC (AutomaticallyAfterDays, rate()).
+    Days(i64),
+    /// Every N hours (4 to 23): windows opening at midnight UTC and every N hours after,
+    /// each day.
+    Hours(i64),
+    Cron(Cron),
+}
+
+impl Schedule {
+    fn of(r: &RotationRules) -> Result<Schedule, String> {
+        if let Some(d) = r.automatically_after_days {
+            return Ok(Schedule::Days(d));
+        }
+        let e = r.schedule_expression.as_deref().unwrap_or_default();
+        if let Some(inner) = e.strip_prefix("rate(").and_then(|x| x.strip_suffix(')')) {
+            let bad = || {
+                "The rate expression is invalid: use rate(N hours) with N from 4 to 23, or rate(N days) with N from 1 to 999.".to_owned()
+            };
+            let (n, unit) = inner.trim().split_once(' ').ok_or_else(bad)?;
+            let n: i64 = n.parse().map_err(|_| bad())?;
+            return match unit.trim() {
+                "day" | "days" if (1..=999).contains(&n) => Ok(Schedule::Days(n)),
+                "hour" | "hours" if (4..=23).contains(&n) => Ok(Schedule::Hours(n)),
+                _ => Err(bad()),
+            };
+        }
+        if let Some(inner) = e.strip_prefix("cron(").and_then(|x| x.strip_suffix(')')) {
+            return Cron::parse(inner).map(Schedule::Cron);
+        }
+        Err("The schedule expression is invalid: use rate(N hours|days) or cron(0 H DOM MON DOW *).".into())
+    }
+
+    /// Window start hours within a day, for a schedule in hours; `None` for one in days.
+    fn hourly_starts(&self) -> Option<Vec<u8>> {
+        match self {
+            Schedule::Days(_) => None,
+            Schedule::Hours(n) => Some(
+                (0..24u8)
+                    .step_by(usize::try_from(*n).unwrap_or(24))
+                    .collect(),
+            ),
+            Schedule::Cron(c) => Some(c.hour_list()).filter(|h| h.len() > 1),
+        }
+    }
+
+    /// The first window start strictly after `from` (a rotation, or the configuration).
+    fn next_window(&self, from: OffsetDateTime) -> Option<OffsetDateTime> {
+        match self {
+            Schedule::Days(n) => Some(day_of(from) + time::Duration::days(*n)),
+            Schedule::Hours(_) => {
+                let starts = self.hourly_starts()?;
+                let mut day = day_of(from);
+                for _ in 0..2 {
+                    for h in &starts {
+                        let t = day + time::Duration::hours(i64::from(*h));
+                        if t > from {
+                            return Some(t);
+                        }
+                    }
+                    day += time::Duration::days(1);
+                }
+                None
+            }
+            Schedule::Cron(c) => c.next_after(from),
+        }
+    }
+
+    /// How long the window opening at `start` lasts.
+    fn window(&self, duration: Option<i64>, start: OffsetDateTime) -> time::Duration {
+        match (duration, self.hourly_starts()) {
+            (Some(h), _) => time::Duration::hours(h),
+            (None, Some(_)) => time::Duration::hours(1),
+            (None, None) => time::Duration::hours(24 - i64::from(start.hour())),
+        }
+    }
+}
+
+/// Validates rotation rules as AWS does.
 fn check_rules(r: &RotationRules) -> Result<(), ApiError> {
     if let Some(d) = r.automatically_after_days {
         if !(1..=1000).contains(&d) {
             return Err(err(
                 "ValidationException",
-                format!("1 validation error detected: Value '{d}' at 'rotationRules.automaticallyAfterDays' failed to satisfy constraint: Member must have value between 1 and 1000"),
-            ));
-        }
-    }
-    if r.automatically_after_days.is_some() && r.schedule_expression.is_some() {
-        return Err(invalid_param(
-            "You can't specify both AutomaticallyAfterDays and ScheduleExpression.",
-        ));
-    }
-    if let Some(d) = &r.duration {
-        if parse_duration_hours(d).is_none() {
-            return Err(invalid_param(
-                "The rotation window Duration must be between 1h and 24h, in hours (for example 3h).",
+                format!("1 validation error detected: Value '{d}' at 'rotationRules.automaticallyAfterDays' failed to satisfy constraint: Member must have value {} than or equal to {}", if d < 1 { "greater" } else { "less" }, if d < 1 { 1 } else { 1000 }),
             ));
         }
     }
     if let Some(e) = &r.schedule_expression {
         check_len(e, "rotationRules.scheduleExpression", 1, 256)?;
-        let ok = if let Some(inner) = e.strip_prefix("rate(").and_then(|x| x.strip_suffix(')')) {
-            rate(inner).is_some()
-        } else if let Some(inner) = e.strip_prefix("cron(").and_then(|x| x.strip_suffix(')')) {
-            cron_next(inner, OffsetDateTime::UNIX_EPOCH).is_some()
-        } else {
-            false
-        };
-        if !ok {
-            return Err(invalid_param(
-                "The schedule expression is invalid: use rate(N days|hours) or cron(...).",
+        if !e
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"()#?*-/, ".contains(&b))
+        {
+            return Err(err(
+                "ValidationException",
+                format!("1 validation error detected: Value '{e}' at 'rotationRules.scheduleExpression' failed to satisfy constraint: Member must satisfy regular expression pattern: [0-9A-Za-z\\(\\)#\\?\\*\\-\\/, ]+"),
             ));
         }
+    }
+    let duration = match &r.duration {
+        None => None,
+        Some(d) => {
+            check_len(d, "rotationRules.duration", 2, 3)?;
+            let Some(h) = d
+                .strip_suffix('h')
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            else {
+                return Err(err(
+                    "ValidationException",
+                    format!("1 validation error detected: Value '{d}' at 'rotationRules.duration' failed to satisfy constraint: Member must satisfy regular expression pattern: [0-9h]+"),
+                ));
+            };
+            match h.parse::<i64>() {
+                Ok(h) if (1..=24).contains(&h) => Some(h),
+                _ => {
+                    return Err(invalid_param(
+                        "The rotation window Duration must be between 1h and 24h.",
+                    ))
+                }
+            }
+        }
+    };
+    if r.automatically_after_days.is_some() && r.schedule_expression.is_some() {
+        return Err(invalid_param(
+            "You can't specify both AutomaticallyAfterDays and ScheduleExpression.",
+        ));
     }
     if r.automatically_after_days.is_none() && r.schedule_expression.is_none() {
         return Err(invalid_param(
             "You must specify either AutomaticallyAfterDays or ScheduleExpression.",
         ));
     }
+    let schedule = Schedule::of(r).map_err(invalid_param)?;
+    let Some(d) = duration else {
+        return Ok(());
+    };
+    // The window must end by midnight UTC and before the next window opens.
+    match schedule.hourly_starts() {
+        Some(starts) => {
+            let mut ends = starts
+                .iter()
+                .skip(1)
+                .map(|h| i64::from(*h))
+                .collect::<Vec<_>>();
+            ends.push(24);
+            for (s, next) in starts.iter().zip(ends) {
+                if i64::from(*s) + d > next {
+                    return Err(invalid_param(format!(
+                        "The rotation window ({d}h) must not extend into the next rotation window or the next UTC day: the window opening at {s:02}:00 can last at most {}h.",
+                        next - i64::from(*s)
+                    )));
+                }
+            }
+        }
+        None => {
+            let start = match &schedule {
+                Schedule::Cron(c) => c.hour_list().first().copied().map_or(0, i64::from),
+                _ => 0,
+            };
+            if start + d > 24 {
+                return Err(invalid_param(format!(
+                    "The rotation window ({d}h) must not extend into the next UTC day: a window opening at {start:02}:00 can last at most {}h.",
+                    24 - start
+                )));
+            }
+        }
+    }
     Ok(())
 }
 
-/// `rate(N days)` / `rate(N hours)` (at least 4 hours, at most 1000 days).
-fn rate(inner: &str) -> Option<time::Duration> {
-    let (n, unit) = inner.trim().split_once(' ')?;
-    let n: i64 = n.parse().ok()?;
-    match unit {
-        "day" | "days" if (1..=1000).contains(&n) => Some(time::Duration::days(n)),
-        "hour" | "hours" if (4..=23).contains(&n) => Some(time::Duration::hours(n)),
-        _ => None,
-    }
+/// The start of the next rotation window after a rotation (or the configuration) at
+/// `from`: when Palisade rotates.
+fn next_rotation(r: &RotationRules, from: OffsetDateTime) -> Option<OffsetDateTime> {
+    Schedule::of(r).ok()?.next_window(from)
 }
 
-/// When the next rotation is due after a rotation (or configuration) at `from`.
-fn next_rotation(r: &RotationRules, from: OffsetDateTime) -> Option<OffsetDateTime> {
-    if let Some(d) = r.automatically_after_days {
-        return Some(from + time::Duration::days(d));
+/// DescribeSecret's NextRotationDate for the window opening at `start`: its last second.
+fn window_end(r: &RotationRules, start: OffsetDateTime) -> OffsetDateTime {
+    let duration = r
+        .duration
+        .as_deref()
+        .and_then(|d| d.strip_suffix('h')?.parse::<i64>().ok());
+    match Schedule::of(r) {
+        Ok(s) => start + s.window(duration, start) - time::Duration::seconds(1),
+        Err(_) => start,
     }
-    let e = r.schedule_expression.as_deref()?;
-    if let Some(inner) = e.strip_prefix("rate(").and_then(|x| x.strip_suffix(')')) {
-        return rate(inner).map(|d| from + d);
-    }
-    let inner = e.strip_prefix("cron(")?.strip_suffix(')')?;
-    cron_next(inner, from)
 }
 
 // ---------------------------------------------------------------- rotation
@@ -1746,7 +1960,8 @@ fn describe(s: &SecretRecord) -> Value {
         o.insert("DeletedDate".into(), epoch(t).into());
     }
     if let (true, Some(t)) = (s.rotation_enabled, s.next_rotation) {
-        o.insert("NextRotationDate".into(), epoch(t).into());
+        let end = s.rotation_rules.as_ref().map_or(t, |r| window_end(r, t));
+        o.insert("NextRotationDate".into(), epoch(end).into());
     }
     if !s.tags.is_empty() {
         o.insert("Tags".into(), tags_json(&s.tags));
@@ -3075,36 +3290,99 @@ mod tests {
     #[test]
     fn schedules() {
         let t = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(); // 2027-01-15 08:00 UTC (Fri)
+        let midnight = day_of(t);
+        let rules = |e: &str, d: Option<&str>| RotationRules {
+            schedule_expression: Some(e.into()),
+            duration: d.map(Into::into),
+            ..Default::default()
+        };
+        // Days: the window opens at midnight UTC N days on and lasts the day.
         let days = RotationRules {
             automatically_after_days: Some(30),
             ..Default::default()
         };
-        assert_eq!(next_rotation(&days, t), Some(t + time::Duration::days(30)));
-        let rate = RotationRules {
-            schedule_expression: Some("rate(10 days)".into()),
-            ..Default::default()
-        };
-        assert_eq!(next_rotation(&rate, t), Some(t + time::Duration::days(10)));
-        let cron = RotationRules {
-            schedule_expression: Some("cron(0 16 1,15 * ? *)".into()),
-            ..Default::default()
-        };
+        let n = next_rotation(&days, t).unwrap();
+        assert_eq!(n, midnight + time::Duration::days(30));
+        assert_eq!(window_end(&days, n), n + time::Duration::seconds(86_399));
+        let rate = rules("rate(10 days)", Some("3h"));
+        let n = next_rotation(&rate, t).unwrap();
+        assert_eq!(n, midnight + time::Duration::days(10));
+        assert_eq!(
+            window_end(&rate, n),
+            n + time::Duration::seconds(3 * 3600 - 1)
+        );
+        // Hours: windows at midnight and every N hours, one hour long by default.
+        let hours = rules("rate(6 hours)", None);
+        let n = next_rotation(&hours, t).unwrap();
+        assert_eq!(n, midnight + time::Duration::hours(12));
+        assert_eq!(window_end(&hours, n), n + time::Duration::seconds(3599));
+        let late = midnight + time::Duration::hours(19);
+        assert_eq!(
+            next_rotation(&hours, late),
+            Some(midnight + time::Duration::days(1))
+        );
+        // Cron: windows open at the expression's hours; a daily one lasts to midnight.
+        let cron = rules("cron(0 16 1,15 * ? *)", None);
         let n = next_rotation(&cron, t).unwrap();
         assert_eq!((n.day(), n.hour(), n.minute()), (15, 16, 0));
-        let sunday = RotationRules {
-            schedule_expression: Some("cron(30 2 ? * SUN *)".into()),
-            ..Default::default()
-        };
+        assert_eq!(
+            window_end(&cron, n),
+            n + time::Duration::seconds(8 * 3600 - 1)
+        );
+        let sunday = rules("cron(0 2 ? * SUN *)", Some("2h"));
         let n = next_rotation(&sunday, t).unwrap();
         assert_eq!(n.weekday(), time::Weekday::Sunday);
-        assert_eq!((n.hour(), n.minute()), (2, 30));
-        for bad in ["rate(1 hours)", "cron(bad)", "every day", "rate(0 days)"] {
-            let r = RotationRules {
-                schedule_expression: Some(bad.into()),
-                ..Default::default()
-            };
-            assert!(check_rules(&r).is_err(), "{bad}");
+        assert_eq!((n.day(), n.hour()), (17, 2));
+        let last = rules("cron(0 16 L * ? *)", None);
+        assert_eq!(next_rotation(&last, t).unwrap().day(), 31);
+        let second_tue = rules("cron(0 0 ? * 3#2 *)", None);
+        let n = next_rotation(&second_tue, t).unwrap();
+        assert_eq!((n.month(), n.day()), (time::Month::February, 9));
+        let last_fri = rules("cron(0 0 ? * 6L *)", None);
+        assert_eq!(next_rotation(&last_fri, t).unwrap().day(), 29);
+        let every_8 = rules("cron(0 4/8 * * ? *)", Some("4h"));
+        assert!(check_rules(&every_8).is_ok());
+        assert_eq!(next_rotation(&every_8, t).unwrap().hour(), 12);
+        for ok in [
+            rules("rate(1 day)", Some("24h")),
+            rules("rate(4 hours)", Some("4h")),
+            rules("cron(0 20 * * ? *)", Some("4h")),
+            rules("cron(0 8 1/7 * ? *)", None),
+        ] {
+            assert!(check_rules(&ok).is_ok(), "{ok:?}");
         }
+        for bad in [
+            rules("rate(1 hours)", None),
+            rules("rate(0 days)", None),
+            rules("rate(1000 days)", None),
+            rules("cron(bad)", None),
+            rules("every day", None),
+            rules("cron(30 2 ? * SUN *)", None),
+            rules("cron(0 2 ? * SUN 2027)", None),
+            rules("cron(0 2 1 * MON *)", None),
+            rules("cron(0 */2 * * ? *)", None),
+            rules("rate(4 hours)", Some("5h")),
+            rules("rate(5 hours)", Some("5h")),
+            rules("cron(0 20 * * ? *)", Some("5h")),
+            rules("rate(1 day)", Some("25h")),
+            rules("rate(1 day)", Some("0h")),
+            rules("rate(1 day)", Some("3")),
+            rules("rate(1 day)", Some("1000h")),
+        ] {
+            assert!(check_rules(&bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            check_rules(&rules("rate(1 day)", Some("3")))
+                .unwrap_err()
+                .code,
+            "ValidationException"
+        );
+        assert_eq!(
+            check_rules(&rules("rate(4 hours)", Some("5h")))
+                .unwrap_err()
+                .code,
+            "InvalidParameterException"
+        );
         assert!(check_rules(&RotationRules::default()).is_err());
         let both = RotationRules {
             automatically_after_days: Some(1),

@@ -437,3 +437,41 @@ def test_hooks_survive_restart_and_reset_wipes_them():
             assert hooks(s.endpoint) == {}
         finally:
             assert s.stop() == 0
+
+
+def test_a_rotation_cut_short_by_a_restart_runs_again_with_its_token():
+    with tempfile.TemporaryDirectory(prefix="palisade-hooks-") as tmp:
+        data = pathlib.Path(tmp) / "data"
+        first = Server(data, env_extra=root_env())
+        hook = HttpHook(first.endpoint)
+        release, arrived = threading.Event(), threading.Event()
+        original = hook.server.RequestHandlerClass.do_POST
+
+        def held(self):
+            arrived.set()
+            release.wait(30)
+            original(self)
+
+        hook.server.RequestHandlerClass.do_POST = held
+        try:
+            assert admin(first.endpoint, "/_palisade/rotation-hooks", {"name": "resumable", "url": hook.url})[0] == 200
+            hook.db["pettracker"] = DB["password"]
+            sm = client(first.endpoint, "secretsmanager")
+            v1 = sm.create_secret(Name="r", SecretString=json.dumps(DB))["VersionId"]
+            token = sm.rotate_secret(SecretId="r", RotationLambdaARN=fn_arn("resumable"))["VersionId"]
+            assert arrived.wait(10)  # createSecret reached the hook, which holds it
+            assert first.stop() == 0  # the hook has not answered: the run is cut short
+            second = Server(data, env_extra=root_env())
+            try:
+                hook.endpoint = second.endpoint
+                release.set()
+                wait_events(second.endpoint, "RotationSucceeded", 1)
+                sm = client(second.endpoint, "secretsmanager")
+                assert sm.get_secret_value(SecretId="r")["VersionId"] == token
+                assert sm.get_secret_value(SecretId="r", VersionStage="AWSPREVIOUS")["VersionId"] == v1
+                assert {e["ClientRequestToken"] for e in hook.events} == {token}
+            finally:
+                assert second.stop() == 0
+        finally:
+            release.set()
+            hook.close()

@@ -444,13 +444,18 @@ def test_a_rotation_cut_short_by_a_restart_runs_again_with_its_token():
         data = pathlib.Path(tmp) / "data"
         first = Server(data, env_extra=root_env())
         hook = HttpHook(first.endpoint)
-        release, arrived = threading.Event(), threading.Event()
+        release, arrived, restarted, endpoint_known = (threading.Event() for _ in range(4))
         original = hook.server.RequestHandlerClass.do_POST
 
         def held(self):
+            if restarted.is_set():
+                endpoint_known.wait(10)  # the restarted server's URL
+                original(self)
+                return
+            # The first server's createSecret: held, then dropped unanswered (its caller is
+            # gone; doing the step too would race the resumed run's createSecret).
             arrived.set()
             release.wait(30)
-            original(self)
 
         hook.server.RequestHandlerClass.do_POST = held
         try:
@@ -461,10 +466,12 @@ def test_a_rotation_cut_short_by_a_restart_runs_again_with_its_token():
             token = sm.rotate_secret(SecretId="r", RotationLambdaARN=fn_arn("resumable"))["VersionId"]
             assert arrived.wait(10)  # createSecret reached the hook, which holds it
             assert first.stop() == 0  # the hook has not answered: the run is cut short
+            restarted.set()
+            release.set()
             second = Server(data, env_extra=root_env())
             try:
                 hook.endpoint = second.endpoint
-                release.set()
+                endpoint_known.set()
                 wait_events(second.endpoint, "RotationSucceeded", 1)
                 sm = client(second.endpoint, "secretsmanager")
                 assert sm.get_secret_value(SecretId="r")["VersionId"] == token
@@ -474,4 +481,5 @@ def test_a_rotation_cut_short_by_a_restart_runs_again_with_its_token():
                 assert second.stop() == 0
         finally:
             release.set()
+            endpoint_known.set()
             hook.close()

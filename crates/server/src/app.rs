@@ -41,6 +41,8 @@ pub enum StartError {
     Bootstrap(String),
     #[error("cannot listen on {0}: {1}")]
     Bind(String, std::io::Error),
+    #[error("cannot start a background thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// The state shared by every request.
@@ -87,6 +89,16 @@ impl App {
                 dir.join("root-credentials").display()
             );
         }
+        palisade_store::write_blocking(
+            store.as_ref(),
+            Box::new(|tx| {
+                let moved = palisade_services::audit::migrate_legacy_events(tx)?;
+                if moved > 0 {
+                    tracing::info!(events = moved, "moved CloudTrail events to the event log");
+                }
+                Ok(())
+            }),
+        )?;
         let clock = Clock::default();
         accounts::load_clock(store.as_ref(), &clock)
             .map_err(|e| StartError::Bootstrap(e.to_string()))?;

@@ -10,6 +10,7 @@
 
 mod admin;
 mod app;
+mod indexer;
 mod pipeline;
 mod wire;
 
@@ -39,6 +40,7 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
     eprintln!("palisade listening on http://{local}");
 
     let scheduler = spawn_scheduler(app.clone());
+    let indexer = indexer::Indexer::spawn(app.env.clone()).map_err(StartError::Thread)?;
     // Rotation hooks run outside the store writer, on their own threads (they call back
     // into this server at its own URL).
     let hooks = palisade_services::secrets::hooks::Dispatcher::spawn(
@@ -81,6 +83,7 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
     scheduler.abort();
     let _ = scheduler.await;
     hooks.stop();
+    indexer.stop();
     app.shutdown();
     Ok(())
 }

@@ -448,7 +448,6 @@ async fn record_failure(
     ctx: &RequestContext,
     refusal: Refusal,
 ) -> Result<(), ApiError> {
-    let ctx = ctx.clone();
     let Refusal {
         name,
         read_only,
@@ -456,22 +455,19 @@ async fn record_failure(
         error,
         resource_accounts,
     } = refusal;
-    let key_use = key_use_due(app, service, &ctx);
+    let key_use = key_use_due(app, service, ctx);
+    let prepared = audit::prepare(Call {
+        ctx,
+        service,
+        event_name: &name,
+        read_only,
+        request_parameters: params,
+        outcome: Err(&error),
+        resource_accounts,
+    })?;
     commit(app, move |tx| {
         record_key_use(tx, key_use.as_ref())?;
-        audit::record(
-            tx,
-            Call {
-                ctx: &ctx,
-                service,
-                event_name: &name,
-                read_only,
-                request_parameters: params,
-                outcome: Err(&error),
-                resource_accounts,
-            },
-        )?;
-        Ok(())
+        audit::append(tx, &prepared)
     })
     .await
 }
@@ -494,30 +490,25 @@ async fn run(
             })?;
             result.unwrap_or_else(|| Err(ApiError::internal("read did not run")))
         } else {
-            op.read(&NoState, &env, &ctx)
+            op.read(&palisade_store::EmptyState, &env, &ctx)
         };
-        let name = op.name();
-        let read_only = op.audit_read_only();
-        let params = op.request_parameters();
+        // The record is built here, on this request's thread; the writer only appends it.
+        let prepared = audit::prepare(Call {
+            ctx: &ctx,
+            service,
+            event_name: op.name(),
+            read_only: op.audit_read_only(),
+            request_parameters: op.request_parameters(),
+            outcome: result.as_ref(),
+            resource_accounts,
+        })?;
         let key_use = key_use_due(app, service, &ctx);
-        let reply = commit(app, move |tx| {
+        commit(app, move |tx| {
             record_key_use(tx, key_use.as_ref())?;
-            audit::record(
-                tx,
-                Call {
-                    ctx: &ctx,
-                    service,
-                    event_name: name,
-                    read_only,
-                    request_parameters: params,
-                    outcome: result.as_ref(),
-                    resource_accounts,
-                },
-            )?;
-            Ok(result)
+            audit::append(tx, &prepared)
         })
         .await?;
-        return reply;
+        return result;
     }
     let key_use = key_use_due(app, service, &ctx);
     commit(app, move |tx| {
@@ -610,20 +601,4 @@ fn record_key_use(
         k.now,
     )
     .map_err(|e| StoreError::Other(e.to_string()))
-}
-
-/// The state a call that reads none sees: nothing.
-struct NoState;
-
-impl palisade_store::ReadTx for NoState {
-    fn get(&self, _key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(None)
-    }
-    fn scan(
-        &self,
-        _range: &palisade_store::Range<'_>,
-        _limit: usize,
-    ) -> Result<Vec<palisade_store::Entry>, StoreError> {
-        Ok(Vec::new())
-    }
 }

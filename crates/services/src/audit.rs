@@ -7,7 +7,8 @@
 //! value is the event's key. Every `LookupEvents` query is one range scan.
 
 use crate::{context::RequestContext, error::ApiError, keyspace, registry::ServiceInfo, Reply};
-use palisade_store::{StoreError, WriteTx};
+use palisade_store::keys::{Decoder, Key};
+use palisade_store::{ReadTx, StoreError, WriteTx};
 use serde_json::Value;
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
@@ -189,17 +190,41 @@ struct Record<'a> {
     event_category: &'static str,
 }
 
-/// Builds the CloudTrail record of `call` and writes it with its lookup indexes.
-pub fn record(tx: &mut dyn WriteTx, call: Call<'_>) -> Result<StoredEvent, StoreError> {
+/// A call's CloudTrail records, built and ready to append: one for the caller's account
+/// and one copy per other account whose resources the call touched. Building them is pure
+/// work, so callers do it before their store job when they can (the writer is one thread;
+/// every microsecond spent there is spent serially).
+pub struct Prepared {
+    records: Vec<Vec<u8>>,
+}
+
+/// Builds the CloudTrail record of `call` and appends it to the event log (see
+/// [`prepare`] and [`append`]).
+pub fn record(tx: &mut dyn WriteTx, call: Call<'_>) -> Result<(), StoreError> {
+    append(tx, &prepare(call)?)
+}
+
+/// Appends prepared records to the store's log, in the caller's transaction. The lookup
+/// indexes follow in batches ([`index_pending`]); until then `LookupEvents` reads the
+/// log's unindexed tail directly.
+pub fn append(tx: &mut dyn WriteTx, prepared: &Prepared) -> Result<(), StoreError> {
+    for r in &prepared.records {
+        tx.log_append(r)?;
+    }
+    Ok(())
+}
+
+/// Builds the CloudTrail record of `call`, and its copies for other accounts.
+pub fn prepare(call: Call<'_>) -> Result<Prepared, StoreError> {
     let ctx = call.ctx;
     let p = &ctx.principal;
-    let event_id = uuid::Uuid::new_v4().to_string();
+    let event_id = new_event_id(ctx.now);
     let region = event_region(call.service, ctx);
     let (reply, error) = match call.outcome {
         Ok(reply) => (Some(reply), None),
         Err(err) => (None, Some(err)),
     };
-    let resources: Vec<(String, String)> = reply.map(|r| r.resources.clone()).unwrap_or_default();
+    let resources: &[(String, String)] = reply.map(|r| r.resources.as_slice()).unwrap_or_default();
     let record = Record {
         event_version: "1.09",
         user_identity: UserIdentity {
@@ -243,20 +268,20 @@ pub fn record(tx: &mut dyn WriteTx, call: Call<'_>) -> Result<StoredEvent, Store
         recipient_account_id: &p.account_id,
         event_category: "Management",
     };
-    let cloud_trail_event =
-        serde_json::to_string(&record).map_err(|e| StoreError::Other(e.to_string()))?;
-    let stored = StoredEvent {
-        event_id,
-        event_name: call.event_name.to_owned(),
-        event_source: call.service.event_source.to_owned(),
+    let json = serde_json::to_string(&record).map_err(|e| StoreError::Other(e.to_string()))?;
+    let head = Header {
+        account: &p.account_id,
+        region,
+        micros: micros(ctx.now),
+        event_id: &event_id,
+        event_name: call.event_name,
+        event_source: call.service.event_source,
         read_only: call.read_only,
-        access_key_id: p.access_key_id.clone(),
-        username: p.user_name.clone(),
-        event_time_micros: micros(ctx.now),
+        username: &p.user_name,
+        access_key_id: &p.access_key_id,
         resources,
-        cloud_trail_event,
     };
-    write_event(tx, &p.account_id, region, &stored)?;
+    let mut records = vec![head.encode(&json)];
     let mut others: Vec<&String> = call
         .resource_accounts
         .iter()
@@ -265,42 +290,339 @@ pub fn record(tx: &mut dyn WriteTx, call: Call<'_>) -> Result<StoredEvent, Store
     others.sort();
     others.dedup();
     if !others.is_empty() {
-        let mut copy: Value = serde_json::from_str(&stored.cloud_trail_event)
-            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let mut copy: Value =
+            serde_json::from_str(&json).map_err(|e| StoreError::Other(e.to_string()))?;
         for account in others {
-            let copy_id = uuid::Uuid::new_v4().to_string();
+            let copy_id = new_event_id(ctx.now);
             if let Some(obj) = copy.as_object_mut() {
                 obj.insert("eventID".into(), Value::String(copy_id.clone()));
                 obj.insert("recipientAccountId".into(), Value::String(account.clone()));
-                obj.insert(
-                    "sharedEventID".into(),
-                    Value::String(stored.event_id.clone()),
-                );
+                obj.insert("sharedEventID".into(), Value::String(event_id.clone()));
             }
-            let copy_event = StoredEvent {
-                event_id: copy_id,
-                cloud_trail_event: copy.to_string(),
-                ..stored.clone()
+            let copy_head = Header {
+                account,
+                event_id: &copy_id,
+                ..head
             };
-            write_event(tx, account, region, &copy_event)?;
+            records.push(copy_head.encode(&copy.to_string()));
         }
     }
-    Ok(stored)
+    Ok(Prepared { records })
 }
 
-impl StoredEvent {
-    /// The stored form: the username, a NUL, then the CloudTrail record as JSON. Every
-    /// other lookup field is in the record, so nothing is stored twice (the writer's
-    /// cost grows with the bytes it writes).
-    fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.username.len() + 1 + self.cloud_trail_event.len());
-        out.extend_from_slice(self.username.as_bytes());
-        out.push(0);
-        out.extend_from_slice(self.cloud_trail_event.as_bytes());
+/// A new id for an event at `time` (the business clock's): a version-7 UUID, whose leading
+/// bits are that millisecond, so lookups by id need no index of their own
+/// ([`event_id_time`]). AWS's event ids are random (version 4) UUIDs; clients treat them
+/// as opaque strings. Times before 1970 get a random id (then indexed).
+pub fn new_event_id(time: OffsetDateTime) -> String {
+    match u64::try_from(time.unix_timestamp()) {
+        Ok(secs) => uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            secs,
+            time.nanosecond(),
+        ))
+        .to_string(),
+        Err(_) => uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+/// An event the service itself emits (`AwsServiceEvent`: rotation outcomes and the
+/// like), recorded like a call's: `json` is the whole CloudTrail record.
+pub struct ServiceEvent<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+    pub time: OffsetDateTime,
+    pub event_id: &'a str,
+    pub event_name: &'a str,
+    pub event_source: &'a str,
+    pub resources: &'a [(String, String)],
+    pub json: &'a str,
+}
+
+/// Appends a service event to the log, in the caller's transaction.
+pub fn record_service_event(tx: &mut dyn WriteTx, ev: &ServiceEvent<'_>) -> Result<(), StoreError> {
+    let head = Header {
+        account: ev.account,
+        region: ev.region,
+        micros: micros(ev.time),
+        event_id: ev.event_id,
+        event_name: ev.event_name,
+        event_source: ev.event_source,
+        read_only: false,
+        username: "",
+        access_key_id: "",
+        resources: ev.resources,
+    };
+    tx.log_append(&head.encode(ev.json))?;
+    Ok(())
+}
+
+/// The lookup fields of a logged event, stored in front of its JSON so that indexing and
+/// lookups never parse the JSON.
+#[derive(Clone, Copy)]
+struct Header<'a> {
+    account: &'a str,
+    region: &'a str,
+    micros: i64,
+    event_id: &'a str,
+    event_name: &'a str,
+    event_source: &'a str,
+    read_only: bool,
+    username: &'a str,
+    access_key_id: &'a str,
+    resources: &'a [(String, String)],
+}
+
+/// Version tag of the log record format below.
+const LOG_FORMAT: u64 = 1;
+
+impl Header<'_> {
+    /// `[format, account, region, time, id, name, source, read-only, username, key id,
+    /// resource count, (type, name)...]` as tuple-encoded parts, then the JSON bytes.
+    fn encode(&self, json: &str) -> Vec<u8> {
+        let mut k = Key::new()
+            .u64(LOG_FORMAT)
+            .str(self.account)
+            .str(self.region)
+            .u64(self.micros as u64)
+            .str(self.event_id)
+            .str(self.event_name)
+            .str(self.event_source)
+            .u64(u64::from(self.read_only))
+            .str(self.username)
+            .str(self.access_key_id)
+            .u64(self.resources.len() as u64);
+        for (kind, name) in self.resources {
+            k = k.str(kind).str(name);
+        }
+        let mut out = k.finish();
+        out.extend_from_slice(json.as_bytes());
+        out
+    }
+}
+
+/// One logged event, decoded.
+#[derive(Debug, Clone)]
+pub struct LoggedEvent {
+    pub account: String,
+    pub region: String,
+    pub event: StoredEvent,
+}
+
+impl LoggedEvent {
+    /// Reads what [`Header::encode`] wrote.
+    pub fn decode(raw: &[u8]) -> Result<LoggedEvent, StoreError> {
+        let mut d = Decoder::new(raw);
+        if d.u64()? != LOG_FORMAT {
+            return Err(StoreError::Other("event log record: unknown format".into()));
+        }
+        let account = d.str()?;
+        let region = d.str()?;
+        let micros = d.u64()? as i64;
+        let event_id = d.str()?;
+        let event_name = d.str()?;
+        let event_source = d.str()?;
+        let read_only = d.u64()? != 0;
+        let username = d.str()?;
+        let access_key_id = d.str()?;
+        let n = d.u64()?;
+        let mut resources = Vec::new();
+        for _ in 0..n.min(1024) {
+            resources.push((d.str()?, d.str()?));
+        }
+        let json = String::from_utf8_lossy(d.rest()).into_owned();
+        Ok(LoggedEvent {
+            account,
+            region,
+            event: StoredEvent {
+                event_id,
+                event_name,
+                event_source,
+                read_only,
+                access_key_id,
+                username,
+                event_time_micros: micros,
+                resources,
+                cloud_trail_event: json,
+            },
+        })
+    }
+
+    /// The (attribute code, value) pairs `LookupEvents` finds this event by through the
+    /// index. `EventId` is there only for ids that do not carry their time (see
+    /// [`event_id_time`]); time-ordered ids are found by time instead.
+    pub fn indexed_values(&self) -> Vec<(u64, &str)> {
+        let ev = &self.event;
+        let mut out = Vec::with_capacity(6 + 2 * ev.resources.len());
+        for (code, value) in [
+            (attribute_code("EventName"), ev.event_name.as_str()),
+            (
+                attribute_code("ReadOnly"),
+                if ev.read_only { "true" } else { "false" },
+            ),
+            (attribute_code("Username"), ev.username.as_str()),
+            (attribute_code("EventSource"), ev.event_source.as_str()),
+            (attribute_code("AccessKeyId"), ev.access_key_id.as_str()),
+        ] {
+            out.push((code, value));
+        }
+        for (ty, name) in &ev.resources {
+            out.push((attribute_code("ResourceType"), ty.as_str()));
+            out.push((attribute_code("ResourceName"), name.as_str()));
+        }
+        if event_id_time(&ev.event_id).is_none() {
+            out.push((attribute_code("EventId"), ev.event_id.as_str()));
+        }
         out
     }
 
-    /// Reads what [`StoredEvent::encode`] wrote.
+    /// Whether `LookupEvents` with this attribute finds the event.
+    pub fn matches(&self, attribute: &str, value: &str) -> bool {
+        let ev = &self.event;
+        match attribute {
+            "EventId" => ev.event_id == value,
+            "EventName" => ev.event_name == value,
+            "ReadOnly" => (if ev.read_only { "true" } else { "false" }) == value,
+            "Username" => ev.username == value,
+            "EventSource" => ev.event_source == value,
+            "AccessKeyId" => ev.access_key_id == value,
+            "ResourceType" => ev.resources.iter().any(|(t, _)| t == value),
+            "ResourceName" => ev.resources.iter().any(|(_, n)| n == value),
+            _ => false,
+        }
+    }
+}
+
+/// The code of a lookup attribute in index keys (short keys are cheap keys).
+pub fn attribute_code(attribute: &str) -> u64 {
+    LOOKUP_ATTRIBUTES
+        .iter()
+        .position(|a| *a == attribute)
+        .map_or(u64::MAX, |i| i as u64 + 1)
+}
+
+/// The millisecond an event id was made in, for ids Palisade makes ([`new_event_id`]:
+/// version-7 UUIDs carry it). `None` for other ids (random ones from older data dirs).
+pub fn event_id_time(event_id: &str) -> Option<i64> {
+    let id = uuid::Uuid::try_parse(event_id).ok()?;
+    if id.get_version_num() != 7 {
+        return None;
+    }
+    let (secs, nanos) = id.get_timestamp()?.to_unix();
+    i64::try_from(secs)
+        .ok()?
+        .checked_mul(1000)?
+        .checked_add(i64::from(nanos / 1_000_000))
+}
+
+/// Events appended up to this log sequence number are in the lookup indexes.
+pub fn indexed_through(tx: &dyn ReadTx) -> Result<u64, StoreError> {
+    Ok(match tx.get(&keyspace::meta("trail_indexed"))? {
+        Some(raw) => raw
+            .as_slice()
+            .try_into()
+            .map(u64::from_be_bytes)
+            .map_err(|_| StoreError::Other("bad trail watermark".into()))?,
+        None => 0,
+    })
+}
+
+/// Whether the log holds events not yet indexed.
+pub fn index_due(tx: &dyn ReadTx) -> Result<bool, StoreError> {
+    Ok(tx.log_last()? > indexed_through(tx)?)
+}
+
+/// Indexes up to `limit` logged events past the watermark, in the caller's transaction,
+/// and moves the watermark. Returns how many were indexed. Each event gets a key under
+/// `ev2/` (time order) and one `evx2/` entry per indexed attribute, all with empty values
+/// and the log sequence number last; a batch touches each index's hot pages once,
+/// however many events it holds.
+pub fn index_pending(tx: &mut dyn WriteTx, limit: usize) -> Result<usize, StoreError> {
+    let from = indexed_through(tx)?;
+    let records = tx.log_read(from.saturating_add(1), limit)?;
+    let Some(last) = records.last().map(|r| r.0) else {
+        return Ok(0);
+    };
+    for (seq, raw) in &records {
+        let logged = match LoggedEvent::decode(raw) {
+            Ok(l) => l,
+            Err(e) => {
+                // Never wedge the indexer on one bad record; it stays in the log.
+                tracing::error!(seq, error = %e, "unreadable event log record; not indexed");
+                continue;
+            }
+        };
+        let (account, region) = (&logged.account, &logged.region);
+        let time = logged.event.event_time_micros;
+        tx.put(&keyspace::event(account, region, time, *seq), &[])?;
+        for (code, value) in logged.indexed_values() {
+            tx.put(
+                &keyspace::event_index(account, region, code, value, time, *seq),
+                &[],
+            )?;
+        }
+    }
+    tx.put(&keyspace::meta("trail_indexed"), &last.to_be_bytes())?;
+    Ok(records.len())
+}
+
+/// The logged event with sequence number `seq`, if the log still holds it.
+pub fn load_event(tx: &dyn ReadTx, seq: u64) -> Result<Option<StoredEvent>, StoreError> {
+    Ok(match tx.log_read(seq, 1)?.into_iter().next() {
+        Some((s, raw)) if s == seq => Some(LoggedEvent::decode(&raw)?.event),
+        _ => None,
+    })
+}
+
+/// Moves events recorded by builds that kept them as keys (`ev/`, `evx/`) into the log,
+/// where the indexer picks them up, and deletes the old keys. Runs at startup; a data dir
+/// without such keys costs one empty scan. Returns how many events moved.
+pub fn migrate_legacy_events(tx: &mut dyn WriteTx) -> Result<usize, StoreError> {
+    let [events, indexes] = keyspace::legacy_event_tables();
+    let events_end = palisade_store::keys::prefix_end(&events);
+    let mut moved = 0;
+    let mut from = events.clone();
+    loop {
+        let range = palisade_store::Range {
+            start: std::ops::Bound::Excluded(from.as_slice()),
+            end: std::ops::Bound::Excluded(events_end.as_slice()),
+            reverse: false,
+        };
+        let batch = tx.scan(&range, 1000)?;
+        let Some(last) = batch.last().map(|e| e.0.clone()) else {
+            break;
+        };
+        for (key, value) in &batch {
+            let mut d = Decoder::new(key);
+            let (_, account, region) = (d.str()?, d.str()?, d.str()?);
+            let ev = StoredEvent::decode(value)?;
+            let head = Header {
+                account: &account,
+                region: &region,
+                micros: ev.event_time_micros,
+                event_id: &ev.event_id,
+                event_name: &ev.event_name,
+                event_source: &ev.event_source,
+                read_only: ev.read_only,
+                username: &ev.username,
+                access_key_id: &ev.access_key_id,
+                resources: &ev.resources,
+            };
+            tx.log_append(&head.encode(&ev.cloud_trail_event))?;
+            moved += 1;
+        }
+        from = last;
+    }
+    if moved > 0 {
+        tx.delete_range(&events, Some(&events_end))?;
+    }
+    tx.delete_range(&indexes, Some(&palisade_store::keys::prefix_end(&indexes)))?;
+    Ok(moved)
+}
+
+impl StoredEvent {
+    /// Reads an event stored by earlier versions: the username, a NUL, then the
+    /// CloudTrail record as JSON.
     pub fn decode(raw: &[u8]) -> Result<StoredEvent, StoreError> {
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "camelCase")]
@@ -354,43 +676,6 @@ impl StoredEvent {
             cloud_trail_event: String::from_utf8_lossy(json).into_owned(),
         })
     }
-}
-
-fn write_event(
-    tx: &mut dyn WriteTx,
-    account: &str,
-    region: &str,
-    ev: &StoredEvent,
-) -> Result<(), StoreError> {
-    let key = keyspace::event(account, region, ev.event_time_micros, &ev.event_id);
-    tx.put(&key, &ev.encode())?;
-    let read_only = if ev.read_only { "true" } else { "false" };
-    // Index entries carry no value: the event's key is rebuilt from the entry's own
-    // time and id (see `keyspace::event_key_from_index`).
-    let mut index = |attr: &str, value: &str| -> Result<(), StoreError> {
-        tx.put(
-            &keyspace::event_index(
-                account,
-                region,
-                attr,
-                value,
-                ev.event_time_micros,
-                &ev.event_id,
-            ),
-            &[],
-        )
-    };
-    index("EventId", &ev.event_id)?;
-    index("EventName", &ev.event_name)?;
-    index("ReadOnly", read_only)?;
-    index("Username", &ev.username)?;
-    index("EventSource", &ev.event_source)?;
-    index("AccessKeyId", &ev.access_key_id)?;
-    for (ty, name) in &ev.resources {
-        index("ResourceType", ty)?;
-        index("ResourceName", name)?;
-    }
-    Ok(())
 }
 
 /// Time in microseconds since the epoch, clamped to i64.

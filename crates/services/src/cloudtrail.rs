@@ -2,7 +2,7 @@
 //! pipeline records for every call (see [`crate::audit`]).
 
 use crate::{
-    audit::{self, StoredEvent, LOOKUP_ATTRIBUTES},
+    audit::{self, LoggedEvent, StoredEvent, LOOKUP_ATTRIBUTES},
     authz::AuthzCheck,
     context::RequestContext,
     env::Env,
@@ -150,14 +150,33 @@ pub fn lookup_events(
         ));
     }
     let account = &ctx.principal.account_id;
-    let prefix = match attr {
+    let mut start_micros = audit::micros(start);
+    let mut end_micros = audit::micros(end);
+    // Where the hits are: an attribute's index, or the time order itself. Palisade's event
+    // ids carry their millisecond, so an EventId lookup scans that millisecond.
+    let (prefix, code, by_id) = match attr {
+        Some(a) if a.attribute_key == "EventId" => match audit::event_id_time(&a.attribute_value) {
+            Some(ms) => {
+                start_micros = start_micros.max(ms.saturating_mul(1000));
+                end_micros = end_micros.min(ms.saturating_mul(1000).saturating_add(999));
+                (keyspace::event_prefix(account, &ctx.region), None, true)
+            }
+            None => {
+                let code = audit::attribute_code("EventId");
+                let p =
+                    keyspace::event_index_prefix(account, &ctx.region, code, &a.attribute_value);
+                (p, Some(code), false)
+            }
+        },
         Some(a) => {
-            keyspace::event_index_prefix(account, &ctx.region, &a.attribute_key, &a.attribute_value)
+            let code = audit::attribute_code(&a.attribute_key);
+            let p = keyspace::event_index_prefix(account, &ctx.region, code, &a.attribute_value);
+            (p, Some(code), false)
         }
-        None => keyspace::event_prefix(account, &ctx.region),
+        None => (keyspace::event_prefix(account, &ctx.region), None, false),
     };
-    let lower = keyspace::event_time_bound(prefix.clone(), audit::micros(end));
-    let upper = keyspace::event_time_bound(prefix.clone(), audit::micros(start) - 1);
+    let lower = keyspace::event_time_bound(prefix.clone(), end_micros);
+    let upper = keyspace::event_time_bound(prefix.clone(), start_micros.saturating_sub(1));
     let prefix_bytes = prefix.finish();
     let token_key = match &input.next_token {
         Some(t) => {
@@ -176,33 +195,83 @@ pub fn lookup_events(
         None => None,
     };
     let from = token_key.as_deref().unwrap_or(&lower);
-    let range = Range {
-        start: Bound::Included(from),
-        end: Bound::Excluded(&upper),
-        reverse: false,
-    };
     let limit = usize::try_from(max).unwrap_or(50) + 1;
-    let entries = tx.scan(&range, limit)?;
-    let mut events = Vec::with_capacity(entries.len());
-    let mut next_token = None;
-    for (i, (key, value)) in entries.into_iter().enumerate() {
-        if i + 1 == limit {
-            next_token = Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&key));
-            break;
-        }
-        let raw = if attr.is_some() {
-            let main = keyspace::event_key_from_index(account, &ctx.region, &key)
-                .ok_or_else(|| ApiError::internal("malformed event index key"))?;
-            match tx.get(&main)? {
-                Some(raw) => raw,
-                None => continue,
-            }
-        } else {
-            value
+    // A key in the scanned order for a logged event.
+    let key_of = |ev: &StoredEvent, seq: u64| match (attr, code) {
+        (Some(a), Some(code)) => keyspace::event_index(
+            account,
+            &ctx.region,
+            code,
+            &a.attribute_value,
+            ev.event_time_micros,
+            seq,
+        ),
+        _ => keyspace::event(account, &ctx.region, ev.event_time_micros, seq),
+    };
+    // Indexed events first, then the log's unindexed tail (the last moments' events, which
+    // the indexer has not reached yet), merged in key order: newest first.
+    let mut found: Vec<(Vec<u8>, StoredEvent)> = Vec::new();
+    let mut scan_from = Bound::Included(from);
+    let mut owned_from;
+    'scan: loop {
+        let range = Range {
+            start: scan_from,
+            end: Bound::Excluded(&upper),
+            reverse: false,
         };
-        let ev = StoredEvent::decode(&raw)?;
-        events.push(to_event(ev));
+        let entries = tx.scan(&range, limit)?;
+        let complete = entries.len() < limit;
+        for (key, _) in &entries {
+            let seq = keyspace::event_seq(key)
+                .ok_or_else(|| ApiError::internal("malformed event key"))?;
+            let Some(ev) = audit::load_event(tx, seq)? else {
+                continue;
+            };
+            if by_id && ev.event_id != attr.map_or("", |a| a.attribute_value.as_str()) {
+                continue;
+            }
+            found.push((key.clone(), ev));
+            if found.len() == limit {
+                break 'scan;
+            }
+        }
+        match entries.last() {
+            Some((k, _)) if !complete => {
+                owned_from = k.clone();
+                scan_from = Bound::Excluded(owned_from.as_slice());
+            }
+            _ => break,
+        }
     }
+    let mut next = audit::indexed_through(tx)?.saturating_add(1);
+    loop {
+        let tail = tx.log_read(next, 1024)?;
+        let Some(last) = tail.last().map(|r| r.0) else {
+            break;
+        };
+        next = last.saturating_add(1);
+        for (seq, raw) in tail {
+            let Ok(logged) = LoggedEvent::decode(&raw) else {
+                continue;
+            };
+            if logged.account != *account
+                || logged.region != ctx.region
+                || attr.is_some_and(|a| !logged.matches(&a.attribute_key, &a.attribute_value))
+            {
+                continue;
+            }
+            let key = key_of(&logged.event, seq);
+            if key.as_slice() >= from && key < upper {
+                found.push((key, logged.event));
+            }
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    let next_token = found
+        .get(limit - 1)
+        .map(|(key, _)| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key));
+    found.truncate(limit - 1);
+    let events = found.into_iter().map(|(_, ev)| to_event(ev)).collect();
     Ok(LookupEventsOutput { events, next_token })
 }
 
@@ -280,5 +349,273 @@ impl crate::Operation for Operation {
         match self {
             Operation::LookupEvents(input) => Ok(Reply::new(lookup_events(tx, ctx, input)?)),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::context::Principal;
+    use palisade_store::sqlite::{SqliteOptions, SqliteStore};
+    use palisade_store::{write_blocking, Store};
+    use std::sync::Arc;
+
+    const ACCOUNT: &str = "111122223333";
+
+    fn ctx(n: i64) -> RequestContext {
+        RequestContext {
+            request_id: format!("req-{n}"),
+            principal: Principal::root(ACCOUNT, "AKIAEXAMPLE"),
+            region: "us-east-1".into(),
+            source_ip: "127.0.0.1".into(),
+            user_agent: "test".into(),
+            now: time::OffsetDateTime::from_unix_timestamp(1_800_000_000 + n / 3).unwrap(),
+            secure_transport: false,
+        }
+    }
+
+    /// Records `n` calls: every third is a `GetUser`, the rest `GetCallerIdentity`; three
+    /// share each second, so the (time, id) order inside one second is exercised too.
+    fn record(store: &Arc<dyn Store>, from: i64, n: i64) {
+        let sts = crate::registry::by_signing_name("sts").unwrap();
+        write_blocking(
+            store.as_ref(),
+            Box::new(move |tx| {
+                for i in from..from + n {
+                    let c = ctx(i);
+                    let reply = Reply::new(());
+                    audit::record(
+                        tx,
+                        audit::Call {
+                            ctx: &c,
+                            service: sts,
+                            event_name: if i % 3 == 0 {
+                                "GetUser"
+                            } else {
+                                "GetCallerIdentity"
+                            },
+                            read_only: true,
+                            request_parameters: None,
+                            outcome: Ok(&reply),
+                            resource_accounts: vec!["444455556666".into()],
+                        },
+                    )?;
+                }
+                Ok(())
+            }),
+        )
+        .unwrap();
+    }
+
+    fn index(store: &Arc<dyn Store>, limit: usize) -> usize {
+        let (tx, rx) = std::sync::mpsc::channel();
+        write_blocking(
+            store.as_ref(),
+            Box::new(move |w| {
+                tx.send(audit::index_pending(w, limit)?).unwrap();
+                Ok(())
+            }),
+        )
+        .unwrap();
+        rx.recv().unwrap()
+    }
+
+    /// Pages through every event (optionally of one event name) with `page`-sized pages.
+    fn all(store: &Arc<dyn Store>, page: i64, name: Option<&str>) -> Vec<Event> {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let input = LookupEventsInput {
+                lookup_attributes: name.map(|n| {
+                    vec![LookupAttribute {
+                        attribute_key: "EventName".into(),
+                        attribute_value: n.into(),
+                    }]
+                }),
+                max_results: Some(page),
+                next_token: token.take(),
+                ..LookupEventsInput::default()
+            };
+            let mut got = None;
+            store
+                .read(&mut |tx| {
+                    got = Some(lookup_events(tx, &ctx(10_000), &input).unwrap());
+                    Ok(())
+                })
+                .unwrap();
+            let got = got.unwrap();
+            out.extend(got.events);
+            match got.next_token {
+                Some(t) => token = Some(t),
+                None => return out,
+            }
+        }
+    }
+
+    #[test]
+    fn lookups_merge_indexed_events_and_the_log_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("t.db"), SqliteOptions::default()).unwrap(),
+        );
+        record(&store, 0, 40);
+        // Index part of the log: lookups must see indexed and unindexed events alike,
+        // and a page boundary may fall anywhere between the two.
+        assert_eq!(index(&store, 17), 17);
+        record(&store, 40, 20);
+        let expect = |name: Option<&str>| -> Vec<String> {
+            let mut evs: Vec<(i64, u64, String)> = Vec::new();
+            store
+                .read(&mut |tx| {
+                    for (seq, raw) in tx.log_read(0, 10_000)? {
+                        let l = audit::LoggedEvent::decode(&raw)?;
+                        if l.account == ACCOUNT && name.is_none_or(|n| l.event.event_name == n) {
+                            evs.push((l.event.event_time_micros, seq, l.event.event_id));
+                        }
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            // Newest first; within one time, latest logged first.
+            evs.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+            evs.into_iter().map(|e| e.2).collect()
+        };
+        for stage in 0..3 {
+            for page in [1, 7, 50] {
+                let ids: Vec<String> = all(&store, page, None)
+                    .into_iter()
+                    .map(|e| e.event_id)
+                    .collect();
+                assert_eq!(ids.len(), 60, "stage {stage} page {page}");
+                assert_eq!(ids, expect(None), "stage {stage} page {page}");
+                let gets: Vec<Event> = all(&store, page, Some("GetUser"));
+                assert_eq!(gets.len(), 20);
+                assert!(gets.iter().all(|e| e.event_name == "GetUser"));
+                let ids: Vec<String> = gets.into_iter().map(|e| e.event_id).collect();
+                assert_eq!(ids, expect(Some("GetUser")));
+            }
+            // Stage 1: everything indexed; stage 2: indexed twice over (no-op).
+            index(&store, 1000);
+        }
+        // The other account got its own copy of each event.
+        let mut copies = 0;
+        store
+            .read(&mut |tx| {
+                for (_, raw) in tx.log_read(0, 10_000)? {
+                    let l = audit::LoggedEvent::decode(&raw)?;
+                    if l.account == "444455556666" {
+                        assert!(l.event.cloud_trail_event.contains("\"sharedEventID\""));
+                        copies += 1;
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(copies, 60);
+        store.shutdown();
+    }
+
+    fn lookup(store: &Arc<dyn Store>, key: &str, value: &str) -> Vec<Event> {
+        let input = LookupEventsInput {
+            lookup_attributes: Some(vec![LookupAttribute {
+                attribute_key: key.into(),
+                attribute_value: value.into(),
+            }]),
+            ..LookupEventsInput::default()
+        };
+        let mut got = None;
+        store
+            .read(&mut |tx| {
+                got = Some(lookup_events(tx, &ctx(10_000), &input).unwrap());
+                Ok(())
+            })
+            .unwrap();
+        got.unwrap().events
+    }
+
+    #[test]
+    fn event_ids_are_found_by_their_time_and_legacy_events_migrate() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("t.db"), SqliteOptions::default()).unwrap(),
+        );
+        // An event as builds before the log stored it: a random (v4) id, the record under
+        // `ev/`, an index entry under `evx/`.
+        let legacy_id = "5a1e5f0c-8c3b-4d2e-9f6a-0123456789ab";
+        let micros: i64 = 1_799_000_000_000_000;
+        let newest_first = u64::MAX - (micros as u64 ^ (1 << 63));
+        let json = format!(
+            r#"{{"eventVersion":"1.09","userIdentity":{{"accessKeyId":"AKIAOLD"}},"eventTime":"2027-01-04T18:13:20Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","eventID":"{legacy_id}","readOnly":false,"resources":[{{"type":"AWS::IAM::User","ARN":"arn:aws:iam::{ACCOUNT}:user/old"}}]}}"#
+        );
+        let key = palisade_store::keys::Key::new()
+            .str("ev")
+            .str(ACCOUNT)
+            .str("us-east-1")
+            .u64(newest_first)
+            .str(legacy_id)
+            .finish();
+        let ix = palisade_store::keys::Key::new()
+            .str("evx")
+            .str(ACCOUNT)
+            .str("us-east-1")
+            .str("EventName")
+            .str("CreateUser")
+            .u64(newest_first)
+            .str(legacy_id)
+            .finish();
+        let value = [b"admin\0".as_slice(), json.as_bytes()].concat();
+        write_blocking(
+            store.as_ref(),
+            Box::new(move |tx| {
+                tx.put(&key, &value)?;
+                tx.put(&ix, &[])
+            }),
+        )
+        .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        write_blocking(
+            store.as_ref(),
+            Box::new(move |w| {
+                tx.send(audit::migrate_legacy_events(w)?).unwrap();
+                Ok(())
+            }),
+        )
+        .unwrap();
+        assert_eq!(rx.recv().unwrap(), 1);
+        // The old tables are gone; the event is in the log, found before and after indexing.
+        let mut left = 0;
+        store
+            .read(&mut |tx| {
+                for t in keyspace::legacy_event_tables() {
+                    let mut end = Vec::new();
+                    left += tx.scan(&Range::prefix(&t, &mut end), 10)?.len();
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(left, 0);
+        record(&store, 0, 6);
+        for round in 0..2 {
+            let old = lookup(&store, "EventId", legacy_id);
+            assert_eq!(old.len(), 1, "round {round}");
+            assert_eq!(old[0].event_name, "CreateUser");
+            assert_eq!(old[0].username, "admin");
+            assert_eq!(
+                old[0].resources[0].resource_name,
+                format!("arn:aws:iam::{ACCOUNT}:user/old")
+            );
+            assert_eq!(lookup(&store, "Username", "admin").len(), 1);
+            // Every new event is found by its own (time-ordered) id, and only it.
+            for ev in all(&store, 50, Some("GetCallerIdentity")) {
+                assert!(audit::event_id_time(&ev.event_id).is_some());
+                let hit = lookup(&store, "EventId", &ev.event_id);
+                assert_eq!(hit.len(), 1);
+                assert_eq!(hit[0].event_id, ev.event_id);
+            }
+            assert!(lookup(&store, "EventId", &audit::new_event_id(ctx(5).now)).is_empty());
+            index(&store, 1000);
+        }
+        store.shutdown();
     }
 }

@@ -25,17 +25,18 @@ fn newest_first(micros: i64) -> u64 {
     u64::MAX - (micros as u64 ^ (1 << 63))
 }
 
-/// One CloudTrail event record.
-pub fn event(account: &str, region: &str, micros: i64, event_id: &str) -> Vec<u8> {
+/// One CloudTrail event's place in time order: its log sequence number is in the key
+/// (the record itself is in the store's log), and the value is empty.
+pub fn event(account: &str, region: &str, micros: i64, seq: u64) -> Vec<u8> {
     event_prefix(account, region)
         .u64(newest_first(micros))
-        .str(event_id)
+        .u64_desc(seq)
         .finish()
 }
 
-/// Events of one account and region, newest first.
+/// Events of one account and region, newest first (then latest logged first).
 pub fn event_prefix(account: &str, region: &str) -> Key {
-    Key::new().str("ev").str(account).str(region)
+    Key::new().str("ev2").str(account).str(region)
 }
 
 /// Bound of an event scan at `micros` (all events at that time or earlier sort after it).
@@ -43,43 +44,45 @@ pub fn event_time_bound(prefix: Key, micros: i64) -> Vec<u8> {
     prefix.u64(newest_first(micros)).finish()
 }
 
-/// A lookup-attribute index entry.
+/// A lookup-attribute index entry: `attribute` is the attribute's code
+/// (`audit::attribute_code`); the value is empty.
 pub fn event_index(
     account: &str,
     region: &str,
-    attribute: &str,
+    attribute: u64,
     value: &str,
     micros: i64,
-    event_id: &str,
+    seq: u64,
 ) -> Vec<u8> {
     event_index_prefix(account, region, attribute, value)
         .u64(newest_first(micros))
-        .str(event_id)
+        .u64_desc(seq)
         .finish()
 }
 
 /// Index entries of one attribute value, newest first.
-pub fn event_index_prefix(account: &str, region: &str, attribute: &str, value: &str) -> Key {
+pub fn event_index_prefix(account: &str, region: &str, attribute: u64, value: &str) -> Key {
     Key::new()
-        .str("evx")
+        .str("evx2")
         .str(account)
         .str(region)
-        .str(attribute)
+        .u64(attribute)
         .str(value)
 }
 
-/// The event key an index entry points at: same account and region, and the entry's
-/// own trailing (time, event id).
-pub fn event_key_from_index(account: &str, region: &str, index_key: &[u8]) -> Option<Vec<u8>> {
-    let parts = palisade_store::keys::decode(index_key).ok()?;
-    let mut tail = parts.into_iter().rev();
-    let id = match tail.next()? {
-        palisade_store::keys::Part::Str(s) => s,
-        _ => return None,
-    };
-    let time = match tail.next()? {
-        palisade_store::keys::Part::U64(t) => t,
-        _ => return None,
-    };
-    Some(event_prefix(account, region).u64(time).str(&id).finish())
+/// The log sequence number at the end of an `event` or `event_index` key.
+pub fn event_seq(key: &[u8]) -> Option<u64> {
+    match palisade_store::keys::decode(key).ok()?.pop()? {
+        palisade_store::keys::Part::U64Desc(seq) => Some(seq),
+        _ => None,
+    }
+}
+
+/// Event keys written before events moved to the store's log (see
+/// `audit::migrate_legacy_events`): `ev/` holds whole records, `evx/` their indexes.
+pub fn legacy_event_tables() -> [Vec<u8>; 2] {
+    [
+        Key::new().str("ev").finish(),
+        Key::new().str("evx").finish(),
+    ]
 }

@@ -1450,7 +1450,7 @@ fn record_service_event(
     now: OffsetDateTime,
     detail: Value,
 ) -> Result<(), ApiError> {
-    let event_id = uuid::Uuid::new_v4().to_string();
+    let event_id = crate::audit::new_event_id(now);
     let time = now
         .replace_nanosecond(0)
         .unwrap_or(now)
@@ -1477,30 +1477,19 @@ fn record_service_event(
         "recipientAccountId": s.account,
         "eventCategory": "Management",
     });
-    let micros = crate::audit::micros(now);
-    let mut stored = Vec::new();
-    stored.push(0u8);
-    stored.extend_from_slice(record.to_string().as_bytes());
-    let (acct, region) = (s.account.as_str(), s.region.as_str());
-    tx.put(
-        &crate::keyspace::event(acct, region, micros, &event_id),
-        &stored,
+    crate::audit::record_service_event(
+        tx,
+        &crate::audit::ServiceEvent {
+            account: &s.account,
+            region: &s.region,
+            time: now,
+            event_id: &event_id,
+            event_name: name,
+            event_source: "secretsmanager.amazonaws.com",
+            resources: &[("AWS::SecretsManager::Secret".to_owned(), s.arn.clone())],
+            json: &record.to_string(),
+        },
     )?;
-    for (attr, value) in [
-        ("EventId", event_id.as_str()),
-        ("EventName", name),
-        ("ReadOnly", "false"),
-        ("Username", ""),
-        ("EventSource", "secretsmanager.amazonaws.com"),
-        ("AccessKeyId", ""),
-        ("ResourceType", "AWS::SecretsManager::Secret"),
-        ("ResourceName", s.arn.as_str()),
-    ] {
-        tx.put(
-            &crate::keyspace::event_index(acct, region, attr, value, micros, &event_id),
-            &[],
-        )?;
-    }
     Ok(())
 }
 

@@ -1802,28 +1802,16 @@ mod tests {
 
     #[test]
     fn packed_size_counts_policy_and_tags() {
-        struct Empty;
-        impl ReadTx for Empty {
-            fn get(&self, _: &[u8]) -> Result<Option<Vec<u8>>, palisade_store::StoreError> {
-                Ok(None)
-            }
-            fn scan(
-                &self,
-                _: &palisade_store::Range<'_>,
-                _: usize,
-            ) -> Result<Vec<palisade_store::Entry>, palisade_store::StoreError> {
-                Ok(Vec::new())
-            }
-        }
         let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
-        let p = session_policies(&Empty, ACCOUNT, Some(doc), None, &[]).unwrap();
+        let p =
+            session_policies(&palisade_store::EmptyState, ACCOUNT, Some(doc), None, &[]).unwrap();
         assert_eq!(p.documents, vec![doc.to_owned()]);
         assert_eq!(
             p.packed_percent,
             Some(u32::try_from((doc.len() * 100).div_ceil(2048)).unwrap())
         );
         assert_eq!(
-            session_policies(&Empty, ACCOUNT, None, None, &[])
+            session_policies(&palisade_store::EmptyState, ACCOUNT, None, None, &[])
                 .unwrap()
                 .packed_percent,
             None
@@ -1834,10 +1822,17 @@ mod tests {
                 value: "v".repeat(256),
             })
             .collect();
-        let err = session_policies(&Empty, ACCOUNT, None, None, &big).unwrap_err();
-        assert_eq!(err.code, "PackedPolicyTooLarge");
         let err =
-            session_policies(&Empty, ACCOUNT, Some("{\"Statement\": 3}"), None, &[]).unwrap_err();
+            session_policies(&palisade_store::EmptyState, ACCOUNT, None, None, &big).unwrap_err();
+        assert_eq!(err.code, "PackedPolicyTooLarge");
+        let err = session_policies(
+            &palisade_store::EmptyState,
+            ACCOUNT,
+            Some("{\"Statement\": 3}"),
+            None,
+            &[],
+        )
+        .unwrap_err();
         assert_eq!(err.code, "MalformedPolicyDocument");
     }
 }

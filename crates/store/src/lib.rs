@@ -2,7 +2,10 @@
 //! WAL, one writer thread with group commit, pooled readers) and at-rest sealing of secrets.
 //!
 //! Every service keeps its state as ordered keys (see [`keys`]) so that each lookup is a
-//! point read or a prefix scan: indexes, not table scans. A backend must pass the shared
+//! point read or a prefix scan: indexes, not table scans. Beside the keys there is one
+//! append-only log (sequence number -> bytes) for high-volume records that are written
+//! once and indexed later in batches: CloudTrail events. An append touches only the log's
+//! tail, so a call's audit record costs the writer one small sequential insert. A backend must pass the shared
 //! suite in [`testsuite`].
 //!
 //! This crate must never log or store a secret in plaintext: callers seal secrets with
@@ -64,7 +67,34 @@ pub trait ReadTx {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// At most `limit` entries of `range`, in key order (descending when `range.reverse`).
     fn scan(&self, range: &Range<'_>, limit: usize) -> Result<Vec<Entry>, StoreError>;
+    /// At most `limit` log records with sequence numbers `>= from`, ascending.
+    fn log_read(&self, from: u64, limit: usize) -> Result<Vec<LogRecord>, StoreError>;
+    /// The highest sequence number in the log (0 when it is empty).
+    fn log_last(&self) -> Result<u64, StoreError>;
 }
+
+/// A state with nothing in it: what an operation that reads no state is given, and a
+/// fixture for tests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EmptyState;
+
+impl ReadTx for EmptyState {
+    fn get(&self, _key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(None)
+    }
+    fn scan(&self, _range: &Range<'_>, _limit: usize) -> Result<Vec<Entry>, StoreError> {
+        Ok(Vec::new())
+    }
+    fn log_read(&self, _from: u64, _limit: usize) -> Result<Vec<LogRecord>, StoreError> {
+        Ok(Vec::new())
+    }
+    fn log_last(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+}
+
+/// One record of the append-only log: its sequence number and bytes.
+pub type LogRecord = (u64, Vec<u8>);
 
 /// Writes of one job inside a group commit.
 pub trait WriteTx: ReadTx {
@@ -72,6 +102,13 @@ pub trait WriteTx: ReadTx {
     fn delete(&mut self, key: &[u8]) -> Result<(), StoreError>;
     /// Deletes every key in `[start, end)`; `end = None` means to the last key.
     fn delete_range(&mut self, start: &[u8], end: Option<&[u8]>) -> Result<(), StoreError>;
+    /// Appends one record to the store's append-only log and returns its sequence number.
+    /// Numbers grow in commit order (one writer); a number handed out by a write that was
+    /// rolled back may be handed out again, since it was never visible.
+    fn log_append(&mut self, record: &[u8]) -> Result<u64, StoreError>;
+    /// Deletes every log record with a sequence number `< before` (retention, reset).
+    /// After the whole log is deleted, numbering starts again at 1.
+    fn log_truncate(&mut self, before: u64) -> Result<(), StoreError>;
     /// Runs `f` in a nested savepoint. When `f` returns `false`, every write it made is
     /// undone and the transaction goes on as before the call. Used by the request pipeline:
     /// a failed operation's writes are undone while its audit record is still written.

@@ -1,10 +1,21 @@
-//! The SQLite adapter: one table `kv(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID` in WAL mode.
+//! The SQLite adapter: one table `kv(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID` for the
+//! keys and one rowid table `log(seq INTEGER PRIMARY KEY, v BLOB)` for the append-only log,
+//! in one database file in WAL mode (so a job's keys and log records commit atomically).
 //!
 //! Writes: one dedicated writer thread owns the only read-write connection. It blocks for a
 //! job, drains up to `max_batch - 1` more that are already queued (group commit), runs them
-//! one by one inside `BEGIN IMMEDIATE`, each in its own savepoint, commits once and only
-//! then calls every job's `done`. A job that fails or panics is rolled back to its savepoint
-//! alone. Reads: a pool of read-only connections; each `read` is one read transaction, so
+//! one by one inside `BEGIN IMMEDIATE`, each in its own savepoint, and commits once. A job
+//! that fails or panics is rolled back to its savepoint alone.
+//!
+//! Durability is pipelined: SQLite commits with `synchronous=NORMAL` (it writes the WAL
+//! frames but does not fsync them), and the writer hands the group's `done`s to a syncer
+//! thread, which fsyncs the WAL file and only then calls them. While the syncer waits for
+//! the disk, the writer already runs the next groups, and one fsync covers every commit
+//! before it. A checkpoint only copies frames into the database file after SQLite has
+//! synced the WAL, and syncs the database before the WAL is reused, so an fsync of the WAL
+//! after a commit makes that commit durable. With [`Durability::Normal`] there is no
+//! syncer: `done` runs right after the commit (safe from a process crash, not a power
+//! loss). Reads: a pool of read-only connections; each `read` is one read transaction, so
 //! it sees one consistent snapshot.
 //!
 //! This module must never call `done` before the commit that holds the job's writes has
@@ -22,12 +33,13 @@ use crossbeam_channel::{Receiver, Sender};
 use parking_lot::{Mutex, RwLock};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, ToSql};
 
-use crate::{DoneFn, Entry, Range, ReadTx, Store, StoreError, WriteFn, WriteTx};
+use crate::{DoneFn, Entry, LogRecord, Range, ReadTx, Store, StoreError, WriteFn, WriteTx};
 
 /// When a commit is durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
-    /// `synchronous=FULL`: the WAL is fsynced at every commit; survives power loss.
+    /// Every commit's WAL frames are fsynced before its jobs' `done` runs; survives power
+    /// loss. The fsync runs on a syncer thread, not the writer (see the module docs).
     #[default]
     Full,
     /// `synchronous=NORMAL`: survives a process crash (`kill -9`), not a power loss.
@@ -78,7 +90,8 @@ impl Default for SqliteOptions {
 
 /// The embedded default [`Store`].
 ///
-/// `done` callbacks run on the writer thread between groups: keep them to a channel send.
+/// `done` callbacks run on the syncer thread (the writer's with [`Durability::Normal`]):
+/// keep them to a channel send.
 /// `read` blocks while every pooled connection is busy, so a `read` closure must not call
 /// `read` again, and async callers should treat it as blocking work.
 pub struct SqliteStore {
@@ -86,6 +99,7 @@ pub struct SqliteStore {
     jobs: RwLock<Option<Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     writer_id: ThreadId,
+    syncer_id: Option<ThreadId>,
     pool_put: Sender<Connection>,
     pool_take: Receiver<Connection>,
     opts: SqliteOptions,
@@ -159,13 +173,19 @@ impl SqliteStore {
 
         let (tx, rx) = crossbeam_channel::unbounded::<Job>();
         let max_batch = opts.max_batch.max(1);
+        let syncer = match opts.durability {
+            Durability::Full => Some(Syncer::spawn(&wal_path(path))?),
+            Durability::Normal => None,
+        };
+        let syncer_id = syncer.as_ref().map(|s| s.thread_id);
         let writer = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(writer_conn, rx, max_batch))?;
+            .spawn(move || writer_loop(writer_conn, rx, max_batch, syncer))?;
         Ok(SqliteStore {
             path: path.to_owned(),
             jobs: RwLock::new(Some(tx)),
             writer_id: writer.thread().id(),
+            syncer_id,
             writer: Mutex::new(Some(writer)),
             pool_put,
             pool_take,
@@ -194,16 +214,15 @@ fn open_writer(path: &Path, opts: &SqliteOptions) -> Result<Connection, StoreErr
             "could not enable WAL mode (got {mode})"
         )));
     }
-    let sync = match opts.durability {
-        Durability::Full => "FULL",
-        Durability::Normal => "NORMAL",
-    };
-    writer_conn.pragma_update(None, "synchronous", sync)?;
+    // Full durability fsyncs the WAL on the syncer thread (module docs); SQLite's own
+    // syncs at checkpoints are what NORMAL keeps.
+    writer_conn.pragma_update(None, "synchronous", "NORMAL")?;
     writer_conn.pragma_update(None, "wal_autocheckpoint", opts.wal_autocheckpoint)?;
     writer_conn.pragma_update(None, "journal_size_limit", opts.wal_size_limit)?;
     writer_conn.pragma_update(None, "temp_store", "MEMORY")?;
     writer_conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;",
+        "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, v BLOB NOT NULL);",
     )?;
     Ok(writer_conn)
 }
@@ -266,8 +285,10 @@ impl Store for SqliteStore {
     fn shutdown(&self) {
         drop(self.jobs.write().take());
         // Called from a job or a done callback (e.g. the last `Arc` dropped there): the
-        // writer stops by itself once the queue is empty; it cannot join itself.
-        if std::thread::current().id() == self.writer_id {
+        // writer stops by itself once the queue is empty; it cannot join itself, and the
+        // syncer cannot wait for the writer that waits for it.
+        let me = std::thread::current().id();
+        if me == self.writer_id || Some(me) == self.syncer_id {
             return;
         }
         if let Some(h) = self.writer.lock().take() {
@@ -309,7 +330,76 @@ fn open_reader(path: &Path, opts: &SqliteOptions) -> Result<Connection, StoreErr
     Ok(c)
 }
 
-fn writer_loop(conn: Connection, rx: Receiver<Job>, max_batch: usize) {
+fn wal_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+/// Jobs' outcomes waiting for their commit to be durable.
+type Outcomes = Vec<(Done, Result<(), StoreError>)>;
+
+/// The thread that makes commits durable: fsyncs the WAL file, then calls the `done`s of
+/// every group committed before that fsync began.
+struct Syncer {
+    tx: Sender<Outcomes>,
+    handle: JoinHandle<()>,
+    thread_id: ThreadId,
+}
+
+impl Syncer {
+    fn spawn(wal: &Path) -> Result<Syncer, StoreError> {
+        let (tx, rx) = crossbeam_channel::unbounded::<Outcomes>();
+        let wal = wal.to_owned();
+        let handle = std::thread::Builder::new()
+            .name("store-syncer".into())
+            .spawn(move || syncer_loop(&wal, &rx))?;
+        Ok(Syncer {
+            tx,
+            thread_id: handle.thread().id(),
+            handle,
+        })
+    }
+}
+
+fn syncer_loop(wal: &Path, rx: &Receiver<Outcomes>) {
+    let mut file: Option<std::fs::File> = None;
+    let mut pending: Outcomes = Vec::new();
+    while let Ok(first) = rx.recv() {
+        pending.extend(first);
+        while let Ok(more) = rx.try_recv() {
+            pending.extend(more);
+        }
+        let synced = sync_wal(wal, &mut file);
+        for (done, r) in pending.drain(..) {
+            done.call(match (&synced, r) {
+                (_, Err(e)) => Err(e),
+                (Ok(()), Ok(())) => Ok(()),
+                (Err(e), Ok(())) => Err(StoreError::Other(format!("fsync of the WAL failed: {e}"))),
+            });
+        }
+    }
+    tracing::debug!("store syncer stopped");
+}
+
+/// fsyncs the WAL file (opened once; its directory is synced then too, so the file's own
+/// entry is durable). SQLite keeps the same file across checkpoints: it truncates or
+/// overwrites it, never replaces it while the writer's connection is open.
+fn sync_wal(wal: &Path, file: &mut Option<std::fs::File>) -> std::io::Result<()> {
+    if file.is_none() {
+        let f = std::fs::OpenOptions::new().read(true).open(wal)?;
+        if let Some(dir) = wal.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        *file = Some(f);
+    }
+    match file {
+        Some(f) => f.sync_data(),
+        None => Ok(()),
+    }
+}
+
+fn writer_loop(conn: Connection, rx: Receiver<Job>, max_batch: usize, syncer: Option<Syncer>) {
     let mut batch = Vec::with_capacity(max_batch);
     while let Ok(first) = rx.recv() {
         batch.push(first);
@@ -319,7 +409,24 @@ fn writer_loop(conn: Connection, rx: Receiver<Job>, max_batch: usize) {
                 Err(_) => break,
             }
         }
-        run_group(&conn, &mut batch);
+        let outcomes = run_group(&conn, &mut batch);
+        match &syncer {
+            Some(s) => {
+                // On failure the outcomes come back and are dropped: WriterGone.
+                let _ = s.tx.send(outcomes);
+            }
+            None => {
+                for (done, r) in outcomes {
+                    done.call(r);
+                }
+            }
+        }
+    }
+    if let Some(s) = syncer {
+        drop(s.tx);
+        if s.handle.join().is_err() {
+            tracing::error!("the store syncer thread panicked");
+        }
     }
     tracing::debug!("store writer stopped");
 }
@@ -329,16 +436,22 @@ fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn run_group(conn: &Connection, batch: &mut Vec<Job>) {
+/// Runs one group in one transaction. Returns each job's outcome, `Ok` only if the commit
+/// succeeded; the caller reports them once the commit is durable.
+fn run_group(conn: &Connection, batch: &mut Vec<Job>) -> Outcomes {
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
         tracing::error!(error = %e, jobs = batch.len(), "could not begin a write transaction");
-        for job in batch.drain(..) {
-            job.done
-                .call(Err(StoreError::Other(format!("begin failed: {e}"))));
-        }
-        return;
+        return batch
+            .drain(..)
+            .map(|job| {
+                (
+                    job.done,
+                    Err(StoreError::Other(format!("begin failed: {e}"))),
+                )
+            })
+            .collect();
     }
-    let mut results: Vec<(Done, Result<(), StoreError>)> = Vec::with_capacity(batch.len());
+    let mut results: Outcomes = Vec::with_capacity(batch.len());
     let mut broken: Option<String> = None;
     for Job { f, done } in batch.drain(..) {
         if let Some(why) = &broken {
@@ -363,23 +476,23 @@ fn run_group(conn: &Connection, batch: &mut Vec<Job>) {
         }),
     };
     match outcome {
-        Ok(()) => {
-            for (done, r) in results {
-                done.call(r);
-            }
-        }
+        Ok(()) => results,
         Err(why) => {
             if !conn.is_autocommit() {
                 if let Err(e) = conn.execute_batch("ROLLBACK") {
                     tracing::error!(error = %e, "rollback failed");
                 }
             }
-            for (done, r) in results {
-                done.call(match r {
-                    Err(e) => Err(e),
-                    Ok(()) => Err(StoreError::Other(why.clone())),
-                });
-            }
+            results
+                .into_iter()
+                .map(|(done, r)| {
+                    let r = match r {
+                        Err(e) => Err(e),
+                        Ok(()) => Err(StoreError::Other(why.clone())),
+                    };
+                    (done, r)
+                })
+                .collect()
         }
     }
 }
@@ -476,12 +589,45 @@ fn scan(conn: &Connection, range: &Range<'_>, limit: usize) -> Result<Vec<Entry>
     Ok(out)
 }
 
+fn log_read(conn: &Connection, from: u64, limit: usize) -> Result<Vec<LogRecord>, StoreError> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    // Sequence numbers are SQLite rowids: positive i64.
+    let from = i64::try_from(from).unwrap_or(i64::MAX);
+    let n = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, v FROM log WHERE seq >= ?1 ORDER BY seq LIMIT ?2")?;
+    let rows = stmt.query_map([from, n], |r| {
+        let seq: i64 = r.get(0)?;
+        Ok((u64::try_from(seq).unwrap_or(0), r.get(1)?))
+    })?;
+    let mut out = Vec::with_capacity(limit.min(1024));
+    for row in rows {
+        out.push(row?);
+    }
+    Ok(out)
+}
+
+fn log_last(conn: &Connection) -> Result<u64, StoreError> {
+    let last: Option<i64> = conn
+        .prepare_cached("SELECT max(seq) FROM log")?
+        .query_row([], |r| r.get(0))?;
+    Ok(last.and_then(|s| u64::try_from(s).ok()).unwrap_or(0))
+}
+
 impl ReadTx for SqlRead<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         get(self.0, key)
     }
     fn scan(&self, range: &Range<'_>, limit: usize) -> Result<Vec<Entry>, StoreError> {
         scan(self.0, range, limit)
+    }
+    fn log_read(&self, from: u64, limit: usize) -> Result<Vec<LogRecord>, StoreError> {
+        log_read(self.0, from, limit)
+    }
+    fn log_last(&self) -> Result<u64, StoreError> {
+        log_last(self.0)
     }
 }
 
@@ -491,6 +637,12 @@ impl ReadTx for SqlWrite<'_> {
     }
     fn scan(&self, range: &Range<'_>, limit: usize) -> Result<Vec<Entry>, StoreError> {
         scan(self.conn, range, limit)
+    }
+    fn log_read(&self, from: u64, limit: usize) -> Result<Vec<LogRecord>, StoreError> {
+        log_read(self.conn, from, limit)
+    }
+    fn log_last(&self) -> Result<u64, StoreError> {
+        log_last(self.conn)
     }
 }
 
@@ -525,6 +677,23 @@ impl WriteTx for SqlWrite<'_> {
         Ok(())
     }
 
+    fn log_append(&mut self, record: &[u8]) -> Result<u64, StoreError> {
+        // `seq` is the rowid: the next one is max + 1, an append at the b-tree's tail.
+        self.conn
+            .prepare_cached("INSERT INTO log (v) VALUES (?1)")?
+            .execute([record])?;
+        u64::try_from(self.conn.last_insert_rowid())
+            .map_err(|_| StoreError::Other("log sequence out of range".into()))
+    }
+
+    fn log_truncate(&mut self, before: u64) -> Result<(), StoreError> {
+        let before = i64::try_from(before).unwrap_or(i64::MAX);
+        self.conn
+            .prepare_cached("DELETE FROM log WHERE seq < ?1")?
+            .execute([before])?;
+        Ok(())
+    }
+
     fn nested(&mut self, f: &mut dyn FnMut(&mut dyn WriteTx) -> bool) -> Result<bool, StoreError> {
         let depth = self.depth + 1;
         let name = format!("n{depth}");
@@ -550,7 +719,8 @@ mod tests {
     #[test]
     fn pragmas_follow_options() {
         let dir = tempfile::tempdir().unwrap();
-        for (durability, sync) in [(Durability::Full, 2), (Durability::Normal, 1)] {
+        // Both run SQLite at NORMAL: Full adds the syncer's fsync (module docs).
+        for (durability, sync) in [(Durability::Full, 1), (Durability::Normal, 1)] {
             let path = dir.path().join(format!("{durability:?}.db"));
             let opts = SqliteOptions {
                 durability,

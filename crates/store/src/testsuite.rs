@@ -49,6 +49,8 @@ pub const ALL: &[(&str, Behaviour)] = &[
         "reopen_after_shutdown_persists",
         reopen_after_shutdown_persists,
     ),
+    ("log_append_read_truncate", log_append_read_truncate),
+    ("log_follows_job_outcome", log_follows_job_outcome),
 ];
 
 /// Runs every behaviour in turn.
@@ -61,8 +63,132 @@ pub fn run_all(open: Open<'_>) {
 
 fn fresh(open: Open<'_>) -> Arc<dyn Store> {
     let s: Arc<dyn Store> = Arc::from(open());
-    write(&*s, |tx| tx.delete_range(b"", None)).unwrap();
+    write(&*s, |tx| {
+        tx.delete_range(b"", None)?;
+        tx.log_truncate(u64::MAX)
+    })
+    .unwrap();
     s
+}
+
+fn log(s: &dyn Store, from: u64, limit: usize) -> Vec<(u64, Vec<u8>)> {
+    let mut out = Vec::new();
+    s.read(&mut |tx| {
+        out = tx.log_read(from, limit)?;
+        Ok(())
+    })
+    .unwrap();
+    out
+}
+
+fn log_last(s: &dyn Store) -> u64 {
+    let mut out = 0;
+    s.read(&mut |tx| {
+        out = tx.log_last()?;
+        Ok(())
+    })
+    .unwrap();
+    out
+}
+
+pub fn log_append_read_truncate(open: Open<'_>) {
+    let s = fresh(open);
+    assert_eq!(log_last(&*s), 0);
+    assert!(log(&*s, 0, 10).is_empty());
+    let (tx, rx) = crossbeam_channel::unbounded();
+    write(&*s, move |w| {
+        let a = w.log_append(b"a")?;
+        let b = w.log_append(&[0, 255, 0])?;
+        // A job sees its own appends.
+        assert_eq!(w.log_last()?, b);
+        assert_eq!(w.log_read(a, 10)?.len(), 2);
+        tx.send((a, b)).unwrap();
+        Ok(())
+    })
+    .unwrap();
+    let (a, b) = rx.recv().unwrap();
+    assert!(a >= 1 && b > a, "sequence numbers grow: {a} {b}");
+    assert_eq!(log_last(&*s), b);
+    let c = {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        write(&*s, move |w| {
+            tx.send(w.log_append(b"c")?).unwrap();
+            Ok(())
+        })
+        .unwrap();
+        rx.recv().unwrap()
+    };
+    assert!(c > b);
+    assert_eq!(
+        log(&*s, 0, 10),
+        vec![(a, b"a".to_vec()), (b, vec![0, 255, 0]), (c, b"c".to_vec())]
+    );
+    assert_eq!(log(&*s, b, 10).len(), 2);
+    assert_eq!(log(&*s, b, 1), vec![(b, vec![0, 255, 0])]);
+    assert!(log(&*s, c + 1, 10).is_empty());
+    assert!(log(&*s, u64::MAX, 10).is_empty());
+    assert!(log(&*s, 0, 0).is_empty());
+    // Truncation keeps the records at and after `before`, and numbering goes on.
+    write(&*s, move |w| w.log_truncate(c)).unwrap();
+    assert_eq!(log(&*s, 0, 10), vec![(c, b"c".to_vec())]);
+    // Deleting the keys leaves the log alone, and the other way round.
+    put(&*s, b"k", b"v");
+    write(&*s, |w| w.delete_range(b"", None)).unwrap();
+    assert_eq!(log(&*s, 0, 10).len(), 1);
+    put(&*s, b"k", b"v");
+    write(&*s, |w| w.log_truncate(u64::MAX)).unwrap();
+    assert!(log(&*s, 0, 10).is_empty());
+    assert_eq!(get(&*s, b"k").as_deref(), Some(&b"v"[..]));
+    s.shutdown();
+    // The log is durable.
+    let s: Arc<dyn Store> = Arc::from(open());
+    write(&*s, |w| w.log_append(b"durable").map(|_| ())).unwrap();
+    s.shutdown();
+    let s: Arc<dyn Store> = Arc::from(open());
+    assert_eq!(
+        log(&*s, 0, 10).last().map(|r| r.1.clone()),
+        Some(b"durable".to_vec())
+    );
+    s.shutdown();
+}
+
+pub fn log_follows_job_outcome(open: Open<'_>) {
+    let s = fresh(open);
+    // A failed job's appends are undone with its keys; a failed nested block's too.
+    let r = write(&*s, |w| {
+        w.log_append(b"lost")?;
+        w.put(b"lost", b"1")?;
+        Err(StoreError::Other("fails".into()))
+    });
+    assert!(r.is_err());
+    write(&*s, |w| {
+        w.nested(&mut |w| {
+            w.log_append(b"undone").unwrap();
+            false
+        })?;
+        w.log_append(b"kept").map(|_| ())
+    })
+    .unwrap();
+    let records: Vec<Vec<u8>> = log(&*s, 0, 10).into_iter().map(|r| r.1).collect();
+    assert_eq!(records, vec![b"kept".to_vec()]);
+    assert_eq!(get(&*s, b"lost"), None);
+    // Appends from many concurrent jobs all land, each number once.
+    let n = 200;
+    let (tx, rx) = crossbeam_channel::unbounded();
+    for i in 0..n {
+        let tx = tx.clone();
+        s.submit(
+            Box::new(move |w| w.log_append(format!("r{i}").as_bytes()).map(|_| ())),
+            Box::new(move |r| tx.send(r.is_ok()).unwrap()),
+        );
+    }
+    for _ in 0..n {
+        assert!(rx.recv().unwrap());
+    }
+    let all = log(&*s, 0, 1000);
+    assert_eq!(all.len(), n + 1);
+    assert!(all.windows(2).all(|w| w[0].0 < w[1].0));
+    s.shutdown();
 }
 
 fn write(

@@ -53,6 +53,8 @@ suite!(
     snapshot_consistency,
     shutdown_drains_then_refuses,
     reopen_after_shutdown_persists,
+    log_append_read_truncate,
+    log_follows_job_outcome,
 );
 
 #[test]

@@ -405,6 +405,16 @@ mod tests {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect())
         }
+        fn log_read(
+            &self,
+            _from: u64,
+            _limit: usize,
+        ) -> Result<Vec<palisade_store::LogRecord>, StoreError> {
+            Ok(Vec::new())
+        }
+        fn log_last(&self) -> Result<u64, StoreError> {
+            Ok(0)
+        }
     }
 
     const ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";

@@ -455,7 +455,6 @@ async fn record_failure(
         error,
         resource_accounts,
     } = refusal;
-    let key_use = key_use_due(app, service, ctx);
     let prepared = audit::prepare(Call {
         ctx,
         service,
@@ -465,11 +464,34 @@ async fn record_failure(
         outcome: Err(&error),
         resource_accounts,
     })?;
-    commit(app, move |tx| {
-        record_key_use(tx, key_use.as_ref())?;
-        audit::append(tx, &prepared)
-    })
-    .await
+    record_audit_only(app, key_use_due(app, service, ctx), prepared).await
+}
+
+/// Commits the audit record of a call that changed nothing (and its key use, if due).
+/// Without key use this is a bare log append: no job, no savepoint.
+async fn record_audit_only(
+    app: &App,
+    key_use: Option<KeyUse>,
+    prepared: audit::Prepared,
+) -> Result<(), ApiError> {
+    if key_use.is_some() {
+        return commit(app, move |tx| {
+            record_key_use(tx, key_use.as_ref())?;
+            audit::append(tx, &prepared)
+        })
+        .await;
+    }
+    let (done_tx, done_rx) = oneshot::channel::<Result<(), StoreError>>();
+    app.env.store.append(
+        prepared.into_records(),
+        Box::new(move |r| {
+            let _ = done_tx.send(r);
+        }),
+    );
+    done_rx
+        .await
+        .map_err(|_| ApiError::internal("writer dropped an append"))??;
+    Ok(())
 }
 
 async fn run(
@@ -502,12 +524,7 @@ async fn run(
             outcome: result.as_ref(),
             resource_accounts,
         })?;
-        let key_use = key_use_due(app, service, &ctx);
-        commit(app, move |tx| {
-            record_key_use(tx, key_use.as_ref())?;
-            audit::append(tx, &prepared)
-        })
-        .await?;
+        record_audit_only(app, key_use_due(app, service, &ctx), prepared).await?;
         return result;
     }
     let key_use = key_use_due(app, service, &ctx);

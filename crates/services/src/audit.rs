@@ -204,6 +204,13 @@ pub fn record(tx: &mut dyn WriteTx, call: Call<'_>) -> Result<(), StoreError> {
     append(tx, &prepare(call)?)
 }
 
+impl Prepared {
+    /// The log records, for [`palisade_store::Store::append`].
+    pub fn into_records(self) -> Vec<Vec<u8>> {
+        self.records
+    }
+}
+
 /// Appends prepared records to the store's log, in the caller's transaction. The lookup
 /// indexes follow in batches ([`index_pending`]); until then `LookupEvents` reads the
 /// log's unindexed tail directly.
@@ -532,17 +539,30 @@ pub fn index_due(tx: &dyn ReadTx) -> Result<bool, StoreError> {
     Ok(tx.log_last()? > indexed_through(tx)?)
 }
 
+/// Widest span of event times in one index chunk (microseconds). A lookup for events at
+/// or before `t` starts at the chunks whose newest event is at most `t + CHUNK_SPAN`.
+const CHUNK_SPAN: i64 = 1_000_000;
+
+/// Attribute code of the "every event" posting list (time order without a filter).
+const ALL_EVENTS: u64 = 0;
+
 /// Indexes up to `limit` logged events past the watermark, in the caller's transaction,
-/// and moves the watermark. Returns how many were indexed. Each event gets a key under
-/// `ev2/` (time order) and one `evx2/` entry per indexed attribute, all with empty values
-/// and the log sequence number last; a batch touches each index's hot pages once,
-/// however many events it holds.
+/// and moves the watermark. Returns how many were indexed.
+///
+/// The index is posting lists in chunks: for each (account, region, attribute, value) the
+/// batch touches, one row per run of events no wider than [`CHUNK_SPAN`] in time, keyed by
+/// its newest event's time and holding every (time, sequence) pair of the run. A batch of
+/// thousands of similar calls writes a handful of rows instead of one per event and
+/// attribute.
 pub fn index_pending(tx: &mut dyn WriteTx, limit: usize) -> Result<usize, StoreError> {
+    use std::collections::HashMap;
     let from = indexed_through(tx)?;
     let records = tx.log_read(from.saturating_add(1), limit)?;
     let Some(last) = records.last().map(|r| r.0) else {
         return Ok(0);
     };
+    // (account, region, code, value) -> chunks, each a list of (time, seq) in log order.
+    let mut lists: HashMap<PostingList, Vec<Vec<Position>>> = HashMap::new();
     for (seq, raw) in &records {
         let logged = match LoggedEvent::decode(raw) {
             Ok(l) => l,
@@ -552,18 +572,202 @@ pub fn index_pending(tx: &mut dyn WriteTx, limit: usize) -> Result<usize, StoreE
                 continue;
             }
         };
-        let (account, region) = (&logged.account, &logged.region);
         let time = logged.event.event_time_micros;
-        tx.put(&keyspace::event(account, region, time, *seq), &[])?;
+        let mut add = |code: u64, value: &str| {
+            let chunks = lists
+                .entry((
+                    logged.account.clone(),
+                    logged.region.clone(),
+                    code,
+                    value.to_owned(),
+                ))
+                .or_default();
+            let fits = chunks.last().is_some_and(|c| {
+                let (lo, hi) = c.iter().fold((i64::MAX, i64::MIN), |(lo, hi), e| {
+                    (lo.min(e.0), hi.max(e.0))
+                });
+                time.max(hi).saturating_sub(time.min(lo)) <= CHUNK_SPAN
+            });
+            match chunks.last_mut() {
+                Some(c) if fits => c.push((time, *seq)),
+                _ => chunks.push(vec![(time, *seq)]),
+            }
+        };
+        add(ALL_EVENTS, "");
         for (code, value) in logged.indexed_values() {
+            add(code, value);
+        }
+    }
+    for ((account, region, code, value), chunks) in lists {
+        for mut chunk in chunks {
+            chunk.sort_unstable_by(|a, b| b.cmp(a));
+            let (newest, first_seq) = chunk
+                .iter()
+                .fold((i64::MIN, u64::MAX), |(t, s), e| (t.max(e.0), s.min(e.1)));
+            let mut value_bytes = Vec::with_capacity(chunk.len() * 16);
+            for (t, sq) in &chunk {
+                value_bytes.extend_from_slice(&t.to_be_bytes());
+                value_bytes.extend_from_slice(&sq.to_be_bytes());
+            }
             tx.put(
-                &keyspace::event_index(account, region, code, value, time, *seq),
-                &[],
+                &keyspace::event_chunk(&account, &region, code, &value, newest, first_seq),
+                &value_bytes,
             )?;
         }
     }
     tx.put(&keyspace::meta("trail_indexed"), &last.to_be_bytes())?;
     Ok(records.len())
+}
+
+/// An event's place in the history: (time in microseconds, log sequence number). Newest
+/// first means descending.
+pub type Position = (i64, u64);
+
+/// One posting list: (account, region, attribute code, value).
+type PostingList = (String, String, u64, String);
+
+/// A `LookupEvents` query of one account and region.
+pub struct Query<'a> {
+    /// The lookup attribute and value, if any.
+    pub attribute: Option<(&'a str, &'a str)>,
+    /// Events at or after this time (microseconds)...
+    pub start: i64,
+    /// ...and at or before this one.
+    pub end: i64,
+    /// Resume at this (time, sequence) position, inclusive (a page token).
+    pub from: Option<(i64, u64)>,
+}
+
+/// Up to `limit` events of `account` and `region` matching `q`, newest first, each with
+/// its (time, sequence) position. Reads the index, then the log's unindexed tail.
+pub fn find(
+    tx: &dyn ReadTx,
+    account: &str,
+    region: &str,
+    q: &Query<'_>,
+    limit: usize,
+) -> Result<Vec<(Position, StoredEvent)>, StoreError> {
+    let (mut start, mut end) = (q.start, q.end);
+    // Palisade's event ids carry their millisecond: an EventId lookup reads that
+    // millisecond of the time order. Other ids are in the index.
+    let (code, value, by_id) = match q.attribute {
+        Some(("EventId", id)) => match event_id_time(id) {
+            Some(ms) => {
+                start = start.max(ms.saturating_mul(1000));
+                end = end.min(ms.saturating_mul(1000).saturating_add(999));
+                (ALL_EVENTS, "", Some(id))
+            }
+            None => (attribute_code("EventId"), id, None),
+        },
+        Some((attr, value)) => (attribute_code(attr), value, None),
+        None => (ALL_EVENTS, "", None),
+    };
+    let bound = match q.from {
+        Some((t, s)) if t <= end => (t, s),
+        _ => (end, u64::MAX),
+    };
+    // An id lookup filters after loading: keep every candidate of its millisecond.
+    let cap = if by_id.is_some() { usize::MAX } else { limit };
+    let wanted = |pos: (i64, u64)| pos.0 >= start && pos <= bound;
+    let mut hits: Vec<(i64, u64)> = Vec::new();
+    if start <= end {
+        let prefix = keyspace::event_chunk_prefix(account, region, code, value);
+        let lower = keyspace::event_chunk_bound(prefix.clone(), bound.0.saturating_add(CHUNK_SPAN));
+        let prefix_end = palisade_store::keys::prefix_end(&prefix.clone().finish());
+        let mut scan_from = lower;
+        let mut first = true;
+        // Chunks come newest-first by their newest event; a buffered hit is final once
+        // it is newer than the next chunk's newest event.
+        let mut buffer: Vec<(i64, u64)> = Vec::new();
+        'scan: loop {
+            let range = palisade_store::Range {
+                start: if first {
+                    std::ops::Bound::Included(scan_from.as_slice())
+                } else {
+                    std::ops::Bound::Excluded(scan_from.as_slice())
+                },
+                end: if prefix_end.is_empty() {
+                    std::ops::Bound::Unbounded
+                } else {
+                    std::ops::Bound::Excluded(prefix_end.as_slice())
+                },
+                reverse: false,
+            };
+            first = false;
+            let rows = tx.scan(&range, 64)?;
+            let done = rows.len() < 64;
+            for (key, value) in &rows {
+                let newest = keyspace::event_chunk_newest(key)
+                    .ok_or_else(|| StoreError::Other("malformed event index key".into()))?;
+                flush(&mut buffer, &mut hits, Some(newest));
+                if hits.len() >= cap || newest < start {
+                    break 'scan;
+                }
+                for entry in value.chunks_exact(16) {
+                    let (t, sq) = entry.split_at(8);
+                    let pos = (
+                        i64::from_be_bytes(t.try_into().unwrap_or_default()),
+                        u64::from_be_bytes(sq.try_into().unwrap_or_default()),
+                    );
+                    if wanted(pos) {
+                        buffer.push(pos);
+                    }
+                }
+            }
+            match rows.last() {
+                Some((k, _)) if !done => scan_from = k.clone(),
+                _ => break,
+            }
+        }
+        flush(&mut buffer, &mut hits, None);
+    }
+    let mut found: Vec<(Position, StoredEvent)> = Vec::with_capacity(limit.min(hits.len()));
+    for pos in hits {
+        if found.len() >= limit && by_id.is_none() {
+            break;
+        }
+        if let Some(ev) = load_event(tx, pos.1)? {
+            if by_id.is_none_or(|id| ev.event_id == id) {
+                found.push((pos, ev));
+            }
+        }
+    }
+    // The unindexed tail: the last moments' events, which the indexer has not reached.
+    let mut next = indexed_through(tx)?.saturating_add(1);
+    loop {
+        let tail = tx.log_read(next, 1024)?;
+        let Some(last) = tail.last().map(|r| r.0) else {
+            break;
+        };
+        next = last.saturating_add(1);
+        for (seq, raw) in tail {
+            let Ok(logged) = LoggedEvent::decode(&raw) else {
+                continue;
+            };
+            let pos = (logged.event.event_time_micros, seq);
+            if logged.account == account
+                && logged.region == region
+                && wanted(pos)
+                && q.attribute.is_none_or(|(a, v)| logged.matches(a, v))
+            {
+                found.push((pos, logged.event));
+            }
+        }
+    }
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
+    found.truncate(limit);
+    Ok(found)
+}
+
+/// Moves buffered hits newer than `below` (all of them when `None`) to `hits`, newest
+/// first.
+fn flush(buffer: &mut Vec<(i64, u64)>, hits: &mut Vec<(i64, u64)>, below: Option<i64>) {
+    buffer.sort_unstable_by(|a, b| b.cmp(a));
+    let n = match below {
+        Some(t) => buffer.iter().take_while(|p| p.0 > t).count(),
+        None => buffer.len(),
+    };
+    hits.extend(buffer.drain(..n));
 }
 
 /// The logged event with sequence number `seq`, if the log still holds it.

@@ -2,17 +2,16 @@
 //! pipeline records for every call (see [`crate::audit`]).
 
 use crate::{
-    audit::{self, LoggedEvent, StoredEvent, LOOKUP_ATTRIBUTES},
+    audit::{self, StoredEvent, LOOKUP_ATTRIBUTES},
     authz::AuthzCheck,
     context::RequestContext,
     env::Env,
     error::ApiError,
     input::Input,
-    keyspace, Reply,
+    Reply,
 };
 use base64::Engine as _;
-use palisade_store::{Range, ReadTx};
-use std::ops::Bound;
+use palisade_store::ReadTx;
 use time::Duration;
 
 /// The CloudTrail actions Palisade implements.
@@ -149,128 +148,52 @@ pub fn lookup_events(
             "Start date must be earlier than end date.",
         ));
     }
-    let account = &ctx.principal.account_id;
-    let mut start_micros = audit::micros(start);
-    let mut end_micros = audit::micros(end);
-    // Where the hits are: an attribute's index, or the time order itself. Palisade's event
-    // ids carry their millisecond, so an EventId lookup scans that millisecond.
-    let (prefix, code, by_id) = match attr {
-        Some(a) if a.attribute_key == "EventId" => match audit::event_id_time(&a.attribute_value) {
-            Some(ms) => {
-                start_micros = start_micros.max(ms.saturating_mul(1000));
-                end_micros = end_micros.min(ms.saturating_mul(1000).saturating_add(999));
-                (keyspace::event_prefix(account, &ctx.region), None, true)
-            }
-            None => {
-                let code = audit::attribute_code("EventId");
-                let p =
-                    keyspace::event_index_prefix(account, &ctx.region, code, &a.attribute_value);
-                (p, Some(code), false)
-            }
-        },
-        Some(a) => {
-            let code = audit::attribute_code(&a.attribute_key);
-            let p = keyspace::event_index_prefix(account, &ctx.region, code, &a.attribute_value);
-            (p, Some(code), false)
-        }
-        None => (keyspace::event_prefix(account, &ctx.region), None, false),
-    };
-    let lower = keyspace::event_time_bound(prefix.clone(), end_micros);
-    let upper = keyspace::event_time_bound(prefix.clone(), start_micros.saturating_sub(1));
-    let prefix_bytes = prefix.finish();
-    let token_key = match &input.next_token {
+    let (start, end) = (audit::micros(start), audit::micros(end));
+    // The token is the (time, log sequence) position of the next page's first event.
+    let from = match &input.next_token {
         Some(t) => {
-            let k = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            let pos = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(t)
                 .ok()
-                .filter(|k| k.starts_with(&prefix_bytes) && *k >= lower && *k <= upper)
+                .and_then(|raw| {
+                    let (time, seq) = raw.split_at_checked(8)?;
+                    let time = i64::from_be_bytes(time.try_into().ok()?);
+                    let seq = u64::from_be_bytes(seq.try_into().ok()?);
+                    (start..=end).contains(&time).then_some((time, seq))
+                })
                 .ok_or_else(|| {
                     invalid(
                         "InvalidNextTokenException",
                         "A token you provided is invalid.",
                     )
                 })?;
-            Some(k)
+            Some(pos)
         }
         None => None,
     };
-    let from = token_key.as_deref().unwrap_or(&lower);
-    let limit = usize::try_from(max).unwrap_or(50) + 1;
-    // A key in the scanned order for a logged event.
-    let key_of = |ev: &StoredEvent, seq: u64| match (attr, code) {
-        (Some(a), Some(code)) => keyspace::event_index(
-            account,
-            &ctx.region,
-            code,
-            &a.attribute_value,
-            ev.event_time_micros,
-            seq,
-        ),
-        _ => keyspace::event(account, &ctx.region, ev.event_time_micros, seq),
+    let limit = usize::try_from(max).unwrap_or(50);
+    let query = audit::Query {
+        attribute: attr.map(|a| (a.attribute_key.as_str(), a.attribute_value.as_str())),
+        start,
+        end,
+        from,
     };
-    // Indexed events first, then the log's unindexed tail (the last moments' events, which
-    // the indexer has not reached yet), merged in key order: newest first.
-    let mut found: Vec<(Vec<u8>, StoredEvent)> = Vec::new();
-    let mut scan_from = Bound::Included(from);
-    let mut owned_from;
-    'scan: loop {
-        let range = Range {
-            start: scan_from,
-            end: Bound::Excluded(&upper),
-            reverse: false,
-        };
-        let entries = tx.scan(&range, limit)?;
-        let complete = entries.len() < limit;
-        for (key, _) in &entries {
-            let seq = keyspace::event_seq(key)
-                .ok_or_else(|| ApiError::internal("malformed event key"))?;
-            let Some(ev) = audit::load_event(tx, seq)? else {
-                continue;
-            };
-            if by_id && ev.event_id != attr.map_or("", |a| a.attribute_value.as_str()) {
-                continue;
-            }
-            found.push((key.clone(), ev));
-            if found.len() == limit {
-                break 'scan;
-            }
-        }
-        match entries.last() {
-            Some((k, _)) if !complete => {
-                owned_from = k.clone();
-                scan_from = Bound::Excluded(owned_from.as_slice());
-            }
-            _ => break,
-        }
-    }
-    let mut next = audit::indexed_through(tx)?.saturating_add(1);
-    loop {
-        let tail = tx.log_read(next, 1024)?;
-        let Some(last) = tail.last().map(|r| r.0) else {
-            break;
-        };
-        next = last.saturating_add(1);
-        for (seq, raw) in tail {
-            let Ok(logged) = LoggedEvent::decode(&raw) else {
-                continue;
-            };
-            if logged.account != *account
-                || logged.region != ctx.region
-                || attr.is_some_and(|a| !logged.matches(&a.attribute_key, &a.attribute_value))
-            {
-                continue;
-            }
-            let key = key_of(&logged.event, seq);
-            if key.as_slice() >= from && key < upper {
-                found.push((key, logged.event));
-            }
-        }
-    }
-    found.sort_by(|a, b| a.0.cmp(&b.0));
-    let next_token = found
-        .get(limit - 1)
-        .map(|(key, _)| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key));
-    found.truncate(limit - 1);
+    let mut found = audit::find(
+        tx,
+        &ctx.principal.account_id,
+        &ctx.region,
+        &query,
+        limit + 1,
+    )?;
+    let next_token = if found.len() > limit {
+        found.pop().map(|((time, seq), _)| {
+            let mut raw = time.to_be_bytes().to_vec();
+            raw.extend_from_slice(&seq.to_be_bytes());
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+        })
+    } else {
+        None
+    };
     let events = found.into_iter().map(|(_, ev)| to_event(ev)).collect();
     Ok(LookupEventsOutput { events, next_token })
 }
@@ -357,7 +280,9 @@ impl crate::Operation for Operation {
 mod tests {
     use super::*;
     use crate::context::Principal;
+    use crate::keyspace;
     use palisade_store::sqlite::{SqliteOptions, SqliteStore};
+    use palisade_store::Range;
     use palisade_store::{write_blocking, Store};
     use std::sync::Arc;
 
@@ -464,12 +389,16 @@ mod tests {
         // and a page boundary may fall anywhere between the two.
         assert_eq!(index(&store, 17), 17);
         record(&store, 40, 20);
+        // The clock went back: these are older than events already indexed, and their
+        // chunk overlaps earlier ones in time.
+        record(&store, 3, 12);
+        assert_eq!(index(&store, 50), 50);
         let expect = |name: Option<&str>| -> Vec<String> {
             let mut evs: Vec<(i64, u64, String)> = Vec::new();
             store
                 .read(&mut |tx| {
                     for (seq, raw) in tx.log_read(0, 10_000)? {
-                        let l = audit::LoggedEvent::decode(&raw)?;
+                        let l = crate::audit::LoggedEvent::decode(&raw)?;
                         if l.account == ACCOUNT && name.is_none_or(|n| l.event.event_name == n) {
                             evs.push((l.event.event_time_micros, seq, l.event.event_id));
                         }
@@ -487,10 +416,10 @@ mod tests {
                     .into_iter()
                     .map(|e| e.event_id)
                     .collect();
-                assert_eq!(ids.len(), 60, "stage {stage} page {page}");
+                assert_eq!(ids.len(), 72, "stage {stage} page {page}");
                 assert_eq!(ids, expect(None), "stage {stage} page {page}");
                 let gets: Vec<Event> = all(&store, page, Some("GetUser"));
-                assert_eq!(gets.len(), 20);
+                assert_eq!(gets.len(), 24);
                 assert!(gets.iter().all(|e| e.event_name == "GetUser"));
                 let ids: Vec<String> = gets.into_iter().map(|e| e.event_id).collect();
                 assert_eq!(ids, expect(Some("GetUser")));
@@ -498,12 +427,56 @@ mod tests {
             // Stage 1: everything indexed; stage 2: indexed twice over (no-op).
             index(&store, 1000);
         }
+        // Time windows: every event in [start, end] and no other, paged or not.
+        let t = |i: i64| crate::audit::micros(ctx(i).now);
+        for (lo, hi) in [(0, 71), (9, 30), (30, 30), (50, 12), (61, 100)] {
+            let (start, end) = (t(lo), t(hi));
+            let mut want: Vec<(i64, u64)> = Vec::new();
+            store
+                .read(&mut |tx| {
+                    for (seq, raw) in tx.log_read(0, 10_000)? {
+                        let l = crate::audit::LoggedEvent::decode(&raw)?;
+                        let time = l.event.event_time_micros;
+                        if l.account == ACCOUNT && (start..=end).contains(&time) {
+                            want.push((time, seq));
+                        }
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            want.sort_by(|a, b| b.cmp(a));
+            for page in [1, 4, 100] {
+                let mut got = Vec::new();
+                let mut from = None;
+                loop {
+                    let q = audit::Query {
+                        attribute: None,
+                        start,
+                        end,
+                        from,
+                    };
+                    let mut hits = Vec::new();
+                    store
+                        .read(&mut |tx| {
+                            hits = audit::find(tx, ACCOUNT, "us-east-1", &q, page + 1)?;
+                            Ok(())
+                        })
+                        .unwrap();
+                    from = (hits.len() > page).then(|| hits.pop().unwrap().0);
+                    got.extend(hits.into_iter().map(|h| h.0));
+                    if from.is_none() {
+                        break;
+                    }
+                }
+                assert_eq!(got, want, "window {lo}..{hi} page {page}");
+            }
+        }
         // The other account got its own copy of each event.
         let mut copies = 0;
         store
             .read(&mut |tx| {
                 for (_, raw) in tx.log_read(0, 10_000)? {
-                    let l = audit::LoggedEvent::decode(&raw)?;
+                    let l = crate::audit::LoggedEvent::decode(&raw)?;
                     if l.account == "444455556666" {
                         assert!(l.event.cloud_trail_event.contains("\"sharedEventID\""));
                         copies += 1;
@@ -512,7 +485,7 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        assert_eq!(copies, 60);
+        assert_eq!(copies, 72);
         store.shutdown();
     }
 

@@ -25,55 +25,49 @@ fn newest_first(micros: i64) -> u64 {
     u64::MAX - (micros as u64 ^ (1 << 63))
 }
 
-/// One CloudTrail event's place in time order: its log sequence number is in the key
-/// (the record itself is in the store's log), and the value is empty.
-pub fn event(account: &str, region: &str, micros: i64, seq: u64) -> Vec<u8> {
-    event_prefix(account, region)
-        .u64(newest_first(micros))
-        .u64_desc(seq)
-        .finish()
+/// The inverse of [`newest_first`].
+fn from_newest_first(v: u64) -> i64 {
+    ((u64::MAX - v) ^ (1 << 63)) as i64
 }
 
-/// Events of one account and region, newest first (then latest logged first).
-pub fn event_prefix(account: &str, region: &str) -> Key {
-    Key::new().str("ev2").str(account).str(region)
-}
-
-/// Bound of an event scan at `micros` (all events at that time or earlier sort after it).
-pub fn event_time_bound(prefix: Key, micros: i64) -> Vec<u8> {
-    prefix.u64(newest_first(micros)).finish()
-}
-
-/// A lookup-attribute index entry: `attribute` is the attribute's code
-/// (`audit::attribute_code`); the value is empty.
-pub fn event_index(
+/// One chunk of a CloudTrail posting list (see `audit::index_pending`): the events of
+/// one account and region with one lookup attribute value (code 0: every event), keyed
+/// by the chunk's newest event time, newest first, then its first log sequence number.
+pub fn event_chunk(
     account: &str,
     region: &str,
     attribute: u64,
     value: &str,
-    micros: i64,
-    seq: u64,
+    newest_micros: i64,
+    first_seq: u64,
 ) -> Vec<u8> {
-    event_index_prefix(account, region, attribute, value)
-        .u64(newest_first(micros))
-        .u64_desc(seq)
+    event_chunk_prefix(account, region, attribute, value)
+        .u64(newest_first(newest_micros))
+        .u64_desc(first_seq)
         .finish()
 }
 
-/// Index entries of one attribute value, newest first.
-pub fn event_index_prefix(account: &str, region: &str, attribute: u64, value: &str) -> Key {
+/// The chunks of one posting list, newest first.
+pub fn event_chunk_prefix(account: &str, region: &str, attribute: u64, value: &str) -> Key {
     Key::new()
-        .str("evx2")
+        .str("evp")
         .str(account)
         .str(region)
         .u64(attribute)
         .str(value)
 }
 
-/// The log sequence number at the end of an `event` or `event_index` key.
-pub fn event_seq(key: &[u8]) -> Option<u64> {
-    match palisade_store::keys::decode(key).ok()?.pop()? {
-        palisade_store::keys::Part::U64Desc(seq) => Some(seq),
+/// Where chunks whose newest event is at or before `micros` begin.
+pub fn event_chunk_bound(prefix: Key, micros: i64) -> Vec<u8> {
+    prefix.u64(newest_first(micros)).finish()
+}
+
+/// The newest event time of a chunk key.
+pub fn event_chunk_newest(key: &[u8]) -> Option<i64> {
+    let mut parts = palisade_store::keys::decode(key).ok()?;
+    parts.pop()?;
+    match parts.pop()? {
+        palisade_store::keys::Part::U64(t) => Some(from_newest_first(t)),
         _ => None,
     }
 }

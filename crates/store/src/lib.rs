@@ -132,6 +132,10 @@ pub trait Store: Send + Sync + 'static {
     /// Queues a write job. Jobs run one at a time on the writer, in submission order, each
     /// in its own savepoint; several are committed together. `done` runs after the commit.
     fn submit(&self, job: WriteFn, done: DoneFn);
+    /// Queues log records to append, in order, in the next group commit: what a job doing
+    /// only `log_append` would do, without a job's own savepoint (an append can only fail
+    /// with the whole transaction). `done` runs after the commit, as for [`Store::submit`].
+    fn append(&self, records: Vec<Vec<u8>>, done: DoneFn);
     /// Stops accepting jobs, commits those queued, and waits for the writer to finish.
     fn shutdown(&self);
 }

@@ -114,8 +114,15 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 struct Job {
-    f: WriteFn,
+    work: Work,
     done: Done,
+}
+
+enum Work {
+    /// A job in its own savepoint.
+    Job(WriteFn),
+    /// Log records appended straight into the group's transaction.
+    Append(Vec<Vec<u8>>),
 }
 
 /// Calls its `DoneFn` exactly once: with the given result, or with `WriterGone` when it is
@@ -158,6 +165,14 @@ fn panic_message(p: &Box<dyn Any + Send>) -> String {
 }
 
 impl SqliteStore {
+    fn queue(&self, job: Job) {
+        let jobs = self.jobs.read();
+        if let Some(tx) = jobs.as_ref() {
+            // On failure the job comes back and is dropped, which reports WriterGone.
+            let _ = tx.send(job);
+        }
+    }
+
     /// Opens (creating if needed) the database file at `path` and starts the writer.
     pub fn open(path: &Path, opts: SqliteOptions) -> Result<SqliteStore, StoreError> {
         let writer_conn = open_writer(path, &opts)?;
@@ -271,15 +286,17 @@ impl Store for SqliteStore {
     }
 
     fn submit(&self, f: WriteFn, done: DoneFn) {
-        let job = Job {
-            f,
+        self.queue(Job {
+            work: Work::Job(f),
             done: Done(Some(done)),
-        };
-        let jobs = self.jobs.read();
-        if let Some(tx) = jobs.as_ref() {
-            // On failure the job comes back and is dropped, which reports WriterGone.
-            let _ = tx.send(job);
-        }
+        });
+    }
+
+    fn append(&self, records: Vec<Vec<u8>>, done: DoneFn) {
+        self.queue(Job {
+            work: Work::Append(records),
+            done: Done(Some(done)),
+        });
     }
 
     fn shutdown(&self) {
@@ -453,12 +470,17 @@ fn run_group(conn: &Connection, batch: &mut Vec<Job>) -> Outcomes {
     }
     let mut results: Outcomes = Vec::with_capacity(batch.len());
     let mut broken: Option<String> = None;
-    for Job { f, done } in batch.drain(..) {
+    for Job { work, done } in batch.drain(..) {
         if let Some(why) = &broken {
             results.push((done, Err(StoreError::Other(why.clone()))));
             continue;
         }
-        match run_job(conn, f) {
+        let outcome = match work {
+            Work::Job(f) => run_job(conn, f),
+            // An append that fails leaves the transaction unknown: the group rolls back.
+            Work::Append(records) => append_all(conn, &records).map(Ok),
+        };
+        match outcome {
             Ok(r) => results.push((done, r)),
             Err(e) => {
                 // The transaction is in an unknown state: nothing of this group commits.
@@ -495,6 +517,14 @@ fn run_group(conn: &Connection, batch: &mut Vec<Job>) -> Outcomes {
                 .collect()
         }
     }
+}
+
+fn append_all(conn: &Connection, records: &[Vec<u8>]) -> Result<(), StoreError> {
+    let mut tx = SqlWrite { conn, depth: 0 };
+    for r in records {
+        tx.log_append(r)?;
+    }
+    Ok(())
 }
 
 /// Runs one job in its own savepoint. The outer `Err` means the transaction itself is

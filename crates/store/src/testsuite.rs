@@ -51,6 +51,7 @@ pub const ALL: &[(&str, Behaviour)] = &[
     ),
     ("log_append_read_truncate", log_append_read_truncate),
     ("log_follows_job_outcome", log_follows_job_outcome),
+    ("append_commits_in_order", append_commits_in_order),
 ];
 
 /// Runs every behaviour in turn.
@@ -738,4 +739,63 @@ pub fn reopen_after_shutdown_persists(open: Open<'_>) {
         assert_eq!(get(&*s, b"gone"), None);
         s.shutdown();
     }
+}
+
+pub fn append_commits_in_order(open: Open<'_>) {
+    let s = fresh(open);
+    // Appends and jobs interleave in submission order; each `done` sees its commit.
+    let n = 300;
+    let (tx, rx) = crossbeam_channel::unbounded();
+    for i in 0..n {
+        let tx = tx.clone();
+        let record = format!("a{i}").into_bytes();
+        if i % 3 == 0 {
+            s.submit(
+                Box::new(move |w| w.log_append(&record).map(|_| ())),
+                Box::new(move |r| tx.send(r.is_ok()).unwrap()),
+            );
+        } else {
+            s.append(
+                vec![record, format!("b{i}").into_bytes()],
+                Box::new(move |r| tx.send(r.is_ok()).unwrap()),
+            );
+        }
+    }
+    for _ in 0..n {
+        assert!(rx.recv().unwrap());
+    }
+    let want: Vec<Vec<u8>> = (0..n)
+        .flat_map(|i| {
+            let mut v = vec![format!("a{i}").into_bytes()];
+            if i % 3 != 0 {
+                v.push(format!("b{i}").into_bytes());
+            }
+            v
+        })
+        .collect();
+    let got: Vec<Vec<u8>> = log(&*s, 0, 10_000).into_iter().map(|r| r.1).collect();
+    assert_eq!(got, want);
+    // An append's `done` runs after its records are readable.
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let s2 = s.clone();
+    s.append(
+        vec![b"last".to_vec()],
+        Box::new(move |r| {
+            r.unwrap();
+            tx.send(()).unwrap();
+        }),
+    );
+    rx.recv().unwrap();
+    assert_eq!(
+        log(&*s2, 0, 10_000).last().map(|r| r.1.clone()),
+        Some(b"last".to_vec())
+    );
+    // After shutdown an append is refused (its done reports the writer gone).
+    s.shutdown();
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    s.append(
+        vec![b"late".to_vec()],
+        Box::new(move |r| tx.send(r.is_err()).unwrap()),
+    );
+    assert!(rx.recv().unwrap());
 }

@@ -55,6 +55,7 @@ suite!(
     reopen_after_shutdown_persists,
     log_append_read_truncate,
     log_follows_job_outcome,
+    append_commits_in_order,
 );
 
 #[test]

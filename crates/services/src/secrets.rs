@@ -33,6 +33,9 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 pub mod hooks;
+mod replication;
+
+use replication::{not_on_replica, save};
 
 const SERVICE: &str = "secretsmanager";
 const MAX_VALUE: usize = 65_536;
@@ -193,6 +196,27 @@ pub struct SecretRecord {
     /// The external-hook rotation in progress, if any ([`hooks`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hook_run: Option<HookRun>,
+    /// On a primary secret: its replicas in other regions ([`replication`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<Replica>,
+    /// On a replica: the primary secret's region. A replica is read-only; every write
+    /// goes to the primary, which mirrors it here in the same transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_region: Option<String>,
+}
+
+/// One replica region of a primary secret, as ReplicationStatus reports it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Replica {
+    pub region: String,
+    /// The KmsKeyId as given for the replica (`None`: `alias/aws/secretsmanager` there).
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    /// `InSync` or `Failed` (Palisade replicates inside the call, so never `InProgress`
+    /// once the call has answered).
+    pub status: String,
+    #[serde(default)]
+    pub status_message: Option<String>,
 }
 
 impl SecretRecord {
@@ -1213,7 +1237,7 @@ fn start_hook_run(
 /// deleted, reset) records nothing.
 pub(crate) fn finish_hook_run(
     tx: &mut dyn WriteTx,
-    _env: &Env,
+    env: &Env,
     job: &RunJob,
     outcome: Result<(), String>,
     now: OffsetDateTime,
@@ -1240,7 +1264,7 @@ pub(crate) fn finish_hook_run(
             }
             s.last_rotated = Some(now);
             s.last_rotation_failure = None;
-            put_secret(tx, &s)?;
+            save(tx, env, &service_ctx(&s, now), Caller::Service, &mut s, &[])?;
             record_service_event(
                 tx,
                 &s,
@@ -1251,7 +1275,7 @@ pub(crate) fn finish_hook_run(
         }
         Err(reason) => {
             s.last_rotation_failure = Some(reason.clone());
-            put_secret(tx, &s)?;
+            save(tx, env, &service_ctx(&s, now), Caller::Service, &mut s, &[])?;
             record_service_event(
                 tx,
                 &s,
@@ -1556,6 +1580,7 @@ pub fn work_due(tx: &dyn ReadTx, now: OffsetDateTime) -> Result<bool, ApiError> 
         };
         if s.gone(now)
             || (s.rotation_enabled
+                && s.primary_region.is_none()
                 && s.deletion_date.is_none()
                 && s.next_rotation.is_some_and(|t| t <= now))
         {
@@ -1607,7 +1632,9 @@ pub fn run_due_rotations(
             purge(tx, &s)?;
             continue;
         }
+        // A replica rotates with its primary, never on its own.
         let due = s.rotation_enabled
+            && s.primary_region.is_none()
             && s.deletion_date.is_none()
             && s.next_rotation.is_some_and(|t| t <= now);
         if !due {
@@ -1646,7 +1673,7 @@ pub fn run_due_rotations(
             .rotation_rules
             .as_ref()
             .and_then(|r| next_rotation(r, now));
-        put_secret(tx, &s)?;
+        save(tx, env, &service_ctx(&s, now), Caller::Service, &mut s, &[])?;
         ran += 1;
     }
     Ok(ran)
@@ -1671,7 +1698,7 @@ pub struct CreateSecretInput {
     pub secret_binary: Option<String>,
     pub secret_string: Option<String>,
     pub tags: Option<Vec<Tag>>,
-    pub add_replica_regions: Option<Vec<Value>>,
+    pub add_replica_regions: Option<Vec<replication::ReplicaRegion>>,
     pub force_overwrite_replica_secret: Option<bool>,
 }
 
@@ -1826,6 +1853,9 @@ pub enum Operation {
     ValidateResourcePolicy(ValidateResourcePolicyInput),
     RotateSecret(RotateSecretInput),
     CancelRotateSecret(SecretIdInput),
+    ReplicateSecretToRegions(replication::ReplicateSecretToRegionsInput),
+    RemoveRegionsFromReplication(replication::RemoveRegionsFromReplicationInput),
+    StopReplicationToReplica(SecretIdInput),
 }
 
 pub fn decode(
@@ -1854,6 +1884,9 @@ pub fn decode(
         "ValidateResourcePolicy" => input.parse().map(O::ValidateResourcePolicy),
         "RotateSecret" => input.parse().map(O::RotateSecret),
         "CancelRotateSecret" => input.parse().map(O::CancelRotateSecret),
+        "ReplicateSecretToRegions" => input.parse().map(O::ReplicateSecretToRegions),
+        "RemoveRegionsFromReplication" => input.parse().map(O::RemoveRegionsFromReplication),
+        "StopReplicationToReplica" => input.parse().map(O::StopReplicationToReplica),
         _ => return None,
     };
     Some(op.map(|op| Box::new(op) as Box<dyn crate::Operation>))
@@ -1883,6 +1916,23 @@ fn check(action: &str, ctx: &RequestContext, id: &str) -> AuthzCheck {
     c.context
         .push(("secretsmanager:SecretId".into(), vec![id.to_owned()]));
     c
+}
+
+/// `secretsmanager:AddReplicaRegions` and `secretsmanager:ForceOverwriteReplicaSecret`.
+fn replica_context(
+    c: &mut AuthzCheck,
+    regions: &[replication::ReplicaRegion],
+    force: Option<bool>,
+) {
+    let names: Vec<String> = regions.iter().filter_map(|r| r.region.clone()).collect();
+    if !names.is_empty() {
+        c.context
+            .push(("secretsmanager:AddReplicaRegions".into(), names));
+    }
+    c.context.push((
+        "secretsmanager:ForceOverwriteReplicaSecret".into(),
+        vec![force.unwrap_or(false).to_string()],
+    ));
 }
 
 fn tag_context(c: &mut AuthzCheck, tags: &[Tag]) {
@@ -1960,6 +2010,15 @@ fn describe(s: &SecretRecord) -> Value {
         serde_json::to_value(s.stages_map()).unwrap_or(Value::Null),
     );
     o.insert("CreatedDate".into(), epoch(s.created).into());
+    match (&s.primary_region, s.replicas.is_empty()) {
+        (Some(p), _) => {
+            o.insert("PrimaryRegion".into(), p.clone().into());
+        }
+        (None, false) => {
+            o.insert("PrimaryRegion".into(), s.region.clone().into());
+        }
+        (None, true) => {}
+    }
     Value::Object(o)
 }
 
@@ -2096,7 +2155,7 @@ fn matches_filters(s: &SecretRecord, filters: &[Filter]) -> Result<bool, ApiErro
             "description" => s.description.clone().into_iter().collect(),
             "tag-key" => s.tags.iter().map(|t| t.0.clone()).collect(),
             "tag-value" => s.tags.iter().map(|t| t.1.clone()).collect(),
-            "primary-region" => vec![s.region.clone()],
+            "primary-region" => vec![s.primary_region.clone().unwrap_or_else(|| s.region.clone())],
             "owning-service" => Vec::new(),
             "all" => {
                 let mut v = vec![s.name.clone(), s.region.clone()];
@@ -2195,14 +2254,8 @@ fn create_secret(
     let tags = i.tags.clone().unwrap_or_default();
     check_tags(&tags)?;
     let value = value_from(&i.secret_string, &i.secret_binary)?;
-    if i.add_replica_regions
-        .as_ref()
-        .is_some_and(|r| !r.is_empty())
-    {
-        return Err(crate::registry::not_implemented(
-            SERVICE,
-            "CreateSecret with AddReplicaRegions",
-        ));
+    if let Some(r) = &i.add_replica_regions {
+        replication::check_add_regions(r)?;
     }
     let account = ctx.principal.account_id.clone();
     if let Some(existing) = get_secret(tx, &account, &ctx.region, &i.name)? {
@@ -2261,9 +2314,12 @@ fn create_secret(
         last_rotation_failure: None,
         versions: Vec::new(),
         hook_run: None,
+        replicas: Vec::new(),
+        primary_region: None,
     };
     merge_tags(&mut s.tags, &tags)?;
     let mut o = arn_name(&s);
+    let mut fresh = Vec::new();
     if let Some(v) = &value {
         let id = add_version(
             tx,
@@ -2276,6 +2332,7 @@ fn create_secret(
             &[CURRENT.to_owned()],
             ctx.now,
         )?;
+        fresh.push((id.clone(), v.clone()));
         o.insert("VersionId".into(), id.into());
     } else if let Some(k) = &s.kms_key_id {
         // AWS checks the key even without a value.
@@ -2285,6 +2342,16 @@ fn create_secret(
             .map_err(kms_failure(false))?;
     }
     put_secret(tx, &s)?;
+    if let Some(regions) = i.add_replica_regions.as_deref().filter(|r| !r.is_empty()) {
+        let force = i.force_overwrite_replica_secret == Some(true);
+        let added = replication::add_replicas(tx, env, ctx, &mut s, regions, force, &fresh)?;
+        let mut only = s.clone();
+        only.replicas = added;
+        o.insert(
+            "ReplicationStatus".into(),
+            replication::status_json(tx, &only)?,
+        );
+    }
     Ok(reply_for(&s, Value::Object(o)))
 }
 
@@ -2469,6 +2536,7 @@ fn put_secret_value(
     let value = value_from(&i.secret_string, &i.secret_binary)?
         .ok_or_else(|| invalid_param("You must provide either SecretString or SecretBinary."))?;
     let mut s = load_live(tx, ctx, &i.secret_id)?;
+    not_on_replica(&s)?;
     let id = add_version(
         tx,
         env,
@@ -2480,7 +2548,14 @@ fn put_secret_value(
         &stages,
         ctx.now,
     )?;
-    put_secret(tx, &s)?;
+    save(
+        tx,
+        env,
+        ctx,
+        Caller::Principal,
+        &mut s,
+        &[(id.clone(), value)],
+    )?;
     let v = s.version(&id).cloned();
     let mut o = arn_name(&s);
     o.insert("VersionId".into(), id.into());
@@ -2508,6 +2583,7 @@ fn update_secret(
     }
     let value = value_from(&i.secret_string, &i.secret_binary)?;
     let mut s = load_live(tx, ctx, &i.secret_id)?;
+    not_on_replica(&s)?;
     if let Some(d) = &i.description {
         s.description = Some(d.clone());
     }
@@ -2523,6 +2599,7 @@ fn update_secret(
     }
     s.last_changed = ctx.now;
     let mut o = arn_name(&s);
+    let mut fresh = Vec::new();
     if let Some(v) = &value {
         let id = add_version(
             tx,
@@ -2535,9 +2612,10 @@ fn update_secret(
             &[CURRENT.to_owned()],
             ctx.now,
         )?;
+        fresh.push((id.clone(), v.clone()));
         o.insert("VersionId".into(), id.into());
     }
-    put_secret(tx, &s)?;
+    save(tx, env, ctx, Caller::Principal, &mut s, &fresh)?;
     Ok(reply_for(&s, Value::Object(o)))
 }
 
@@ -2657,6 +2735,7 @@ fn list_versions(
 
 fn update_stage(
     tx: &mut dyn WriteTx,
+    env: &Env,
     ctx: &RequestContext,
     i: &UpdateSecretVersionStageInput,
 ) -> Result<Reply, ApiError> {
@@ -2668,6 +2747,7 @@ fn update_stage(
         check_len(id, "versionId", 32, 64)?;
     }
     let mut s = load_live(tx, ctx, &i.secret_id)?;
+    not_on_replica(&s)?;
     let stage = i.version_stage.as_str();
     let holder = s.version_with_stage(stage).map(|v| v.id.clone());
     for id in [&i.remove_from_version_id, &i.move_to_version_id]
@@ -2711,7 +2791,7 @@ fn update_stage(
         }
     }
     s.last_changed = ctx.now;
-    put_secret(tx, &s)?;
+    save(tx, env, ctx, Caller::Principal, &mut s, &[])?;
     Ok(reply_for(&s, Value::Object(arn_name(&s))))
 }
 
@@ -2733,6 +2813,8 @@ fn delete_secret(
         ));
     }
     let mut s = load(tx, ctx, &i.secret_id)?;
+    not_on_replica(&s)?;
+    replication::check_no_replicas(&s)?;
     // Deleting twice is refused, but forcing the deletion of a secret already scheduled
     // removes it now (the way to free its name early).
     if s.deletion_date.is_some() && !force {
@@ -2760,6 +2842,7 @@ fn restore_secret(
     i: &SecretIdInput,
 ) -> Result<Reply, ApiError> {
     let mut s = load(tx, ctx, &i.secret_id)?;
+    not_on_replica(&s)?;
     s.deletion_date = None;
     put_secret(tx, &s)?;
     Ok(reply_for(&s, Value::Object(arn_name(&s))))
@@ -2781,6 +2864,7 @@ fn rotate_secret(
         check_rules(r)?;
     }
     let mut s = load_live(tx, ctx, &i.secret_id)?;
+    not_on_replica(&s)?;
     if let Some(l) = &i.rotation_lambda_arn {
         s.rotation_lambda_arn = Some(l.clone());
     }
@@ -2840,16 +2924,20 @@ fn rotate_secret(
             .as_ref()
             .and_then(|r| next_rotation(r, ctx.now));
     }
-    put_secret(tx, &s)?;
+    // The rotation (if it ran here) and the new configuration reach the replicas; the
+    // rotated value is read as the service, which rotated it.
+    save(tx, env, ctx, Caller::Service, &mut s, &[])?;
     Ok(reply_for(&s, Value::Object(o)))
 }
 
 fn cancel_rotate(
     tx: &mut dyn WriteTx,
+    env: &Env,
     ctx: &RequestContext,
     i: &SecretIdInput,
 ) -> Result<Reply, ApiError> {
     let mut s = load_live(tx, ctx, &i.secret_id)?;
+    not_on_replica(&s)?;
     s.rotation_enabled = false;
     s.next_rotation = None;
     // A rotation in progress is abandoned: its AWSPENDING label goes (and a hook run's
@@ -2861,7 +2949,7 @@ fn cancel_rotate(
     if s.hook_run.take().is_some() {
         hooks::delete_run(tx, &s.account, &s.region, &s.name)?;
     }
-    put_secret(tx, &s)?;
+    save(tx, env, ctx, Caller::Service, &mut s, &[])?;
     let mut o = arn_name(&s);
     if let Some(v) = s.version_with_stage(CURRENT) {
         o.insert("VersionId".into(), v.id.clone().into());
@@ -2889,7 +2977,10 @@ impl Operation {
             | O::RestoreSecret(i)
             | O::GetResourcePolicy(i)
             | O::DeleteResourcePolicy(i)
-            | O::CancelRotateSecret(i) => &i.secret_id,
+            | O::CancelRotateSecret(i)
+            | O::StopReplicationToReplica(i) => &i.secret_id,
+            O::ReplicateSecretToRegions(i) => &i.secret_id,
+            O::RemoveRegionsFromReplication(i) => &i.secret_id,
             O::ListSecretVersionIds(i) => &i.secret_id,
             O::UpdateSecretVersionStage(i) => &i.secret_id,
             O::DeleteSecret(i) => &i.secret_id,
@@ -2928,6 +3019,9 @@ impl crate::Operation for Operation {
             O::ValidateResourcePolicy(_) => "ValidateResourcePolicy",
             O::RotateSecret(_) => "RotateSecret",
             O::CancelRotateSecret(_) => "CancelRotateSecret",
+            O::ReplicateSecretToRegions(_) => "ReplicateSecretToRegions",
+            O::RemoveRegionsFromReplication(_) => "RemoveRegionsFromReplication",
+            O::StopReplicationToReplica(_) => "StopReplicationToReplica",
         }
     }
 
@@ -2992,6 +3086,23 @@ impl crate::Operation for Operation {
                         .push(("secretsmanager:KmsKeyId".into(), vec![k.clone()]));
                 }
                 tag_context(&mut c, i.tags.as_deref().unwrap_or_default());
+                let replicas = i.add_replica_regions.as_deref().unwrap_or_default();
+                if replicas.is_empty() {
+                    return vec![c];
+                }
+                // Adding replica Regions also needs secretsmanager:ReplicateSecretToRegions.
+                replica_context(&mut c, replicas, i.force_overwrite_replica_secret);
+                let mut r = check("ReplicateSecretToRegions", ctx, &i.name);
+                replica_context(&mut r, replicas, i.force_overwrite_replica_secret);
+                vec![c, r]
+            }
+            O::ReplicateSecretToRegions(i) => {
+                let mut c = check(action, ctx, &i.secret_id);
+                replica_context(
+                    &mut c,
+                    &i.add_replica_regions,
+                    i.force_overwrite_replica_secret,
+                );
                 vec![c]
             }
             O::TagResource(i) => {
@@ -3048,8 +3159,20 @@ impl crate::Operation for Operation {
                 "Name": i.name, "Description": i.description, "KmsKeyId": i.kms_key_id,
                 "ClientRequestToken": i.client_request_token,
                 "Tags": i.tags,
+                "AddReplicaRegions": i.add_replica_regions,
+                "ForceOverwriteReplicaSecret": i.force_overwrite_replica_secret,
             }))
             .map(strip_nulls),
+            O::ReplicateSecretToRegions(i) => Some(strip_nulls(json!({
+                "secretId": i.secret_id,
+                "addReplicaRegions": i.add_replica_regions.iter()
+                    .map(|r| strip_nulls(json!({"region": r.region, "kmsKeyId": r.kms_key_id})))
+                    .collect::<Vec<_>>(),
+                "forceOverwriteReplicaSecret": i.force_overwrite_replica_secret,
+            }))),
+            O::RemoveRegionsFromReplication(i) => Some(json!({
+                "secretId": i.secret_id, "removeReplicaRegions": i.remove_replica_regions,
+            })),
             O::PutSecretValue(i) => redacted_params(&json!({
                 "SecretId": i.secret_id, "ClientRequestToken": i.client_request_token,
                 "VersionStages": i.version_stages,
@@ -3111,7 +3234,14 @@ impl crate::Operation for Operation {
         match self {
             O::DescribeSecret(i) => {
                 let s = load(tx, ctx, &i.secret_id)?;
-                let mut reply = Reply::new(describe(&s));
+                let mut d = describe(&s);
+                if let (false, Some(o)) = (s.replicas.is_empty(), d.as_object_mut()) {
+                    o.insert(
+                        "ReplicationStatus".into(),
+                        replication::status_json(tx, &s)?,
+                    );
+                }
+                let mut reply = Reply::new(d);
                 reply.resources = s.resources();
                 Ok(reply)
             }
@@ -3163,22 +3293,24 @@ impl crate::Operation for Operation {
             O::BatchGetSecretValue(i) => batch_get(tx, env, ctx, i),
             O::PutSecretValue(i) => put_secret_value(tx, env, ctx, i),
             O::UpdateSecret(i) => update_secret(tx, env, ctx, i),
-            O::UpdateSecretVersionStage(i) => update_stage(tx, ctx, i),
+            O::UpdateSecretVersionStage(i) => update_stage(tx, env, ctx, i),
             O::DeleteSecret(i) => delete_secret(tx, ctx, i),
             O::RestoreSecret(i) => restore_secret(tx, ctx, i),
             O::TagResource(i) => {
                 check_tags(&i.tags)?;
                 let mut s = load_live(tx, ctx, &i.secret_id)?;
+                not_on_replica(&s)?;
                 merge_tags(&mut s.tags, &i.tags)?;
-                put_secret(tx, &s)?;
+                save(tx, env, ctx, Caller::Principal, &mut s, &[])?;
                 let mut reply = Reply::empty();
                 reply.resources = s.resources();
                 Ok(reply)
             }
             O::UntagResource(i) => {
                 let mut s = load_live(tx, ctx, &i.secret_id)?;
+                not_on_replica(&s)?;
                 s.tags.retain(|(k, _)| !i.tag_keys.contains(k));
-                put_secret(tx, &s)?;
+                save(tx, env, ctx, Caller::Principal, &mut s, &[])?;
                 let mut reply = Reply::empty();
                 reply.resources = s.resources();
                 Ok(reply)
@@ -3186,6 +3318,7 @@ impl crate::Operation for Operation {
             O::PutResourcePolicy(i) => {
                 let v = check_policy(&i.resource_policy)?;
                 let mut s = load_live(tx, ctx, &i.secret_id)?;
+                not_on_replica(&s)?;
                 if i.block_public_policy == Some(true) && is_public(&v) {
                     return Err(err(
                         "PublicPolicyException",
@@ -3193,17 +3326,23 @@ impl crate::Operation for Operation {
                     ));
                 }
                 s.policy = Some(i.resource_policy.clone());
-                put_secret(tx, &s)?;
+                save(tx, env, ctx, Caller::Principal, &mut s, &[])?;
                 Ok(reply_for(&s, Value::Object(arn_name(&s))))
             }
             O::DeleteResourcePolicy(i) => {
                 let mut s = load_live(tx, ctx, &i.secret_id)?;
+                not_on_replica(&s)?;
                 s.policy = None;
-                put_secret(tx, &s)?;
+                save(tx, env, ctx, Caller::Principal, &mut s, &[])?;
                 Ok(reply_for(&s, Value::Object(arn_name(&s))))
             }
             O::RotateSecret(i) => rotate_secret(tx, env, ctx, i),
-            O::CancelRotateSecret(i) => cancel_rotate(tx, ctx, i),
+            O::CancelRotateSecret(i) => cancel_rotate(tx, env, ctx, i),
+            O::ReplicateSecretToRegions(i) => {
+                replication::replicate_secret_to_regions(tx, env, ctx, i)
+            }
+            O::RemoveRegionsFromReplication(i) => replication::remove_regions(tx, ctx, i),
+            O::StopReplicationToReplica(i) => replication::stop_replication(tx, ctx, &i.secret_id),
             _ => Err(ApiError::internal("write() on a read-only operation")),
         }
     }
@@ -3444,6 +3583,8 @@ mod tests {
                 version("v3", &[]),
             ],
             hook_run: None,
+            replicas: vec![],
+            primary_region: None,
         };
         attach_stage(&mut s, CURRENT, "v3");
         assert_eq!(s.version("v3").unwrap().stages, vec![CURRENT]);

@@ -360,6 +360,8 @@ type Outcomes = Vec<(Done, Result<(), StoreError>)>;
 /// every group committed before that fsync began.
 struct Syncer {
     tx: Sender<Outcomes>,
+    /// One message per group made durable (its `done`s called).
+    idle: Receiver<()>,
     handle: JoinHandle<()>,
     thread_id: ThreadId,
 }
@@ -367,25 +369,29 @@ struct Syncer {
 impl Syncer {
     fn spawn(wal: &Path) -> Result<Syncer, StoreError> {
         let (tx, rx) = crossbeam_channel::unbounded::<Outcomes>();
+        let (idle_tx, idle) = crossbeam_channel::unbounded::<()>();
         let wal = wal.to_owned();
         let handle = std::thread::Builder::new()
             .name("store-syncer".into())
-            .spawn(move || syncer_loop(&wal, &rx))?;
+            .spawn(move || syncer_loop(&wal, &rx, &idle_tx))?;
         Ok(Syncer {
             tx,
+            idle,
             thread_id: handle.thread().id(),
             handle,
         })
     }
 }
 
-fn syncer_loop(wal: &Path, rx: &Receiver<Outcomes>) {
+fn syncer_loop(wal: &Path, rx: &Receiver<Outcomes>, idle: &Sender<()>) {
     let mut file: Option<std::fs::File> = None;
     let mut pending: Outcomes = Vec::new();
     while let Ok(first) = rx.recv() {
         pending.extend(first);
+        let mut groups = 1;
         while let Ok(more) = rx.try_recv() {
             pending.extend(more);
+            groups += 1;
         }
         let synced = sync_wal(wal, &mut file);
         for (done, r) in pending.drain(..) {
@@ -394,6 +400,10 @@ fn syncer_loop(wal: &Path, rx: &Receiver<Outcomes>) {
                 (Ok(()), Ok(())) => Ok(()),
                 (Err(e), Ok(())) => Err(StoreError::Other(format!("fsync of the WAL failed: {e}"))),
             });
+        }
+        for _ in 0..groups {
+            // The writer may be gone (shutdown): nobody waits any more.
+            let _ = idle.send(());
         }
     }
     tracing::debug!("store syncer stopped");
@@ -417,20 +427,42 @@ fn sync_wal(wal: &Path, file: &mut Option<std::fs::File>) -> std::io::Result<()>
 }
 
 fn writer_loop(conn: Connection, rx: Receiver<Job>, max_batch: usize, syncer: Option<Syncer>) {
-    let mut batch = Vec::with_capacity(max_batch);
+    // Groups handed to the syncer and not yet durable.
+    let mut in_flight = 0usize;
     while let Ok(first) = rx.recv() {
-        batch.push(first);
-        while batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(j) => batch.push(j),
-                Err(_) => break,
+        let mut group = Group::begin(&conn, max_batch);
+        group.run(first);
+        loop {
+            while group.len() < max_batch {
+                match rx.try_recv() {
+                    Ok(j) => group.run(j),
+                    Err(_) => break,
+                }
+            }
+            // While the syncer is still making an earlier commit durable, this group's
+            // jobs could not be acknowledged any sooner: keep the transaction open and take
+            // the jobs that arrive meanwhile. One commit and one fsync then serve them all.
+            let Some(s) = &syncer else { break };
+            while s.idle.try_recv().is_ok() {
+                in_flight = in_flight.saturating_sub(1);
+            }
+            if in_flight == 0 || group.len() >= max_batch {
+                break;
+            }
+            crossbeam_channel::select! {
+                recv(rx) -> job => match job {
+                    Ok(j) => group.run(j),
+                    Err(_) => break,
+                },
+                recv(s.idle) -> _ => in_flight = in_flight.saturating_sub(1),
             }
         }
-        let outcomes = run_group(&conn, &mut batch);
+        let outcomes = group.finish();
         match &syncer {
             Some(s) => {
                 // On failure the outcomes come back and are dropped: WriterGone.
                 let _ = s.tx.send(outcomes);
+                in_flight += 1;
             }
             None => {
                 for (done, r) in outcomes {
@@ -453,68 +485,87 @@ fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Runs one group in one transaction. Returns each job's outcome, `Ok` only if the commit
-/// succeeded; the caller reports them once the commit is durable.
-fn run_group(conn: &Connection, batch: &mut Vec<Job>) -> Outcomes {
-    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
-        tracing::error!(error = %e, jobs = batch.len(), "could not begin a write transaction");
-        return batch
-            .drain(..)
-            .map(|job| {
-                (
-                    job.done,
-                    Err(StoreError::Other(format!("begin failed: {e}"))),
-                )
-            })
-            .collect();
+/// One group commit: one transaction, its jobs run as they come.
+struct Group<'c> {
+    conn: &'c Connection,
+    results: Outcomes,
+    /// Why nothing of this group can commit (begin failed, or the transaction broke).
+    broken: Option<String>,
+}
+
+impl<'c> Group<'c> {
+    fn begin(conn: &'c Connection, capacity: usize) -> Self {
+        let broken = exec(conn, "BEGIN IMMEDIATE").err().map(|e| {
+            tracing::error!(error = %e, "could not begin a write transaction");
+            format!("begin failed: {e}")
+        });
+        Group {
+            conn,
+            results: Vec::with_capacity(capacity.min(256)),
+            broken,
+        }
     }
-    let mut results: Outcomes = Vec::with_capacity(batch.len());
-    let mut broken: Option<String> = None;
-    for Job { work, done } in batch.drain(..) {
-        if let Some(why) = &broken {
-            results.push((done, Err(StoreError::Other(why.clone()))));
-            continue;
+
+    fn len(&self) -> usize {
+        self.results.len()
+    }
+
+    fn run(&mut self, Job { work, done }: Job) {
+        if let Some(why) = &self.broken {
+            self.results
+                .push((done, Err(StoreError::Other(why.clone()))));
+            return;
         }
         let outcome = match work {
-            Work::Job(f) => run_job(conn, f),
+            Work::Job(f) => run_job(self.conn, f),
             // An append that fails leaves the transaction unknown: the group rolls back.
-            Work::Append(records) => append_all(conn, &records).map(Ok),
+            Work::Append(records) => append_all(self.conn, &records).map(Ok),
         };
         match outcome {
-            Ok(r) => results.push((done, r)),
+            Ok(r) => self.results.push((done, r)),
             Err(e) => {
                 // The transaction is in an unknown state: nothing of this group commits.
                 tracing::error!(error = %e, "write transaction broken; rolling back the group");
-                broken = Some(format!("transaction rolled back: {e}"));
-                results.push((done, Err(e)));
+                self.broken = Some(format!("transaction rolled back: {e}"));
+                self.results.push((done, Err(e)));
             }
         }
     }
-    let outcome = match broken {
-        Some(why) => Err(why),
-        None => exec(conn, "COMMIT").map_err(|e| {
-            tracing::error!(error = %e, jobs = results.len(), "commit failed");
-            format!("commit failed: {e}")
-        }),
-    };
-    match outcome {
-        Ok(()) => results,
-        Err(why) => {
-            if !conn.is_autocommit() {
-                if let Err(e) = conn.execute_batch("ROLLBACK") {
-                    tracing::error!(error = %e, "rollback failed");
+
+    /// Commits (or rolls back a broken group). Returns each job's outcome, `Ok` only if
+    /// the commit succeeded; the caller reports them once the commit is durable.
+    fn finish(self) -> Outcomes {
+        let Group {
+            conn,
+            results,
+            broken,
+        } = self;
+        let outcome = match broken {
+            Some(why) => Err(why),
+            None => exec(conn, "COMMIT").map_err(|e| {
+                tracing::error!(error = %e, jobs = results.len(), "commit failed");
+                format!("commit failed: {e}")
+            }),
+        };
+        match outcome {
+            Ok(()) => results,
+            Err(why) => {
+                if !conn.is_autocommit() {
+                    if let Err(e) = conn.execute_batch("ROLLBACK") {
+                        tracing::error!(error = %e, "rollback failed");
+                    }
                 }
+                results
+                    .into_iter()
+                    .map(|(done, r)| {
+                        let r = match r {
+                            Err(e) => Err(e),
+                            Ok(()) => Err(StoreError::Other(why.clone())),
+                        };
+                        (done, r)
+                    })
+                    .collect()
             }
-            results
-                .into_iter()
-                .map(|(done, r)| {
-                    let r = match r {
-                        Err(e) => Err(e),
-                        Ok(()) => Err(StoreError::Other(why.clone())),
-                    };
-                    (done, r)
-                })
-                .collect()
         }
     }
 }

@@ -2,11 +2,6 @@
 
 use anyhow::Context as _;
 
-/// mimalloc: the request path allocates many small, short-lived objects across threads,
-/// where it spends about half of glibc malloc's time (measured with bench/run.sh).
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::{Parser, Subcommand};
 use std::{
     io::{Read as _, Write as _},

@@ -89,16 +89,21 @@ impl App {
                 dir.join("root-credentials").display()
             );
         }
-        palisade_store::write_blocking(
-            store.as_ref(),
-            Box::new(|tx| {
-                let moved = palisade_services::audit::migrate_legacy_events(tx)?;
-                if moved > 0 {
+        let mut legacy = false;
+        store.read(&mut |tx| {
+            legacy = palisade_services::audit::legacy_events_present(tx)?;
+            Ok(())
+        })?;
+        if legacy {
+            palisade_store::write_blocking(
+                store.as_ref(),
+                Box::new(|tx| {
+                    let moved = palisade_services::audit::migrate_legacy_events(tx)?;
                     tracing::info!(events = moved, "moved CloudTrail events to the event log");
-                }
-                Ok(())
-            }),
-        )?;
+                    Ok(())
+                }),
+            )?;
+        }
         let clock = Clock::default();
         accounts::load_clock(store.as_ref(), &clock)
             .map_err(|e| StartError::Bootstrap(e.to_string()))?;

@@ -778,6 +778,21 @@ pub fn load_event(tx: &dyn ReadTx, seq: u64) -> Result<Option<StoredEvent>, Stor
     })
 }
 
+/// Whether the data dir holds events in the layout of builds before the log (see
+/// [`migrate_legacy_events`]).
+pub fn legacy_events_present(tx: &dyn ReadTx) -> Result<bool, StoreError> {
+    for table in keyspace::legacy_event_tables() {
+        let mut end = Vec::new();
+        if !tx
+            .scan(&palisade_store::Range::prefix(&table, &mut end), 1)?
+            .is_empty()
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Moves events recorded by builds that kept them as keys (`ev/`, `evx/`) into the log,
 /// where the indexer picks them up, and deletes the old keys. Runs at startup; a data dir
 /// without such keys costs one empty scan. Returns how many events moved.

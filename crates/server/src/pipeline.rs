@@ -515,15 +515,13 @@ async fn run(
             op.read(&palisade_store::EmptyState, &env, &ctx)
         };
         // The record is built here, on this request's thread; the writer only appends it.
-        let prepared = audit::prepare(Call {
-            ctx: &ctx,
+        let prepared = audit::prepare(call_of(
+            &ctx,
             service,
-            event_name: op.name(),
-            read_only: op.audit_read_only(),
-            request_parameters: op.request_parameters(),
-            outcome: result.as_ref(),
+            op.as_ref(),
+            result.as_ref(),
             resource_accounts,
-        })?;
+        ))?;
         record_audit_only(app, key_use_due(app, service, &ctx), prepared).await?;
         return result;
     }
@@ -540,19 +538,36 @@ async fn run(
         let result = result.unwrap_or_else(|| Err(ApiError::internal("operation did not run")));
         audit::record(
             tx,
-            Call {
-                ctx: &ctx,
+            call_of(
+                &ctx,
                 service,
-                event_name: op.name(),
-                read_only: op.audit_read_only(),
-                request_parameters: op.request_parameters(),
-                outcome: result.as_ref(),
+                op.as_ref(),
+                result.as_ref(),
                 resource_accounts,
-            },
+            ),
         )?;
         Ok(result)
     })
     .await?
+}
+
+/// The audit facts of an operation that ran.
+fn call_of<'a>(
+    ctx: &'a RequestContext,
+    service: &'a ServiceInfo,
+    op: &'a dyn Operation,
+    outcome: Result<&'a palisade_services::Reply, &'a ApiError>,
+    resource_accounts: Vec<String>,
+) -> Call<'a> {
+    Call {
+        ctx,
+        service,
+        event_name: op.name(),
+        read_only: op.audit_read_only(),
+        request_parameters: op.request_parameters(),
+        outcome,
+        resource_accounts,
+    }
 }
 
 /// A long-term key's use to record: (account, user or root marker, key id, service,

@@ -362,14 +362,7 @@ mod tests {
                 next_token: token.take(),
                 ..LookupEventsInput::default()
             };
-            let mut got = None;
-            store
-                .read(&mut |tx| {
-                    got = Some(lookup_events(tx, &ctx(10_000), &input).unwrap());
-                    Ok(())
-                })
-                .unwrap();
-            let got = got.unwrap();
+            let got = run(store, &input);
             out.extend(got.events);
             match got.next_token {
                 Some(t) => token = Some(t),
@@ -497,14 +490,19 @@ mod tests {
             }]),
             ..LookupEventsInput::default()
         };
+        run(store, &input).events
+    }
+
+    /// One LookupEvents call on a snapshot, as of the test's "now".
+    fn run(store: &Arc<dyn Store>, input: &LookupEventsInput) -> LookupEventsOutput {
         let mut got = None;
         store
             .read(&mut |tx| {
-                got = Some(lookup_events(tx, &ctx(10_000), &input).unwrap());
+                got = Some(lookup_events(tx, &ctx(10_000), input).unwrap());
                 Ok(())
             })
             .unwrap();
-        got.unwrap().events
+        got.unwrap()
     }
 
     #[test]

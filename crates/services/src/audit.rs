@@ -562,7 +562,7 @@ pub fn index_pending(tx: &mut dyn WriteTx, limit: usize) -> Result<usize, StoreE
         return Ok(0);
     };
     // (account, region, code, value) -> chunks, each a list of (time, seq) in log order.
-    let mut lists: HashMap<PostingList, Vec<Vec<Position>>> = HashMap::new();
+    let mut lists: HashMap<PostingList, Vec<Chunk>> = HashMap::new();
     for (seq, raw) in &records {
         let logged = match LoggedEvent::decode(raw) {
             Ok(l) => l,
@@ -572,7 +572,7 @@ pub fn index_pending(tx: &mut dyn WriteTx, limit: usize) -> Result<usize, StoreE
                 continue;
             }
         };
-        let time = logged.event.event_time_micros;
+        let pos = (logged.event.event_time_micros, *seq);
         let mut add = |code: u64, value: &str| {
             let chunks = lists
                 .entry((
@@ -582,15 +582,9 @@ pub fn index_pending(tx: &mut dyn WriteTx, limit: usize) -> Result<usize, StoreE
                     value.to_owned(),
                 ))
                 .or_default();
-            let fits = chunks.last().is_some_and(|c| {
-                let (lo, hi) = c.iter().fold((i64::MAX, i64::MIN), |(lo, hi), e| {
-                    (lo.min(e.0), hi.max(e.0))
-                });
-                time.max(hi).saturating_sub(time.min(lo)) <= CHUNK_SPAN
-            });
             match chunks.last_mut() {
-                Some(c) if fits => c.push((time, *seq)),
-                _ => chunks.push(vec![(time, *seq)]),
+                Some(c) if c.fits(pos.0) => c.push(pos),
+                _ => chunks.push(Chunk::new(pos)),
             }
         };
         add(ALL_EVENTS, "");
@@ -600,12 +594,10 @@ pub fn index_pending(tx: &mut dyn WriteTx, limit: usize) -> Result<usize, StoreE
     }
     for ((account, region, code, value), chunks) in lists {
         for mut chunk in chunks {
-            chunk.sort_unstable_by(|a, b| b.cmp(a));
-            let (newest, first_seq) = chunk
-                .iter()
-                .fold((i64::MIN, u64::MAX), |(t, s), e| (t.max(e.0), s.min(e.1)));
-            let mut value_bytes = Vec::with_capacity(chunk.len() * 16);
-            for (t, sq) in &chunk {
+            chunk.entries.sort_unstable_by(|a, b| b.cmp(a));
+            let (newest, first_seq) = (chunk.hi, chunk.first_seq);
+            let mut value_bytes = Vec::with_capacity(chunk.entries.len() * 16);
+            for (t, sq) in &chunk.entries {
                 value_bytes.extend_from_slice(&t.to_be_bytes());
                 value_bytes.extend_from_slice(&sq.to_be_bytes());
             }
@@ -625,6 +617,37 @@ pub type Position = (i64, u64);
 
 /// One posting list: (account, region, attribute code, value).
 type PostingList = (String, String, u64, String);
+
+/// A run of one posting list being built: its entries and their time span.
+struct Chunk {
+    lo: i64,
+    hi: i64,
+    first_seq: u64,
+    entries: Vec<Position>,
+}
+
+impl Chunk {
+    fn new(pos: Position) -> Self {
+        Chunk {
+            lo: pos.0,
+            hi: pos.0,
+            first_seq: pos.1,
+            entries: vec![pos],
+        }
+    }
+
+    /// Whether an event at `time` keeps the chunk within [`CHUNK_SPAN`].
+    fn fits(&self, time: i64) -> bool {
+        time.max(self.hi).saturating_sub(time.min(self.lo)) <= CHUNK_SPAN
+    }
+
+    fn push(&mut self, pos: Position) {
+        self.lo = self.lo.min(pos.0);
+        self.hi = self.hi.max(pos.0);
+        self.first_seq = self.first_seq.min(pos.1);
+        self.entries.push(pos);
+    }
+}
 
 /// A `LookupEvents` query of one account and region.
 pub struct Query<'a> {

@@ -164,6 +164,7 @@ pub fn reset(env: &Env, root_access_key_id: &str) -> Result<(), ApiError> {
     write_blocking(env.store.as_ref(), move |tx| {
         tx.delete_range(&[], None)?;
         tx.log_truncate(u64::MAX)?;
+        tx.appended_truncate(u64::MAX)?;
         write_initial_state(
             tx,
             &master,

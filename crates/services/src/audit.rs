@@ -419,6 +419,15 @@ pub struct LoggedEvent {
 impl LoggedEvent {
     /// Reads what [`Header::encode`] wrote.
     pub fn decode(raw: &[u8]) -> Result<LoggedEvent, StoreError> {
+        Self::decode_with(raw, true)
+    }
+
+    /// Reads the header only: `cloud_trail_event` is left empty (for indexing).
+    pub fn decode_header(raw: &[u8]) -> Result<LoggedEvent, StoreError> {
+        Self::decode_with(raw, false)
+    }
+
+    fn decode_with(raw: &[u8], with_json: bool) -> Result<LoggedEvent, StoreError> {
         let mut d = Decoder::new(raw);
         if d.u64()? != LOG_FORMAT {
             return Err(StoreError::Other("event log record: unknown format".into()));
@@ -437,7 +446,11 @@ impl LoggedEvent {
         for _ in 0..n.min(1024) {
             resources.push((d.str()?, d.str()?));
         }
-        let json = String::from_utf8_lossy(d.rest()).into_owned();
+        let json = if with_json {
+            String::from_utf8_lossy(d.rest()).into_owned()
+        } else {
+            String::new()
+        };
         Ok(LoggedEvent {
             account,
             region,
@@ -534,9 +547,26 @@ pub fn indexed_through(tx: &dyn ReadTx) -> Result<u64, StoreError> {
     })
 }
 
-/// Whether the log holds events not yet indexed.
+/// Records of calls that change nothing are in the store's appended stream; their event
+/// positions carry this bit over the stream's position, so that one sequence space orders
+/// both (the jobs' log numbers stay below it).
+pub const APPENDED: u64 = 1 << 63;
+
+/// The appended stream's position the indexer reads on from.
+fn appended_indexed(tx: &dyn ReadTx) -> Result<u64, StoreError> {
+    Ok(match tx.get(&keyspace::meta("trail_indexed_appended"))? {
+        Some(raw) => raw
+            .as_slice()
+            .try_into()
+            .map(u64::from_be_bytes)
+            .map_err(|_| StoreError::Other("bad trail watermark".into()))?,
+        None => 0,
+    })
+}
+
+/// Whether the log or the appended stream holds events not yet indexed.
 pub fn index_due(tx: &dyn ReadTx) -> Result<bool, StoreError> {
-    Ok(tx.log_last()? > indexed_through(tx)?)
+    Ok(tx.log_last()? > indexed_through(tx)? || tx.appended_end()? > appended_indexed(tx)?)
 }
 
 /// Widest span of event times in one index chunk (microseconds). A lookup for events at
@@ -557,39 +587,39 @@ const ALL_EVENTS: u64 = 0;
 pub fn index_pending(tx: &mut dyn WriteTx, limit: usize) -> Result<usize, StoreError> {
     use std::collections::HashMap;
     let from = indexed_through(tx)?;
-    let records = tx.log_read(from.saturating_add(1), limit)?;
-    let Some(last) = records.last().map(|r| r.0) else {
+    let mut records = tx.log_read(from.saturating_add(1), limit)?;
+    let last = records.last().map(|r| r.0);
+    let (appended, appended_next) =
+        tx.appended_read(appended_indexed(tx)?, limit.saturating_sub(records.len()))?;
+    let appended_any = !appended.is_empty();
+    records.extend(appended.into_iter().map(|(pos, raw)| (pos | APPENDED, raw)));
+    if records.is_empty() {
         return Ok(0);
-    };
-    // (account, region, code, value) -> chunks, each a list of (time, seq) in log order.
-    let mut lists: HashMap<PostingList, Vec<Chunk>> = HashMap::new();
-    for (seq, raw) in &records {
-        let logged = match LoggedEvent::decode(raw) {
-            Ok(l) => l,
+    }
+    let decoded: Vec<(u64, LoggedEvent)> = records
+        .iter()
+        .filter_map(|(seq, raw)| match LoggedEvent::decode_header(raw) {
+            Ok(l) => Some((*seq, l)),
             Err(e) => {
                 // Never wedge the indexer on one bad record; it stays in the log.
                 tracing::error!(seq, error = %e, "unreadable event log record; not indexed");
-                continue;
+                None
             }
-        };
+        })
+        .collect();
+    // (account, region, code, value) -> chunks, each a list of (time, seq) in log order.
+    let mut lists: HashMap<PostingList<'_>, Vec<Chunk>> = HashMap::new();
+    for (seq, logged) in &decoded {
         let pos = (logged.event.event_time_micros, *seq);
-        let mut add = |code: u64, value: &str| {
+        let values = std::iter::once((ALL_EVENTS, "")).chain(logged.indexed_values());
+        for (code, value) in values {
             let chunks = lists
-                .entry((
-                    logged.account.clone(),
-                    logged.region.clone(),
-                    code,
-                    value.to_owned(),
-                ))
+                .entry((logged.account.as_str(), logged.region.as_str(), code, value))
                 .or_default();
             match chunks.last_mut() {
                 Some(c) if c.fits(pos.0) => c.push(pos),
                 _ => chunks.push(Chunk::new(pos)),
             }
-        };
-        add(ALL_EVENTS, "");
-        for (code, value) in logged.indexed_values() {
-            add(code, value);
         }
     }
     for ((account, region, code, value), chunks) in lists {
@@ -602,12 +632,20 @@ pub fn index_pending(tx: &mut dyn WriteTx, limit: usize) -> Result<usize, StoreE
                 value_bytes.extend_from_slice(&sq.to_be_bytes());
             }
             tx.put(
-                &keyspace::event_chunk(&account, &region, code, &value, newest, first_seq),
+                &keyspace::event_chunk(account, region, code, value, newest, first_seq),
                 &value_bytes,
             )?;
         }
     }
-    tx.put(&keyspace::meta("trail_indexed"), &last.to_be_bytes())?;
+    if let Some(last) = last {
+        tx.put(&keyspace::meta("trail_indexed"), &last.to_be_bytes())?;
+    }
+    if appended_any {
+        tx.put(
+            &keyspace::meta("trail_indexed_appended"),
+            &appended_next.to_be_bytes(),
+        )?;
+    }
     Ok(records.len())
 }
 
@@ -616,7 +654,7 @@ pub fn index_pending(tx: &mut dyn WriteTx, limit: usize) -> Result<usize, StoreE
 pub type Position = (i64, u64);
 
 /// One posting list: (account, region, attribute code, value).
-type PostingList = (String, String, u64, String);
+type PostingList<'a> = (&'a str, &'a str, u64, &'a str);
 
 /// A run of one posting list being built: its entries and their time span.
 struct Chunk {
@@ -755,14 +793,25 @@ pub fn find(
             }
         }
     }
-    // The unindexed tail: the last moments' events, which the indexer has not reached.
+    // The unindexed tails: the last moments' events, which the indexer has not reached,
+    // in the log and in the appended stream.
     let mut next = indexed_through(tx)?.saturating_add(1);
+    let mut next_appended = appended_indexed(tx)?;
     loop {
-        let tail = tx.log_read(next, 1024)?;
-        let Some(last) = tail.last().map(|r| r.0) else {
+        let mut tail = tx.log_read(next, 1024)?;
+        if let Some(last) = tail.last().map(|r| r.0) {
+            next = last.saturating_add(1);
+        } else {
+            let (appended, after) = tx.appended_read(next_appended, 1024)?;
+            next_appended = after;
+            tail = appended
+                .into_iter()
+                .map(|(pos, raw)| (pos | APPENDED, raw))
+                .collect();
+        }
+        if tail.is_empty() {
             break;
-        };
-        next = last.saturating_add(1);
+        }
         for (seq, raw) in tail {
             let Ok(logged) = LoggedEvent::decode(&raw) else {
                 continue;
@@ -795,7 +844,17 @@ fn flush(buffer: &mut Vec<(i64, u64)>, hits: &mut Vec<(i64, u64)>, below: Option
 
 /// The logged event with sequence number `seq`, if the log still holds it.
 pub fn load_event(tx: &dyn ReadTx, seq: u64) -> Result<Option<StoredEvent>, StoreError> {
-    Ok(match tx.log_read(seq, 1)?.into_iter().next() {
+    let found = if seq & APPENDED != 0 {
+        let pos = seq & !APPENDED;
+        tx.appended_read(pos, 1)?
+            .0
+            .into_iter()
+            .next()
+            .map(|(p, raw)| (p | APPENDED, raw))
+    } else {
+        tx.log_read(seq, 1)?.into_iter().next()
+    };
+    Ok(match found {
         Some((s, raw)) if s == seq => Some(LoggedEvent::decode(&raw)?.event),
         _ => None,
     })

@@ -301,36 +301,70 @@ mod tests {
     }
 
     /// Records `n` calls: every third is a `GetUser`, the rest `GetCallerIdentity`; three
-    /// share each second, so the (time, id) order inside one second is exercised too.
+    /// share each second, so the (time, id) order inside one second is exercised too. Odd
+    /// calls are recorded as the pipeline records calls that change nothing (appended
+    /// stream), even ones inside a write job (the log), so lookups merge both.
     fn record(store: &Arc<dyn Store>, from: i64, n: i64) {
         let sts = crate::registry::by_signing_name("sts").unwrap();
+        let mut in_job = Vec::new();
+        for i in from..from + n {
+            let c = ctx(i);
+            let reply = Reply::new(());
+            let prepared = audit::prepare(audit::Call {
+                ctx: &c,
+                service: sts,
+                event_name: if i % 3 == 0 {
+                    "GetUser"
+                } else {
+                    "GetCallerIdentity"
+                },
+                read_only: true,
+                request_parameters: None,
+                outcome: Ok(&reply),
+                resource_accounts: vec!["444455556666".into()],
+            })
+            .unwrap();
+            if i % 2 == 0 {
+                in_job.push(prepared);
+            } else {
+                let (tx, rx) = std::sync::mpsc::channel();
+                store.append(
+                    prepared.into_records(),
+                    Box::new(move |r| tx.send(r).unwrap()),
+                );
+                rx.recv().unwrap().unwrap();
+            }
+        }
         write_blocking(
             store.as_ref(),
             Box::new(move |tx| {
-                for i in from..from + n {
-                    let c = ctx(i);
-                    let reply = Reply::new(());
-                    audit::record(
-                        tx,
-                        audit::Call {
-                            ctx: &c,
-                            service: sts,
-                            event_name: if i % 3 == 0 {
-                                "GetUser"
-                            } else {
-                                "GetCallerIdentity"
-                            },
-                            read_only: true,
-                            request_parameters: None,
-                            outcome: Ok(&reply),
-                            resource_accounts: vec!["444455556666".into()],
-                        },
-                    )?;
+                for p in &in_job {
+                    audit::append(tx, p)?;
                 }
                 Ok(())
             }),
         )
         .unwrap();
+    }
+
+    /// Every logged event of both streams, with its position.
+    fn every_event(store: &Arc<dyn Store>) -> Vec<(u64, crate::audit::LoggedEvent)> {
+        let mut out = Vec::new();
+        store
+            .read(&mut |tx| {
+                for (seq, raw) in tx.log_read(0, 10_000)? {
+                    out.push((seq, crate::audit::LoggedEvent::decode(&raw)?));
+                }
+                for (pos, raw) in tx.appended_read(0, 10_000)?.0 {
+                    out.push((
+                        pos | audit::APPENDED,
+                        crate::audit::LoggedEvent::decode(&raw)?,
+                    ));
+                }
+                Ok(())
+            })
+            .unwrap();
+        out
     }
 
     fn index(store: &Arc<dyn Store>, limit: usize) -> usize {
@@ -388,17 +422,11 @@ mod tests {
         assert_eq!(index(&store, 50), 50);
         let expect = |name: Option<&str>| -> Vec<String> {
             let mut evs: Vec<(i64, u64, String)> = Vec::new();
-            store
-                .read(&mut |tx| {
-                    for (seq, raw) in tx.log_read(0, 10_000)? {
-                        let l = crate::audit::LoggedEvent::decode(&raw)?;
-                        if l.account == ACCOUNT && name.is_none_or(|n| l.event.event_name == n) {
-                            evs.push((l.event.event_time_micros, seq, l.event.event_id));
-                        }
-                    }
-                    Ok(())
-                })
-                .unwrap();
+            for (seq, l) in every_event(&store) {
+                if l.account == ACCOUNT && name.is_none_or(|n| l.event.event_name == n) {
+                    evs.push((l.event.event_time_micros, seq, l.event.event_id));
+                }
+            }
             // Newest first; within one time, latest logged first.
             evs.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
             evs.into_iter().map(|e| e.2).collect()
@@ -425,18 +453,12 @@ mod tests {
         for (lo, hi) in [(0, 71), (9, 30), (30, 30), (50, 12), (61, 100)] {
             let (start, end) = (t(lo), t(hi));
             let mut want: Vec<(i64, u64)> = Vec::new();
-            store
-                .read(&mut |tx| {
-                    for (seq, raw) in tx.log_read(0, 10_000)? {
-                        let l = crate::audit::LoggedEvent::decode(&raw)?;
-                        let time = l.event.event_time_micros;
-                        if l.account == ACCOUNT && (start..=end).contains(&time) {
-                            want.push((time, seq));
-                        }
-                    }
-                    Ok(())
-                })
-                .unwrap();
+            for (seq, l) in every_event(&store) {
+                let time = l.event.event_time_micros;
+                if l.account == ACCOUNT && (start..=end).contains(&time) {
+                    want.push((time, seq));
+                }
+            }
             want.sort_by(|a, b| b.cmp(a));
             for page in [1, 4, 100] {
                 let mut got = Vec::new();
@@ -466,18 +488,12 @@ mod tests {
         }
         // The other account got its own copy of each event.
         let mut copies = 0;
-        store
-            .read(&mut |tx| {
-                for (_, raw) in tx.log_read(0, 10_000)? {
-                    let l = crate::audit::LoggedEvent::decode(&raw)?;
-                    if l.account == "444455556666" {
-                        assert!(l.event.cloud_trail_event.contains("\"sharedEventID\""));
-                        copies += 1;
-                    }
-                }
-                Ok(())
-            })
-            .unwrap();
+        for (_, l) in every_event(&store) {
+            if l.account == "444455556666" {
+                assert!(l.event.cloud_trail_event.contains("\"sharedEventID\""));
+                copies += 1;
+            }
+        }
         assert_eq!(copies, 72);
         store.shutdown();
     }

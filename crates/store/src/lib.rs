@@ -11,6 +11,7 @@
 //! This crate must never log or store a secret in plaintext: callers seal secrets with
 //! [`seal::MasterKey`] before they reach a [`WriteTx`].
 
+mod journal;
 pub mod keys;
 pub mod seal;
 pub mod sqlite;
@@ -71,6 +72,14 @@ pub trait ReadTx {
     fn log_read(&self, from: u64, limit: usize) -> Result<Vec<LogRecord>, StoreError>;
     /// The highest sequence number in the log (0 when it is empty).
     fn log_last(&self) -> Result<u64, StoreError>;
+    /// At most `limit` records of the appended stream (see [`Store::append`]) at positions
+    /// `>= from`, ascending, and the position to read on from. A position is a record's
+    /// place in that stream: positions grow in append order and stay below 2^62. `from`
+    /// must be 0, a record's position, or a position returned here or by
+    /// [`ReadTx::appended_end`].
+    fn appended_read(&self, from: u64, limit: usize) -> Result<(Vec<LogRecord>, u64), StoreError>;
+    /// The position the next appended record will have: every readable one is below it.
+    fn appended_end(&self) -> Result<u64, StoreError>;
 }
 
 /// A state with nothing in it: what an operation that reads no state is given, and a
@@ -91,6 +100,12 @@ impl ReadTx for EmptyState {
     fn log_last(&self) -> Result<u64, StoreError> {
         Ok(0)
     }
+    fn appended_read(&self, from: u64, _limit: usize) -> Result<(Vec<LogRecord>, u64), StoreError> {
+        Ok((Vec::new(), from))
+    }
+    fn appended_end(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
 }
 
 /// One record of the append-only log: its sequence number and bytes.
@@ -109,6 +124,9 @@ pub trait WriteTx: ReadTx {
     /// Deletes every log record with a sequence number `< before` (retention, reset).
     /// After the whole log is deleted, numbering starts again at 1.
     fn log_truncate(&mut self, before: u64) -> Result<(), StoreError>;
+    /// Hides every appended record at a position `< before` from then on (reset; `u64::MAX`
+    /// hides all readable so far). Commits with the job.
+    fn appended_truncate(&mut self, before: u64) -> Result<(), StoreError>;
     /// Runs `f` in a nested savepoint. When `f` returns `false`, every write it made is
     /// undone and the transaction goes on as before the call. Used by the request pipeline:
     /// a failed operation's writes are undone while its audit record is still written.
@@ -132,9 +150,11 @@ pub trait Store: Send + Sync + 'static {
     /// Queues a write job. Jobs run one at a time on the writer, in submission order, each
     /// in its own savepoint; several are committed together. `done` runs after the commit.
     fn submit(&self, job: WriteFn, done: DoneFn);
-    /// Queues log records to append, in order, in the next group commit: what a job doing
-    /// only `log_append` would do, without a job's own savepoint (an append can only fail
-    /// with the whole transaction). `done` runs after the commit, as for [`Store::submit`].
+    /// Appends records that belong to no write job (the audit records of calls that change
+    /// nothing) to the appended stream, a log of its own beside the jobs' log: read with
+    /// [`ReadTx::appended_read`]. `done` runs once they are durable and readable. The
+    /// records of one `append` are consecutive, and appends whose `done`s ran one after the
+    /// other are in that order.
     fn append(&self, records: Vec<Vec<u8>>, done: DoneFn);
     /// Stops accepting jobs, commits those queued, and waits for the writer to finish.
     fn shutdown(&self);

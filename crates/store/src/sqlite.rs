@@ -1,6 +1,7 @@
 //! The SQLite adapter: one table `kv(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID` for the
-//! keys and one rowid table `log(seq INTEGER PRIMARY KEY, v BLOB)` for the append-only log,
-//! in one database file in WAL mode (so a job's keys and log records commit atomically).
+//! keys and one rowid table `log(seq INTEGER PRIMARY KEY, v BLOB)` for the jobs' log, in
+//! one database file in WAL mode (so a job's keys and log records commit atomically), and
+//! the appended stream beside it.
 //!
 //! Writes: one dedicated writer thread owns the only read-write connection. It blocks for a
 //! job, drains up to `max_batch - 1` more that are already queued (group commit), runs them
@@ -18,6 +19,11 @@
 //! loss). Reads: a pool of read-only connections; each `read` is one read transaction, so
 //! it sees one consistent snapshot.
 //!
+//! Appends ([`Store::append`]): records of calls that change nothing go to the appended
+//! stream ([`crate::journal`]), segment files beside the database written by their own
+//! thread, one fdatasync per round; they never pass through the writer. Its truncation
+//! point (reset) is kept in table `appends`, so that it commits with the reset.
+//!
 //! This module must never call `done` before the commit that holds the job's writes has
 //! returned, and must never lose a `done` (every job's `done` is called exactly once, with
 //! `WriterGone` at worst).
@@ -26,6 +32,7 @@ use std::any::Any;
 use std::ops::Bound;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
@@ -33,6 +40,7 @@ use crossbeam_channel::{Receiver, Sender};
 use parking_lot::{Mutex, RwLock};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, ToSql};
 
+use crate::journal;
 use crate::{DoneFn, Entry, LogRecord, Range, ReadTx, Store, StoreError, WriteFn, WriteTx};
 
 /// When a commit is durable.
@@ -93,8 +101,8 @@ impl Default for SqliteOptions {
 
 /// The embedded default [`Store`].
 ///
-/// `done` callbacks run on the syncer thread (the writer's with [`Durability::Normal`]):
-/// keep them to a channel send.
+/// Jobs' `done` callbacks run on the syncer thread (the writer's with
+/// [`Durability::Normal`]), appends' on the journal thread: keep them to a channel send.
 /// `read` blocks while every pooled connection is busy, so a `read` closure must not call
 /// `read` again, and async callers should treat it as blocking work.
 pub struct SqliteStore {
@@ -103,6 +111,10 @@ pub struct SqliteStore {
     writer: Mutex<Option<JoinHandle<()>>>,
     writer_id: ThreadId,
     syncer_id: Option<ThreadId>,
+    appends: RwLock<Option<Sender<journal::Request>>>,
+    journal: Arc<journal::Reader>,
+    journal_thread: Mutex<Option<JoinHandle<()>>>,
+    journal_id: ThreadId,
     pool_put: Sender<Connection>,
     pool_take: Receiver<Connection>,
     opts: SqliteOptions,
@@ -124,16 +136,14 @@ struct Job {
 enum Work {
     /// A job in its own savepoint.
     Job(WriteFn),
-    /// Log records appended straight into the group's transaction.
-    Append(Vec<Vec<u8>>),
 }
 
 /// Calls its `DoneFn` exactly once: with the given result, or with `WriterGone` when it is
 /// dropped uncalled (queue dropped at shutdown or after a writer failure).
-struct Done(Option<DoneFn>);
+pub(crate) struct Done(Option<DoneFn>);
 
 impl Done {
-    fn call(mut self, r: Result<(), StoreError>) {
+    pub(crate) fn call(mut self, r: Result<(), StoreError>) {
         if let Some(d) = self.0.take() {
             call_done(d, r);
         }
@@ -179,6 +189,12 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and starts the writer.
     pub fn open(path: &Path, opts: SqliteOptions) -> Result<SqliteStore, StoreError> {
         let writer_conn = open_writer(path, &opts)?;
+        let truncated = appended_start(&writer_conn)?;
+        let (journal, journal_writer) = journal::open(
+            &journal::dir_of(path),
+            truncated,
+            opts.durability == Durability::Full,
+        )?;
 
         let readers = opts.readers.max(1);
         let (pool_put, pool_take) = crossbeam_channel::bounded(readers);
@@ -198,13 +214,25 @@ impl SqliteStore {
         let syncer_id = syncer.as_ref().map(|s| s.thread_id);
         let writer = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(writer_conn, rx, max_batch, syncer))?;
+            .spawn({
+                let journal = Arc::clone(&journal);
+                move || writer_loop(writer_conn, &journal, rx, max_batch, syncer)
+            })?;
+
+        let (appends_tx, appends_rx) = crossbeam_channel::unbounded::<journal::Request>();
+        let journal_thread = std::thread::Builder::new()
+            .name("store-journal".into())
+            .spawn(move || journal_writer.run(&appends_rx))?;
         Ok(SqliteStore {
             path: path.to_owned(),
             jobs: RwLock::new(Some(tx)),
             writer_id: writer.thread().id(),
             syncer_id,
             writer: Mutex::new(Some(writer)),
+            appends: RwLock::new(Some(appends_tx)),
+            journal_id: journal_thread.thread().id(),
+            journal_thread: Mutex::new(Some(journal_thread)),
+            journal,
             pool_put,
             pool_take,
             opts,
@@ -240,9 +268,20 @@ fn open_writer(path: &Path, opts: &SqliteOptions) -> Result<Connection, StoreErr
     writer_conn.pragma_update(None, "temp_store", "MEMORY")?;
     writer_conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;
-         CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, v BLOB NOT NULL);",
+         CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, v BLOB NOT NULL);
+         CREATE TABLE IF NOT EXISTS appends (id INTEGER PRIMARY KEY CHECK (id = 1),
+                                             start INTEGER NOT NULL);",
     )?;
     Ok(writer_conn)
+}
+
+/// The appended stream's truncation point (0 until the first reset).
+fn appended_start(conn: &Connection) -> Result<u64, StoreError> {
+    let start: Option<i64> = conn
+        .prepare_cached("SELECT start FROM appends WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(start.and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
 }
 
 fn configure(c: &Connection, opts: &SqliteOptions) -> Result<(), StoreError> {
@@ -281,7 +320,10 @@ impl Store for SqliteStore {
             return Err(StoreError::Other("reader pool closed".into()));
         };
         conn.prepare_cached("BEGIN")?.execute([])?;
-        let r = f(&SqlRead(conn));
+        let r = f(&SqlRead {
+            conn,
+            journal: &self.journal,
+        });
         let end = conn.prepare_cached("COMMIT")?.execute([]);
         r?;
         end?;
@@ -296,20 +338,29 @@ impl Store for SqliteStore {
     }
 
     fn append(&self, records: Vec<Vec<u8>>, done: DoneFn) {
-        self.queue(Job {
-            work: Work::Append(records),
-            done: Done(Some(done)),
-        });
+        let appends = self.appends.read();
+        if let Some(tx) = appends.as_ref() {
+            // On failure the request comes back and is dropped: WriterGone.
+            let _ = tx.send((records, Done(Some(done))));
+        } else {
+            call_done(done, Err(StoreError::WriterGone));
+        }
     }
 
     fn shutdown(&self) {
+        drop(self.appends.write().take());
         drop(self.jobs.write().take());
         // Called from a job or a done callback (e.g. the last `Arc` dropped there): the
-        // writer stops by itself once the queue is empty; it cannot join itself, and the
-        // syncer cannot wait for the writer that waits for it.
+        // threads stop by themselves once their queues are empty; a thread cannot join
+        // itself, and none may wait for a thread that waits for it.
         let me = std::thread::current().id();
-        if me == self.writer_id || Some(me) == self.syncer_id {
+        if me == self.writer_id || Some(me) == self.syncer_id || me == self.journal_id {
             return;
+        }
+        if let Some(h) = self.journal_thread.lock().take() {
+            if h.join().is_err() {
+                tracing::error!("the append journal thread panicked");
+            }
         }
         if let Some(h) = self.writer.lock().take() {
             if h.join().is_err() {
@@ -429,11 +480,17 @@ fn sync_wal(wal: &Path, file: &mut Option<std::fs::File>) -> std::io::Result<()>
     }
 }
 
-fn writer_loop(conn: Connection, rx: Receiver<Job>, max_batch: usize, syncer: Option<Syncer>) {
+fn writer_loop(
+    conn: Connection,
+    journal: &journal::Reader,
+    rx: Receiver<Job>,
+    max_batch: usize,
+    syncer: Option<Syncer>,
+) {
     // Groups handed to the syncer and not yet durable.
     let mut in_flight = 0usize;
     while let Ok(first) = rx.recv() {
-        let mut group = Group::begin(&conn, max_batch);
+        let mut group = Group::begin(&conn, journal, max_batch);
         group.run(first);
         loop {
             while group.len() < max_batch {
@@ -491,19 +548,21 @@ fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
 /// One group commit: one transaction, its jobs run as they come.
 struct Group<'c> {
     conn: &'c Connection,
+    journal: &'c journal::Reader,
     results: Outcomes,
     /// Why nothing of this group can commit (begin failed, or the transaction broke).
     broken: Option<String>,
 }
 
 impl<'c> Group<'c> {
-    fn begin(conn: &'c Connection, capacity: usize) -> Self {
+    fn begin(conn: &'c Connection, journal: &'c journal::Reader, capacity: usize) -> Self {
         let broken = exec(conn, "BEGIN IMMEDIATE").err().map(|e| {
             tracing::error!(error = %e, "could not begin a write transaction");
             format!("begin failed: {e}")
         });
         Group {
             conn,
+            journal,
             results: Vec::with_capacity(capacity.min(256)),
             broken,
         }
@@ -520,9 +579,8 @@ impl<'c> Group<'c> {
             return;
         }
         let outcome = match work {
-            Work::Job(f) => run_job(self.conn, f),
+            Work::Job(f) => run_job(self.conn, self.journal, f),
             // An append that fails leaves the transaction unknown: the group rolls back.
-            Work::Append(records) => append_all(self.conn, &records).map(Ok),
         };
         match outcome {
             Ok(r) => self.results.push((done, r)),
@@ -540,6 +598,7 @@ impl<'c> Group<'c> {
     fn finish(self) -> Outcomes {
         let Group {
             conn,
+            journal: _,
             results,
             broken,
         } = self;
@@ -573,24 +632,24 @@ impl<'c> Group<'c> {
     }
 }
 
-fn append_all(conn: &Connection, records: &[Vec<u8>]) -> Result<(), StoreError> {
-    let mut tx = SqlWrite { conn, depth: 0 };
-    for r in records {
-        tx.log_append(r)?;
-    }
-    Ok(())
-}
-
 /// Runs one job in its own savepoint. The outer `Err` means the transaction itself is
 /// broken; the inner one is the job's own failure (its writes undone).
-fn run_job(conn: &Connection, f: WriteFn) -> Result<Result<(), StoreError>, StoreError> {
+fn run_job(
+    conn: &Connection,
+    journal: &journal::Reader,
+    f: WriteFn,
+) -> Result<Result<(), StoreError>, StoreError> {
     if conn.is_autocommit() {
         return Err(StoreError::Other(
             "write transaction ended unexpectedly".into(),
         ));
     }
     exec(conn, "SAVEPOINT job")?;
-    let mut tx = SqlWrite { conn, depth: 0 };
+    let mut tx = SqlWrite {
+        conn,
+        journal,
+        depth: 0,
+    };
     let r = match catch_unwind(AssertUnwindSafe(|| f(&mut tx))) {
         Ok(r) => r,
         Err(p) => {
@@ -609,10 +668,14 @@ fn run_job(conn: &Connection, f: WriteFn) -> Result<Result<(), StoreError>, Stor
     Ok(r)
 }
 
-struct SqlRead<'c>(&'c Connection);
+struct SqlRead<'c> {
+    conn: &'c Connection,
+    journal: &'c journal::Reader,
+}
 
 struct SqlWrite<'c> {
     conn: &'c Connection,
+    journal: &'c journal::Reader,
     depth: u32,
 }
 
@@ -700,18 +763,35 @@ fn log_last(conn: &Connection) -> Result<u64, StoreError> {
     Ok(last.and_then(|s| u64::try_from(s).ok()).unwrap_or(0))
 }
 
+/// At most `limit` appended records at positions `>= from`, none before the truncation
+/// point of the caller's snapshot.
+fn appended_read(
+    conn: &Connection,
+    journal: &journal::Reader,
+    from: u64,
+    limit: usize,
+) -> Result<(Vec<LogRecord>, u64), StoreError> {
+    journal.read(from.max(appended_start(conn)?), limit)
+}
+
 impl ReadTx for SqlRead<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        get(self.0, key)
+        get(self.conn, key)
     }
     fn scan(&self, range: &Range<'_>, limit: usize) -> Result<Vec<Entry>, StoreError> {
-        scan(self.0, range, limit)
+        scan(self.conn, range, limit)
     }
     fn log_read(&self, from: u64, limit: usize) -> Result<Vec<LogRecord>, StoreError> {
-        log_read(self.0, from, limit)
+        log_read(self.conn, from, limit)
     }
     fn log_last(&self) -> Result<u64, StoreError> {
-        log_last(self.0)
+        log_last(self.conn)
+    }
+    fn appended_read(&self, from: u64, limit: usize) -> Result<(Vec<LogRecord>, u64), StoreError> {
+        appended_read(self.conn, self.journal, from, limit)
+    }
+    fn appended_end(&self) -> Result<u64, StoreError> {
+        Ok(self.journal.end())
     }
 }
 
@@ -727,6 +807,12 @@ impl ReadTx for SqlWrite<'_> {
     }
     fn log_last(&self) -> Result<u64, StoreError> {
         log_last(self.conn)
+    }
+    fn appended_read(&self, from: u64, limit: usize) -> Result<(Vec<LogRecord>, u64), StoreError> {
+        appended_read(self.conn, self.journal, from, limit)
+    }
+    fn appended_end(&self) -> Result<u64, StoreError> {
+        Ok(self.journal.end())
     }
 }
 
@@ -778,12 +864,27 @@ impl WriteTx for SqlWrite<'_> {
         Ok(())
     }
 
+    fn appended_truncate(&mut self, before: u64) -> Result<(), StoreError> {
+        // Never past the readable end: a record appended later is not hidden by it.
+        let start = before.min(self.journal.end());
+        if start > appended_start(self.conn)? {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO appends (id, start) VALUES (1, ?1)
+                     ON CONFLICT (id) DO UPDATE SET start = excluded.start",
+                )?
+                .execute([i64::try_from(start).unwrap_or(i64::MAX)])?;
+        }
+        Ok(())
+    }
+
     fn nested(&mut self, f: &mut dyn FnMut(&mut dyn WriteTx) -> bool) -> Result<bool, StoreError> {
         let depth = self.depth + 1;
         let name = format!("n{depth}");
         exec(self.conn, &format!("SAVEPOINT {name}"))?;
         let mut inner = SqlWrite {
             conn: self.conn,
+            journal: self.journal,
             depth,
         };
         let keep = f(&mut inner);

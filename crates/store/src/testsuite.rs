@@ -51,7 +51,8 @@ pub const ALL: &[(&str, Behaviour)] = &[
     ),
     ("log_append_read_truncate", log_append_read_truncate),
     ("log_follows_job_outcome", log_follows_job_outcome),
-    ("append_commits_in_order", append_commits_in_order),
+    ("appended_stream", appended_stream),
+    ("appends_survive_reopen", appends_survive_reopen),
 ];
 
 /// Runs every behaviour in turn.
@@ -66,7 +67,8 @@ fn fresh(open: Open<'_>) -> Arc<dyn Store> {
     let s: Arc<dyn Store> = Arc::from(open());
     write(&*s, |tx| {
         tx.delete_range(b"", None)?;
-        tx.log_truncate(u64::MAX)
+        tx.log_truncate(u64::MAX)?;
+        tx.appended_truncate(u64::MAX)
     })
     .unwrap();
     s
@@ -741,61 +743,141 @@ pub fn reopen_after_shutdown_persists(open: Open<'_>) {
     }
 }
 
-pub fn append_commits_in_order(open: Open<'_>) {
+fn appended(s: &dyn Store, from: u64) -> Vec<(u64, Vec<u8>)> {
+    let mut out = Vec::new();
+    s.read(&mut |tx| {
+        out = tx.appended_read(from, usize::MAX)?.0;
+        Ok(())
+    })
+    .unwrap();
+    out
+}
+
+fn append_blocking(s: &dyn Store, records: Vec<Vec<u8>>) -> Result<(), StoreError> {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    s.append(
+        records,
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    rx.recv().unwrap_or(Err(StoreError::WriterGone))
+}
+
+pub fn appended_stream(open: Open<'_>) {
     let s = fresh(open);
-    // Appends and jobs interleave in submission order; each `done` sees its commit.
-    let n = 300;
+    // Appends from many threads: the records of one append are consecutive, each thread's
+    // appends (one after the other's done) in order, and all readable once done.
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    let recs = vec![
+                        format!("{t}.{i}.a").into_bytes(),
+                        format!("{t}.{i}.b").into_bytes(),
+                    ];
+                    append_blocking(&*s, recs).unwrap();
+                    let all = appended(&*s, 0);
+                    assert!(all.iter().any(|r| r.1 == format!("{t}.{i}.b").into_bytes()));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let all = appended(&*s, 0);
+    assert_eq!(all.len(), 400);
+    assert!(all.windows(2).all(|w| w[0].0 < w[1].0), "positions ascend");
+    for t in 0..4 {
+        let mine: Vec<Vec<u8>> = all
+            .iter()
+            .filter(|r| r.1.starts_with(format!("{t}.").as_bytes()))
+            .map(|r| r.1.clone())
+            .collect();
+        let want: Vec<Vec<u8>> = (0..50)
+            .flat_map(|i| {
+                [
+                    format!("{t}.{i}.a").into_bytes(),
+                    format!("{t}.{i}.b").into_bytes(),
+                ]
+            })
+            .collect();
+        assert_eq!(mine, want);
+    }
+    for pair in all.chunks(2) {
+        let a = String::from_utf8(pair[0].1.clone()).unwrap();
+        assert_eq!(a.replace(".a", ".b").into_bytes(), pair[1].1);
+    }
+    // Reading from any record's position starts there; the end reads nothing.
+    let third = all[2].0;
+    assert_eq!(appended(&*s, third).len(), 398);
+    let end = {
+        let mut e = 0;
+        s.read(&mut |tx| {
+            e = tx.appended_end()?;
+            Ok(())
+        })
+        .unwrap();
+        e
+    };
+    assert!(end > all[399].0);
+    assert!(appended(&*s, end).is_empty());
+    // The jobs' log is a separate stream.
+    assert!(log(&*s, 0, 10_000).is_empty());
+    // A truncation hides what was readable, commits with its job, and later appends show.
+    write(&*s, |tx| tx.appended_truncate(u64::MAX)).unwrap();
+    assert!(appended(&*s, 0).is_empty());
+    append_blocking(&*s, vec![b"after".to_vec()]).unwrap();
+    let after = appended(&*s, 0);
+    assert_eq!(after.len(), 1);
+    assert!(after[0].0 >= end);
+    // A truncation in a job that fails is undone with it.
+    let r = write(&*s, |tx| {
+        tx.appended_truncate(u64::MAX)?;
+        Err(StoreError::Other("no".into()))
+    });
+    assert!(r.is_err());
+    assert_eq!(appended(&*s, 0).len(), 1);
+    // After shutdown an append is refused (its done reports the writer gone).
+    s.shutdown();
+    assert!(append_blocking(&*s, vec![b"late".to_vec()]).is_err());
+}
+
+pub fn appends_survive_reopen(open: Open<'_>) {
+    let s = fresh(open);
+    let n = 200;
     let (tx, rx) = crossbeam_channel::unbounded();
     for i in 0..n {
         let tx = tx.clone();
-        let record = format!("a{i}").into_bytes();
-        if i % 3 == 0 {
-            s.submit(
-                Box::new(move |w| w.log_append(&record).map(|_| ())),
-                Box::new(move |r| tx.send(r.is_ok()).unwrap()),
-            );
-        } else {
-            s.append(
-                vec![record, format!("b{i}").into_bytes()],
-                Box::new(move |r| tx.send(r.is_ok()).unwrap()),
-            );
-        }
+        s.append(
+            vec![format!("r{i}").into_bytes()],
+            Box::new(move |r| tx.send(r.is_ok()).unwrap()),
+        );
     }
     for _ in 0..n {
         assert!(rx.recv().unwrap());
     }
-    let want: Vec<Vec<u8>> = (0..n)
-        .flat_map(|i| {
-            let mut v = vec![format!("a{i}").into_bytes()];
-            if i % 3 != 0 {
-                v.push(format!("b{i}").into_bytes());
-            }
-            v
-        })
-        .collect();
-    let got: Vec<Vec<u8>> = log(&*s, 0, 10_000).into_iter().map(|r| r.1).collect();
-    assert_eq!(got, want);
-    // An append's `done` runs after its records are readable.
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    let s2 = s.clone();
-    s.append(
-        vec![b"last".to_vec()],
-        Box::new(move |r| {
-            r.unwrap();
-            tx.send(()).unwrap();
-        }),
-    );
-    rx.recv().unwrap();
-    assert_eq!(
-        log(&*s2, 0, 10_000).last().map(|r| r.1.clone()),
-        Some(b"last".to_vec())
-    );
-    // After shutdown an append is refused (its done reports the writer gone).
+    let before = appended(&*s, 0);
     s.shutdown();
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    s.append(
-        vec![b"late".to_vec()],
-        Box::new(move |r| tx.send(r.is_err()).unwrap()),
-    );
-    assert!(rx.recv().unwrap());
+    drop(s);
+    let s: Arc<dyn Store> = Arc::from(open());
+    let got = appended(&*s, 0);
+    assert_eq!(got, before);
+    let want: Vec<Vec<u8>> = (0..n).map(|i| format!("r{i}").into_bytes()).collect();
+    assert_eq!(got.into_iter().map(|r| r.1).collect::<Vec<_>>(), want);
+    // Appends after the reopen follow them.
+    append_blocking(&*s, vec![b"after".to_vec()]).unwrap();
+    let all = appended(&*s, 0);
+    assert_eq!(all.len(), n + 1);
+    assert_eq!(all[n].1, b"after".to_vec());
+    assert!(all[n].0 > all[n - 1].0);
+    // A truncation survives a reopen too.
+    write(&*s, |tx| tx.appended_truncate(u64::MAX)).unwrap();
+    s.shutdown();
+    drop(s);
+    let s: Arc<dyn Store> = Arc::from(open());
+    assert!(appended(&*s, 0).is_empty());
+    s.shutdown();
 }

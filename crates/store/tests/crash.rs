@@ -1,5 +1,6 @@
 //! `kill -9` durability: a child process (this test binary, re-executed) writes audit-like
-//! jobs and prints each one once its `done` reports the commit; the parent SIGKILLs it at a
+//! jobs, and appends log records as calls that change nothing do, and prints each one once
+//! its `done` reports it durable; the parent SIGKILLs it at a
 //! random moment, reopens the database and checks that every acknowledged job is there,
 //! whole (value and index keys). Several cycles on one database, both durabilities.
 #![allow(
@@ -48,6 +49,23 @@ fn event_value(id: JobId) -> Vec<u8> {
         .collect()
 }
 
+/// The log record appended for `id` (by odd submitters, instead of a job).
+fn append_record(id: JobId) -> Vec<u8> {
+    let mut r = format!("{} {} {} ", id.0, id.1, id.2).into_bytes();
+    r.extend_from_slice(&event_value(id)[..300]);
+    r
+}
+
+fn parse_append_record(r: &[u8]) -> Option<JobId> {
+    let text = std::str::from_utf8(r.get(..r.len().checked_sub(300)?)?).ok()?;
+    let v: Vec<u64> = text
+        .split_whitespace()
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    let id = (*v.first()?, *v.get(1)?, *v.get(2)?);
+    (r == append_record(id).as_slice()).then_some(id)
+}
+
 fn durability(cycle: u64) -> Durability {
     if cycle % 2 == 0 {
         Durability::Full
@@ -87,23 +105,28 @@ fn child(spec: &str) {
                     slot_rx.recv().unwrap();
                     let id = (cycle, t, i);
                     let slot_tx = slot_tx.clone();
-                    store.submit(
-                        Box::new(move |tx| {
-                            tx.put(&event_key(id), &event_value(id))?;
-                            for n in 0..6 {
-                                tx.put(&index_key(id, n), &event_key(id))?;
-                            }
-                            Ok(())
-                        }),
-                        Box::new(move |r| {
-                            if r.is_ok() {
-                                let mut out = std::io::stdout().lock();
-                                writeln!(out, "ack {} {} {}", id.0, id.1, id.2).unwrap();
-                                out.flush().unwrap();
-                            }
-                            let _ = slot_tx.send(());
-                        }),
-                    );
+                    let done: palisade_store::DoneFn = Box::new(move |r| {
+                        if r.is_ok() {
+                            let mut out = std::io::stdout().lock();
+                            writeln!(out, "ack {} {} {}", id.0, id.1, id.2).unwrap();
+                            out.flush().unwrap();
+                        }
+                        let _ = slot_tx.send(());
+                    });
+                    if t % 2 == 1 {
+                        store.append(vec![append_record(id)], done);
+                    } else {
+                        store.submit(
+                            Box::new(move |tx| {
+                                tx.put(&event_key(id), &event_value(id))?;
+                                for n in 0..6 {
+                                    tx.put(&index_key(id, n), &event_key(id))?;
+                                }
+                                Ok(())
+                            }),
+                            done,
+                        );
+                    }
                     i += 1;
                 }
             })
@@ -191,9 +214,33 @@ fn run_cycle(db: &Path, cycle: u64, acked: &mut BTreeSet<JobId>) -> CycleReport 
     // Recover and check every acknowledged job of every cycle so far.
     let store = SqliteStore::open(db, SqliteOptions::default()).unwrap();
     let mut missing = Vec::new();
+    let mut appended = BTreeSet::new();
+    store
+        .read(&mut |tx| {
+            let mut from = 0;
+            loop {
+                let (page, next) = tx.appended_read(from, 4096)?;
+                if page.is_empty() {
+                    break;
+                }
+                for (_, r) in &page {
+                    let id = parse_append_record(r).expect("a torn or foreign record");
+                    assert!(appended.insert(id), "appended twice: {id:?}");
+                }
+                from = next;
+            }
+            Ok(())
+        })
+        .unwrap();
     store
         .read(&mut |tx| {
             for &id in acked.iter() {
+                if id.1 % 2 == 1 {
+                    if !appended.contains(&id) {
+                        missing.push((id, "append", None));
+                    }
+                    continue;
+                }
                 match tx.get(&event_key(id))? {
                     Some(v) if v == event_value(id) => {}
                     other => missing.push((id, "event", other.map(|v| v.len()))),
@@ -233,7 +280,7 @@ fn run_cycle(db: &Path, cycle: u64, acked: &mut BTreeSet<JobId>) -> CycleReport 
             Ok(())
         })
         .unwrap();
-    assert!(committed >= n);
+    assert!(committed + appended.iter().filter(|id| id.0 == cycle).count() >= n);
     store.shutdown();
     drop(store);
     let conn = rusqlite::Connection::open(db).unwrap();

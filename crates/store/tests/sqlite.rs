@@ -55,7 +55,8 @@ suite!(
     reopen_after_shutdown_persists,
     log_append_read_truncate,
     log_follows_job_outcome,
-    append_commits_in_order,
+    appended_stream,
+    appends_survive_reopen,
 );
 
 #[test]

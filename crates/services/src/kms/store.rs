@@ -415,6 +415,16 @@ mod tests {
         fn log_last(&self) -> Result<u64, StoreError> {
             Ok(0)
         }
+        fn appended_read(
+            &self,
+            from: u64,
+            _limit: usize,
+        ) -> Result<(Vec<palisade_store::LogRecord>, u64), StoreError> {
+            Ok((Vec::new(), from))
+        }
+        fn appended_end(&self) -> Result<u64, StoreError> {
+            Ok(0)
+        }
     }
 
     const ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";

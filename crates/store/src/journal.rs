@@ -1,0 +1,445 @@
+//! The appended stream of the SQLite adapter: where [`crate::Store::append`] records live.
+//!
+//! Most calls change nothing, and their only write is their audit record. Committing those
+//! through SQLite cost a transaction per round, a b-tree insert per record, whole WAL pages
+//! for a few hundred bytes, and a second copy at checkpoint, on the path of every reply.
+//! Here a round of records is instead framed and written at the end of a segment file, one
+//! `fdatasync` makes it durable, the readable end moves past it, and only then are the
+//! appends' `done`s called: an acknowledged record is durable and readable.
+//!
+//! Positions: the journal is one byte sequence; a record's position is the offset of its
+//! frame. Positions grow in append order and stay below 2^62.
+//!
+//! Segments: files `NNNNNNNNNNNNNNNNNNNN.log` in the journal directory, named by the
+//! position of their first byte; a new one begins once the current one holds
+//! [`SEGMENT_BYTES`]. Segments wholly before the truncation point (kept by the database,
+//! table `appends`, so that it commits with a reset) are deleted at the next start.
+//!
+//! Frames: the record's length (u32, little-endian), the CRC-32 of the record (u32,
+//! little-endian), the record. A crash can leave a torn frame only after the last durable
+//! round, which no `done` acknowledged; at startup the last segment is cut at the first
+//! frame that does not check out.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::Receiver;
+use parking_lot::RwLock;
+
+use crate::sqlite::Done;
+use crate::{LogRecord, StoreError};
+
+/// A segment is closed, and the next one begun, once it holds this many bytes. Small enough
+/// that checking the last one at startup takes a few milliseconds.
+const SEGMENT_BYTES: u64 = 8 << 20;
+/// Length and CRC-32 of the record.
+const FRAME_HEADER: usize = 8;
+/// Bytes read at once when reading a run of records.
+const READ_CHUNK: usize = 256 << 10;
+
+/// What the journal thread is given: records to append and the `done` to call.
+pub(crate) type Request = (Vec<Vec<u8>>, Done);
+
+/// The journal's directory beside the database file `db`.
+pub(crate) fn dir_of(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-appends");
+    PathBuf::from(name)
+}
+
+fn segment_path(dir: &Path, start: u64) -> PathBuf {
+    dir.join(format!("{start:020}.log"))
+}
+
+/// Starts of the segment files in `dir`, ascending.
+fn segments(dir: &Path) -> Result<Vec<u64>, StoreError> {
+    let mut starts = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let Some(start) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".log"))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        starts.push(start);
+    }
+    starts.sort_unstable();
+    Ok(starts)
+}
+
+/// The intact frames at the start of `bytes`, each with its offset in `bytes`, and how
+/// many bytes they take.
+fn parse_frames(bytes: &[u8], limit: usize) -> (Vec<(usize, Vec<u8>)>, usize) {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while out.len() < limit {
+        let Some(&[l0, l1, l2, l3, c0, c1, c2, c3]) = bytes.get(at..at + FRAME_HEADER) else {
+            break;
+        };
+        let len = u32::from_le_bytes([l0, l1, l2, l3]) as usize;
+        let crc = u32::from_le_bytes([c0, c1, c2, c3]);
+        let body_at = at + FRAME_HEADER;
+        let Some(body) = bytes.get(body_at..body_at.saturating_add(len)) else {
+            break;
+        };
+        if crc32fast::hash(body) != crc {
+            break;
+        }
+        out.push((at, body.to_vec()));
+        at = body_at + len;
+    }
+    (out, at)
+}
+
+/// Read access to the journal, shared by every connection of the store.
+pub(crate) struct Reader {
+    /// Segment start -> the file, opened for reading.
+    segments: RwLock<BTreeMap<u64, Arc<File>>>,
+    /// Position just past the last durable record: nothing at or past it is read.
+    end: AtomicU64,
+}
+
+impl Reader {
+    /// The position just past the last readable record.
+    pub(crate) fn end(&self) -> u64 {
+        self.end.load(Ordering::Acquire)
+    }
+
+    /// At most `limit` records at positions `>= from`, ascending, and the position to read
+    /// on from. `from` is a record's position, such a returned position, or anything before
+    /// the first segment.
+    pub(crate) fn read(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<(Vec<LogRecord>, u64), StoreError> {
+        let end = self.end();
+        let mut out: Vec<LogRecord> = Vec::new();
+        let mut pos = from;
+        let mut buf = Vec::new();
+        while out.len() < limit && pos < end {
+            // The segment holding `pos` (or the first one after it) and where it ends.
+            let (start, file, seg_end) = {
+                let segs = self.segments.read();
+                let found = segs
+                    .range(..=pos)
+                    .next_back()
+                    .or_else(|| segs.range(pos..).next());
+                let Some((&start, file)) = found else {
+                    break;
+                };
+                let seg_end = segs
+                    .range(start + 1..)
+                    .next()
+                    .map_or(end, |(&next, _)| next.min(end));
+                (start, Arc::clone(file), seg_end)
+            };
+            pos = pos.max(start);
+            if pos >= seg_end {
+                if seg_end >= end {
+                    break;
+                }
+                pos = seg_end;
+                continue;
+            }
+            let want = usize::try_from(seg_end - pos)
+                .unwrap_or(usize::MAX)
+                .min(READ_CHUNK);
+            buf.resize(want, 0);
+            file.read_exact_at(&mut buf, pos - start)?;
+            let (frames, used) = parse_frames(&buf, limit - out.len());
+            if frames.is_empty() {
+                // A record larger than the chunk: read exactly its frame.
+                let mut header = [0u8; FRAME_HEADER];
+                file.read_exact_at(&mut header, pos - start)?;
+                let [l0, l1, l2, l3, ..] = header;
+                let len = u32::from_le_bytes([l0, l1, l2, l3]);
+                let total = FRAME_HEADER as u64 + u64::from(len);
+                if pos + total > seg_end || total as usize <= want {
+                    return Err(StoreError::Other(format!(
+                        "appended stream: no record at position {pos}"
+                    )));
+                }
+                buf.resize(total as usize, 0);
+                file.read_exact_at(&mut buf, pos - start)?;
+                let (frames, _) = parse_frames(&buf, 1);
+                let Some((_, rec)) = frames.into_iter().next() else {
+                    return Err(StoreError::Other(format!(
+                        "appended stream: damaged record at position {pos}"
+                    )));
+                };
+                out.push((pos, rec));
+                pos += total;
+                continue;
+            }
+            out.extend(frames.into_iter().map(|(at, r)| (pos + at as u64, r)));
+            pos += used as u64;
+        }
+        Ok((out, pos))
+    }
+}
+
+/// The segment being written.
+struct Segment {
+    start: u64,
+    file: File,
+    len: u64,
+}
+
+fn open_segment(dir: &Path, start: u64, create: bool) -> std::io::Result<File> {
+    let file = OpenOptions::new()
+        .create(create)
+        .read(true)
+        .write(true)
+        .open(segment_path(dir, start))?;
+    if create {
+        // The new file's directory entry must be durable before anything in it is
+        // acknowledged.
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(file)
+}
+
+/// The journal after startup: the writing thread's state.
+pub(crate) struct Writer {
+    dir: PathBuf,
+    current: Segment,
+    fsync: bool,
+    reader: Arc<Reader>,
+}
+
+/// Opens the journal in `dir` (creating it), deletes the segments wholly before
+/// `truncated` (the database's truncation point), cuts a torn tail off the last segment,
+/// and returns the shared reader and the writer.
+pub(crate) fn open(
+    dir: &Path,
+    truncated: u64,
+    fsync: bool,
+) -> Result<(Arc<Reader>, Writer), StoreError> {
+    std::fs::create_dir_all(dir)?;
+    let mut starts = segments(dir)?;
+    // Every segment but the last ends where the next begins.
+    while starts.len() > 1 && starts.get(1).is_some_and(|next| *next <= truncated) {
+        let old = starts.remove(0);
+        std::fs::remove_file(segment_path(dir, old))?;
+    }
+    let mut map = BTreeMap::new();
+    for &s in &starts {
+        map.insert(s, Arc::new(File::open(segment_path(dir, s))?));
+    }
+    let current = match starts.last() {
+        Some(&start) => {
+            let file = open_segment(dir, start, false)?;
+            let len = file.metadata()?.len();
+            let mut bytes = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
+            file.read_exact_at(&mut bytes, 0)?;
+            let (_, used) = parse_frames(&bytes, usize::MAX);
+            if (used as u64) < len {
+                // A torn round: written, never acknowledged (a crash before its fsync
+                // ended). Cut it, so the next round follows the last intact record.
+                tracing::warn!(
+                    segment = start,
+                    bytes = len - used as u64,
+                    "appended stream: dropping an unfinished tail"
+                );
+                file.set_len(used as u64)?;
+                file.sync_all()?;
+            }
+            Segment {
+                start,
+                file,
+                len: used as u64,
+            }
+        }
+        None => {
+            let start = truncated;
+            let file = open_segment(dir, start, true)?;
+            map.insert(start, Arc::new(File::open(segment_path(dir, start))?));
+            Segment {
+                start,
+                file,
+                len: 0,
+            }
+        }
+    };
+    let reader = Arc::new(Reader {
+        segments: RwLock::new(map),
+        end: AtomicU64::new(current.start + current.len),
+    });
+    let writer = Writer {
+        dir: dir.to_owned(),
+        current,
+        fsync,
+        reader: Arc::clone(&reader),
+    };
+    Ok((reader, writer))
+}
+
+impl Writer {
+    /// Takes requests until every sender is gone: each round, all that are queued are
+    /// written at once, made durable and readable, then acknowledged.
+    pub(crate) fn run(mut self, rx: &Receiver<Request>) {
+        let mut buf: Vec<u8> = Vec::new();
+        let mut round: Vec<Request> = Vec::new();
+        let mut dones = Vec::new();
+        while let Ok(first) = rx.recv() {
+            round.push(first);
+            while let Ok(more) = rx.try_recv() {
+                round.push(more);
+            }
+            buf.clear();
+            for (recs, done) in round.drain(..) {
+                if recs.iter().any(|r| u32::try_from(r.len()).is_err()) {
+                    done.call(Err(StoreError::Other("log record too large".into())));
+                    continue;
+                }
+                for r in &recs {
+                    buf.extend_from_slice(&(r.len() as u32).to_le_bytes());
+                    buf.extend_from_slice(&crc32fast::hash(r).to_le_bytes());
+                    buf.extend_from_slice(r);
+                }
+                dones.push(done);
+            }
+            let outcome = self.write(&buf);
+            if let Err(e) = &outcome {
+                tracing::error!(error = %e, "appended stream: write failed");
+            }
+            for d in dones.drain(..) {
+                d.call(match &outcome {
+                    Ok(()) => Ok(()),
+                    Err(e) => Err(StoreError::Other(format!(
+                        "appended stream write failed: {e}"
+                    ))),
+                });
+            }
+        }
+        tracing::debug!("appended stream stopped");
+    }
+
+    /// Writes `buf` at the end of the current segment, makes it durable, and moves the
+    /// readable end past it; begins a new segment first when the current one is full. On
+    /// failure the segment is cut back to where it was.
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        if self.current.len >= SEGMENT_BYTES {
+            let at = self.current.start + self.current.len;
+            let file = open_segment(&self.dir, at, true)?;
+            let read = File::open(segment_path(&self.dir, at))?;
+            self.reader.segments.write().insert(at, Arc::new(read));
+            self.current = Segment {
+                start: at,
+                file,
+                len: 0,
+            };
+        }
+        let seg = &mut self.current;
+        let r = seg.file.write_all_at(buf, seg.len).and_then(|()| {
+            if self.fsync {
+                seg.file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
+        match r {
+            Ok(()) => {
+                seg.len += buf.len() as u64;
+                self.reader
+                    .end
+                    .store(seg.start + seg.len, Ordering::Release);
+                Ok(())
+            }
+            Err(e) => {
+                // Nothing past `len` was acknowledged or readable. Should the cut fail
+                // too, the next start drops the frames that do not check out.
+                let _ = seg.file.set_len(seg.len);
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn frame(r: &[u8]) -> Vec<u8> {
+        let mut f = (r.len() as u32).to_le_bytes().to_vec();
+        f.extend_from_slice(&crc32fast::hash(r).to_le_bytes());
+        f.extend_from_slice(r);
+        f
+    }
+
+    #[test]
+    fn frames_stop_at_the_first_that_does_not_check_out() {
+        let mut bytes = frame(b"one");
+        bytes.extend(frame(b"two"));
+        let good = bytes.len();
+        bytes.extend(frame(b"three"));
+        let n = bytes.len();
+        bytes[n - 1] ^= 1;
+        let (found, used) = parse_frames(&bytes, usize::MAX);
+        let recs: Vec<Vec<u8>> = found.into_iter().map(|f| f.1).collect();
+        assert_eq!(recs, vec![b"one".to_vec(), b"two".to_vec()]);
+        assert_eq!(used, good);
+        // A torn header or body also ends the run.
+        assert_eq!(parse_frames(&bytes[..good + 5], usize::MAX).1, good);
+        assert_eq!(
+            parse_frames(&bytes[..good + FRAME_HEADER + 2], usize::MAX).1,
+            good
+        );
+        // The limit is honoured.
+        assert_eq!(parse_frames(&bytes, 1).0.len(), 1);
+    }
+
+    #[test]
+    fn open_cuts_a_torn_tail_drops_truncated_segments_and_reads_across_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let first: Vec<u8> = [frame(b"a"), frame(b"bb")].concat();
+        std::fs::write(segment_path(d, 100), &first).unwrap();
+        let second_at = 100 + first.len() as u64;
+        let mut second = frame(b"ccc");
+        let good = second.len() as u64;
+        second.extend_from_slice(b"\x05\x00\x00"); // torn header
+        std::fs::write(segment_path(d, second_at), &second).unwrap();
+
+        let (reader, _writer) = open(d, 0, false).unwrap();
+        assert_eq!(reader.end(), second_at + good);
+        assert_eq!(
+            std::fs::metadata(segment_path(d, second_at)).unwrap().len(),
+            good
+        );
+        let (all, next) = reader.read(0, usize::MAX).unwrap();
+        assert_eq!(next, reader.end());
+        let b_at = 100 + frame(b"a").len() as u64;
+        assert_eq!(
+            all,
+            vec![
+                (100, b"a".to_vec()),
+                (b_at, b"bb".to_vec()),
+                (second_at, b"ccc".to_vec())
+            ]
+        );
+        assert_eq!(
+            reader.read(b_at, 1).unwrap(),
+            (vec![(b_at, b"bb".to_vec())], second_at)
+        );
+        assert_eq!(reader.read(second_at, 9).unwrap().0.len(), 1);
+        assert!(reader.read(reader.end(), 9).unwrap().0.is_empty());
+        drop((reader, _writer));
+
+        // Truncated past the first segment: it is deleted at the next open.
+        let (reader, _writer) = open(d, second_at, false).unwrap();
+        assert_eq!(segments(d).unwrap(), vec![second_at]);
+        assert_eq!(reader.read(0, 9).unwrap().0.len(), 1);
+    }
+}

@@ -537,14 +537,7 @@ pub fn event_id_time(event_id: &str) -> Option<i64> {
 
 /// Events appended up to this log sequence number are in the lookup indexes.
 pub fn indexed_through(tx: &dyn ReadTx) -> Result<u64, StoreError> {
-    Ok(match tx.get(&keyspace::meta("trail_indexed"))? {
-        Some(raw) => raw
-            .as_slice()
-            .try_into()
-            .map(u64::from_be_bytes)
-            .map_err(|_| StoreError::Other("bad trail watermark".into()))?,
-        None => 0,
-    })
+    watermark(tx, "trail_indexed")
 }
 
 /// Records of calls that change nothing are in the store's appended stream; their event
@@ -554,7 +547,12 @@ pub const APPENDED: u64 = 1 << 63;
 
 /// The appended stream's position the indexer reads on from.
 fn appended_indexed(tx: &dyn ReadTx) -> Result<u64, StoreError> {
-    Ok(match tx.get(&keyspace::meta("trail_indexed_appended"))? {
+    watermark(tx, "trail_indexed_appended")
+}
+
+/// One of the indexer's watermarks (0 before the first batch).
+fn watermark(tx: &dyn ReadTx, name: &str) -> Result<u64, StoreError> {
+    Ok(match tx.get(&keyspace::meta(name))? {
         Some(raw) => raw
             .as_slice()
             .try_into()
@@ -589,9 +587,17 @@ pub fn index_pending(tx: &mut dyn WriteTx, limit: usize) -> Result<usize, StoreE
     let from = indexed_through(tx)?;
     let mut records = tx.log_read(from.saturating_add(1), limit)?;
     let last = records.last().map(|r| r.0);
+    let appended_from = appended_indexed(tx)?;
     let (appended, appended_next) =
-        tx.appended_read(appended_indexed(tx)?, limit.saturating_sub(records.len()))?;
-    let appended_any = !appended.is_empty();
+        tx.appended_read(appended_from, limit.saturating_sub(records.len()))?;
+    // Moves even without records: past a reset's truncation point or a gap between
+    // segments, so that `index_due` turns false.
+    if appended_next != appended_from {
+        tx.put(
+            &keyspace::meta("trail_indexed_appended"),
+            &appended_next.to_be_bytes(),
+        )?;
+    }
     records.extend(appended.into_iter().map(|(pos, raw)| (pos | APPENDED, raw)));
     if records.is_empty() {
         return Ok(0);
@@ -639,12 +645,6 @@ pub fn index_pending(tx: &mut dyn WriteTx, limit: usize) -> Result<usize, StoreE
     }
     if let Some(last) = last {
         tx.put(&keyspace::meta("trail_indexed"), &last.to_be_bytes())?;
-    }
-    if appended_any {
-        tx.put(
-            &keyspace::meta("trail_indexed_appended"),
-            &appended_next.to_be_bytes(),
-        )?;
     }
     Ok(records.len())
 }

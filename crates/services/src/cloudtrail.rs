@@ -498,6 +498,45 @@ mod tests {
         store.shutdown();
     }
 
+    #[test]
+    fn the_indexer_goes_idle_after_a_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("t.db"), SqliteOptions::default()).unwrap(),
+        );
+        let due = |store: &Arc<dyn Store>| {
+            let mut due = false;
+            store
+                .read(&mut |tx| {
+                    due = audit::index_due(tx)?;
+                    Ok(())
+                })
+                .unwrap();
+            due
+        };
+        record(&store, 0, 6);
+        assert!(due(&store));
+        // What reset does to the event history: every key (watermarks included) and both
+        // streams.
+        write_blocking(
+            store.as_ref(),
+            Box::new(|tx| {
+                tx.delete_range(&[], None)?;
+                tx.log_truncate(u64::MAX)?;
+                tx.appended_truncate(u64::MAX)
+            }),
+        )
+        .unwrap();
+        assert_eq!(index(&store, 100), 0);
+        assert!(!due(&store), "nothing left to index after a reset");
+        assert!(all(&store, 50, None).is_empty());
+        record(&store, 6, 4);
+        assert_eq!(index(&store, 100), 4 * 2);
+        assert!(!due(&store));
+        assert_eq!(all(&store, 50, None).len(), 4);
+        store.shutdown();
+    }
+
     fn lookup(store: &Arc<dyn Store>, key: &str, value: &str) -> Vec<Event> {
         let input = LookupEventsInput {
             lookup_attributes: Some(vec![LookupAttribute {

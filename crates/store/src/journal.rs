@@ -7,18 +7,23 @@
 //! `fdatasync` makes it durable, the readable end moves past it, and only then are the
 //! appends' `done`s called: an acknowledged record is durable and readable.
 //!
-//! Positions: the journal is one byte sequence; a record's position is the offset of its
-//! frame. Positions grow in append order and stay below 2^62.
+//! Positions: a record's position is the offset of its frame in one sparse byte sequence.
+//! Positions grow in append order and stay below 2^62. Every start begins a new segment
+//! past the next multiple of [`START_GAP`] after everything already there: a position
+//! handed out before is never handed out again, even when an unsynced tail was lost
+//! (`--sync normal` and a power loss), so a reader's saved position (the indexer's
+//! watermark, the truncation point) can never fall inside a later record.
 //!
 //! Segments: files `NNNNNNNNNNNNNNNNNNNN.log` in the journal directory, named by the
 //! position of their first byte; a new one begins once the current one holds
 //! [`SEGMENT_BYTES`]. Segments wholly before the truncation point (kept by the database,
 //! table `appends`, so that it commits with a reset) are deleted at the next start.
+//! Readers open a segment when they read it: no file handle is held per segment.
 //!
-//! Frames: the record's length (u32, little-endian), the CRC-32 of the record (u32,
-//! little-endian), the record. A crash can leave a torn frame only after the last durable
-//! round, which no `done` acknowledged; at startup the last segment is cut at the first
-//! frame that does not check out.
+//! Frames: the record's length (u32, little-endian), the CRC-32 of that length and the
+//! record (u32, little-endian), the record. A crash can leave a torn frame only after the
+//! last durable round, which no `done` acknowledged; at startup the last segment is cut at
+//! the first frame that does not check out (zeroed blocks included: their CRC is wrong).
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -40,6 +45,16 @@ const SEGMENT_BYTES: u64 = 8 << 20;
 const FRAME_HEADER: usize = 8;
 /// Bytes read at once when reading a run of records.
 const READ_CHUNK: usize = 256 << 10;
+/// Each start's first segment begins past the next multiple of this after the old end.
+const START_GAP: u64 = 1 << 40;
+
+/// The CRC of a frame: over its length field and its record.
+fn frame_crc(len: [u8; 4], body: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&len);
+    h.update(body);
+    h.finalize()
+}
 
 /// What the journal thread is given: records to append and the `done` to call.
 pub(crate) type Request = (Vec<Vec<u8>>, Done);
@@ -88,7 +103,7 @@ fn parse_frames(bytes: &[u8], limit: usize) -> (Vec<(usize, Vec<u8>)>, usize) {
         let Some(body) = bytes.get(body_at..body_at.saturating_add(len)) else {
             break;
         };
-        if crc32fast::hash(body) != crc {
+        if frame_crc([l0, l1, l2, l3], body) != crc {
             break;
         }
         out.push((at, body.to_vec()));
@@ -99,8 +114,10 @@ fn parse_frames(bytes: &[u8], limit: usize) -> (Vec<(usize, Vec<u8>)>, usize) {
 
 /// Read access to the journal, shared by every connection of the store.
 pub(crate) struct Reader {
-    /// Segment start -> the file, opened for reading.
-    segments: RwLock<BTreeMap<u64, Arc<File>>>,
+    dir: PathBuf,
+    /// Segment start -> its length once sealed (`None`: the one being written, which ends
+    /// at `end`).
+    segments: RwLock<BTreeMap<u64, Option<u64>>>,
     /// Position just past the last durable record: nothing at or past it is read.
     end: AtomicU64,
 }
@@ -111,9 +128,22 @@ impl Reader {
         self.end.load(Ordering::Acquire)
     }
 
+    /// The segment holding `pos`, or else the first one after it: (start, end).
+    fn segment_at(&self, pos: u64, end: u64) -> Option<(u64, u64)> {
+        let segs = self.segments.read();
+        let bounds = |(&start, len): (&u64, &Option<u64>)| {
+            (start, len.map_or(end.max(start), |l| start + l))
+        };
+        segs.range(..=pos)
+            .next_back()
+            .map(bounds)
+            .filter(|&(_, e)| pos < e)
+            .or_else(|| segs.range(pos.saturating_add(1)..).next().map(bounds))
+    }
+
     /// At most `limit` records at positions `>= from`, ascending, and the position to read
-    /// on from. `from` is a record's position, such a returned position, or anything before
-    /// the first segment.
+    /// on from. `from` is a record's position, such a returned position, or any position
+    /// between segments.
     pub(crate) fn read(
         &self,
         from: u64,
@@ -124,30 +154,20 @@ impl Reader {
         let mut pos = from;
         let mut buf = Vec::new();
         while out.len() < limit && pos < end {
-            // The segment holding `pos` (or the first one after it) and where it ends.
-            let (start, file, seg_end) = {
-                let segs = self.segments.read();
-                let found = segs
-                    .range(..=pos)
-                    .next_back()
-                    .or_else(|| segs.range(pos..).next());
-                let Some((&start, file)) = found else {
-                    break;
-                };
-                let seg_end = segs
-                    .range(start + 1..)
-                    .next()
-                    .map_or(end, |(&next, _)| next.min(end));
-                (start, Arc::clone(file), seg_end)
+            let Some((start, seg_end)) = self.segment_at(pos, end) else {
+                pos = end;
+                break;
             };
             pos = pos.max(start);
             if pos >= seg_end {
-                if seg_end >= end {
-                    break;
-                }
+                // An empty segment: go on past it.
                 pos = seg_end;
+                if self.segment_at(pos, end).is_none_or(|(s, _)| s <= start) {
+                    pos = end;
+                }
                 continue;
             }
+            let file = File::open(segment_path(&self.dir, start))?;
             let want = usize::try_from(seg_end - pos)
                 .unwrap_or(usize::MAX)
                 .min(READ_CHUNK);
@@ -216,33 +236,37 @@ pub(crate) struct Writer {
 
 /// Opens the journal in `dir` (creating it), deletes the segments wholly before
 /// `truncated` (the database's truncation point), cuts a torn tail off the last segment,
-/// and returns the shared reader and the writer.
+/// begins this run's segment (module docs), and returns the shared reader and the writer.
 pub(crate) fn open(
     dir: &Path,
     truncated: u64,
     fsync: bool,
 ) -> Result<(Arc<Reader>, Writer), StoreError> {
-    std::fs::create_dir_all(dir)?;
+    if !dir.exists() {
+        std::fs::create_dir_all(dir)?;
+        // The directory's own entry, so that what is acknowledged in it survives.
+        if let Some(parent) = dir.parent() {
+            File::open(parent)?.sync_all()?;
+        }
+    }
     let mut starts = segments(dir)?;
-    // Every segment but the last ends where the next begins.
+    // Each segment ends at or before the next one's start.
     while starts.len() > 1 && starts.get(1).is_some_and(|next| *next <= truncated) {
         let old = starts.remove(0);
         std::fs::remove_file(segment_path(dir, old))?;
     }
     let mut map = BTreeMap::new();
-    for &s in &starts {
-        map.insert(s, Arc::new(File::open(segment_path(dir, s))?));
-    }
-    let current = match starts.last() {
-        Some(&start) => {
-            let file = open_segment(dir, start, false)?;
-            let len = file.metadata()?.len();
+    let mut old_end = truncated;
+    for (i, &start) in starts.iter().enumerate() {
+        let file = open_segment(dir, start, false)?;
+        let mut len = file.metadata()?.len();
+        if i + 1 == starts.len() {
             let mut bytes = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
             file.read_exact_at(&mut bytes, 0)?;
             let (_, used) = parse_frames(&bytes, usize::MAX);
             if (used as u64) < len {
                 // A torn round: written, never acknowledged (a crash before its fsync
-                // ended). Cut it, so the next round follows the last intact record.
+                // ended).
                 tracing::warn!(
                     segment = start,
                     bytes = len - used as u64,
@@ -250,31 +274,27 @@ pub(crate) fn open(
                 );
                 file.set_len(used as u64)?;
                 file.sync_all()?;
-            }
-            Segment {
-                start,
-                file,
-                len: used as u64,
+                len = used as u64;
             }
         }
-        None => {
-            let start = truncated;
-            let file = open_segment(dir, start, true)?;
-            map.insert(start, Arc::new(File::open(segment_path(dir, start))?));
-            Segment {
-                start,
-                file,
-                len: 0,
-            }
-        }
-    };
+        map.insert(start, Some(len));
+        old_end = old_end.max(start + len);
+    }
+    let start = (old_end / START_GAP + 1) * START_GAP;
+    let file = open_segment(dir, start, true)?;
+    map.insert(start, None);
     let reader = Arc::new(Reader {
+        dir: dir.to_owned(),
         segments: RwLock::new(map),
-        end: AtomicU64::new(current.start + current.len),
+        end: AtomicU64::new(start),
     });
     let writer = Writer {
         dir: dir.to_owned(),
-        current,
+        current: Segment {
+            start,
+            file,
+            len: 0,
+        },
         fsync,
         reader: Arc::clone(&reader),
     };
@@ -300,8 +320,9 @@ impl Writer {
                     continue;
                 }
                 for r in &recs {
-                    buf.extend_from_slice(&(r.len() as u32).to_le_bytes());
-                    buf.extend_from_slice(&crc32fast::hash(r).to_le_bytes());
+                    let len = (r.len() as u32).to_le_bytes();
+                    buf.extend_from_slice(&len);
+                    buf.extend_from_slice(&frame_crc(len, r).to_le_bytes());
                     buf.extend_from_slice(r);
                 }
                 dones.push(done);
@@ -332,8 +353,11 @@ impl Writer {
         if self.current.len >= SEGMENT_BYTES {
             let at = self.current.start + self.current.len;
             let file = open_segment(&self.dir, at, true)?;
-            let read = File::open(segment_path(&self.dir, at))?;
-            self.reader.segments.write().insert(at, Arc::new(read));
+            {
+                let mut segs = self.reader.segments.write();
+                segs.insert(self.current.start, Some(self.current.len));
+                segs.insert(at, None);
+            }
             self.current = Segment {
                 start: at,
                 file,
@@ -372,8 +396,9 @@ mod tests {
     use super::*;
 
     fn frame(r: &[u8]) -> Vec<u8> {
-        let mut f = (r.len() as u32).to_le_bytes().to_vec();
-        f.extend_from_slice(&crc32fast::hash(r).to_le_bytes());
+        let len = (r.len() as u32).to_le_bytes();
+        let mut f = len.to_vec();
+        f.extend_from_slice(&frame_crc(len, r).to_le_bytes());
         f.extend_from_slice(r);
         f
     }
@@ -401,19 +426,27 @@ mod tests {
     }
 
     #[test]
+    fn zeroed_blocks_are_not_records() {
+        assert_eq!(parse_frames(&[0u8; 64], usize::MAX), (Vec::new(), 0));
+    }
+
+    #[test]
     fn open_cuts_a_torn_tail_drops_truncated_segments_and_reads_across_segments() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let first: Vec<u8> = [frame(b"a"), frame(b"bb")].concat();
         std::fs::write(segment_path(d, 100), &first).unwrap();
-        let second_at = 100 + first.len() as u64;
+        // A gap between segments, as a restart leaves.
+        let second_at = 1000;
         let mut second = frame(b"ccc");
         let good = second.len() as u64;
         second.extend_from_slice(b"\x05\x00\x00"); // torn header
         std::fs::write(segment_path(d, second_at), &second).unwrap();
 
-        let (reader, _writer) = open(d, 0, false).unwrap();
-        assert_eq!(reader.end(), second_at + good);
+        let (reader, writer) = open(d, 0, false).unwrap();
+        // This run's segment begins past the next START_GAP multiple; nothing there yet.
+        assert_eq!(writer.current.start, START_GAP);
+        assert_eq!(reader.end(), START_GAP);
         assert_eq!(
             std::fs::metadata(segment_path(d, second_at)).unwrap().len(),
             good
@@ -431,15 +464,30 @@ mod tests {
         );
         assert_eq!(
             reader.read(b_at, 1).unwrap(),
-            (vec![(b_at, b"bb".to_vec())], second_at)
+            (
+                vec![(b_at, b"bb".to_vec())],
+                b_at + frame(b"bb").len() as u64
+            )
         );
-        assert_eq!(reader.read(second_at, 9).unwrap().0.len(), 1);
+        // From the end of a segment, across the gap, to the next one.
+        let (recs, _) = reader.read(b_at + frame(b"bb").len() as u64, 9).unwrap();
+        assert_eq!(recs, vec![(second_at, b"ccc".to_vec())]);
         assert!(reader.read(reader.end(), 9).unwrap().0.is_empty());
-        drop((reader, _writer));
+        // A position in a gap reads on to the end without records.
+        assert_eq!(
+            reader.read(second_at + good, 9).unwrap(),
+            (vec![], START_GAP)
+        );
+        drop((reader, writer));
 
-        // Truncated past the first segment: it is deleted at the next open.
-        let (reader, _writer) = open(d, second_at, false).unwrap();
-        assert_eq!(segments(d).unwrap(), vec![second_at]);
+        // Truncated past the first segment: it is deleted at the next open, and this run
+        // begins past the last one's gap again.
+        let (reader, writer) = open(d, second_at, false).unwrap();
+        assert_eq!(
+            segments(d).unwrap(),
+            vec![second_at, START_GAP, 2 * START_GAP]
+        );
+        assert_eq!(writer.current.start, 2 * START_GAP);
         assert_eq!(reader.read(0, 9).unwrap().0.len(), 1);
     }
 }

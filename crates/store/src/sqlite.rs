@@ -338,12 +338,16 @@ impl Store for SqliteStore {
     }
 
     fn append(&self, records: Vec<Vec<u8>>, done: DoneFn) {
-        let appends = self.appends.read();
-        if let Some(tx) = appends.as_ref() {
-            // On failure the request comes back and is dropped: WriterGone.
-            let _ = tx.send((records, Done(Some(done))));
-        } else {
-            call_done(done, Err(StoreError::WriterGone));
+        let refused = {
+            let appends = self.appends.read();
+            match appends.as_ref() {
+                Some(tx) => tx.send((records, Done(Some(done)))).err().map(|e| e.0 .1),
+                None => Some(Done(Some(done))),
+            }
+        };
+        // Outside the lock: the callback may shut the store down.
+        if let Some(done) = refused {
+            done.call(Err(StoreError::WriterGone));
         }
     }
 

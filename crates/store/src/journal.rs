@@ -175,27 +175,25 @@ impl Reader {
             file.read_exact_at(&mut buf, pos - start)?;
             let (frames, used) = parse_frames(&buf, limit - out.len());
             if frames.is_empty() {
-                // A record larger than the chunk: read exactly its frame.
-                let mut header = [0u8; FRAME_HEADER];
-                file.read_exact_at(&mut header, pos - start)?;
-                let [l0, l1, l2, l3, ..] = header;
-                let len = u32::from_le_bytes([l0, l1, l2, l3]);
-                let total = FRAME_HEADER as u64 + u64::from(len);
-                if pos + total > seg_end || total as usize <= want {
-                    return Err(StoreError::Other(format!(
-                        "appended stream: no record at position {pos}"
-                    )));
+                // A record larger than the chunk, or a frame that does not check out.
+                match read_one(&file, pos - start, seg_end - pos, want)? {
+                    Some((rec, total)) => {
+                        out.push((pos, rec));
+                        pos += total;
+                    }
+                    None => {
+                        // Damage inside the segment (intact records never fail their
+                        // CRC once durable): skip the rest of this segment rather than
+                        // stop every reader here for good. What it held is lost.
+                        tracing::error!(
+                            segment = start,
+                            position = pos,
+                            bytes = seg_end - pos,
+                            "appended stream: damaged record; skipping the rest of its segment"
+                        );
+                        pos = seg_end;
+                    }
                 }
-                buf.resize(total as usize, 0);
-                file.read_exact_at(&mut buf, pos - start)?;
-                let (frames, _) = parse_frames(&buf, 1);
-                let Some((_, rec)) = frames.into_iter().next() else {
-                    return Err(StoreError::Other(format!(
-                        "appended stream: damaged record at position {pos}"
-                    )));
-                };
-                out.push((pos, rec));
-                pos += total;
                 continue;
             }
             out.extend(frames.into_iter().map(|(at, r)| (pos + at as u64, r)));
@@ -203,6 +201,27 @@ impl Reader {
         }
         Ok((out, pos))
     }
+}
+
+/// The one frame at `at` in `file` when it is larger than `chunk` bytes: its record and
+/// length, or `None` when no intact frame of at most `room` bytes starts there.
+fn read_one(
+    file: &File,
+    at: u64,
+    room: u64,
+    chunk: usize,
+) -> std::io::Result<Option<(Vec<u8>, u64)>> {
+    let mut header = [0u8; FRAME_HEADER];
+    file.read_exact_at(&mut header, at)?;
+    let [l0, l1, l2, l3, ..] = header;
+    let total = FRAME_HEADER as u64 + u64::from(u32::from_le_bytes([l0, l1, l2, l3]));
+    if total > room || total <= chunk as u64 {
+        return Ok(None);
+    }
+    let mut buf = vec![0u8; usize::try_from(total).unwrap_or(usize::MAX)];
+    file.read_exact_at(&mut buf, at)?;
+    let (frames, _) = parse_frames(&buf, 1);
+    Ok(frames.into_iter().next().map(|(_, rec)| (rec, total)))
 }
 
 /// The segment being written.
@@ -423,6 +442,36 @@ mod tests {
         );
         // The limit is honoured.
         assert_eq!(parse_frames(&bytes, 1).0.len(), 1);
+    }
+
+    #[test]
+    fn a_damaged_record_skips_the_rest_of_its_segment_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let (reader, mut writer) = open(d, 0, false).unwrap();
+        let batch = |writer: &mut Writer, recs: &[&[u8]]| {
+            let buf: Vec<u8> = recs.iter().flat_map(|r| frame(r)).collect();
+            writer.write(&buf).unwrap();
+        };
+        batch(&mut writer, &[b"one", b"two", b"three"]);
+        let (recs, _) = reader.read(0, 9).unwrap();
+        // Flip a byte inside "two" on disk.
+        let seg = segment_path(d, recs[0].0);
+        let mut bytes = std::fs::read(&seg).unwrap();
+        let at = (recs[1].0 - recs[0].0) as usize + FRAME_HEADER;
+        bytes[at] ^= 0xff;
+        std::fs::write(&seg, &bytes).unwrap();
+        let (recs, next) = reader.read(0, 9).unwrap();
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].1, b"one".to_vec());
+        assert_eq!(next, reader.end());
+        // Fill the segment: the next round begins a new one, which reads as before.
+        let big = vec![7u8; SEGMENT_BYTES as usize];
+        batch(&mut writer, &[&big]);
+        batch(&mut writer, &[b"four"]);
+        let (recs, _) = reader.read(0, 9).unwrap();
+        let got: Vec<Vec<u8>> = recs.into_iter().map(|r| r.1).collect();
+        assert_eq!(got, vec![b"one".to_vec(), b"four".to_vec()]);
     }
 
     #[test]

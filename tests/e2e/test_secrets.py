@@ -162,6 +162,37 @@ def test_versions_and_staging_labels(endpoint):
     assert code(e) == "ResourceNotFoundException"
 
 
+def test_last_accessed_date_moves_once_a_day(endpoint):
+    # GetSecretValue is answered from a snapshot unless LastAccessedDate has to move (once
+    # a day); both ways answer the same and are recorded as read-only GetSecretValue.
+    s = client(endpoint, "secretsmanager")
+    ct = client(endpoint, "cloudtrail")
+    s.create_secret(Name="daily", SecretString="v1")
+    assert "LastAccessedDate" not in s.describe_secret(SecretId="daily")
+    for _ in range(3):
+        assert s.get_secret_value(SecretId="daily")["SecretString"] == "v1"
+    first = s.describe_secret(SecretId="daily")["LastAccessedDate"]
+    status, _ = admin(endpoint, "/_palisade/clock", {"advance_seconds": 2 * 86400})
+    assert status == 200
+    assert s.get_secret_value(SecretId="daily")["SecretString"] == "v1"
+    later = s.describe_secret(SecretId="daily")["LastAccessedDate"]
+    assert (later - first).days == 2
+    listed = s.list_secret_version_ids(SecretId="daily")["Versions"]
+    assert [v["LastAccessedDate"] for v in listed] == [later]
+    # Errors from the snapshot path are AWS's, as from the write path.
+    with pytest.raises(ClientError) as e:
+        s.get_secret_value(SecretId="no-such-secret")
+    assert code(e) == "ResourceNotFoundException"
+    events = ct.lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GetSecretValue"}]
+    )["Events"]
+    assert len(events) == 5
+    for ev in events:
+        record = json.loads(ev["CloudTrailEvent"])
+        assert record["readOnly"] is True and record["eventSource"] == "secretsmanager.amazonaws.com"
+    assert sum("errorCode" in json.loads(ev["CloudTrailEvent"]) for ev in events) == 1
+
+
 def test_batch_get_secret_value(endpoint):
     s = sm(endpoint)
     for n in ("batch/a", "batch/b"):

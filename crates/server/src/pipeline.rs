@@ -502,9 +502,22 @@ async fn run(
     resource_accounts: Vec<String>,
 ) -> Result<palisade_services::Reply, ApiError> {
     let env = app.env.clone();
-    if op.read_only() {
-        // Reads run on a snapshot; only the audit record goes through the writer.
-        let result = if op.reads_state() {
+    // A call that usually writes nothing is answered from a snapshot when it can be.
+    let read_first = if op.reads_first() {
+        let mut result = None;
+        env.store.read(&mut |tx| {
+            result = op.read_if_unchanged(tx, &env, &ctx);
+            Ok(())
+        })?;
+        result
+    } else {
+        None
+    };
+    if op.read_only() || read_first.is_some() {
+        // Reads run on a snapshot; only the audit record is written (appended stream).
+        let result = if let Some(r) = read_first {
+            r
+        } else if op.reads_state() {
             let mut result = None;
             env.store.read(&mut |tx| {
                 result = Some(op.read(tx, &env, &ctx));

@@ -58,6 +58,24 @@ pub trait Operation: Send + Sync + 'static {
     fn reads_state(&self) -> bool {
         true
     }
+    /// For a mutating call that usually changes nothing (GetSecretValue moves
+    /// LastAccessedDate once a day): the pipeline first calls
+    /// [`Operation::read_if_unchanged`] on a snapshot, and runs the call as a write only
+    /// when that returns `None`.
+    fn reads_first(&self) -> bool {
+        false
+    }
+    /// The call's answer from a snapshot when it would write nothing, else `None`. Only
+    /// called when [`Operation::reads_first`] is true.
+    fn read_if_unchanged(
+        &self,
+        tx: &dyn ReadTx,
+        env: &Env,
+        ctx: &RequestContext,
+    ) -> Option<Result<Reply, ApiError>> {
+        let _ = (tx, env, ctx);
+        None
+    }
     /// The authorization checks this call needs; empty when AWS requires no permission.
     fn authz(&self, ctx: &RequestContext) -> Vec<AuthzCheck>;
     /// CloudTrail `requestParameters`, with secrets redacted as AWS does.

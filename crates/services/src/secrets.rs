@@ -2395,6 +2395,36 @@ fn select_version<'a>(
     Ok(v)
 }
 
+/// GetSecretValue from a snapshot: `None` when LastAccessedDate must move first (then it
+/// runs as a write, [`get_secret_value`]).
+fn get_secret_value_unchanged(
+    tx: &dyn ReadTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &GetSecretValueInput,
+) -> Option<Result<Reply, ApiError>> {
+    let run = || -> Result<Option<Reply>, ApiError> {
+        let s = load_live(tx, ctx, &i.secret_id)?;
+        let v = select_version(&s, &i.version_id, &i.version_stage)?;
+        if access_is_stale(&s, &v.id, ctx) {
+            return Ok(None);
+        }
+        let value = read_value(tx, env, ctx, Caller::Principal, &s, v)?;
+        let mut reply = Reply::new(value_json(&s, v, &value));
+        reply.resources = s.resources();
+        Ok(Some(reply))
+    };
+    run().transpose()
+}
+
+/// Whether a read of version `version` must move LastAccessedDate (a date: AWS rounds it
+/// to the day, so it is written at most once a day).
+fn access_is_stale(s: &SecretRecord, version: &str, ctx: &RequestContext) -> bool {
+    let today = day_of(ctx.now);
+    let stale = |t: Option<OffsetDateTime>| t != Some(today);
+    stale(s.last_accessed) || s.version(version).is_some_and(|x| stale(x.last_accessed))
+}
+
 fn get_secret_value(
     tx: &mut dyn WriteTx,
     env: &Env,
@@ -2405,10 +2435,8 @@ fn get_secret_value(
     let v = select_version(&s, &i.version_id, &i.version_stage)?.clone();
     let value = read_value(tx, env, ctx, Caller::Principal, &s, &v)?;
     let out = value_json(&s, &v, &value);
-    // LastAccessedDate is a date (AWS rounds it to the day); write only when it moves.
     let today = day_of(ctx.now);
-    let stale = |t: Option<OffsetDateTime>| t != Some(today);
-    if stale(s.last_accessed) || s.version(&v.id).is_some_and(|x| stale(x.last_accessed)) {
+    if access_is_stale(&s, &v.id, ctx) {
         s.last_accessed = Some(today);
         for x in s.versions.iter_mut().filter(|x| x.id == v.id) {
             x.last_accessed = Some(today);
@@ -3036,6 +3064,22 @@ impl crate::Operation for Operation {
                 | O::GetResourcePolicy(_)
                 | O::ValidateResourcePolicy(_)
         )
+    }
+
+    fn reads_first(&self) -> bool {
+        matches!(self, Operation::GetSecretValue(_))
+    }
+
+    fn read_if_unchanged(
+        &self,
+        tx: &dyn ReadTx,
+        env: &Env,
+        ctx: &RequestContext,
+    ) -> Option<Result<Reply, ApiError>> {
+        match self {
+            Operation::GetSecretValue(i) => get_secret_value_unchanged(tx, env, ctx, i),
+            _ => None,
+        }
     }
 
     /// GetSecretValue and BatchGetSecretValue run as writes (they decrypt through KMS

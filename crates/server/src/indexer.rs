@@ -1,6 +1,8 @@
 //! The CloudTrail indexer: a thread that moves logged events into the lookup indexes in
 //! batches ([`palisade_services::audit::index_pending`]), so a call's own store job only
 //! appends its record. Lookups never wait for it: they read the unindexed tail directly.
+//! Every [`PRUNE_EVERY`] it also removes events past CloudTrail's 90 days
+//! ([`palisade_services::audit::prune`]).
 
 use palisade_services::{audit, env::Env};
 use palisade_store::{write_blocking, StoreError};
@@ -16,6 +18,9 @@ const BATCH: usize = 4096;
 
 /// How long the indexer sleeps when it has caught up.
 const IDLE: Duration = Duration::from_millis(20);
+
+/// How often events past the retention window are removed.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 pub struct Indexer {
     stop: Arc<AtomicBool>,
@@ -49,7 +54,17 @@ impl Indexer {
 }
 
 fn run(env: &Env, stop: &AtomicBool) {
+    let mut pruned_at: Option<std::time::Instant> = None;
     while !stop.load(Ordering::Acquire) {
+        if pruned_at.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+            pruned_at = Some(std::time::Instant::now());
+            match prune_all(env) {
+                Ok(n) if n > 0 => tracing::info!(events = n, "removed events past 90 days"),
+                Ok(_) => {}
+                Err(StoreError::WriterGone) => return,
+                Err(e) => tracing::error!(error = %e, "removing expired CloudTrail events failed"),
+            }
+        }
         match index_once(env) {
             // A full batch: more may be waiting.
             Ok(n) if n == BATCH => continue,
@@ -58,6 +73,27 @@ fn run(env: &Env, stop: &AtomicBool) {
             Err(e) => tracing::error!(error = %e, "indexing CloudTrail events failed"),
         }
         std::thread::park_timeout(IDLE);
+    }
+}
+
+/// Removes every event past the retention window, a batch per store job.
+fn prune_all(env: &Env) -> Result<usize, StoreError> {
+    let cutoff = audit::micros(env.clock.now() - audit::RETENTION);
+    let mut total = 0;
+    loop {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        write_blocking(
+            env.store.as_ref(),
+            Box::new(move |w| {
+                let _ = tx.send(audit::prune(w, cutoff, BATCH)?);
+                Ok(())
+            }),
+        )?;
+        let n = rx.try_recv().unwrap_or(0);
+        total += n;
+        if n < BATCH {
+            return Ok(total);
+        }
     }
 }
 

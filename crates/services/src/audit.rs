@@ -649,6 +649,52 @@ pub fn index_pending(tx: &mut dyn WriteTx, limit: usize) -> Result<usize, StoreE
     Ok(records.len())
 }
 
+/// How long CloudTrail keeps event history ([`prune`]); `LookupEvents` looks no further
+/// back.
+pub const RETENTION: time::Duration = time::Duration::days(90);
+
+/// Removes from the front of the log and of the appended stream the events older than
+/// `cutoff` (microseconds), reading at most `max` records of each, in the caller's
+/// transaction. Returns how many were removed.
+///
+/// Each stream is cut at its first event at or after the cutoff (or the first it cannot
+/// read), so an event inside the window is never removed; after the business clock was
+/// set back, an old event behind a newer one waits until that one expires. The log's last
+/// record always stays, so that its numbering never restarts under the indexer's
+/// watermark. Index chunks of removed events stay: lookups never reach past the window,
+/// and a posting that finds no event is skipped.
+pub fn prune(tx: &mut dyn WriteTx, cutoff: i64, max: usize) -> Result<usize, StoreError> {
+    let old = |raw: &[u8]| {
+        LoggedEvent::decode_header(raw).is_ok_and(|l| l.event.event_time_micros < cutoff)
+    };
+    let mut removed = 0;
+    let last = tx.log_last()?;
+    let mut keep_from = None;
+    for (seq, raw) in tx.log_read(0, max)? {
+        if seq >= last || !old(&raw) {
+            break;
+        }
+        keep_from = Some(seq + 1);
+        removed += 1;
+    }
+    if let Some(before) = keep_from {
+        tx.log_truncate(before)?;
+    }
+    let (records, next) = tx.appended_read(0, max)?;
+    let mut keep_from = None;
+    for (i, (_, raw)) in records.iter().enumerate() {
+        if !old(raw) {
+            break;
+        }
+        keep_from = Some(records.get(i + 1).map_or(next, |r| r.0));
+        removed += 1;
+    }
+    if let Some(before) = keep_from {
+        tx.appended_truncate(before)?;
+    }
+    Ok(removed)
+}
+
 /// An event's place in the history: (time in microseconds, log sequence number). Newest
 /// first means descending.
 pub type Position = (i64, u64);

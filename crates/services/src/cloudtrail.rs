@@ -12,7 +12,6 @@ use crate::{
 };
 use base64::Engine as _;
 use palisade_store::ReadTx;
-use time::Duration;
 
 /// The CloudTrail actions Palisade implements.
 #[derive(Debug)]
@@ -133,7 +132,7 @@ pub fn lookup_events(
         }
     }
     let now = ctx.now;
-    let oldest = now - Duration::days(90);
+    let oldest = now - audit::RETENTION;
     let start = match input.start_time {
         Some(s) => from_epoch(s)?.max(oldest),
         None => oldest,
@@ -534,6 +533,77 @@ mod tests {
         assert_eq!(index(&store, 100), 4 * 2);
         assert!(!due(&store));
         assert_eq!(all(&store, 50, None).len(), 4);
+        store.shutdown();
+    }
+
+    #[test]
+    fn events_past_ninety_days_are_pruned_from_both_streams() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("t.db"), SqliteOptions::default()).unwrap(),
+        );
+        let later = 3 * 86_400 * 100; // ctx(later) is 100 days after ctx(0)
+        record(&store, 0, 10);
+        record(&store, later, 4);
+        // The clock was set back: an old event behind newer ones.
+        record(&store, 10, 1);
+        assert_eq!(index(&store, 1000), 15 * 2);
+        let before: Vec<u64> = every_event(&store).iter().map(|e| e.0).collect();
+        let cutoff = crate::audit::micros(ctx(later).now - audit::RETENTION);
+        let prune = |max: usize| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            write_blocking(
+                store.as_ref(),
+                Box::new(move |w| {
+                    tx.send(audit::prune(w, cutoff, max)?).unwrap();
+                    Ok(())
+                }),
+            )
+            .unwrap();
+            rx.recv().unwrap()
+        };
+        // A small batch removes only what it read.
+        assert_eq!(prune(3), 6);
+        assert_eq!(prune(4096), 20 - 6);
+        assert_eq!(prune(4096), 0);
+        let left = every_event(&store);
+        // Every event inside the window stays, and the old one recorded after them too.
+        assert_eq!(left.len(), 5 * 2);
+        let old_left: Vec<i64> = left
+            .iter()
+            .map(|e| e.1.event.event_time_micros)
+            .filter(|t| *t < cutoff)
+            .collect();
+        assert_eq!(old_left.len(), 2);
+        assert!(left.iter().all(|e| before.contains(&e.0)));
+        // Lookups of the window still find the young events.
+        let q = audit::Query {
+            attribute: None,
+            start: cutoff,
+            end: i64::MAX,
+            from: None,
+        };
+        let mut hits = Vec::new();
+        store
+            .read(&mut |tx| {
+                hits = audit::find(tx, ACCOUNT, "us-east-1", &q, 50)?;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(hits.len(), 4);
+        // Log numbering goes on after the removal (the last record was kept).
+        let last_before = before
+            .iter()
+            .filter(|s| *s & audit::APPENDED == 0)
+            .max()
+            .copied();
+        record(&store, later + 10, 2);
+        let newest = every_event(&store)
+            .iter()
+            .map(|e| e.0)
+            .filter(|s| s & audit::APPENDED == 0)
+            .max();
+        assert!(newest > last_before);
         store.shutdown();
     }
 

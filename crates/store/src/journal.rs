@@ -17,7 +17,9 @@
 //! Segments: files `NNNNNNNNNNNNNNNNNNNN.log` in the journal directory, named by the
 //! position of their first byte; a new one begins once the current one holds
 //! [`SEGMENT_BYTES`]. Segments wholly before the truncation point (kept by the database,
-//! table `appends`, so that it commits with a reset) are deleted at the next start.
+//! table `appends`, so that it commits with a reset or a retention job) are deleted at the
+//! next start, and while running once the journal thread sees that truncation committed
+//! (it asks at most every [`TRUNCATION_CHECK`]).
 //! Readers open a segment when they read it: no file handle is held per segment.
 //!
 //! Frames: the record's length (u32, little-endian), the CRC-32 of that length and the
@@ -47,6 +49,11 @@ const FRAME_HEADER: usize = 8;
 const READ_CHUNK: usize = 256 << 10;
 /// Each start's first segment begins past the next multiple of this after the old end.
 const START_GAP: u64 = 1 << 40;
+/// How often the journal thread asks for the committed truncation point.
+const TRUNCATION_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads the committed truncation point (the database's `appends.start`).
+pub(crate) type Truncation = Box<dyn FnMut() -> Result<u64, StoreError> + Send>;
 
 /// The CRC of a frame: over its length field and its record.
 fn frame_crc(len: [u8; 4], body: &[u8]) -> u32 {
@@ -167,7 +174,16 @@ impl Reader {
                 }
                 continue;
             }
-            let file = File::open(segment_path(&self.dir, start))?;
+            let file = match File::open(segment_path(&self.dir, start)) {
+                Ok(f) => f,
+                // Deleted under this reader: wholly truncated, so nothing in it is
+                // readable any more (an older snapshot may still ask).
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    pos = seg_end;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             let want = usize::try_from(seg_end - pos)
                 .unwrap_or(usize::MAX)
                 .min(READ_CHUNK);
@@ -323,10 +339,11 @@ pub(crate) fn open(
 impl Writer {
     /// Takes requests until every sender is gone: each round, all that are queued are
     /// written at once, made durable and readable, then acknowledged.
-    pub(crate) fn run(mut self, rx: &Receiver<Request>) {
+    pub(crate) fn run(mut self, rx: &Receiver<Request>, mut truncation: Truncation) {
         let mut buf: Vec<u8> = Vec::new();
         let mut round: Vec<Request> = Vec::new();
         let mut dones = Vec::new();
+        let mut checked = std::time::Instant::now();
         while let Ok(first) = rx.recv() {
             round.push(first);
             while let Ok(more) = rx.try_recv() {
@@ -358,8 +375,41 @@ impl Writer {
                     ))),
                 });
             }
+            if checked.elapsed() >= TRUNCATION_CHECK {
+                checked = std::time::Instant::now();
+                match truncation() {
+                    Ok(t) => {
+                        if let Err(e) = self.drop_truncated(t) {
+                            tracing::error!(error = %e, "appended stream: deleting segments failed");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "appended stream: truncation point unreadable")
+                    }
+                }
+            }
         }
         tracing::debug!("appended stream stopped");
+    }
+
+    /// Deletes the sealed segments wholly before the committed truncation point `t`.
+    fn drop_truncated(&mut self, t: u64) -> std::io::Result<()> {
+        let gone: Vec<u64> = {
+            let mut segs = self.reader.segments.write();
+            let gone: Vec<u64> = segs
+                .iter()
+                .filter(|(&start, len)| len.is_some_and(|l| start + l <= t))
+                .map(|(&start, _)| start)
+                .collect();
+            for g in &gone {
+                segs.remove(g);
+            }
+            gone
+        };
+        for g in gone {
+            std::fs::remove_file(segment_path(&self.dir, g))?;
+        }
+        Ok(())
     }
 
     /// Writes `buf` at the end of the current segment, makes it durable, and moves the
@@ -472,6 +522,32 @@ mod tests {
         let (recs, _) = reader.read(0, 9).unwrap();
         let got: Vec<Vec<u8>> = recs.into_iter().map(|r| r.1).collect();
         assert_eq!(got, vec![b"one".to_vec(), b"four".to_vec()]);
+    }
+
+    #[test]
+    fn truncated_segments_are_deleted_while_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let (reader, mut writer) = open(d, 0, false).unwrap();
+        let big = vec![1u8; SEGMENT_BYTES as usize];
+        for r in [&b"a"[..], &big, b"b", &big, b"c"] {
+            writer.write(&frame(r)).unwrap();
+        }
+        let (recs, _) = reader.read(0, 9).unwrap();
+        assert_eq!(recs.len(), 5);
+        assert_eq!(segments(d).unwrap().len(), 3);
+        // Truncated just before "b": the first segment ("a" and a big one) goes; "b"'s
+        // segment stays although its first record is hidden by the caller's clamp.
+        let b_at = recs[2].0;
+        writer.drop_truncated(b_at + 1).unwrap();
+        assert_eq!(segments(d).unwrap().len(), 2);
+        let (recs, _) = reader.read(0, 9).unwrap();
+        let got: Vec<usize> = recs.iter().map(|r| r.1.len()).collect();
+        assert_eq!(got, vec![1, SEGMENT_BYTES as usize, 1]);
+        // The segment being written is never deleted.
+        writer.drop_truncated(u64::MAX).unwrap();
+        assert_eq!(segments(d).unwrap().len(), 1);
+        assert_eq!(reader.read(0, 9).unwrap().0.len(), 1);
     }
 
     #[test]

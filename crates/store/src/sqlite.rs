@@ -220,9 +220,11 @@ impl SqliteStore {
             })?;
 
         let (appends_tx, appends_rx) = crossbeam_channel::unbounded::<journal::Request>();
+        let truncation_conn = open_reader(path, &opts)?;
+        let truncation: journal::Truncation = Box::new(move || appended_start(&truncation_conn));
         let journal_thread = std::thread::Builder::new()
             .name("store-journal".into())
-            .spawn(move || journal_writer.run(&appends_rx))?;
+            .spawn(move || journal_writer.run(&appends_rx, truncation))?;
         Ok(SqliteStore {
             path: path.to_owned(),
             jobs: RwLock::new(Some(tx)),

@@ -92,6 +92,20 @@ fn prune_all(env: &Env) -> Result<usize, StoreError> {
         let n = rx.try_recv().unwrap_or(0);
         total += n;
         if n < BATCH {
+            break;
+        }
+    }
+    // The index chunks of expired events: a bounded number of posting lists per job.
+    loop {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        write_blocking(
+            env.store.as_ref(),
+            Box::new(move |w| {
+                let _ = tx.send(audit::prune_index(w, cutoff, 256)?);
+                Ok(())
+            }),
+        )?;
+        if rx.try_recv().unwrap_or(true) {
             return Ok(total);
         }
     }

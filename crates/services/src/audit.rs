@@ -664,35 +664,81 @@ pub const RETENTION: time::Duration = time::Duration::days(90);
 /// watermark. Index chunks of removed events stay: lookups never reach past the window,
 /// and a posting that finds no event is skipped.
 pub fn prune(tx: &mut dyn WriteTx, cutoff: i64, max: usize) -> Result<usize, StoreError> {
-    let old = |raw: &[u8]| {
-        LoggedEvent::decode_header(raw).is_ok_and(|l| l.event.event_time_micros < cutoff)
-    };
     let mut removed = 0;
     let last = tx.log_last()?;
-    let mut keep_from = None;
-    for (seq, raw) in tx.log_read(0, max)? {
-        if seq >= last || !old(&raw) {
-            break;
-        }
-        keep_from = Some(seq + 1);
-        removed += 1;
-    }
-    if let Some(before) = keep_from {
+    let records = tx.log_read(0, max)?;
+    let keep = records.iter().take_while(|(seq, _)| *seq < last);
+    if let Some((n, before)) = expired_prefix(keep.map(|(seq, raw)| (seq + 1, raw)), cutoff) {
         tx.log_truncate(before)?;
+        removed += n;
     }
     let (records, next) = tx.appended_read(0, max)?;
-    let mut keep_from = None;
-    for (i, (_, raw)) in records.iter().enumerate() {
-        if !old(raw) {
-            break;
-        }
-        keep_from = Some(records.get(i + 1).map_or(next, |r| r.0));
-        removed += 1;
-    }
-    if let Some(before) = keep_from {
+    // A record's end is where the next one begins.
+    let ends = records
+        .iter()
+        .skip(1)
+        .map(|r| r.0)
+        .chain(std::iter::once(next));
+    if let Some((n, before)) = expired_prefix(ends.zip(records.iter().map(|r| &r.1)), cutoff) {
         tx.appended_truncate(before)?;
+        removed += n;
     }
     Ok(removed)
+}
+
+/// Deletes the index chunks holding only events older than `cutoff`, in up to `max`
+/// posting lists, going on from where the last call stopped (a cursor in meta) and
+/// wrapping around. Returns whether the walk reached the last list. A list's old chunks
+/// are its key range's tail (newest first), so each list costs one seek and one range
+/// delete, however many chunks it holds.
+pub fn prune_index(tx: &mut dyn WriteTx, cutoff: i64, max: usize) -> Result<bool, StoreError> {
+    let cursor_key = keyspace::meta("trail_pruned_list");
+    let all = keyspace::event_chunks_all();
+    let all_end = palisade_store::keys::prefix_end(&all);
+    let mut at = tx.get(&cursor_key)?.unwrap_or_else(|| all.clone());
+    for _ in 0..max {
+        let range = palisade_store::Range {
+            start: std::ops::Bound::Included(at.as_slice()),
+            end: std::ops::Bound::Excluded(all_end.as_slice()),
+            reverse: false,
+        };
+        let Some((key, _)) = tx.scan(&range, 1)?.into_iter().next() else {
+            tx.delete(&cursor_key)?;
+            return Ok(true);
+        };
+        let Some(list) = keyspace::event_chunk_list(&key) else {
+            // Not a chunk key: step over it.
+            at = key;
+            at.push(0);
+            continue;
+        };
+        let list_end = palisade_store::keys::prefix_end(&list.clone().finish());
+        let old = keyspace::event_chunk_bound(list, cutoff.saturating_sub(1));
+        tx.delete_range(&old, Some(&list_end))?;
+        at = list_end;
+    }
+    tx.put(&cursor_key, &at)?;
+    Ok(false)
+}
+
+/// Of (end, record) pairs in stream order: how many lead the stream up to its last event
+/// older than `cutoff`, and where they end. A record that cannot be read goes with the
+/// expired events around it; one before the first event inside the window stays.
+fn expired_prefix<'r>(
+    records: impl Iterator<Item = (u64, &'r Vec<u8>)>,
+    cutoff: i64,
+) -> Option<(usize, u64)> {
+    let mut cut = None;
+    for (i, (end, raw)) in records.enumerate() {
+        match LoggedEvent::decode_header(raw) {
+            Ok(l) if l.event.event_time_micros < cutoff => cut = Some((i + 1, end)),
+            Ok(_) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "unreadable event record; kept unless events after it expire")
+            }
+        }
+    }
+    cut
 }
 
 /// An event's place in the history: (time in microseconds, log sequence number). Newest

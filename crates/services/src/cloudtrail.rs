@@ -591,6 +591,60 @@ mod tests {
             })
             .unwrap();
         assert_eq!(hits.len(), 4);
+        // The index chunks of expired events go too, a list at a time, and lookups by
+        // attribute still find the young events.
+        let chunk_times = |store: &Arc<dyn Store>| {
+            let mut times = Vec::new();
+            let all = keyspace::event_chunks_all();
+            let mut end = Vec::new();
+            store
+                .read(&mut |tx| {
+                    for (k, _) in tx.scan(&Range::prefix(&all, &mut end), usize::MAX)? {
+                        times.push(keyspace::event_chunk_newest(&k).unwrap());
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            times
+        };
+        assert!(chunk_times(&store).iter().any(|t| *t < cutoff));
+        let young_chunks = chunk_times(&store).iter().filter(|t| **t >= cutoff).count();
+        let mut walks = 0;
+        loop {
+            walks += 1;
+            let (tx, rx) = std::sync::mpsc::channel();
+            write_blocking(
+                store.as_ref(),
+                Box::new(move |w| {
+                    tx.send(audit::prune_index(w, cutoff, 1)?).unwrap();
+                    Ok(())
+                }),
+            )
+            .unwrap();
+            if rx.recv().unwrap() {
+                break;
+            }
+        }
+        assert!(walks > 3, "one list per job");
+        let left_times = chunk_times(&store);
+        // Chunks holding the old event recorded after the young ones (clock set back)
+        // are old too: they go with the rest; its record stays until it expires in order.
+        assert!(left_times.iter().all(|t| *t >= cutoff));
+        assert_eq!(left_times.len(), young_chunks);
+        let q = audit::Query {
+            attribute: Some(("EventName", "GetCallerIdentity")),
+            start: cutoff,
+            end: i64::MAX,
+            from: None,
+        };
+        store
+            .read(&mut |tx| {
+                hits = audit::find(tx, ACCOUNT, "us-east-1", &q, 50)?;
+                Ok(())
+            })
+            .unwrap();
+        assert!(!hits.is_empty());
+        assert!(hits.iter().all(|h| h.1.event_name == "GetCallerIdentity"));
         // Log numbering goes on after the removal (the last record was kept).
         let last_before = before
             .iter()
@@ -604,6 +658,47 @@ mod tests {
             .filter(|s| s & audit::APPENDED == 0)
             .max();
         assert!(newest > last_before);
+        store.shutdown();
+    }
+
+    #[test]
+    fn pruning_passes_unreadable_records_between_expired_events_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("t.db"), SqliteOptions::default()).unwrap(),
+        );
+        let junk = |store: &Arc<dyn Store>, what: &'static [u8]| {
+            write_blocking(
+                store.as_ref(),
+                Box::new(move |tx| tx.log_append(what).map(|_| ())),
+            )
+            .unwrap();
+        };
+        let later = 3 * 86_400 * 100;
+        record(&store, 0, 1);
+        junk(&store, b"junk-between");
+        record(&store, 2, 1);
+        junk(&store, b"junk-before-young");
+        record(&store, later, 2);
+        let cutoff = crate::audit::micros(ctx(later).now - audit::RETENTION);
+        write_blocking(
+            store.as_ref(),
+            Box::new(move |w| audit::prune(w, cutoff, 4096).map(|_| ())),
+        )
+        .unwrap();
+        let mut log = Vec::new();
+        store
+            .read(&mut |tx| {
+                log = tx.log_read(0, 100)?;
+                Ok(())
+            })
+            .unwrap();
+        assert!(log.iter().all(|r| r.1 != b"junk-between".to_vec()));
+        assert_eq!(
+            log.first().map(|r| r.1.clone()),
+            Some(b"junk-before-young".to_vec())
+        );
+        assert_eq!(log.len(), 1 + 2);
         store.shutdown();
     }
 

@@ -62,6 +62,25 @@ pub fn event_chunk_bound(prefix: Key, micros: i64) -> Vec<u8> {
     prefix.u64(newest_first(micros)).finish()
 }
 
+/// Every posting list's chunks (for retention's walk over the lists).
+pub fn event_chunks_all() -> Vec<u8> {
+    Key::new().str("evp").finish()
+}
+
+/// The posting-list prefix of a chunk key: (account, region, attribute, value).
+pub fn event_chunk_list(key: &[u8]) -> Option<Key> {
+    use palisade_store::keys::Part;
+    let parts = palisade_store::keys::decode(key).ok()?;
+    match parts.as_slice() {
+        [Part::Str(evp), Part::Str(account), Part::Str(region), Part::U64(code), Part::Str(value), ..]
+            if evp == "evp" =>
+        {
+            Some(event_chunk_prefix(account, region, *code, value))
+        }
+        _ => None,
+    }
+}
+
 /// The newest event time of a chunk key.
 pub fn event_chunk_newest(key: &[u8]) -> Option<i64> {
     let mut parts = palisade_store::keys::decode(key).ok()?;

@@ -52,7 +52,8 @@ const START_GAP: u64 = 1 << 40;
 /// How often the journal thread asks for the committed truncation point.
 const TRUNCATION_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Reads the committed truncation point (the database's `appends.start`).
+/// Reads the durable truncation point (the database's `appends.start`, once the commit
+/// that set it is durable).
 pub(crate) type Truncation = Box<dyn FnMut() -> Result<u64, StoreError> + Send>;
 
 /// The CRC of a frame: over its length field and its record.

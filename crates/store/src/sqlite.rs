@@ -221,7 +221,27 @@ impl SqliteStore {
 
         let (appends_tx, appends_rx) = crossbeam_channel::unbounded::<journal::Request>();
         let truncation_conn = open_reader(path, &opts)?;
-        let truncation: journal::Truncation = Box::new(move || appended_start(&truncation_conn));
+        let barrier = tx.clone();
+        let mut durable = truncated;
+        let truncation: journal::Truncation = Box::new(move || {
+            let t = appended_start(&truncation_conn)?;
+            if t > durable {
+                // Visible is not yet durable (the syncer may not have run): an empty job
+                // completes only after every earlier commit is, this one included.
+                let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+                barrier
+                    .send(Job {
+                        work: Work::Job(Box::new(|_| Ok(()))),
+                        done: Done(Some(Box::new(move |r| {
+                            let _ = done_tx.send(r);
+                        }))),
+                    })
+                    .map_err(|_| StoreError::WriterGone)?;
+                done_rx.recv().unwrap_or(Err(StoreError::WriterGone))?;
+                durable = t;
+            }
+            Ok(durable)
+        });
         let journal_thread = std::thread::Builder::new()
             .name("store-journal".into())
             .spawn(move || journal_writer.run(&appends_rx, truncation))?;

@@ -228,6 +228,9 @@ fn read_one(
     room: u64,
     chunk: usize,
 ) -> std::io::Result<Option<(Vec<u8>, u64)>> {
+    if room < FRAME_HEADER as u64 {
+        return Ok(None);
+    }
     let mut header = [0u8; FRAME_HEADER];
     file.read_exact_at(&mut header, at)?;
     let [l0, l1, l2, l3, ..] = header;
@@ -549,6 +552,20 @@ mod tests {
         writer.drop_truncated(u64::MAX).unwrap();
         assert_eq!(segments(d).unwrap().len(), 1);
         assert_eq!(reader.read(0, 9).unwrap().0.len(), 1);
+    }
+
+    #[test]
+    fn a_few_junk_bytes_after_a_sealed_segment_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut first = frame(b"kept");
+        first.extend_from_slice(b"\x01\x02\x03");
+        std::fs::write(segment_path(d, 0), &first).unwrap();
+        std::fs::write(segment_path(d, 100), frame(b"next")).unwrap();
+        let (reader, _writer) = open(d, 0, false).unwrap();
+        let (recs, _) = reader.read(0, 9).unwrap();
+        let got: Vec<Vec<u8>> = recs.into_iter().map(|r| r.1).collect();
+        assert_eq!(got, vec![b"kept".to_vec(), b"next".to_vec()]);
     }
 
     #[test]

@@ -366,6 +366,10 @@ mod tests {
         out
     }
 
+    fn store_in(dir: &tempfile::TempDir) -> Arc<dyn Store> {
+        Arc::new(SqliteStore::open(&dir.path().join("t.db"), SqliteOptions::default()).unwrap())
+    }
+
     fn index(store: &Arc<dyn Store>, limit: usize) -> usize {
         let (tx, rx) = std::sync::mpsc::channel();
         write_blocking(
@@ -407,9 +411,7 @@ mod tests {
     #[test]
     fn lookups_merge_indexed_events_and_the_log_tail() {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&dir.path().join("t.db"), SqliteOptions::default()).unwrap(),
-        );
+        let store = store_in(&dir);
         record(&store, 0, 40);
         // Index part of the log: lookups must see indexed and unindexed events alike,
         // and a page boundary may fall anywhere between the two.
@@ -500,9 +502,7 @@ mod tests {
     #[test]
     fn the_indexer_goes_idle_after_a_reset() {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&dir.path().join("t.db"), SqliteOptions::default()).unwrap(),
-        );
+        let store = store_in(&dir);
         let due = |store: &Arc<dyn Store>| {
             let mut due = false;
             store
@@ -539,9 +539,7 @@ mod tests {
     #[test]
     fn events_past_ninety_days_are_pruned_from_both_streams() {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&dir.path().join("t.db"), SqliteOptions::default()).unwrap(),
-        );
+        let store = store_in(&dir);
         let later = 3 * 86_400 * 100; // ctx(later) is 100 days after ctx(0)
         record(&store, 0, 10);
         record(&store, later, 4);
@@ -664,9 +662,7 @@ mod tests {
     #[test]
     fn pruning_passes_unreadable_records_between_expired_events_only() {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&dir.path().join("t.db"), SqliteOptions::default()).unwrap(),
-        );
+        let store = store_in(&dir);
         let junk = |store: &Arc<dyn Store>, what: &'static [u8]| {
             write_blocking(
                 store.as_ref(),
@@ -728,9 +724,7 @@ mod tests {
     #[test]
     fn event_ids_are_found_by_their_time_and_legacy_events_migrate() {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&dir.path().join("t.db"), SqliteOptions::default()).unwrap(),
-        );
+        let store = store_in(&dir);
         // An event as builds before the log stored it: a random (v4) id, the record under
         // `ev/`, an index entry under `evx/`.
         let legacy_id = "5a1e5f0c-8c3b-4d2e-9f6a-0123456789ab";

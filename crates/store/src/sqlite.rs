@@ -22,7 +22,8 @@
 //! Appends ([`Store::append`]): records of calls that change nothing go to the appended
 //! stream ([`crate::journal`]), segment files beside the database written by their own
 //! thread, one fdatasync per round; they never pass through the writer. Its truncation
-//! point (reset) is kept in table `appends`, so that it commits with the reset.
+//! point (reset, retention) is kept in table `appends`, so that it commits with the job
+//! that moves it.
 //!
 //! This module must never call `done` before the commit that holds the job's writes has
 //! returned, and must never lose a `done` (every job's `done` is called exactly once, with
@@ -297,7 +298,7 @@ fn open_writer(path: &Path, opts: &SqliteOptions) -> Result<Connection, StoreErr
     Ok(writer_conn)
 }
 
-/// The appended stream's truncation point (0 until the first reset).
+/// The appended stream's truncation point (0 until the first reset or retention cut).
 fn appended_start(conn: &Connection) -> Result<u64, StoreError> {
     let start: Option<i64> = conn
         .prepare_cached("SELECT start FROM appends WHERE id = 1")?

@@ -95,7 +95,11 @@ fn prune_all(env: &Env) -> Result<usize, StoreError> {
             break;
         }
     }
-    // The index chunks of expired events: a bounded number of posting lists per job.
+    // The index chunks of expired events, a bounded number of posting lists per job. Only
+    // when events expired: chunks expire with their events.
+    if total == 0 {
+        return Ok(0);
+    }
     loop {
         let (tx, rx) = crossbeam_channel::bounded(1);
         write_blocking(

@@ -801,47 +801,38 @@ fn appended_read(
     journal.read(from.max(appended_start(conn)?), limit)
 }
 
-impl ReadTx for SqlRead<'_> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        get(self.conn, key)
-    }
-    fn scan(&self, range: &Range<'_>, limit: usize) -> Result<Vec<Entry>, StoreError> {
-        scan(self.conn, range, limit)
-    }
-    fn log_read(&self, from: u64, limit: usize) -> Result<Vec<LogRecord>, StoreError> {
-        log_read(self.conn, from, limit)
-    }
-    fn log_last(&self) -> Result<u64, StoreError> {
-        log_last(self.conn)
-    }
-    fn appended_read(&self, from: u64, limit: usize) -> Result<(Vec<LogRecord>, u64), StoreError> {
-        appended_read(self.conn, self.journal, from, limit)
-    }
-    fn appended_end(&self) -> Result<u64, StoreError> {
-        Ok(self.journal.end())
-    }
+/// The same reads for a snapshot and inside the write transaction: both hold `conn`
+/// (that transaction) and the journal reader.
+macro_rules! sql_read_tx {
+    ($t:ident) => {
+        impl ReadTx for $t<'_> {
+            fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+                get(self.conn, key)
+            }
+            fn scan(&self, range: &Range<'_>, limit: usize) -> Result<Vec<Entry>, StoreError> {
+                scan(self.conn, range, limit)
+            }
+            fn log_read(&self, from: u64, limit: usize) -> Result<Vec<LogRecord>, StoreError> {
+                log_read(self.conn, from, limit)
+            }
+            fn log_last(&self) -> Result<u64, StoreError> {
+                log_last(self.conn)
+            }
+            fn appended_read(
+                &self,
+                from: u64,
+                limit: usize,
+            ) -> Result<(Vec<LogRecord>, u64), StoreError> {
+                appended_read(self.conn, self.journal, from, limit)
+            }
+            fn appended_end(&self) -> Result<u64, StoreError> {
+                Ok(self.journal.end())
+            }
+        }
+    };
 }
-
-impl ReadTx for SqlWrite<'_> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        get(self.conn, key)
-    }
-    fn scan(&self, range: &Range<'_>, limit: usize) -> Result<Vec<Entry>, StoreError> {
-        scan(self.conn, range, limit)
-    }
-    fn log_read(&self, from: u64, limit: usize) -> Result<Vec<LogRecord>, StoreError> {
-        log_read(self.conn, from, limit)
-    }
-    fn log_last(&self) -> Result<u64, StoreError> {
-        log_last(self.conn)
-    }
-    fn appended_read(&self, from: u64, limit: usize) -> Result<(Vec<LogRecord>, u64), StoreError> {
-        appended_read(self.conn, self.journal, from, limit)
-    }
-    fn appended_end(&self) -> Result<u64, StoreError> {
-        Ok(self.journal.end())
-    }
-}
+sql_read_tx!(SqlRead);
+sql_read_tx!(SqlWrite);
 
 impl WriteTx for SqlWrite<'_> {
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {

@@ -168,11 +168,8 @@ impl Reader {
             };
             pos = pos.max(start);
             if pos >= seg_end {
-                // An empty segment: go on past it.
+                // An empty segment: go on past it (`segment_at` then finds the next one).
                 pos = seg_end;
-                if self.segment_at(pos, end).is_none_or(|(s, _)| s <= start) {
-                    pos = end;
-                }
                 continue;
             }
             let file = match File::open(segment_path(&self.dir, start)) {

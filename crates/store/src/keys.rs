@@ -169,21 +169,19 @@ impl<'a> Decoder<'a> {
     fn unescape(&mut self) -> Result<Vec<u8>, KeyError> {
         let mut out = Vec::new();
         loop {
-            match self.key.get(self.pos) {
-                None => return Err(self.err("unterminated string")),
-                Some(0x00) => {
-                    if self.key.get(self.pos + 1) == Some(&ESCAPE) {
-                        out.push(0x00);
-                        self.pos += 2;
-                    } else {
-                        self.pos += 1;
-                        return Ok(out);
-                    }
-                }
-                Some(&c) => {
-                    out.push(c);
-                    self.pos += 1;
-                }
+            // Copy up to the next 0x00 at once: either an escaped 0x00 or the terminator.
+            let rest = self.key.get(self.pos..).unwrap_or_default();
+            let Some(zero) = rest.iter().position(|&b| b == 0x00) else {
+                self.pos = self.key.len();
+                return Err(self.err("unterminated string"));
+            };
+            out.extend_from_slice(rest.get(..zero).unwrap_or_default());
+            if rest.get(zero + 1) == Some(&ESCAPE) {
+                out.push(0x00);
+                self.pos += zero + 2;
+            } else {
+                self.pos += zero + 1;
+                return Ok(out);
             }
         }
     }

@@ -590,7 +590,9 @@ impl<'c> Group<'c> {
         Group {
             conn,
             journal,
-            results: Vec::with_capacity(capacity.min(256)),
+            // Grown as jobs come: most groups are a few jobs, and a large first allocation per
+            // group cost the writer more than the growth.
+            results: Vec::with_capacity(capacity.min(8)),
             broken,
         }
     }

@@ -38,6 +38,16 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
         .local_addr()
         .map_err(|e| StartError::Bind(config.listen.clone(), e))?;
     eprintln!("palisade listening on http://{local}");
+    // AWS-LC seeds its own random generator on first use from CPU jitter entropy (tens of
+    // milliseconds of CPU): do it now, off the request path, rather than in the first call
+    // that signs or generates a key pair. Nothing before the ready line needs it (see
+    // `palisade_store::seal::fill_random`).
+    let _ = std::thread::Builder::new()
+        .name("seed-aws-lc".into())
+        .spawn(|| {
+            let mut b = [0u8; 1];
+            let _ = aws_lc_rs::rand::fill(&mut b);
+        });
 
     let scheduler = spawn_scheduler(app.clone());
     let indexer = indexer::Indexer::spawn(app.env.clone()).map_err(StartError::Thread)?;

@@ -148,7 +148,7 @@ const SECRET_CHARS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst
 
 fn random_chars(alphabet: &[u8], n: usize) -> Result<String, ApiError> {
     let mut bytes = vec![0u8; n];
-    aws_lc_rs::rand::fill(&mut bytes)
+    palisade_store::seal::fill_random(&mut bytes)
         .map_err(|_| ApiError::internal("system random source failed"))?;
     let len = alphabet.len();
     Ok(bytes

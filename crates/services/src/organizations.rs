@@ -378,7 +378,8 @@ fn scan_ids(tx: &dyn ReadTx, prefix: &[u8], skip: usize) -> Result<Vec<Vec<Strin
 
 fn random_chars(n: usize, alphabet: &[u8]) -> Result<String, ApiError> {
     let mut bytes = vec![0u8; n];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| ApiError::internal("random source failed"))?;
+    palisade_store::seal::fill_random(&mut bytes)
+        .map_err(|_| ApiError::internal("random source failed"))?;
     let len = alphabet.len().max(1);
     Ok(bytes
         .iter()

@@ -683,7 +683,8 @@ fn random_below(n: usize) -> Result<usize, ApiError> {
     let limit = u32::MAX - (u32::MAX % n32);
     loop {
         let mut b = [0u8; 4];
-        aws_lc_rs::rand::fill(&mut b).map_err(|_| ApiError::internal("random source failed"))?;
+        palisade_store::seal::fill_random(&mut b)
+            .map_err(|_| ApiError::internal("random source failed"))?;
         let x = u32::from_be_bytes(b);
         if x < limit {
             return usize::try_from(x % n32).map_err(ApiError::internal);

@@ -508,7 +508,7 @@ pub fn parse_role_arn(arn: &str) -> Option<(&str, &str, &str)> {
 /// A long opaque session token (AWS makes no promise about its size either).
 fn new_session_token() -> Result<String, ApiError> {
     let mut bytes = vec![0u8; 264];
-    aws_lc_rs::rand::fill(&mut bytes)
+    palisade_store::seal::fill_random(&mut bytes)
         .map_err(|_| ApiError::internal("system random source failed"))?;
     Ok(base64::engine::general_purpose::STANDARD.encode(&bytes))
 }

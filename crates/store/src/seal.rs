@@ -16,7 +16,6 @@ use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-use aws_lc_rs::rand;
 
 use crate::StoreError;
 
@@ -25,6 +24,17 @@ pub const MASTER_KEY_FILE: &str = "master.key";
 const KEY_LEN: usize = 32;
 const VERSION: u8 = 1;
 const TAG_LEN: usize = 16;
+
+/// Fills `buf` with random bytes from the operating system's CSPRNG (`getrandom(2)`).
+///
+/// Used for keys, nonces and ids instead of AWS-LC's generator: that one seeds itself on
+/// first use from CPU jitter entropy, which took about 30 ms of CPU, and a new data dir's
+/// first start (master key, root key, sealing) would otherwise wait for it before it is
+/// ready. AWS-LC still draws on its own generator inside operations that need one (RSA key
+/// generation, ECDSA signatures); the server seeds that in the background after start.
+pub fn fill_random(buf: &mut [u8]) -> Result<(), StoreError> {
+    getrandom::fill(buf).map_err(|_| StoreError::Other("no system randomness".into()))
+}
 
 /// The data dir's master key. Cheap to share behind an `Arc`; `seal`/`open` take `&self`.
 pub struct MasterKey {
@@ -50,7 +60,7 @@ impl MasterKey {
             Err(e) => return Err(e),
         }
         let mut bytes = [0u8; KEY_LEN];
-        rand::fill(&mut bytes).map_err(|_| StoreError::Other("no system randomness".into()))?;
+        fill_random(&mut bytes).map_err(|_| StoreError::Other("no system randomness".into()))?;
         let tmp = data_dir.join(format!("{MASTER_KEY_FILE}.tmp.{}", std::process::id()));
         let created = write_private(&tmp, &bytes).and_then(|()| {
             match fs::hard_link(&tmp, &path) {
@@ -80,7 +90,7 @@ impl MasterKey {
     /// Encrypts `plaintext`, binding it to `aad`.
     pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, StoreError> {
         let mut nonce = [0u8; NONCE_LEN];
-        rand::fill(&mut nonce).map_err(|_| StoreError::Other("no system randomness".into()))?;
+        fill_random(&mut nonce).map_err(|_| StoreError::Other("no system randomness".into()))?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + TAG_LEN);
         out.push(VERSION);
         out.extend_from_slice(&nonce);

@@ -266,7 +266,8 @@ pub fn check_policy(policy: Option<&PasswordPolicy>, password: &str) -> Result<(
 /// An Argon2id PHC string for `password` with a fresh random salt.
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
     let mut salt = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut salt).map_err(|_| ApiError::internal("random source failed"))?;
+    palisade_store::seal::fill_random(&mut salt)
+        .map_err(|_| ApiError::internal("random source failed"))?;
     let salt = SaltString::encode_b64(&salt).map_err(ApiError::internal)?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)

@@ -290,7 +290,8 @@ fn create_device(
         .into());
     }
     let mut seed = vec![0u8; totp::SEED_BYTES];
-    aws_lc_rs::rand::fill(&mut seed).map_err(|_| ApiError::internal("random source failed"))?;
+    palisade_store::seal::fill_random(&mut seed)
+        .map_err(|_| ApiError::internal("random source failed"))?;
     let base32 = totp::base32_encode(&seed);
     let png = qr_png(&otpauth_uri(account, name, &base32))?;
     let device = VirtualMfaDevice {

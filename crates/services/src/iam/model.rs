@@ -200,7 +200,8 @@ pub fn parse_iso(s: &str) -> Option<OffsetDateTime> {
 pub fn new_id(prefix: &str) -> Result<String, ApiError> {
     const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut bytes = [0u8; 17];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| ApiError::internal("random source failed"))?;
+    palisade_store::seal::fill_random(&mut bytes)
+        .map_err(|_| ApiError::internal("random source failed"))?;
     let tail: String = bytes
         .iter()
         .map(|b| char::from(ALPHABET.get(usize::from(*b) % 32).copied().unwrap_or(b'A')))

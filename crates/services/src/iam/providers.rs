@@ -392,7 +392,8 @@ fn new_uuid() -> Result<String, ApiError> {
     // SAMLProviderUUID: [A-Z0-9]{22,64}.
     const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut bytes = [0u8; 26];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| ApiError::internal("random source failed"))?;
+    palisade_store::seal::fill_random(&mut bytes)
+        .map_err(|_| ApiError::internal("random source failed"))?;
     Ok(bytes
         .iter()
         .map(|b| char::from(ALPHABET.get(usize::from(*b) % 36).copied().unwrap_or(b'A')))

@@ -111,7 +111,7 @@ pub fn seal(
     out.extend_from_slice(&material_version.to_be_bytes());
     let aad = aad(&out, ctx);
     let mut nonce = [0u8; NONCE_LEN];
-    aws_lc_rs::rand::fill(&mut nonce).ok()?;
+    palisade_store::seal::fill_random(&mut nonce).ok()?;
     out.extend_from_slice(&nonce);
     let key = aead_key(material).ok()?;
     let mut body = plaintext.to_vec();

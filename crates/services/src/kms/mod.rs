@@ -869,7 +869,7 @@ fn decrypt_blob(
 
 fn random_bytes(n: usize) -> Result<Vec<u8>, ApiError> {
     let mut out = vec![0u8; n];
-    aws_lc_rs::rand::fill(&mut out)
+    palisade_store::seal::fill_random(&mut out)
         .map_err(|_| ApiError::internal("system random source failed"))?;
     Ok(out)
 }

@@ -344,7 +344,7 @@ pub fn new_sealed_material(
     len: usize,
 ) -> Result<String, ApiError> {
     let mut material = vec![0u8; len];
-    aws_lc_rs::rand::fill(&mut material)
+    palisade_store::seal::fill_random(&mut material)
         .map_err(|_| ApiError::internal("system random source failed"))?;
     let sealed = master.seal(&material_aad(arn, version), &material);
     material.fill(0);

@@ -199,7 +199,7 @@ def test_seed_mfa_enforcement(endpoint):
     )["Credentials"]
     mfa_iam = client(endpoint, "iam", ak=creds["AccessKeyId"], sk=creds["SecretAccessKey"], token=creds["SessionToken"])
     assert "alex" in [u["UserName"] for u in mfa_iam.list_users()["Users"]]
-    # A session token without MFA does not help.
+    # A session token without MFA does not help: IAM refuses it outright, as AWS does.
     plain = client(endpoint, "sts", ak=ak, sk=sk).get_session_token()["Credentials"]
     no_mfa = client(endpoint, "iam", ak=plain["AccessKeyId"], sk=plain["SecretAccessKey"], token=plain["SessionToken"])
-    denied(no_mfa.list_users)
+    assert denied(no_mfa.list_users)["Error"]["Code"] == "InvalidClientTokenId"

@@ -348,6 +348,53 @@ def test_get_session_token_for_a_user(endpoint):
     assert err["Message"] == "MultiFactorAuthentication failed with invalid MFA one time pass code."
 
 
+def test_session_token_and_federation_credentials_are_limited_as_in_aws(endpoint, aws_cli):
+    """AWS: GetSessionToken credentials cannot call IAM without MFA, nor STS beyond AssumeRole
+    and GetCallerIdentity; GetFederationToken credentials cannot call IAM, nor STS beyond
+    GetCallerIdentity. IAM answers as to an invalid token."""
+    ak, sk = make_user(endpoint, "nora", "arn:aws:iam::aws:policy/AdministratorAccess")
+    role = create_role(endpoint, "nora-target")
+    client(endpoint, "iam").attach_role_policy(
+        RoleName="nora-target", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+    )
+    sts = client(endpoint, "sts", ak=ak, sk=sk)
+    invalid = ("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+
+    plain = sts.get_session_token()["Credentials"]
+    err, status = error_of(creds_client(endpoint, "iam", plain).list_users)
+    assert (err["Code"], status, err["Message"]) == invalid
+    rc, _, out = aws_cli(
+        "iam", "get-user", ak=plain["AccessKeyId"], sk=plain["SecretAccessKey"], token=plain["SessionToken"]
+    )
+    assert rc != 0 and "InvalidClientTokenId" in out
+    # Other services take it, and STS for AssumeRole and GetCallerIdentity.
+    creds_client(endpoint, "cloudtrail", plain).lookup_events(MaxResults=1)
+    plain_sts = creds_client(endpoint, "sts", plain)
+    assert plain_sts.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/nora"
+    plain_sts.assume_role(RoleArn=role["Arn"], RoleSessionName="nora")
+    err, status = error_of(plain_sts.get_access_key_info, AccessKeyId=ak)
+    assert (err["Code"], status) == ("AccessDenied", 403)
+    assert err["Message"] == "Cannot call GetAccessKeyInfo with session credentials"
+
+    everything = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    fed = sts.get_federation_token(Name="nora-fed", Policy=everything)["Credentials"]
+    err, status = error_of(creds_client(endpoint, "iam", fed).get_user)
+    assert (err["Code"], status, err["Message"]) == invalid
+    creds_client(endpoint, "cloudtrail", fed).lookup_events(MaxResults=1)
+    fed_sts = creds_client(endpoint, "sts", fed)
+    assert fed_sts.get_caller_identity()["Arn"] == f"arn:aws:sts::{ACCOUNT}:federated-user/nora-fed"
+    # Its policies would allow the role (the trust policy trusts the account): STS refuses.
+    err, status = error_of(fed_sts.assume_role, RoleArn=role["Arn"], RoleSessionName="fed")
+    assert (err["Code"], status) == ("AccessDenied", 403)
+    assert err["Message"] == "Cannot call AssumeRole with session credentials"
+    err, status = error_of(fed_sts.get_access_key_info, AccessKeyId=ak)
+    assert (err["Code"], status) == ("AccessDenied", 403)
+
+    # Role sessions are not limited this way.
+    role_creds = client(endpoint, "sts").assume_role(RoleArn=role["Arn"], RoleSessionName="rs")["Credentials"]
+    creds_client(endpoint, "sts", role_creds).get_access_key_info(AccessKeyId=ak)
+
+
 # ---- GetFederationToken ----------------------------------------------------------------
 
 

@@ -249,6 +249,9 @@ async fn api(
     if cred.expiration.is_some_and(|exp| exp <= now) {
         return Err(sig_failure_of(service, &SigV4Error::ExpiredToken));
     }
+    if service.signing_name == "iam" && !cred.principal.may_call_iam() {
+        return Err(sig_failure_of(service, &SigV4Error::InvalidToken));
+    }
 
     // 2. Route and decode.
     let params;

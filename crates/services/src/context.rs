@@ -91,6 +91,25 @@ impl Principal {
     pub fn is_root(&self) -> bool {
         self.kind == PrincipalKind::Root
     }
+
+    /// Temporary credentials from GetSessionToken: a user's (or root's) own session.
+    pub fn is_session_token(&self) -> bool {
+        matches!(self.kind, PrincipalKind::IAMUser | PrincipalKind::Root) && self.session.is_some()
+    }
+
+    /// Whether these credentials may call IAM at all. AWS: credentials from
+    /// GetFederationToken cannot call IAM, nor can those from GetSessionToken unless the
+    /// session was created with MFA; IAM then answers as to an invalid token
+    /// (`InvalidClientTokenId`, "The security token included in the request is invalid").
+    pub fn may_call_iam(&self) -> bool {
+        match self.kind {
+            PrincipalKind::FederatedUser => false,
+            _ => match &self.session {
+                Some(s) if self.is_session_token() => s.mfa_authenticated,
+                _ => true,
+            },
+        }
+    }
 }
 
 /// Everything known about one request before its operation runs.
@@ -146,5 +165,50 @@ impl RequestContext {
             keys.push(("aws:username", vec![self.principal.user_name.clone()]));
         }
         keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(kind: PrincipalKind, session: Option<bool>) -> Principal {
+        Principal {
+            kind,
+            account_id: "000000000000".into(),
+            arn: String::new(),
+            principal_id: String::new(),
+            user_name: String::new(),
+            access_key_id: String::new(),
+            session: session.map(|mfa| {
+                Box::new(SessionContext {
+                    mfa_authenticated: mfa,
+                    ..SessionContext::default()
+                })
+            }),
+        }
+    }
+
+    #[test]
+    fn iam_refuses_federation_and_session_tokens_without_mfa() {
+        use PrincipalKind::*;
+        for (kind, session, may) in [
+            (Root, None, true),
+            (IAMUser, None, true),
+            (IAMUser, Some(false), false),
+            (IAMUser, Some(true), true),
+            (Root, Some(false), false),
+            (Root, Some(true), true),
+            (AssumedRole, Some(false), true),
+            (FederatedUser, Some(false), false),
+            (FederatedUser, Some(true), false),
+        ] {
+            let p = principal(kind, session);
+            assert_eq!(p.may_call_iam(), may, "{kind:?} {session:?}");
+            assert_eq!(
+                p.is_session_token(),
+                matches!(kind, Root | IAMUser) && session.is_some()
+            );
+        }
     }
 }

@@ -807,6 +807,7 @@ pub fn assume_role(
     ctx: &RequestContext,
     i: &AssumeRoleInput,
 ) -> Result<Reply, ApiError> {
+    refuse_restricted_sessions(ctx, "AssumeRole")?;
     let (account, _path, name) =
         parse_role_arn(&i.role_arn).ok_or_else(|| assume_denied(ctx, &i.role_arn))?;
     if tx.get(&keyspace::account(account))?.is_none() {
@@ -956,6 +957,25 @@ pub fn assume_role(
     reply.response_elements = Some(elements);
     reply.resources = vec![("AWS::IAM::Role".into(), role.arn)];
     Ok(reply)
+}
+
+/// The STS calls AWS refuses to the credentials of GetSessionToken (all but AssumeRole and
+/// GetCallerIdentity) and GetFederationToken (all but GetCallerIdentity). AWS documents
+/// the restriction and, for GetSessionToken and GetFederationToken, this message; for the
+/// others it is the same refusal in the same words.
+fn refuse_restricted_sessions(ctx: &RequestContext, action: &str) -> Result<(), ApiError> {
+    let p = &ctx.principal;
+    let refused = match action {
+        "AssumeRole" => p.kind == PrincipalKind::FederatedUser,
+        _ => p.kind == PrincipalKind::FederatedUser || p.is_session_token(),
+    };
+    if refused {
+        return Err(StsError::AccessDenied(format!(
+            "Cannot call {action} with session credentials"
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// GetSessionToken and GetFederationToken refuse session credentials.
@@ -1337,7 +1357,10 @@ impl crate::Operation for Operation {
     fn read(&self, tx: &dyn ReadTx, env: &Env, ctx: &RequestContext) -> Result<Reply, ApiError> {
         match self {
             Operation::GetCallerIdentity => Ok(Reply::new(get_caller_identity(ctx))),
-            Operation::GetAccessKeyInfo(i) => get_access_key_info(tx, env, i),
+            Operation::GetAccessKeyInfo(i) => {
+                refuse_restricted_sessions(ctx, "GetAccessKeyInfo")?;
+                get_access_key_info(tx, env, i)
+            }
             _ => Err(ApiError::internal("read() on a mutating STS operation")),
         }
     }

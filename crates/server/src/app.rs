@@ -104,6 +104,8 @@ impl App {
                 }),
             )?;
         }
+        palisade_services::secrets::ensure_due_index(store.as_ref())
+            .map_err(|e| StartError::Bootstrap(e.to_string()))?;
         let clock = Clock::default();
         accounts::load_clock(store.as_ref(), &clock)
             .map_err(|e| StartError::Bootstrap(e.to_string()))?;

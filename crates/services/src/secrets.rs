@@ -279,12 +279,148 @@ fn get_secret(
 fn put_secret(tx: &mut dyn WriteTx, s: &SecretRecord) -> Result<(), ApiError> {
     let raw = serde_json::to_vec(s).map_err(ApiError::internal)?;
     tx.put(&secret_key(&s.account, &s.region, &s.name), &raw)?;
+    file_due(tx, (&s.account, &s.region, &s.name), due_at(s))
+}
+
+// ---------------------------------------------------------------- the scheduler's index
+
+/// When the scheduler next has work for `s`: its deletion date (then it is purged), or,
+/// for a primary with rotation on and no deletion scheduled, its next rotation. Replicas
+/// rotate with their primary, never on their own.
+fn due_at(s: &SecretRecord) -> Option<OffsetDateTime> {
+    match s.deletion_date {
+        Some(d) => Some(d),
+        None if s.rotation_enabled && s.primary_region.is_none() => s.next_rotation,
+        None => None,
+    }
+}
+
+/// Index entry of a secret due at `micros`: the index is ordered by due time, so the
+/// scheduler reads only what is due, however many secrets there are.
+fn due_key(micros: u64, account: &str, region: &str, name: &str) -> Vec<u8> {
+    Key::new()
+        .str("smd")
+        .u64(micros)
+        .str(account)
+        .str(region)
+        .str(name)
+        .finish()
+}
+
+/// Per secret, the due time it is filed under, so that a write moves the entry without
+/// reading the old record.
+fn filed_key(account: &str, region: &str, name: &str) -> Vec<u8> {
+    Key::new()
+        .str("smdf")
+        .str(account)
+        .str(region)
+        .str(name)
+        .finish()
+}
+
+fn due_micros(t: OffsetDateTime) -> u64 {
+    u64::try_from(crate::audit::micros(t)).unwrap_or(0)
+}
+
+/// Files the secret (account, region, name) in the scheduler's index at `due` (`None`:
+/// nothing due), moving its entry.
+fn file_due(
+    tx: &mut dyn WriteTx,
+    (account, region, name): (&str, &str, &str),
+    due: Option<OffsetDateTime>,
+) -> Result<(), ApiError> {
+    let filed_at = filed_key(account, region, name);
+    let old = tx
+        .get(&filed_at)?
+        .and_then(|raw| <[u8; 8]>::try_from(raw.as_slice()).ok())
+        .map(u64::from_be_bytes);
+    let new = due.map(due_micros);
+    if old == new {
+        return Ok(());
+    }
+    if let Some(old) = old {
+        tx.delete(&due_key(old, account, region, name))?;
+    }
+    match new {
+        Some(new) => {
+            tx.put(&due_key(new, account, region, name), &[])?;
+            tx.put(&filed_at, &new.to_be_bytes())?;
+        }
+        None => tx.delete(&filed_at)?,
+    }
     Ok(())
+}
+
+/// The secrets due at or before `now`, oldest due first, at most `limit`: (account,
+/// region, name).
+fn due_secrets(
+    tx: &dyn ReadTx,
+    now: OffsetDateTime,
+    limit: usize,
+) -> Result<Vec<(String, String, String)>, ApiError> {
+    let start = Key::new().str("smd").finish();
+    let end = Key::new()
+        .str("smd")
+        .u64(due_micros(now).saturating_add(1))
+        .finish();
+    let range = Range {
+        start: std::ops::Bound::Included(start.as_slice()),
+        end: std::ops::Bound::Excluded(end.as_slice()),
+        reverse: false,
+    };
+    let mut out = Vec::new();
+    for (key, _) in tx.scan(&range, limit)? {
+        let mut d = palisade_store::keys::Decoder::new(&key);
+        let parsed = (|| {
+            d.str()?;
+            d.u64()?;
+            Ok::<_, palisade_store::keys::KeyError>((d.str()?, d.str()?, d.str()?))
+        })();
+        match parsed {
+            Ok(names) => out.push(names),
+            Err(e) => tracing::error!(error = %e, "unreadable secrets schedule entry"),
+        }
+    }
+    Ok(out)
+}
+
+/// Meta key set once every secret is in the scheduler's index (new data dirs and resets
+/// set it at once; older data dirs are indexed by [`ensure_due_index`] at start).
+pub const DUE_INDEX_META: &str = "secrets_due_index";
+
+/// Files every secret of a data dir made before the scheduler's index existed, once.
+pub fn ensure_due_index(store: &dyn palisade_store::Store) -> Result<(), ApiError> {
+    let mut present = false;
+    store.read(&mut |tx| {
+        present = tx.get(&crate::keyspace::meta(DUE_INDEX_META))?.is_some();
+        Ok(())
+    })?;
+    if present {
+        return Ok(());
+    }
+    crate::accounts::write_blocking(store, |tx| {
+        let prefix = Key::new().str("sms").finish();
+        let mut end = Vec::new();
+        let mut filed = 0usize;
+        for (_, v) in tx.scan(&Range::prefix(&prefix, &mut end), usize::MAX)? {
+            if let Ok(s) = serde_json::from_slice::<SecretRecord>(&v) {
+                file_due(tx, (&s.account, &s.region, &s.name), due_at(&s))?;
+                filed += 1;
+            }
+        }
+        tx.put(&crate::keyspace::meta(DUE_INDEX_META), &[1])?;
+        tracing::info!(
+            secrets = filed,
+            "filed secrets in the rotation and deletion schedule"
+        );
+        Ok(())
+    })
 }
 
 /// Removes a secret and every stored value.
 fn purge(tx: &mut dyn WriteTx, s: &SecretRecord) -> Result<(), ApiError> {
     tx.delete(&secret_key(&s.account, &s.region, &s.name))?;
+    file_due(tx, (&s.account, &s.region, &s.name), None)?;
     if s.hook_run.is_some() {
         hooks::delete_run(tx, &s.account, &s.region, &s.name)?;
     }
@@ -1572,23 +1708,7 @@ fn rotate_recorded(
 /// deleted secret past its window): a snapshot read, so the scheduler only queues a
 /// write job when needed.
 pub fn work_due(tx: &dyn ReadTx, now: OffsetDateTime) -> Result<bool, ApiError> {
-    let prefix = Key::new().str("sms").finish();
-    let mut end = Vec::new();
-    let range = Range::prefix(&prefix, &mut end);
-    for (_, v) in tx.scan(&range, usize::MAX)? {
-        let Ok(s) = serde_json::from_slice::<SecretRecord>(&v) else {
-            continue;
-        };
-        if s.gone(now)
-            || (s.rotation_enabled
-                && s.primary_region.is_none()
-                && s.deletion_date.is_none()
-                && s.next_rotation.is_some_and(|t| t <= now))
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    Ok(!due_secrets(tx, now, 1)?.is_empty())
 }
 
 /// The scheduler's tick: when anything is due at the business clock's now, runs
@@ -1619,26 +1739,21 @@ pub fn run_due_rotations(
     env: &Env,
     now: OffsetDateTime,
 ) -> Result<usize, ApiError> {
-    let prefix = Key::new().str("sms").finish();
-    let mut end = Vec::new();
-    let range = Range::prefix(&prefix, &mut end);
-    let all: Vec<SecretRecord> = tx
-        .scan(&range, usize::MAX)?
-        .into_iter()
-        .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
-        .collect();
     let mut ran = 0;
-    for mut s in all {
+    for (account, region, name) in due_secrets(tx, now, usize::MAX)? {
+        let Some(mut s) = get_secret(tx, &account, &region, &name)? else {
+            // An entry without its secret (never left by a write): drop it.
+            file_due(tx, (&account, &region, &name), None)?;
+            continue;
+        };
         if s.gone(now) {
             purge(tx, &s)?;
             continue;
         }
-        // A replica rotates with its primary, never on its own.
-        let due = s.rotation_enabled
-            && s.primary_region.is_none()
-            && s.deletion_date.is_none()
-            && s.next_rotation.is_some_and(|t| t <= now);
-        if !due {
+        let due = due_at(&s);
+        if due.is_none_or(|t| t > now) {
+            // Filed under a time that is not its own (never left by a write): refile.
+            file_due(tx, (&account, &region, &name), due)?;
             continue;
         }
         if s.hook_run.is_some() {
@@ -3409,6 +3524,102 @@ fn strip_nulls(v: Value) -> Value {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scheduler_reads_only_what_is_due() {
+        use palisade_store::{sqlite::SqliteStore, Store};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db"), Default::default()).unwrap();
+        let t = |secs: i64| OffsetDateTime::from_unix_timestamp(1_800_000_000 + secs).unwrap();
+        let record = |name: &str, extra: Value| -> SecretRecord {
+            let mut v = json!({
+                "arn": format!("arn:aws:secretsmanager:us-east-1:000000000000:secret:{name}-abcdef"),
+                "name": name, "account": "000000000000", "region": "us-east-1",
+                "created": "2027-01-01T00:00:00Z", "last_changed": "2027-01-01T00:00:00Z",
+            });
+            if let (Some(o), Value::Object(e)) = (v.as_object_mut(), extra) {
+                o.extend(e);
+            }
+            serde_json::from_value(v).unwrap()
+        };
+        let rfc = |secs: i64| {
+            t(secs)
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+        };
+        let rotating = record(
+            "rotating",
+            json!({"rotation_enabled": true, "next_rotation": rfc(100)}),
+        );
+        let deleted = record("deleted", json!({"deletion_date": rfc(50)}));
+        let replica = record(
+            "replica",
+            json!({"rotation_enabled": true, "next_rotation": rfc(10), "primary_region": "eu-west-1"}),
+        );
+        let off = record(
+            "off",
+            json!({"rotation_enabled": false, "next_rotation": rfc(10)}),
+        );
+        let due = |now: i64| -> Vec<String> {
+            let mut names = Vec::new();
+            store
+                .read(&mut |tx| {
+                    names = due_secrets(tx, t(now), usize::MAX)
+                        .unwrap()
+                        .into_iter()
+                        .map(|(_, _, n)| n)
+                        .collect();
+                    assert_eq!(work_due(tx, t(now)).unwrap(), !names.is_empty());
+                    Ok(())
+                })
+                .unwrap();
+            names
+        };
+        type Job = Box<dyn FnOnce(&mut dyn WriteTx) -> Result<(), ApiError> + Send>;
+        let write = |f: Job| crate::accounts::write_blocking(&store, f).unwrap();
+        let all = [rotating.clone(), deleted.clone(), replica, off];
+        write(Box::new(move |tx| {
+            all.iter().try_for_each(|s| put_secret(tx, s))
+        }));
+        assert!(due(49).is_empty());
+        assert_eq!(due(50), ["deleted"]);
+        assert_eq!(due(100), ["deleted", "rotating"]);
+        // A new schedule moves the entry; a purge removes it.
+        let mut later = rotating.clone();
+        later.next_rotation = Some(t(200));
+        write(Box::new(move |tx| {
+            put_secret(tx, &later)?;
+            purge(tx, &deleted)
+        }));
+        assert!(due(199).is_empty());
+        assert_eq!(due(200), ["rotating"]);
+        // Scheduled for deletion, a rotating secret is due at its deletion date only.
+        let mut going = rotating.clone();
+        going.deletion_date = Some(t(300));
+        write(Box::new(move |tx| put_secret(tx, &going)));
+        assert!(due(299).is_empty());
+        assert_eq!(due(300), ["rotating"]);
+
+        // A data dir from before the index: filed once, at start.
+        write(Box::new(|tx| {
+            for prefix in ["smd", "smdf"] {
+                let p = Key::new().str(prefix).finish();
+                let end = palisade_store::keys::prefix_end(&p);
+                tx.delete_range(&p, Some(&end))?;
+            }
+            tx.delete(&crate::keyspace::meta(DUE_INDEX_META))?;
+            Ok(())
+        }));
+        assert!(due(1000).is_empty());
+        ensure_due_index(&store).unwrap();
+        assert_eq!(due(300), ["rotating"]);
+        store
+            .read(&mut |tx| {
+                assert!(tx.get(&crate::keyspace::meta(DUE_INDEX_META))?.is_some());
+                Ok(())
+            })
+            .unwrap();
+    }
 
     #[test]
     fn passwords_follow_the_options() {

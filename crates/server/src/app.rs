@@ -104,7 +104,7 @@ impl App {
                 }),
             )?;
         }
-        palisade_services::secrets::ensure_due_index(store.as_ref())
+        palisade_services::due::ensure(store.as_ref())
             .map_err(|e| StartError::Bootstrap(e.to_string()))?;
         let clock = Clock::default();
         accounts::load_clock(store.as_ref(), &clock)

@@ -147,8 +147,8 @@ fn write_initial_state(
         management_account: account_id.to_owned(),
         root_access_key_id: akid.to_owned(),
     };
-    // No secrets yet: the secrets scheduler's index is complete.
-    tx.put(&keyspace::meta(crate::secrets::DUE_INDEX_META), &[1])?;
+    // Nothing scheduled yet: every scheduler index is complete.
+    crate::due::mark_all_complete(tx)?;
     tx.put(&keyspace::meta("bootstrap"), &to_vec(&rec)?)
 }
 

@@ -279,7 +279,7 @@ fn get_secret(
 fn put_secret(tx: &mut dyn WriteTx, s: &SecretRecord) -> Result<(), ApiError> {
     let raw = serde_json::to_vec(s).map_err(ApiError::internal)?;
     tx.put(&secret_key(&s.account, &s.region, &s.name), &raw)?;
-    file_due(tx, (&s.account, &s.region, &s.name), due_at(s))
+    DUE.file(tx, (&s.account, &s.region, &s.name), due_at(s))
 }
 
 // ---------------------------------------------------------------- the scheduler's index
@@ -295,132 +295,28 @@ fn due_at(s: &SecretRecord) -> Option<OffsetDateTime> {
     }
 }
 
-/// Index entry of a secret due at `micros`: the index is ordered by due time, so the
-/// scheduler reads only what is due, however many secrets there are.
-fn due_key(micros: u64, account: &str, region: &str, name: &str) -> Vec<u8> {
-    Key::new()
-        .str("smd")
-        .u64(micros)
-        .str(account)
-        .str(region)
-        .str(name)
-        .finish()
-}
+/// The scheduler's index of secrets by [`due_at`].
+pub static DUE: crate::due::DueIndex =
+    crate::due::DueIndex::new("smd", "smdf", "secrets_due_index", backfill_due);
 
-/// Per secret, the due time it is filed under, so that a write moves the entry without
-/// reading the old record.
-fn filed_key(account: &str, region: &str, name: &str) -> Vec<u8> {
-    Key::new()
-        .str("smdf")
-        .str(account)
-        .str(region)
-        .str(name)
-        .finish()
-}
-
-fn due_micros(t: OffsetDateTime) -> u64 {
-    u64::try_from(crate::audit::micros(t)).unwrap_or(0)
-}
-
-/// Files the secret (account, region, name) in the scheduler's index at `due` (`None`:
-/// nothing due), moving its entry.
-fn file_due(
-    tx: &mut dyn WriteTx,
-    (account, region, name): (&str, &str, &str),
-    due: Option<OffsetDateTime>,
-) -> Result<(), ApiError> {
-    let filed_at = filed_key(account, region, name);
-    let old = tx
-        .get(&filed_at)?
-        .and_then(|raw| <[u8; 8]>::try_from(raw.as_slice()).ok())
-        .map(u64::from_be_bytes);
-    let new = due.map(due_micros);
-    if old == new {
-        return Ok(());
-    }
-    if let Some(old) = old {
-        tx.delete(&due_key(old, account, region, name))?;
-    }
-    match new {
-        Some(new) => {
-            tx.put(&due_key(new, account, region, name), &[])?;
-            tx.put(&filed_at, &new.to_be_bytes())?;
-        }
-        None => tx.delete(&filed_at)?,
-    }
-    Ok(())
-}
-
-/// The secrets due at or before `now`, oldest due first, at most `limit`: (account,
-/// region, name).
-fn due_secrets(
-    tx: &dyn ReadTx,
-    now: OffsetDateTime,
-    limit: usize,
-) -> Result<Vec<(String, String, String)>, ApiError> {
-    let start = Key::new().str("smd").finish();
-    let end = Key::new()
-        .str("smd")
-        .u64(due_micros(now).saturating_add(1))
-        .finish();
-    let range = Range {
-        start: std::ops::Bound::Included(start.as_slice()),
-        end: std::ops::Bound::Excluded(end.as_slice()),
-        reverse: false,
-    };
-    let mut out = Vec::new();
-    for (key, _) in tx.scan(&range, limit)? {
-        let mut d = palisade_store::keys::Decoder::new(&key);
-        let parsed = (|| {
-            d.str()?;
-            d.u64()?;
-            Ok::<_, palisade_store::keys::KeyError>((d.str()?, d.str()?, d.str()?))
-        })();
-        match parsed {
-            Ok(names) => out.push(names),
-            Err(e) => tracing::error!(error = %e, "unreadable secrets schedule entry"),
+/// Files every secret of a data dir made before [`DUE`].
+fn backfill_due(tx: &mut dyn WriteTx) -> Result<usize, ApiError> {
+    let prefix = Key::new().str("sms").finish();
+    let mut end = Vec::new();
+    let mut filed = 0usize;
+    for (_, v) in tx.scan(&Range::prefix(&prefix, &mut end), usize::MAX)? {
+        if let Ok(s) = serde_json::from_slice::<SecretRecord>(&v) {
+            DUE.file(tx, (&s.account, &s.region, &s.name), due_at(&s))?;
+            filed += 1;
         }
     }
-    Ok(out)
-}
-
-/// Meta key set once every secret is in the scheduler's index (new data dirs and resets
-/// set it at once; older data dirs are indexed by [`ensure_due_index`] at start).
-pub const DUE_INDEX_META: &str = "secrets_due_index";
-
-/// Files every secret of a data dir made before the scheduler's index existed, once.
-pub fn ensure_due_index(store: &dyn palisade_store::Store) -> Result<(), ApiError> {
-    let mut present = false;
-    store.read(&mut |tx| {
-        present = tx.get(&crate::keyspace::meta(DUE_INDEX_META))?.is_some();
-        Ok(())
-    })?;
-    if present {
-        return Ok(());
-    }
-    crate::accounts::write_blocking(store, |tx| {
-        let prefix = Key::new().str("sms").finish();
-        let mut end = Vec::new();
-        let mut filed = 0usize;
-        for (_, v) in tx.scan(&Range::prefix(&prefix, &mut end), usize::MAX)? {
-            if let Ok(s) = serde_json::from_slice::<SecretRecord>(&v) {
-                file_due(tx, (&s.account, &s.region, &s.name), due_at(&s))?;
-                filed += 1;
-            }
-        }
-        tx.put(&crate::keyspace::meta(DUE_INDEX_META), &[1])?;
-        tracing::info!(
-            secrets = filed,
-            "filed secrets in the rotation and deletion schedule"
-        );
-        Ok(())
-    })
+    Ok(filed)
 }
 
 /// Removes a secret and every stored value.
 fn purge(tx: &mut dyn WriteTx, s: &SecretRecord) -> Result<(), ApiError> {
     tx.delete(&secret_key(&s.account, &s.region, &s.name))?;
-    file_due(tx, (&s.account, &s.region, &s.name), None)?;
+    DUE.file(tx, (&s.account, &s.region, &s.name), None)?;
     if s.hook_run.is_some() {
         hooks::delete_run(tx, &s.account, &s.region, &s.name)?;
     }
@@ -1708,7 +1604,7 @@ fn rotate_recorded(
 /// deleted secret past its window): a snapshot read, so the scheduler only queues a
 /// write job when needed.
 pub fn work_due(tx: &dyn ReadTx, now: OffsetDateTime) -> Result<bool, ApiError> {
-    Ok(!due_secrets(tx, now, 1)?.is_empty())
+    DUE.any_due(tx, now)
 }
 
 /// The scheduler's tick: when anything is due at the business clock's now, runs
@@ -1740,10 +1636,10 @@ pub fn run_due_rotations(
     now: OffsetDateTime,
 ) -> Result<usize, ApiError> {
     let mut ran = 0;
-    for (account, region, name) in due_secrets(tx, now, usize::MAX)? {
+    for (account, region, name) in DUE.due(tx, now, usize::MAX)? {
         let Some(mut s) = get_secret(tx, &account, &region, &name)? else {
             // An entry without its secret (never left by a write): drop it.
-            file_due(tx, (&account, &region, &name), None)?;
+            DUE.file(tx, (&account, &region, &name), None)?;
             continue;
         };
         if s.gone(now) {
@@ -1753,7 +1649,7 @@ pub fn run_due_rotations(
         let due = due_at(&s);
         if due.is_none_or(|t| t > now) {
             // Filed under a time that is not its own (never left by a write): refile.
-            file_due(tx, (&account, &region, &name), due)?;
+            DUE.file(tx, (&account, &region, &name), due)?;
             continue;
         }
         if s.hook_run.is_some() {
@@ -3564,7 +3460,8 @@ mod tests {
             let mut names = Vec::new();
             store
                 .read(&mut |tx| {
-                    names = due_secrets(tx, t(now), usize::MAX)
+                    names = DUE
+                        .due(tx, t(now), usize::MAX)
                         .unwrap()
                         .into_iter()
                         .map(|(_, _, n)| n)
@@ -3607,15 +3504,17 @@ mod tests {
                 let end = palisade_store::keys::prefix_end(&p);
                 tx.delete_range(&p, Some(&end))?;
             }
-            tx.delete(&crate::keyspace::meta(DUE_INDEX_META))?;
+            tx.delete(&crate::keyspace::meta("secrets_due_index"))?;
             Ok(())
         }));
         assert!(due(1000).is_empty());
-        ensure_due_index(&store).unwrap();
+        crate::due::ensure(&store).unwrap();
         assert_eq!(due(300), ["rotating"]);
         store
             .read(&mut |tx| {
-                assert!(tx.get(&crate::keyspace::meta(DUE_INDEX_META))?.is_some());
+                assert!(tx
+                    .get(&crate::keyspace::meta("secrets_due_index"))?
+                    .is_some());
                 Ok(())
             })
             .unwrap();

@@ -96,7 +96,25 @@ pub fn get(tx: &dyn ReadTx, k: &KeyRecord) -> Result<Option<ImportRecord>, ApiEr
 fn put(tx: &mut dyn WriteTx, r: &ImportRecord) -> Result<(), ApiError> {
     let raw = serde_json::to_vec(r).map_err(ApiError::internal)?;
     tx.put(&import_key(&r.account, &r.region, &r.key_id), &raw)?;
-    Ok(())
+    DUE.file(tx, (&r.account, &r.region, &r.key_id), r.valid_to)
+}
+
+/// The scheduler's index of imported key material by its ValidTo.
+pub static DUE: crate::due::DueIndex =
+    crate::due::DueIndex::new("kmsimpd", "kmsimpf", "kms_import_due_index", backfill_due);
+
+/// Files every import record of a data dir made before [`DUE`].
+fn backfill_due(tx: &mut dyn WriteTx) -> Result<usize, ApiError> {
+    let prefix = Key::new().str("kmsimp").finish();
+    let mut end = Vec::new();
+    let mut filed = 0usize;
+    for (_, v) in tx.scan(&Range::prefix(&prefix, &mut end), usize::MAX)? {
+        if let Ok(r) = serde_json::from_slice::<ImportRecord>(&v) {
+            DUE.file(tx, (&r.account, &r.region, &r.key_id), r.valid_to)?;
+            filed += 1;
+        }
+    }
+    Ok(filed)
 }
 
 /// Records a new EXTERNAL key (called by CreateKey).
@@ -344,27 +362,22 @@ pub(super) fn delete_material(
 
 /// Whether some imported material's ValidTo has passed at `now`.
 pub(super) fn expiry_due(tx: &dyn ReadTx, now: OffsetDateTime) -> Result<bool, ApiError> {
-    let prefix = Key::new().str("kmsimp").finish();
-    let mut end = Vec::new();
-    let range = Range::prefix(&prefix, &mut end);
-    Ok(tx.scan(&range, usize::MAX)?.into_iter().any(|(_, v)| {
-        serde_json::from_slice::<ImportRecord>(&v)
-            .is_ok_and(|r| r.valid_to.is_some_and(|t| t <= now))
-    }))
+    DUE.any_due(tx, now)
 }
 
 /// Deletes imported material whose ValidTo has passed at `now` (business clock); returns how
 /// many keys went back to PendingImport. Run by [`super::run_due_rotations`].
 pub(super) fn expire_due(tx: &mut dyn WriteTx, now: OffsetDateTime) -> Result<usize, ApiError> {
-    let prefix = Key::new().str("kmsimp").finish();
-    let mut end = Vec::new();
-    let range = Range::prefix(&prefix, &mut end);
-    let due: Vec<ImportRecord> = tx
-        .scan(&range, usize::MAX)?
-        .into_iter()
-        .filter_map(|(_, v)| serde_json::from_slice::<ImportRecord>(&v).ok())
-        .filter(|r| r.valid_to.is_some_and(|t| t <= now))
-        .collect();
+    let mut due = Vec::new();
+    for (account, region, key_id) in DUE.due(tx, now, usize::MAX)? {
+        let raw = tx.get(&import_key(&account, &region, &key_id))?;
+        match raw.and_then(|v| serde_json::from_slice::<ImportRecord>(&v).ok()) {
+            Some(r) if r.valid_to.is_some_and(|t| t <= now) => due.push(r),
+            // Filed under a time that is not its own (never left by a write): refile.
+            Some(r) => DUE.file(tx, (&account, &region, &key_id), r.valid_to)?,
+            None => DUE.file(tx, (&account, &region, &key_id), None)?,
+        }
+    }
     let mut n = 0;
     for mut r in due {
         if let Some(mut k) = store::get_key(tx, &r.account, &r.region, &r.key_id)? {

@@ -84,13 +84,13 @@ def client(endpoint, service, ak=ROOT_AK, sk=ROOT_SK, token=None, region="us-eas
     ).client(service, endpoint_url=endpoint)
 
 
-def admin(endpoint, path, body, ak=ROOT_AK, sk=ROOT_SK, method="POST"):
+def admin(endpoint, path, body, ak=ROOT_AK, sk=ROOT_SK, method="POST", token=None):
     """A SigV4-signed admin-plane call (service name `palisade`). Returns (status, json)."""
     data = json.dumps(body).encode() if body is not None else b""
     req = botocore.awsrequest.AWSRequest(
         method=method, url=endpoint + path, data=data, headers={"Content-Type": "application/json"}
     )
-    botocore.auth.SigV4Auth(botocore.credentials.Credentials(ak, sk), "palisade", "us-east-1").add_auth(req)
+    botocore.auth.SigV4Auth(botocore.credentials.Credentials(ak, sk, token), "palisade", "us-east-1").add_auth(req)
     prepared = req.prepare()
     r = urllib.request.Request(prepared.url, data=prepared.body or None, method=method, headers=dict(prepared.headers))
     try:

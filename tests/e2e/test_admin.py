@@ -30,6 +30,29 @@ def test_admin_refuses_unsigned_unknown_and_wrong_keys(endpoint, path):
     assert admin(endpoint, path, {"advance_seconds": 1}, sk="z" * 40)[0] == 403
 
 
+def test_admin_plane_is_for_root_and_administrators_with_valid_credentials(endpoint):
+    clock = lambda **kw: admin(endpoint, "/_palisade/clock", {"advance_seconds": 1}, **kw)[0]
+    iam = client(endpoint, "iam")
+    keys = {}
+    for name, policy in [("ada", "AdministratorAccess"), ("ro", "ReadOnlyAccess")]:
+        iam.create_user(UserName=name)
+        iam.attach_user_policy(UserName=name, PolicyArn=f"arn:aws:iam::aws:policy/{policy}")
+        k = iam.create_access_key(UserName=name)["AccessKey"]
+        keys[name] = (k["AccessKeyId"], k["SecretAccessKey"])
+    # An administrator of the management account may; a read-only user may not.
+    assert clock(ak=keys["ada"][0], sk=keys["ada"][1]) == 200
+    assert clock(ak=keys["ro"][0], sk=keys["ro"][1]) == 403
+    # Temporary credentials are checked as on every API call: the token must come with them.
+    session = client(endpoint, "sts").get_session_token()["Credentials"]
+    ak, sk, token = session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"]
+    assert clock(ak=ak, sk=sk, token=token) == 200
+    assert clock(ak=ak, sk=sk) == 403
+    assert clock(ak=ak, sk=sk, token=token[:-4] + "AAAA") == 403
+    # ... and expire on the business clock (a root session lasts at most an hour).
+    assert admin(endpoint, "/_palisade/clock", {"advance_seconds": 3700})[0] == 200
+    assert clock(ak=ak, sk=sk, token=token) == 403
+
+
 def test_clock_advance_and_set(endpoint):
     status, body = admin(endpoint, "/_palisade/clock", {"advance_seconds": 3600})
     assert status == 200

@@ -38,13 +38,14 @@ pub async fn handle(
     app: &Arc<App>,
     parts: &http::request::Parts,
     body: &Bytes,
+    remote: std::net::SocketAddr,
     request_id: &str,
 ) -> wire::HttpResponse {
     let path = parts.uri.path();
     if path == "/_palisade/health" && parts.method == http::Method::GET {
         return wire::admin_json(200, json!({"status": "ok"}), request_id);
     }
-    if let Err(message) = authenticate(app, parts, body) {
+    if let Err(message) = authenticate(app, parts, body, remote, request_id) {
         return denied(request_id, &message);
     }
     let env = app.env.clone();
@@ -159,32 +160,45 @@ fn clock_body(env: &palisade_services::Env, request_id: &str) -> wire::HttpRespo
     )
 }
 
-/// Checks the SigV4 signature (service `palisade`) and that the caller is the
-/// management account's root. Any failure is the same 403, so nothing leaks.
-fn authenticate(app: &App, parts: &http::request::Parts, body: &[u8]) -> Result<(), String> {
+/// Checks the SigV4 signature (service `palisade`) with the credential checks of every API
+/// call (token, expiry), and that the caller is the management account's root or one of
+/// its administrators: an IAM principal whose policies allow every action
+/// (`palisade:AdminPlane` on `*` is asked, which only `*` or `palisade:*` grants). Any
+/// failure is the same 403, so nothing leaks.
+fn authenticate(
+    app: &App,
+    parts: &http::request::Parts,
+    body: &[u8],
+    remote: std::net::SocketAddr,
+    request_id: &str,
+) -> Result<(), String> {
     let generic = "Access to the Palisade admin plane is denied.".to_owned();
     let sig = match sigv4::parse(parts) {
         Ok(Some(sig)) if sig.scope.service == "palisade" => sig,
         _ => return Err(generic),
     };
     let env = &app.env;
-    let cred = match env.credentials.lookup(env, &sig.access_key_id) {
-        Ok(Some(c)) if c.active => c,
-        _ => return Err(generic),
+    let Ok(cred) = crate::pipeline::authenticate(app, parts, body, &sig) else {
+        return Err(generic);
     };
-    sigv4::verify(
-        parts,
-        body,
-        &sig,
-        &cred.secret_access_key,
-        time::OffsetDateTime::now_utc(),
-        &app.signing_keys,
-    )
-    .map_err(|_| generic.clone())?;
-    // Until IAM lands, the management account's root is its only administrator.
-    if cred.principal.is_root() && cred.principal.account_id == env.management_account {
-        Ok(())
-    } else {
-        Err(generic)
+    if cred.principal.account_id != env.management_account {
+        return Err(generic);
+    }
+    if cred.principal.is_root() {
+        return Ok(());
+    }
+    let ctx = palisade_services::RequestContext {
+        request_id: request_id.to_owned(),
+        principal: cred.principal.clone(),
+        region: sig.scope.region.clone(),
+        source_ip: remote.ip().to_string(),
+        user_agent: String::new(),
+        now: env.clock.now(),
+        secure_transport: false,
+    };
+    let check = palisade_services::authz::AuthzCheck::new("palisade:AdminPlane", "*");
+    match env.authorizer.authorize(&check, &ctx) {
+        palisade_services::authz::AuthzDecision::Allow => Ok(()),
+        _ => Err(generic),
     }
 }

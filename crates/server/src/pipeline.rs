@@ -76,7 +76,7 @@ pub async fn handle(
                 )
             }
         };
-        return crate::admin::handle(&app, &parts, &body, &request_id).await;
+        return crate::admin::handle(&app, &parts, &body, remote, &request_id).await;
     }
     let guess = guess_family(&parts);
     if let Some(e) = declared_too_large(&parts) {
@@ -220,35 +220,11 @@ async fn api(
     })?;
     let family = wire::family(service.protocol);
     let env = &app.env;
-    let cred = env
-        .credentials
-        .lookup(env, &sig.access_key_id)
-        .map_err(|e| Failure::of(service, e))?
-        .filter(|c| c.active)
-        .ok_or_else(|| sig_failure_of(service, &SigV4Error::UnknownAccessKey))?;
-    match (&cred.session_token, &sig.security_token) {
-        (None, None) => {}
-        (Some(expected), Some(given))
-            if aws_lc_rs::constant_time::verify_slices_are_equal(
-                expected.as_bytes(),
-                given.as_bytes(),
-            )
-            .is_ok() => {}
-        _ => return Err(sig_failure_of(service, &SigV4Error::InvalidToken)),
-    }
-    sigv4::verify(
-        parts,
-        body,
-        &sig,
-        &cred.secret_access_key,
-        time::OffsetDateTime::now_utc(),
-        &app.signing_keys,
-    )
-    .map_err(|e| sig_failure_of(service, &e))?;
+    let cred = authenticate(app, parts, body, &sig).map_err(|e| match e {
+        AuthFailure::Sig(e) => sig_failure_of(service, &e),
+        AuthFailure::Store(e) => Failure::of(service, e),
+    })?;
     let now = env.clock.now();
-    if cred.expiration.is_some_and(|exp| exp <= now) {
-        return Err(sig_failure_of(service, &SigV4Error::ExpiredToken));
-    }
     if service.signing_name == "iam" && !cred.principal.may_call_iam() {
         return Err(sig_failure_of(service, &SigV4Error::InvalidToken));
     }
@@ -362,6 +338,54 @@ async fn api(
     let reply = reply.map_err(|e| Failure::of(service, e))?;
     wire::reply(service, &action, reply.output.as_deref(), request_id)
         .map_err(|e| Failure::of(service, e))
+}
+
+/// Why a signed request's credentials were refused.
+pub(crate) enum AuthFailure {
+    Sig(SigV4Error),
+    /// The credential could not be read.
+    Store(ApiError),
+}
+
+/// The credentials of a parsed signature: an active access key, its session token when it
+/// is temporary (compared in constant time), the signature itself (wall-clock skew), and
+/// the expiry of temporary credentials (business clock).
+pub(crate) fn authenticate(
+    app: &App,
+    parts: &http::request::Parts,
+    body: &[u8],
+    sig: &sigv4::SigV4Request,
+) -> Result<Arc<palisade_services::credentials::Credential>, AuthFailure> {
+    let env = &app.env;
+    let cred = env
+        .credentials
+        .lookup(env, &sig.access_key_id)
+        .map_err(AuthFailure::Store)?
+        .filter(|c| c.active)
+        .ok_or(AuthFailure::Sig(SigV4Error::UnknownAccessKey))?;
+    match (&cred.session_token, &sig.security_token) {
+        (None, None) => {}
+        (Some(expected), Some(given))
+            if aws_lc_rs::constant_time::verify_slices_are_equal(
+                expected.as_bytes(),
+                given.as_bytes(),
+            )
+            .is_ok() => {}
+        _ => return Err(AuthFailure::Sig(SigV4Error::InvalidToken)),
+    }
+    sigv4::verify(
+        parts,
+        body,
+        sig,
+        &cred.secret_access_key,
+        time::OffsetDateTime::now_utc(),
+        &app.signing_keys,
+    )
+    .map_err(AuthFailure::Sig)?;
+    if cred.expiration.is_some_and(|exp| exp <= env.clock.now()) {
+        return Err(AuthFailure::Sig(SigV4Error::ExpiredToken));
+    }
+    Ok(cred)
 }
 
 fn resolve_service(

@@ -296,12 +296,23 @@ fn fill_spare(dir: &Path, asked_by: u64) -> std::io::Result<()> {
         .open(&filling)?;
     let zeros = vec![0u8; 1 << 20];
     let mut at = 0u64;
-    while at < SEGMENT_BYTES {
-        file.write_all_at(&zeros, at)?;
+    let filled = loop {
+        if at >= SEGMENT_BYTES {
+            break file.sync_all();
+        }
+        if let Err(e) = file.write_all_at(&zeros, at) {
+            break Err(e);
+        }
         at += zeros.len() as u64;
+    };
+    match filled.and_then(|()| std::fs::rename(&filling, dir.join(SPARE_READY))) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            // Out of space, most likely: give the space back.
+            let _ = std::fs::remove_file(&filling);
+            Err(e)
+        }
     }
-    file.sync_all()?;
-    std::fs::rename(&filling, dir.join(SPARE_READY))
 }
 
 /// Makes the ready spare the segment beginning at `start`; its name is durable on return.
@@ -387,9 +398,17 @@ pub(crate) fn open(
     let start = (old_end / START_GAP + 1) * START_GAP;
     let spare_ready =
         std::fs::metadata(dir.join(SPARE_READY)).is_ok_and(|m| m.len() == SEGMENT_BYTES);
-    let file = match spare_ready {
-        true => take_spare(dir, start)?,
-        false => open_segment(dir, start, true)?,
+    let spare = match spare_ready.then(|| take_spare(dir, start)) {
+        Some(Ok(file)) => Some(file),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "appended stream: the spare segment could not be used");
+            None
+        }
+        None => None,
+    };
+    let file = match spare {
+        Some(file) => file,
+        None => open_segment(dir, start, true)?,
     };
     map.insert(start, None);
     let reader = Arc::new(Reader {
@@ -542,6 +561,13 @@ impl Writer {
             return Ok(());
         }
         if self.current.len >= SEGMENT_BYTES {
+            if !self.fsync {
+                // Without per-round syncs the sealed segment's last pages may still be in
+                // the page cache while the next segment (synced zeros, synced name) is on
+                // disk; a power loss would then leave a sealed segment ending in zeros.
+                // Once per segment, sync it.
+                self.current.file.sync_data()?;
+            }
             let at = self.current.start + self.current.len;
             let file = self.new_segment(at)?;
             {

@@ -397,6 +397,36 @@ def make_user(endpoint, name, policy):
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
+def test_a_secret_named_without_its_suffix_is_authorized_against_its_full_arn(endpoint):
+    """AWS resolves a secret's name to its ARN before evaluating policies, so a policy naming
+    the full ARN (random suffix included) applies however the caller names the secret."""
+    s = sm(endpoint)
+    db = s.create_secret(Name="pettracker/prod/db", SecretString="db-pass")["ARN"]
+    other = s.create_secret(Name="pettracker/prod/api", SecretString="api-key")["ARN"]
+    assert re.fullmatch(r".*:secret:pettracker/prod/db-[A-Za-z0-9]{6}", db)
+    exact = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": db}]}
+    ak, sk = make_user(endpoint, "db-reader", exact)
+    user = sm(endpoint, ak=ak, sk=sk)
+    assert user.get_secret_value(SecretId="pettracker/prod/db")["SecretString"] == "db-pass"
+    assert user.get_secret_value(SecretId=db)["SecretString"] == "db-pass"
+    assert user.describe_secret(SecretId="pettracker/prod/db")["ARN"] == db
+    with pytest.raises(ClientError) as e:
+        user.get_secret_value(SecretId="pettracker/prod/api")
+    assert code(e) == "AccessDeniedException"
+    # The denial names the secret's real ARN, as AWS's does.
+    assert other in e.value.response["Error"]["Message"]
+    # AWS's documented pattern for "this secret, whatever its suffix" matches too.
+    pattern = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+        "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:pettracker/prod/api-??????"}]}
+    ak, sk = make_user(endpoint, "api-reader", pattern)
+    assert sm(endpoint, ak=ak, sk=sk).get_secret_value(SecretId="pettracker/prod/api")["SecretString"] == "api-key"
+    # A secret that does not exist is still refused before anything is read.
+    with pytest.raises(ClientError) as e:
+        user.get_secret_value(SecretId="pettracker/prod/none")
+    assert code(e) == "AccessDeniedException"
+
+
 def test_kms_decrypt_is_enforced_for_customer_keys(endpoint):
     kms = client(endpoint, "kms")
     key = kms.create_key()["KeyMetadata"]

@@ -400,7 +400,8 @@ def test_admin_endpoint_validates_and_authenticates(endpoint):
         assert status == 400, (data, body)
         assert body["__type"] == "ValidationException" and body["message"]
     assert hooks(endpoint) == {}
-    # Unsigned, badly signed, or signed by someone other than the management root: 403.
+    # Unsigned, badly signed, or signed by someone other than the management root (hooks run
+    # commands on the host: administrators of the account may not register them): 403.
     good = b'{"name": "x", "url": "http://127.0.0.1:1/"}'
     assert admin_raw(endpoint, path, good, sign=False)[0] == 403
     assert admin_raw(endpoint, path, good, sk="wrong" * 8)[0] == 403

@@ -45,8 +45,13 @@ pub async fn handle(
     if path == "/_palisade/health" && parts.method == http::Method::GET {
         return wire::admin_json(200, json!({"status": "ok"}), request_id);
     }
-    if let Err(message) = authenticate(app, parts, body, remote, request_id) {
-        return denied(request_id, &message);
+    let caller = match authenticate(app, parts, body, remote, request_id) {
+        Ok(caller) => caller,
+        Err(message) => return denied(request_id, &message),
+    };
+    // Rotation hooks run commands on this machine: the management root's alone.
+    if path.starts_with("/_palisade/rotation-hooks") && caller != Caller::Root {
+        return denied(request_id, "Access to the Palisade admin plane is denied.");
     }
     let env = app.env.clone();
     match (parts.method.clone(), path) {
@@ -160,6 +165,15 @@ fn clock_body(env: &palisade_services::Env, request_id: &str) -> wire::HttpRespo
     )
 }
 
+/// Who may use the admin plane.
+#[derive(Debug, PartialEq, Eq)]
+enum Caller {
+    /// The management account's root.
+    Root,
+    /// An administrator of the management account.
+    Administrator,
+}
+
 /// Checks the SigV4 signature (service `palisade`) with the credential checks of every API
 /// call (token, expiry), and that the caller is the management account's root or one of
 /// its administrators: an IAM principal whose policies allow every action
@@ -171,7 +185,7 @@ fn authenticate(
     body: &[u8],
     remote: std::net::SocketAddr,
     request_id: &str,
-) -> Result<(), String> {
+) -> Result<Caller, String> {
     let generic = "Access to the Palisade admin plane is denied.".to_owned();
     let sig = match sigv4::parse(parts) {
         Ok(Some(sig)) if sig.scope.service == "palisade" => sig,
@@ -185,7 +199,7 @@ fn authenticate(
         return Err(generic);
     }
     if cred.principal.is_root() {
-        return Ok(());
+        return Ok(Caller::Root);
     }
     let ctx = palisade_services::RequestContext {
         request_id: request_id.to_owned(),
@@ -198,7 +212,7 @@ fn authenticate(
     };
     let check = palisade_services::authz::AuthzCheck::new("palisade:AdminPlane", "*");
     match env.authorizer.authorize(&check, &ctx) {
-        palisade_services::authz::AuthzDecision::Allow => Ok(()),
+        palisade_services::authz::AuthzDecision::Allow => Ok(Caller::Administrator),
         _ => Err(generic),
     }
 }

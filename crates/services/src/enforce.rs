@@ -351,6 +351,25 @@ impl PolicyAuthorizer {
     }
 
     /// Reads a resource's policy document with `find` and compiles it.
+    /// The resource's real ARN when the request named it by a name the ARN only
+    /// completes: a secret named without its random suffix is authorized as AWS does,
+    /// against its full ARN (so policies naming that ARN exactly apply). `None`: as asked.
+    fn resolved_resource(&self, check: &AuthzCheck) -> Result<Option<String>, ApiError> {
+        if !(check.action.starts_with("secretsmanager:")
+            && check.resource.starts_with("arn:aws:secretsmanager:")
+            && check.resource.ends_with(crate::secrets::UNRESOLVED_SUFFIX))
+        {
+            return Ok(None);
+        }
+        let mut arn = None;
+        self.store.read(&mut |tx| {
+            arn = crate::secrets::arn_of_named(tx, &check.resource)
+                .map_err(|e| StoreError::Other(e.to_string()))?;
+            Ok(())
+        })?;
+        Ok(arn)
+    }
+
     fn stored_policy(
         &self,
         kind: ResourcePolicyType,
@@ -509,6 +528,17 @@ impl Authorizer for PolicyAuthorizer {
 
 impl PolicyAuthorizer {
     fn decide(&self, check: &AuthzCheck, ctx: &RequestContext) -> Result<AuthzDecision, ApiError> {
+        let resolved;
+        let check = match self.resolved_resource(check)? {
+            Some(resource) => {
+                resolved = AuthzCheck {
+                    resource,
+                    ..check.clone()
+                };
+                &resolved
+            }
+            None => check,
+        };
         let p = &ctx.principal;
         let resource_account = check.resource_account.as_deref();
         let same_account = resource_account.is_none_or(|a| a == p.account_id);

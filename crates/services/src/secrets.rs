@@ -391,11 +391,26 @@ fn load_live(tx: &dyn ReadTx, ctx: &RequestContext, id: &str) -> Result<SecretRe
 /// The resource policy of the secret named by `arn` (a full ARN, or the
 /// `...:secret:<name>-??????` form authz() uses for names); `None` when there is no such
 /// secret or it has no policy. For the authorizer (`ResourcePolicyType` Standard).
+/// How [`authz_arn`] ends the ARN of a secret named without its suffix; the authorizer
+/// resolves such an ARN to the secret's own ([`arn_of_named`]) when the secret exists.
+pub const UNRESOLVED_SUFFIX: &str = "-??????";
+
+/// The ARN of the secret an [`authz_arn`]-built ARN names, if it exists.
+pub fn arn_of_named(tx: &dyn ReadTx, arn: &str) -> Result<Option<String>, ApiError> {
+    let Some((region, account, res)) = parse_arn(arn) else {
+        return Ok(None);
+    };
+    let Some(name) = res.strip_suffix(UNRESOLVED_SUFFIX) else {
+        return Ok(None);
+    };
+    Ok(get_secret(tx, account, region, name)?.map(|s| s.arn))
+}
+
 pub fn secret_policy_for_arn(tx: &dyn ReadTx, arn: &str) -> Result<Option<String>, ApiError> {
     let Some((region, account, res)) = parse_arn(arn) else {
         return Ok(None);
     };
-    if let Some(name) = res.strip_suffix("-??????") {
+    if let Some(name) = res.strip_suffix(UNRESOLVED_SUFFIX) {
         return Ok(get_secret(tx, account, region, name)?.and_then(|s| s.policy));
     }
     if let Some(i) = res.len().checked_sub(7) {
@@ -1914,7 +1929,7 @@ pub fn authz_arn(ctx: &RequestContext, id: &str) -> (String, String) {
     }
     (
         format!(
-            "arn:aws:secretsmanager:{}:{}:secret:{id}-??????",
+            "arn:aws:secretsmanager:{}:{}:secret:{id}{UNRESOLVED_SUFFIX}",
             ctx.region, ctx.principal.account_id
         ),
         ctx.principal.account_id.clone(),

@@ -42,6 +42,32 @@ def test_default_key_policy_delegates_to_iam(endpoint):
     denied(lambda: nobody.encrypt(KeyId=key, Plaintext=b"x"))
 
 
+def test_a_key_named_by_alias_is_authorized_against_the_key(endpoint):
+    """AWS authorizes a call that names a key by alias against the key's ARN (an IAM policy
+    on the alias ARN does not control the key), with kms:RequestAlias set."""
+    kms = client(endpoint, "kms")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName="alias/pettracker-data", TargetKeyId=key)
+    alias_arn = key.split(":key/")[0] + ":alias/pettracker-data"
+    on_key = user(endpoint, "on-key", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:DescribeKey"], "Resource": key}]})
+    assert on_key.encrypt(KeyId="alias/pettracker-data", Plaintext=b"x")["KeyId"] == key
+    assert on_key.encrypt(KeyId=alias_arn, Plaintext=b"x")["KeyId"] == key
+    assert on_key.describe_key(KeyId="alias/pettracker-data")["KeyMetadata"]["Arn"] == key
+    on_alias = user(endpoint, "on-alias", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": alias_arn}]})
+    message = denied(lambda: on_alias.encrypt(KeyId="alias/pettracker-data", Plaintext=b"x"))
+    assert key in message
+    # kms:RequestAlias: only through this alias.
+    via_alias = user(endpoint, "via-alias", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*",
+         "Condition": {"StringEquals": {"kms:RequestAlias": "alias/pettracker-data"}}}]})
+    via_alias.encrypt(KeyId="alias/pettracker-data", Plaintext=b"x")
+    denied(lambda: via_alias.encrypt(KeyId=key, Plaintext=b"x"))
+    # The alias operations still act on the alias as a resource.
+    denied(lambda: on_key.update_alias(AliasName="alias/pettracker-data", TargetKeyId=key))
+
+
 def test_key_policy_without_account_delegation_denies_what_iam_allows(endpoint):
     admin_role = f"arn:aws:iam::{ACCOUNT}:user/keyadmin"
     key = key_with_policy(endpoint, [

@@ -351,20 +351,34 @@ impl PolicyAuthorizer {
     }
 
     /// Reads a resource's policy document with `find` and compiles it.
-    /// The resource's real ARN when the request named it by a name the ARN only
-    /// completes: a secret named without its random suffix is authorized as AWS does,
-    /// against its full ARN (so policies naming that ARN exactly apply). `None`: as asked.
+    /// The resource's real ARN when the request named it by another name, as AWS
+    /// authorizes it (so policies naming the real ARN apply): a secret named without its
+    /// random suffix, or a KMS key named by an alias (except by the alias operations, whose
+    /// resource is the alias itself; `kms:RequestAlias` still says which alias was used).
+    /// `None`: the resource as asked.
     fn resolved_resource(&self, check: &AuthzCheck) -> Result<Option<String>, ApiError> {
-        if !(check.action.starts_with("secretsmanager:")
-            && check.resource.starts_with("arn:aws:secretsmanager:")
-            && check.resource.ends_with(crate::secrets::UNRESOLVED_SUFFIX))
+        type Resolve = fn(&dyn ReadTx, &str) -> Result<Option<String>, ApiError>;
+        let (action, resource) = (check.action.as_str(), check.resource.as_str());
+        let resolve: Resolve = if action.starts_with("secretsmanager:")
+            && resource.starts_with("arn:aws:secretsmanager:")
+            && resource.ends_with(crate::secrets::UNRESOLVED_SUFFIX)
         {
+            crate::secrets::arn_of_named
+        } else if action.starts_with("kms:")
+            && !matches!(
+                action,
+                "kms:CreateAlias" | "kms:UpdateAlias" | "kms:DeleteAlias"
+            )
+            && resource.starts_with("arn:aws:kms:")
+            && resource.contains(":alias/")
+        {
+            crate::kms::store::key_arn_of_alias
+        } else {
             return Ok(None);
-        }
+        };
         let mut arn = None;
         self.store.read(&mut |tx| {
-            arn = crate::secrets::arn_of_named(tx, &check.resource)
-                .map_err(|e| StoreError::Other(e.to_string()))?;
+            arn = resolve(tx, resource).map_err(|e| StoreError::Other(e.to_string()))?;
             Ok(())
         })?;
         Ok(arn)

@@ -156,6 +156,29 @@ def test_denials_are_in_cloudtrail(endpoint):
     assert record["eventSource"] == "iam.amazonaws.com"
 
 
+def test_entities_named_without_their_path_are_authorized_by_their_full_arn(endpoint):
+    """IAM operations name users, groups and roles without their path; AWS authorizes them
+    against the entity's ARN, path included, so path-scoped policies apply."""
+    root = client(endpoint, "iam")
+    root.create_user(UserName="lee", Path="/engineering/")
+    root.create_user(UserName="sam", Path="/finance/")
+    root.create_role(RoleName="deployer", Path="/engineering/", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                                                  "Action": "sts:AssumeRole"}]}))
+    ak, sk = make_user(endpoint, "eng-lead")
+    root.put_user_policy(UserName="eng-lead", PolicyName="eng", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["iam:GetUser", "iam:GetRole", "iam:TagUser"],
+            "Resource": [f"arn:aws:iam::{ACCOUNT}:user/engineering/*", f"arn:aws:iam::{ACCOUNT}:role/engineering/*"]}]}))
+    iam = client(endpoint, "iam", ak=ak, sk=sk)
+    assert iam.get_user(UserName="lee")["User"]["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/engineering/lee"
+    assert iam.get_role(RoleName="deployer")["Role"]["Path"] == "/engineering/"
+    iam.tag_user(UserName="lee", Tags=[{"Key": "team", "Value": "platform"}])
+    resp = denied(lambda: iam.get_user(UserName="sam"))
+    assert resp["Error"]["Code"] == "AccessDenied"
+    # The denial names the real ARN, as AWS's does.
+    assert f"arn:aws:iam::{ACCOUNT}:user/finance/sam" in resp["Error"]["Message"]
+
+
 def test_json_protocol_denial_is_access_denied_exception(endpoint):
     ak, sk = make_user(endpoint, "alex")
     resp = denied(lambda: client(endpoint, "cloudtrail", ak=ak, sk=sk).lookup_events())

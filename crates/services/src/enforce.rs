@@ -352,10 +352,11 @@ impl PolicyAuthorizer {
 
     /// Reads a resource's policy document with `find` and compiles it.
     /// The resource's real ARN when the request named it by another name, as AWS
-    /// authorizes it (so policies naming the real ARN apply): a secret named without its
-    /// random suffix, or a KMS key named by an alias (except by the alias operations, whose
-    /// resource is the alias itself; `kms:RequestAlias` still says which alias was used).
-    /// `None`: the resource as asked.
+    /// authorizes it (so policies naming the real ARN apply): an IAM user, group, role or
+    /// instance profile named without its path, a secret named without its random suffix,
+    /// or a KMS key named by an alias (except by the alias operations, whose resource is
+    /// the alias itself; `kms:RequestAlias` still says which alias was used). `None`: the
+    /// resource as asked.
     fn resolved_resource(&self, check: &AuthzCheck) -> Result<Option<String>, ApiError> {
         type Resolve = fn(&dyn ReadTx, &str) -> Result<Option<String>, ApiError>;
         let (action, resource) = (check.action.as_str(), check.resource.as_str());
@@ -364,6 +365,10 @@ impl PolicyAuthorizer {
             && resource.ends_with(crate::secrets::UNRESOLVED_SUFFIX)
         {
             crate::secrets::arn_of_named
+        } else if action.starts_with("iam:")
+            && crate::iam::model::unpathed_entity_arn(resource).is_some()
+        {
+            crate::iam::model::arn_with_path
         } else if action.starts_with("kms:")
             && !matches!(
                 action,

@@ -299,6 +299,40 @@ pub fn table_prefix(account: &str, table: &str) -> Vec<u8> {
 }
 
 /// One entity by name (case-insensitive).
+/// (account, table, name) of an IAM entity ARN that has no path
+/// (`arn:aws:iam::ACCOUNT:user/NAME`, also `group/`, `role/`, `instance-profile/`), as
+/// operations that take only a name build it.
+pub fn unpathed_entity_arn(arn: &str) -> Option<(&str, &'static str, &str)> {
+    let rest = arn.strip_prefix("arn:aws:iam::")?;
+    let (account, resource) = rest.split_once(':')?;
+    let (kind, name) = resource.split_once('/')?;
+    let table = match kind {
+        "user" => "user",
+        "group" => "group",
+        "role" => "role",
+        "instance-profile" => "instanceprofile",
+        _ => return None,
+    };
+    (!name.is_empty() && !name.contains('/') && !name.contains('*'))
+        .then_some((account, table, name))
+}
+
+/// The ARN, path included, of the entity an [`unpathed_entity_arn`] names, if it exists.
+pub fn arn_with_path(tx: &dyn ReadTx, arn: &str) -> Result<Option<String>, ApiError> {
+    let Some((account, table, name)) = unpathed_entity_arn(arn) else {
+        return Ok(None);
+    };
+    let key = entity_key(account, table, name);
+    Ok(match table {
+        "user" => get::<User>(tx, &key)?.map(|e| e.arn),
+        "group" => get::<Group>(tx, &key)?.map(|e| e.arn),
+        "role" => get::<Role>(tx, &key)?.map(|e| e.arn),
+        _ => get::<InstanceProfile>(tx, &key)?.map(|e| e.arn),
+    }
+    // Only a path differs: the name as stored may differ in case.
+    .filter(|real| real != arn))
+}
+
 pub fn entity_key(account: &str, table: &str, name: &str) -> Vec<u8> {
     base(account, table).str(&name.to_lowercase()).finish()
 }
@@ -655,4 +689,33 @@ pub fn last_str_part(key: &[u8]) -> Option<String> {
         }
     }
     last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_entity_arns_without_a_path_are_resolved() {
+        let a = "arn:aws:iam::111122223333:";
+        assert_eq!(
+            unpathed_entity_arn(&format!("{a}user/alice")),
+            Some(("111122223333", "user", "alice"))
+        );
+        assert_eq!(
+            unpathed_entity_arn(&format!("{a}instance-profile/web")),
+            Some(("111122223333", "instanceprofile", "web"))
+        );
+        for other in [
+            format!("{a}user/eng/alice"),
+            format!("{a}user/*"),
+            format!("{a}user/"),
+            format!("{a}policy/p"),
+            format!("{a}mfa/alice"),
+            "arn:aws:sts::111122223333:assumed-role/r/s".to_owned(),
+            "*".to_owned(),
+        ] {
+            assert_eq!(unpathed_entity_arn(&other), None, "{other}");
+        }
+    }
 }

@@ -547,17 +547,6 @@ impl Authorizer for PolicyAuthorizer {
 
 impl PolicyAuthorizer {
     fn decide(&self, check: &AuthzCheck, ctx: &RequestContext) -> Result<AuthzDecision, ApiError> {
-        let resolved;
-        let check = match self.resolved_resource(check)? {
-            Some(resource) => {
-                resolved = AuthzCheck {
-                    resource,
-                    ..check.clone()
-                };
-                &resolved
-            }
-            None => check,
-        };
         let p = &ctx.principal;
         let resource_account = check.resource_account.as_deref();
         let same_account = resource_account.is_none_or(|a| a == p.account_id);
@@ -583,6 +572,19 @@ impl PolicyAuthorizer {
         {
             return Ok(AuthzDecision::Allow);
         }
+        // Resource policies are found by the name as asked too; what policies are matched
+        // against, and what a denial names, is the resource's real ARN.
+        let resolved;
+        let check = match self.resolved_resource(check)? {
+            Some(resource) => {
+                resolved = AuthzCheck {
+                    resource,
+                    ..check.clone()
+                };
+                &resolved
+            }
+            None => check,
+        };
         let policies = self.policies_for(p)?;
         let mut context = context_for(check, ctx, &policies.tags);
         if let Some(f) = &principal_org.facts {

@@ -34,21 +34,30 @@ def test_admin_plane_is_for_root_and_administrators_with_valid_credentials(endpo
     clock = lambda **kw: admin(endpoint, "/_palisade/clock", {"advance_seconds": 1}, **kw)[0]
     iam = client(endpoint, "iam")
     keys = {}
-    for name, policy in [("ada", "AdministratorAccess"), ("ro", "ReadOnlyAccess")]:
+    for name, policy in [("ada", "AdministratorAccess"), ("ro", "ReadOnlyAccess"), ("pu", "PowerUserAccess")]:
         iam.create_user(UserName=name)
         iam.attach_user_policy(UserName=name, PolicyArn=f"arn:aws:iam::aws:policy/{policy}")
         k = iam.create_access_key(UserName=name)["AccessKey"]
         keys[name] = (k["AccessKeyId"], k["SecretAccessKey"])
-    # An administrator of the management account may; a read-only user may not.
+    # An administrator of the management account may; a read-only user may not, nor a power
+    # user (everything but IAM: it could not make itself an administrator).
     assert clock(ak=keys["ada"][0], sk=keys["ada"][1]) == 200
     assert clock(ak=keys["ro"][0], sk=keys["ro"][1]) == 403
-    # Temporary credentials are checked as on every API call: the token must come with them.
-    session = client(endpoint, "sts").get_session_token()["Credentials"]
+    assert clock(ak=keys["pu"][0], sk=keys["pu"][1]) == 403
+    # Temporary credentials are checked as on every API call: the token must come with them,
+    # they expire on the business clock, and those IAM refuses are refused here too.
+    no_mfa = client(endpoint, "sts", ak=keys["ada"][0], sk=keys["ada"][1]).get_session_token()["Credentials"]
+    assert clock(ak=no_mfa["AccessKeyId"], sk=no_mfa["SecretAccessKey"], token=no_mfa["SessionToken"]) == 403
+    iam.create_role(RoleName="palisade-admin", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                                                "Action": "sts:AssumeRole"}]}))
+    iam.attach_role_policy(RoleName="palisade-admin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    session = client(endpoint, "sts").assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/palisade-admin", RoleSessionName="ops")["Credentials"]
     ak, sk, token = session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"]
     assert clock(ak=ak, sk=sk, token=token) == 200
     assert clock(ak=ak, sk=sk) == 403
     assert clock(ak=ak, sk=sk, token=token[:-4] + "AAAA") == 403
-    # ... and expire on the business clock (a root session lasts at most an hour).
     assert admin(endpoint, "/_palisade/clock", {"advance_seconds": 3700})[0] == 200
     assert clock(ak=ak, sk=sk, token=token) == 403
 

@@ -177,6 +177,13 @@ def test_entities_named_without_their_path_are_authorized_by_their_full_arn(endp
     assert resp["Error"]["Code"] == "AccessDenied"
     # The denial names the real ARN, as AWS's does.
     assert f"arn:aws:iam::{ACCOUNT}:user/finance/sam" in resp["Error"]["Message"]
+    # Creating names the new entity as asked: a name taken under another path is
+    # EntityAlreadyExists to a caller allowed to create it, not a denial about the other.
+    root.put_user_policy(UserName="eng-lead", PolicyName="create", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:CreateUser",
+                                                "Resource": f"arn:aws:iam::{ACCOUNT}:user/sam"}]}))
+    resp = denied(lambda: iam.create_user(UserName="sam"))
+    assert resp["Error"]["Code"] == "EntityAlreadyExists"
 
 
 def test_json_protocol_denial_is_access_denied_exception(endpoint):

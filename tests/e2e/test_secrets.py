@@ -425,6 +425,17 @@ def test_a_secret_named_without_its_suffix_is_authorized_against_its_full_arn(en
     with pytest.raises(ClientError) as e:
         user.get_secret_value(SecretId="pettracker/prod/none")
     assert code(e) == "AccessDeniedException"
+    # A Deny on the full ARN holds however the secret is named: by name, partial ARN, ARN.
+    deny_db = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"},
+        {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": db}]}
+    ak, sk = make_user(endpoint, "not-db", deny_db)
+    not_db = sm(endpoint, ak=ak, sk=sk)
+    for secret_id in ("pettracker/prod/db", db[: -len("-abcdef")], db):
+        with pytest.raises(ClientError) as e:
+            not_db.get_secret_value(SecretId=secret_id)
+        assert code(e) == "AccessDeniedException", secret_id
+    assert not_db.get_secret_value(SecretId=other)["SecretString"] == "api-key"
 
 
 def test_kms_decrypt_is_enforced_for_customer_keys(endpoint):

@@ -174,11 +174,24 @@ enum Caller {
     Administrator,
 }
 
+/// What an administrator of the management account must be allowed (on `*`): the admin
+/// plane itself and IAM's privilege-granting actions, so that no one who could not make
+/// themselves an administrator through IAM gets here (`AdministratorAccess` grants them;
+/// `PowerUserAccess`, or any `NotAction` allow that leaves IAM out, does not).
+const ADMINISTRATOR_ACTIONS: &[&str] = &[
+    "palisade:AdminPlane",
+    "iam:AttachUserPolicy",
+    "iam:PutUserPolicy",
+    "iam:AttachRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:CreateAccessKey",
+];
+
 /// Checks the SigV4 signature (service `palisade`) with the credential checks of every API
-/// call (token, expiry), and that the caller is the management account's root or one of
-/// its administrators: an IAM principal whose policies allow every action
-/// (`palisade:AdminPlane` on `*` is asked, which only `*` or `palisade:*` grants). Any
-/// failure is the same 403, so nothing leaks.
+/// call (token, expiry), that the credentials may call IAM (the admin plane is no less
+/// privileged: not a GetFederationToken session, nor a GetSessionToken one without MFA),
+/// and that the caller is the management account's root or one of its administrators
+/// ([`ADMINISTRATOR_ACTIONS`]). Any failure is the same 403, so nothing leaks.
 fn authenticate(
     app: &App,
     parts: &http::request::Parts,
@@ -195,7 +208,7 @@ fn authenticate(
     let Ok(cred) = crate::pipeline::authenticate(app, parts, body, &sig) else {
         return Err(generic);
     };
-    if cred.principal.account_id != env.management_account {
+    if cred.principal.account_id != env.management_account || !cred.principal.may_call_iam() {
         return Err(generic);
     }
     if cred.principal.is_root() {
@@ -210,9 +223,13 @@ fn authenticate(
         now: env.clock.now(),
         secure_transport: false,
     };
-    let check = palisade_services::authz::AuthzCheck::new("palisade:AdminPlane", "*");
-    match env.authorizer.authorize(&check, &ctx) {
-        palisade_services::authz::AuthzDecision::Allow => Ok(Caller::Administrator),
-        _ => Err(generic),
+    let allowed = |action: &&str| {
+        let check = palisade_services::authz::AuthzCheck::new(*action, "*");
+        env.authorizer.authorize(&check, &ctx) == palisade_services::authz::AuthzDecision::Allow
+    };
+    if ADMINISTRATOR_ACTIONS.iter().all(allowed) {
+        Ok(Caller::Administrator)
+    } else {
+        Err(generic)
     }
 }

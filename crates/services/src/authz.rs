@@ -19,6 +19,10 @@ pub struct AuthzCheck {
     pub resource_account: Option<String>,
     /// Operation-specific condition keys.
     pub context: Vec<(String, Vec<String>)>,
+    /// Whether the authorizer matches policies against the resource's real ARN when
+    /// `resource` names it otherwise (a name without its path or suffix, an alias). False
+    /// for a resource being created or renamed to: it is authorized as named.
+    pub resolve: bool,
 }
 
 impl AuthzCheck {
@@ -28,7 +32,14 @@ impl AuthzCheck {
             resource: resource.into(),
             resource_account: None,
             context: Vec::new(),
+            resolve: true,
         }
+    }
+
+    /// For a resource being created or renamed to (see `resolve`).
+    pub fn naming_new(mut self) -> Self {
+        self.resolve = false;
+        self
     }
 }
 

@@ -350,19 +350,21 @@ impl PolicyAuthorizer {
         Ok(allowed)
     }
 
-    /// Reads a resource's policy document with `find` and compiles it.
     /// The resource's real ARN when the request named it by another name, as AWS
     /// authorizes it (so policies naming the real ARN apply): an IAM user, group, role or
-    /// instance profile named without its path, a secret named without its random suffix,
+    /// instance profile named without its path, a secret named without its random suffix
+    /// (by name or by a partial ARN),
     /// or a KMS key named by an alias (except by the alias operations, whose resource is
     /// the alias itself; `kms:RequestAlias` still says which alias was used). `None`: the
     /// resource as asked.
     fn resolved_resource(&self, check: &AuthzCheck) -> Result<Option<String>, ApiError> {
         type Resolve = fn(&dyn ReadTx, &str) -> Result<Option<String>, ApiError>;
+        if !check.resolve {
+            return Ok(None);
+        }
         let (action, resource) = (check.action.as_str(), check.resource.as_str());
         let resolve: Resolve = if action.starts_with("secretsmanager:")
             && resource.starts_with("arn:aws:secretsmanager:")
-            && resource.ends_with(crate::secrets::UNRESOLVED_SUFFIX)
         {
             crate::secrets::arn_of_named
         } else if action.starts_with("iam:")
@@ -389,6 +391,7 @@ impl PolicyAuthorizer {
         Ok(arn)
     }
 
+    /// Reads a resource's policy document with `find` and compiles it.
     fn stored_policy(
         &self,
         kind: ResourcePolicyType,

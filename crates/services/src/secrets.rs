@@ -352,22 +352,31 @@ fn parse_arn(arn: &str) -> Option<(&str, &str, &str)> {
     Some((region, account, name))
 }
 
+/// The secret a full ARN (`arn`, whose parts are `(region, account, res)`) or a partial
+/// one (the name without the random suffix) names.
+fn by_arn(
+    tx: &dyn ReadTx,
+    (region, account, res): (&str, &str, &str),
+    arn: &str,
+) -> Result<Option<SecretRecord>, ApiError> {
+    let suffixed = res.len().checked_sub(7).and_then(|i| {
+        (res.as_bytes().get(i) == Some(&b'-'))
+            .then(|| res.get(..i))
+            .flatten()
+    });
+    if let Some(name) = suffixed {
+        if let Some(s) = get_secret(tx, account, region, name)?.filter(|s| s.arn == arn) {
+            return Ok(Some(s));
+        }
+    }
+    get_secret(tx, account, region, res)
+}
+
 /// Finds a secret by name, full ARN, or partial ARN (no random suffix); deleted secrets
 /// past their window count as absent.
 fn find(tx: &dyn ReadTx, ctx: &RequestContext, id: &str) -> Result<Option<SecretRecord>, ApiError> {
     let found = if let Some((region, account, res)) = parse_arn(id) {
-        let mut found = None;
-        if let Some(name) = res.len().checked_sub(7).and_then(|i| {
-            (res.as_bytes().get(i) == Some(&b'-'))
-                .then(|| res.get(..i))
-                .flatten()
-        }) {
-            found = get_secret(tx, account, region, name)?.filter(|s| s.arn == id);
-        }
-        match found {
-            Some(s) => Some(s),
-            None => get_secret(tx, account, region, res)?,
-        }
+        by_arn(tx, (region, account, res), id)?
     } else {
         get_secret(tx, &ctx.principal.account_id, &ctx.region, id)?
     };
@@ -388,41 +397,36 @@ fn load_live(tx: &dyn ReadTx, ctx: &RequestContext, id: &str) -> Result<SecretRe
     Ok(s)
 }
 
-/// The resource policy of the secret named by `arn` (a full ARN, or the
-/// `...:secret:<name>-??????` form authz() uses for names); `None` when there is no such
-/// secret or it has no policy. For the authorizer (`ResourcePolicyType` Standard).
 /// How [`authz_arn`] ends the ARN of a secret named without its suffix; the authorizer
 /// resolves such an ARN to the secret's own ([`arn_of_named`]) when the secret exists.
 pub const UNRESOLVED_SUFFIX: &str = "-??????";
 
-/// The ARN of the secret an [`authz_arn`]-built ARN names, if it exists.
-pub fn arn_of_named(tx: &dyn ReadTx, arn: &str) -> Result<Option<String>, ApiError> {
+/// The secret an ARN names: a full ARN, a partial one (the name without the random
+/// suffix, as clients may pass), or the `...:secret:<name>-??????` form [`authz_arn`]
+/// builds for names.
+fn secret_for_arn(tx: &dyn ReadTx, arn: &str) -> Result<Option<SecretRecord>, ApiError> {
     let Some((region, account, res)) = parse_arn(arn) else {
         return Ok(None);
     };
-    let Some(name) = res.strip_suffix(UNRESOLVED_SUFFIX) else {
-        return Ok(None);
-    };
-    Ok(get_secret(tx, account, region, name)?.map(|s| s.arn))
+    match res.strip_suffix(UNRESOLVED_SUFFIX) {
+        Some(name) => get_secret(tx, account, region, name),
+        None => by_arn(tx, (region, account, res), arn),
+    }
 }
 
+/// The full ARN of the secret `arn` names when it differs from `arn` (module docs of the
+/// authorizer: policies are matched against the real ARN).
+pub fn arn_of_named(tx: &dyn ReadTx, arn: &str) -> Result<Option<String>, ApiError> {
+    Ok(secret_for_arn(tx, arn)?
+        .map(|s| s.arn)
+        .filter(|real| real != arn))
+}
+
+/// The resource policy of the secret named by `arn` (any form [`secret_for_arn`] takes);
+/// `None` when there is no such secret or it has no policy. For the authorizer
+/// (`ResourcePolicyType` Standard).
 pub fn secret_policy_for_arn(tx: &dyn ReadTx, arn: &str) -> Result<Option<String>, ApiError> {
-    let Some((region, account, res)) = parse_arn(arn) else {
-        return Ok(None);
-    };
-    if let Some(name) = res.strip_suffix(UNRESOLVED_SUFFIX) {
-        return Ok(get_secret(tx, account, region, name)?.and_then(|s| s.policy));
-    }
-    if let Some(i) = res.len().checked_sub(7) {
-        if let Some(name) = res.get(..i) {
-            if let Some(s) = get_secret(tx, account, region, name)? {
-                if s.arn == arn {
-                    return Ok(s.policy);
-                }
-            }
-        }
-    }
-    Ok(get_secret(tx, account, region, res)?.and_then(|s| s.policy))
+    Ok(secret_for_arn(tx, arn)?.and_then(|s| s.policy))
 }
 
 // ---------------------------------------------------------------- values

@@ -1246,6 +1246,7 @@ impl crate::Operation for Operation {
                     resource: i.role_arn.clone(),
                     resource_account: account.clone(),
                     context: context.clone(),
+                    resolve: true,
                 };
                 let mut checks = vec![check("sts:AssumeRole")];
                 // Passing session tags needs sts:TagSession, setting a source identity
@@ -1271,6 +1272,7 @@ impl crate::Operation for Operation {
                     resource: resource.clone(),
                     resource_account: Some(account.clone()),
                     context: context.clone(),
+                    resolve: true,
                 }];
                 if i.tags.as_ref().is_some_and(|t| !t.is_empty()) {
                     checks.push(AuthzCheck {
@@ -1278,6 +1280,7 @@ impl crate::Operation for Operation {
                         resource,
                         resource_account: Some(account.clone()),
                         context,
+                        resolve: true,
                     });
                 }
                 checks

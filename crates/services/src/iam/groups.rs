@@ -183,10 +183,12 @@ impl crate::Operation for Operation {
         let group = |path: Option<&str>, name: &str| resource_arn(account, "group", path, name);
         let user = |name: &str| resource_arn(account, "user", None, name);
         match self {
-            Operation::CreateGroup(i) => vec![AuthzCheck::new(
-                "iam:CreateGroup",
-                group(i.path.as_deref(), &i.group_name),
-            )],
+            Operation::CreateGroup(i) => {
+                vec![
+                    AuthzCheck::new("iam:CreateGroup", group(i.path.as_deref(), &i.group_name))
+                        .naming_new(),
+                ]
+            }
             Operation::GetGroup(i) => {
                 vec![AuthzCheck::new("iam:GetGroup", group(None, &i.group_name))]
             }
@@ -200,10 +202,10 @@ impl crate::Operation for Operation {
                     group(None, &i.group_name),
                 )];
                 if let Some(n) = &i.new_group_name {
-                    v.push(AuthzCheck::new(
-                        "iam:UpdateGroup",
-                        group(i.new_path.as_deref(), n),
-                    ));
+                    v.push(
+                        AuthzCheck::new("iam:UpdateGroup", group(i.new_path.as_deref(), n))
+                            .naming_new(),
+                    );
                 }
                 v
             }

@@ -214,11 +214,11 @@ impl crate::Operation for Operation {
             Operation::CreateInstanceProfile(i) => {
                 let arn = ip(i.path.as_deref(), &i.instance_profile_name);
                 let tags = i.tags.as_deref().unwrap_or_default();
-                let mut c = AuthzCheck::new("iam:CreateInstanceProfile", arn.clone());
+                let mut c = AuthzCheck::new("iam:CreateInstanceProfile", arn.clone()).naming_new();
                 c.context = super::tags::request_tag_context(tags);
                 let mut v = vec![c];
                 if !tags.is_empty() {
-                    let mut t = AuthzCheck::new("iam:TagInstanceProfile", arn);
+                    let mut t = AuthzCheck::new("iam:TagInstanceProfile", arn).naming_new();
                     t.context = super::tags::request_tag_context(tags);
                     v.push(t);
                 }

@@ -298,7 +298,6 @@ pub fn table_prefix(account: &str, table: &str) -> Vec<u8> {
     base(account, table).finish()
 }
 
-/// One entity by name (case-insensitive).
 /// (account, table, name) of an IAM entity ARN that has no path
 /// (`arn:aws:iam::ACCOUNT:user/NAME`, also `group/`, `role/`, `instance-profile/`), as
 /// operations that take only a name build it.
@@ -333,6 +332,7 @@ pub fn arn_with_path(tx: &dyn ReadTx, arn: &str) -> Result<Option<String>, ApiEr
     .filter(|real| real != arn))
 }
 
+/// One entity by name (case-insensitive).
 pub fn entity_key(account: &str, table: &str, name: &str) -> Vec<u8> {
     base(account, table).str(&name.to_lowercase()).finish()
 }

@@ -343,7 +343,7 @@ impl crate::Operation for Operation {
         match self {
             Operation::CreateRole(i) => {
                 let arn = role(i.path.as_deref(), &i.role_name);
-                let mut c = AuthzCheck::new("iam:CreateRole", arn.clone());
+                let mut c = AuthzCheck::new("iam:CreateRole", arn.clone()).naming_new();
                 let tags = i.tags.as_deref().unwrap_or_default();
                 c.context = tag_context(tags);
                 if let Some(b) = &i.permissions_boundary {
@@ -351,7 +351,7 @@ impl crate::Operation for Operation {
                 }
                 let mut v = vec![c];
                 if !tags.is_empty() {
-                    let mut t = AuthzCheck::new("iam:TagRole", arn);
+                    let mut t = AuthzCheck::new("iam:TagRole", arn).naming_new();
                     t.context = tag_context(tags);
                     v.push(t);
                 }

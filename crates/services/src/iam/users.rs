@@ -214,10 +214,10 @@ impl crate::Operation for Operation {
         let user = |path: Option<&str>, name: &str| resource_arn(account, "user", path, name);
         match self {
             Operation::CreateUser(i) => {
-                vec![AuthzCheck::new(
-                    "iam:CreateUser",
-                    user(i.path.as_deref(), &i.user_name),
-                )]
+                vec![
+                    AuthzCheck::new("iam:CreateUser", user(i.path.as_deref(), &i.user_name))
+                        .naming_new(),
+                ]
             }
             Operation::GetUser(i) => match &i.user_name {
                 Some(n) => vec![AuthzCheck::new("iam:GetUser", user(None, n))],

@@ -300,9 +300,6 @@ pub fn resolve(tx: &dyn ReadTx, ctx: &RequestContext, key_id: &str) -> Result<Ke
     }
 }
 
-/// The key policy of the key (or of the key an alias ARN points at) named by `key_arn`;
-/// `None` when there is no such key. Used by the authorizer to evaluate key policies
-/// (`ResourcePolicyType::KmsKey`).
 /// The ARN of the key an alias ARN (`arn:aws:kms:REGION:ACCOUNT:alias/NAME`) points to,
 /// if the alias exists.
 pub fn key_arn_of_alias(tx: &dyn ReadTx, alias_arn: &str) -> Result<Option<String>, ApiError> {
@@ -323,6 +320,9 @@ pub fn key_arn_of_alias(tx: &dyn ReadTx, alias_arn: &str) -> Result<Option<Strin
     Ok(get_key(tx, account, region, &a.target_key_id)?.map(|k| k.arn))
 }
 
+/// The key policy of the key (or of the key an alias ARN points at) named by `key_arn`;
+/// `None` when there is no such key. Used by the authorizer to evaluate key policies
+/// (`ResourcePolicyType::KmsKey`).
 pub fn key_policy_for_arn(tx: &dyn ReadTx, key_arn: &str) -> Result<Option<String>, ApiError> {
     let Some(rest) = key_arn.strip_prefix("arn:aws:kms:") else {
         return Ok(None);

@@ -157,3 +157,16 @@ def test_automatic_rotation_on_the_business_clock(endpoint):
     assert len(k.list_key_rotations(KeyId=key)["Rotations"]) == 5
     assert k.decrypt(CiphertextBlob=blob)["Plaintext"] == b"year one"
     assert k.list_key_rotations(KeyId=off)["Rotations"] == []
+
+
+def test_a_disabled_key_rotates_once_enabled_again(endpoint):
+    k = kms(endpoint)
+    key = new_key(k)["KeyId"]
+    k.enable_key_rotation(KeyId=key, RotationPeriodInDays=90)
+    k.disable_key(KeyId=key)
+    assert admin(endpoint, "/_palisade/clock", {"advance_seconds": 91 * 86400})[0] == 200
+    assert k.list_key_rotations(KeyId=key)["Rotations"] == []
+    # Enabled again past its date: the next scheduler tick (at most a second) rotates it.
+    k.enable_key(KeyId=key)
+    assert admin(endpoint, "/_palisade/clock", {"advance_seconds": 1})[0] == 200
+    assert [r["RotationType"] for r in k.list_key_rotations(KeyId=key)["Rotations"]] == ["AUTOMATIC"]

@@ -98,12 +98,35 @@ fn get(tx: &dyn ReadTx, k: &KeyRecord) -> Result<Option<RotationRecord>, ApiErro
 fn put(tx: &mut dyn WriteTx, r: &RotationRecord) -> Result<(), ApiError> {
     let raw = serde_json::to_vec(r).map_err(ApiError::internal)?;
     tx.put(&rotation_key(&r.account, &r.region, &r.key_id), &raw)?;
-    DUE.file(tx, (&r.account, &r.region, &r.key_id), due_at(r))
+    refile(tx, &r.account, &r.region, &r.key_id)
 }
 
-/// When automatic rotation is next due for the key of `r`.
-fn due_at(r: &RotationRecord) -> Option<OffsetDateTime> {
-    r.next_rotation.filter(|_| r.enabled)
+/// When automatic rotation is next due for the key of `r`, while the key can rotate: an
+/// enabled symmetric key. A disabled key or one pending deletion is not filed at all (so
+/// the scheduler does not wake for it every second) until it is enabled again, and then
+/// rotates at once if its date has passed.
+fn due_at(r: &RotationRecord, k: &KeyRecord) -> Option<OffsetDateTime> {
+    let can_rotate = k.state() == "Enabled" && k.key_spec == "SYMMETRIC_DEFAULT";
+    r.next_rotation.filter(|_| r.enabled && can_rotate)
+}
+
+/// Files key `key_id`'s next automatic rotation in [`DUE`] from its rotation record and
+/// its key record; called after a write of either.
+pub(super) fn refile(
+    tx: &mut dyn WriteTx,
+    account: &str,
+    region: &str,
+    key_id: &str,
+) -> Result<(), ApiError> {
+    let due = match tx.get(&rotation_key(account, region, key_id))? {
+        Some(raw) => {
+            let r: RotationRecord = serde_json::from_slice(&raw)
+                .map_err(|e| ApiError::internal(format!("kms rotation record: {e}")))?;
+            store::get_key(tx, account, region, key_id)?.and_then(|k| due_at(&r, &k))
+        }
+        None => None,
+    };
+    DUE.file(tx, (account, region, key_id), due)
 }
 
 /// The scheduler's index of keys by their next automatic rotation.
@@ -117,7 +140,7 @@ fn backfill_due(tx: &mut dyn WriteTx) -> Result<usize, ApiError> {
     let mut filed = 0usize;
     for (_, v) in tx.scan(&Range::prefix(&prefix, &mut end), usize::MAX)? {
         if let Ok(r) = serde_json::from_slice::<RotationRecord>(&v) {
-            DUE.file(tx, (&r.account, &r.region, &r.key_id), due_at(&r))?;
+            refile(tx, &r.account, &r.region, &r.key_id)?;
             filed += 1;
         }
     }
@@ -317,7 +340,7 @@ pub(super) fn list(
 /// Rotates every key (all accounts and regions) whose automatic rotation is due at `now`
 /// on the business clock, and deletes imported key material whose ValidTo has passed;
 /// returns how many rotations and expirations happened. Keys that are disabled or
-/// pending deletion are skipped (they rotate once usable again and due). Called by the
+/// pending deletion are not filed (they rotate once usable again and due). Called by the
 /// server's scheduler, e.g. right after the business clock moves.
 pub fn run_due_rotations(
     tx: &mut dyn WriteTx,
@@ -327,21 +350,16 @@ pub fn run_due_rotations(
     let mut due = Vec::new();
     for (account, region, key_id) in DUE.due(tx, now, usize::MAX)? {
         let raw = tx.get(&rotation_key(&account, &region, &key_id))?;
-        match raw.and_then(|v| serde_json::from_slice::<RotationRecord>(&v).ok()) {
-            Some(r) if due_at(&r).is_some_and(|n| n <= now) => due.push(r),
+        let r = raw.and_then(|v| serde_json::from_slice::<RotationRecord>(&v).ok());
+        let k = store::get_key(tx, &account, &region, &key_id)?;
+        match (r, k) {
+            (Some(r), Some(k)) if due_at(&r, &k).is_some_and(|n| n <= now) => due.push((r, k)),
             // Filed under a time that is not its own (never left by a write): refile.
-            Some(r) => DUE.file(tx, (&account, &region, &key_id), due_at(&r))?,
-            None => DUE.file(tx, (&account, &region, &key_id), None)?,
+            _ => refile(tx, &account, &region, &key_id)?,
         }
     }
     let mut count = super::import::expire_due(tx, now)?;
-    for mut r in due {
-        let Some(mut k) = store::get_key(tx, &r.account, &r.region, &r.key_id)? else {
-            continue;
-        };
-        if k.state() != "Enabled" || k.key_spec != "SYMMETRIC_DEFAULT" {
-            continue;
-        }
+    for (mut r, mut k) in due {
         let mut rounds = 0;
         while let Some(at) = r
             .next_rotation

@@ -141,6 +141,25 @@ impl DueIndex {
     }
 }
 
+/// Files every record stored under key tag `tag` (each decoded as `T`) with `file`; how
+/// many there were. The backfill of an index its owner adds after records exist.
+pub fn file_all<T: serde::de::DeserializeOwned>(
+    tx: &mut dyn WriteTx,
+    tag: &str,
+    file: impl Fn(&mut dyn WriteTx, &T) -> Result<(), ApiError>,
+) -> Result<usize, ApiError> {
+    let prefix = Key::new().str(tag).finish();
+    let mut end = Vec::new();
+    let mut filed = 0usize;
+    for (_, v) in tx.scan(&Range::prefix(&prefix, &mut end), usize::MAX)? {
+        if let Ok(record) = serde_json::from_slice::<T>(&v) {
+            file(tx, &record)?;
+            filed += 1;
+        }
+    }
+    Ok(filed)
+}
+
 /// Due time as index order: microseconds since 1970 (earlier times file at 0).
 fn micros(t: OffsetDateTime) -> u64 {
     u64::try_from(crate::audit::micros(t)).unwrap_or(0)

@@ -301,16 +301,9 @@ pub static DUE: crate::due::DueIndex =
 
 /// Files every secret of a data dir made before [`DUE`].
 fn backfill_due(tx: &mut dyn WriteTx) -> Result<usize, ApiError> {
-    let prefix = Key::new().str("sms").finish();
-    let mut end = Vec::new();
-    let mut filed = 0usize;
-    for (_, v) in tx.scan(&Range::prefix(&prefix, &mut end), usize::MAX)? {
-        if let Ok(s) = serde_json::from_slice::<SecretRecord>(&v) {
-            DUE.file(tx, (&s.account, &s.region, &s.name), due_at(&s))?;
-            filed += 1;
-        }
-    }
-    Ok(filed)
+    crate::due::file_all(tx, "sms", |tx, s: &SecretRecord| {
+        DUE.file(tx, (&s.account, &s.region, &s.name), due_at(s))
+    })
 }
 
 /// Removes a secret and every stored value.

@@ -588,22 +588,7 @@ pub fn grants_allow(
     encryption_context: &BTreeMap<String, String>,
 ) -> Result<bool, ApiError> {
     let op = action.strip_prefix("kms:").unwrap_or(action);
-    let Some(rest) = key_arn.strip_prefix("arn:aws:kms:") else {
-        return Ok(false);
-    };
-    let mut parts = rest.splitn(3, ':');
-    let (Some(region), Some(account), Some(res)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Ok(false);
-    };
-    let key_id = if let Some(id) = res.strip_prefix("key/") {
-        id.to_owned()
-    } else if res.starts_with("alias/") {
-        match store::get_alias(tx, account, region, res)? {
-            Some(a) => a.target_key_id,
-            None => return Ok(false),
-        }
-    } else {
+    let Some((account, region, key_id)) = store::key_of_arn(tx, key_arn)? else {
         return Ok(false);
     };
     let grants = scan(tx, key_grants_prefix(account, region, &key_id))?;

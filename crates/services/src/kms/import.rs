@@ -10,7 +10,7 @@
 use super::{asym, b64, check_enum, check_key_id_len, epoch, err, kerr, key_resources, store};
 use super::{unb64, KeyRecord};
 use crate::{context::RequestContext, env::Env, error::ApiError, Reply};
-use palisade_store::{keys::Key, Range, ReadTx, WriteTx};
+use palisade_store::{keys::Key, ReadTx, WriteTx};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -105,16 +105,9 @@ pub static DUE: crate::due::DueIndex =
 
 /// Files every import record of a data dir made before [`DUE`].
 fn backfill_due(tx: &mut dyn WriteTx) -> Result<usize, ApiError> {
-    let prefix = Key::new().str("kmsimp").finish();
-    let mut end = Vec::new();
-    let mut filed = 0usize;
-    for (_, v) in tx.scan(&Range::prefix(&prefix, &mut end), usize::MAX)? {
-        if let Ok(r) = serde_json::from_slice::<ImportRecord>(&v) {
-            DUE.file(tx, (&r.account, &r.region, &r.key_id), r.valid_to)?;
-            filed += 1;
-        }
-    }
-    Ok(filed)
+    crate::due::file_all(tx, "kmsimp", |tx, r: &ImportRecord| {
+        DUE.file(tx, (&r.account, &r.region, &r.key_id), r.valid_to)
+    })
 }
 
 /// Records a new EXTERNAL key (called by CreateKey).

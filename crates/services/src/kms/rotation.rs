@@ -10,7 +10,7 @@ use super::{
     check_key_id_len, epoch, err, kerr, key_resources, page, paging, store, KeyRecord, Value,
 };
 use crate::{context::RequestContext, env::Env, error::ApiError, Reply};
-use palisade_store::{keys::Key, Range, ReadTx, WriteTx};
+use palisade_store::{keys::Key, ReadTx, WriteTx};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -135,16 +135,9 @@ pub static DUE: crate::due::DueIndex =
 
 /// Files every rotation record of a data dir made before [`DUE`].
 fn backfill_due(tx: &mut dyn WriteTx) -> Result<usize, ApiError> {
-    let prefix = Key::new().str("kmsrot").finish();
-    let mut end = Vec::new();
-    let mut filed = 0usize;
-    for (_, v) in tx.scan(&Range::prefix(&prefix, &mut end), usize::MAX)? {
-        if let Ok(r) = serde_json::from_slice::<RotationRecord>(&v) {
-            refile(tx, &r.account, &r.region, &r.key_id)?;
-            filed += 1;
-        }
-    }
-    Ok(filed)
+    crate::due::file_all(tx, "kmsrot", |tx, r: &RotationRecord| {
+        refile(tx, &r.account, &r.region, &r.key_id)
+    })
 }
 
 /// Only symmetric encryption keys with KMS-generated material rotate (as AWS).

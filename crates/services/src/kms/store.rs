@@ -301,31 +301,13 @@ pub fn resolve(tx: &dyn ReadTx, ctx: &RequestContext, key_id: &str) -> Result<Ke
     }
 }
 
-/// The ARN of the key an alias ARN (`arn:aws:kms:REGION:ACCOUNT:alias/NAME`) points to,
-/// if the alias exists.
-pub fn key_arn_of_alias(tx: &dyn ReadTx, alias_arn: &str) -> Result<Option<String>, ApiError> {
-    let Some(rest) = alias_arn.strip_prefix("arn:aws:kms:") else {
-        return Ok(None);
-    };
-    let mut parts = rest.splitn(3, ':');
-    let (Some(region), Some(account), Some(alias)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Ok(None);
-    };
-    if !alias.starts_with("alias/") {
-        return Ok(None);
-    }
-    let Some(a) = get_alias(tx, account, region, alias)? else {
-        return Ok(None);
-    };
-    Ok(get_key(tx, account, region, &a.target_key_id)?.map(|k| k.arn))
-}
-
-/// The key policy of the key (or of the key an alias ARN points at) named by `key_arn`;
-/// `None` when there is no such key. Used by the authorizer to evaluate key policies
-/// (`ResourcePolicyType::KmsKey`).
-pub fn key_policy_for_arn(tx: &dyn ReadTx, key_arn: &str) -> Result<Option<String>, ApiError> {
-    let Some(rest) = key_arn.strip_prefix("arn:aws:kms:") else {
+/// (account, region, key id) of the key a KMS ARN names: `...:key/ID`, or
+/// `...:alias/NAME` through the alias when it exists.
+pub fn key_of_arn<'a>(
+    tx: &dyn ReadTx,
+    arn: &'a str,
+) -> Result<Option<(&'a str, &'a str, String)>, ApiError> {
+    let Some(rest) = arn.strip_prefix("arn:aws:kms:") else {
         return Ok(None);
     };
     let mut parts = rest.splitn(3, ':');
@@ -341,6 +323,28 @@ pub fn key_policy_for_arn(tx: &dyn ReadTx, key_arn: &str) -> Result<Option<Strin
             None => return Ok(None),
         }
     } else {
+        return Ok(None);
+    };
+    Ok(Some((account, region, id)))
+}
+
+/// The ARN of the key an alias ARN (`arn:aws:kms:REGION:ACCOUNT:alias/NAME`) points to,
+/// if the alias exists.
+pub fn key_arn_of_alias(tx: &dyn ReadTx, alias_arn: &str) -> Result<Option<String>, ApiError> {
+    if !alias_arn.contains(":alias/") {
+        return Ok(None);
+    }
+    let Some((account, region, id)) = key_of_arn(tx, alias_arn)? else {
+        return Ok(None);
+    };
+    Ok(get_key(tx, account, region, &id)?.map(|k| k.arn))
+}
+
+/// The key policy of the key (or of the key an alias ARN points at) named by `key_arn`;
+/// `None` when there is no such key. Used by the authorizer to evaluate key policies
+/// (`ResourcePolicyType::KmsKey`).
+pub fn key_policy_for_arn(tx: &dyn ReadTx, key_arn: &str) -> Result<Option<String>, ApiError> {
+    let Some((account, region, id)) = key_of_arn(tx, key_arn)? else {
         return Ok(None);
     };
     Ok(get_key(tx, account, region, &id)?.map(|k| k.policy))

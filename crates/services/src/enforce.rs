@@ -353,10 +353,9 @@ impl PolicyAuthorizer {
     /// The resource's real ARN when the request named it by another name, as AWS
     /// authorizes it (so policies naming the real ARN apply): an IAM user, group, role or
     /// instance profile named without its path, a secret named without its random suffix
-    /// (by name or by a partial ARN),
-    /// or a KMS key named by an alias (except by the alias operations, whose resource is
-    /// the alias itself; `kms:RequestAlias` still says which alias was used). `None`: the
-    /// resource as asked.
+    /// (by name or by a partial ARN), or a KMS key named by an alias (except by the alias
+    /// operations, whose resource is the alias itself; `kms:RequestAlias` still says which
+    /// alias was used). `None`: the resource as asked.
     fn resolved_resource(&self, check: &AuthzCheck) -> Result<Option<String>, ApiError> {
         type Resolve = fn(&dyn ReadTx, &str) -> Result<Option<String>, ApiError>;
         if !check.resolve {

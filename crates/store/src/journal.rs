@@ -283,6 +283,8 @@ enum Spare {
     /// Being filled; the filling thread reports on the channel.
     Filling(Receiver<std::io::Result<()>>),
     Ready,
+    /// The filling thread could not start: not asked again before the next segment.
+    Unavailable,
 }
 
 /// Fills a new spare segment: zeros, synced, then renamed to [`SPARE_READY`] (so that a
@@ -520,7 +522,7 @@ impl Writer {
             Ok(_) => Spare::Filling(rx),
             Err(e) => {
                 tracing::warn!(error = %e, "appended stream: could not start a spare segment");
-                Spare::None
+                Spare::Unavailable
             }
         }
     }
@@ -528,6 +530,10 @@ impl Writer {
     /// The file of a new segment beginning at `start`: the spare when it is ready, else a
     /// new, empty file.
     fn new_segment(&mut self, start: u64) -> std::io::Result<File> {
+        // A spare is asked for (again) once per segment, when it is half full.
+        if matches!(self.spare, Spare::Unavailable) {
+            self.spare = Spare::None;
+        }
         if let Spare::Filling(rx) = &self.spare {
             self.spare = match rx.try_recv() {
                 Ok(Ok(())) => Spare::Ready,

@@ -3141,7 +3141,9 @@ impl crate::Operation for Operation {
                 vec![c]
             }
             O::CreateSecret(i) => {
-                let mut c = check(action, ctx, &i.name);
+                // The secret being created: authorized as named, never resolved onto an
+                // existing one (which the call then reports as existing).
+                let mut c = check(action, ctx, &i.name).naming_new();
                 c.context.retain(|(k, _)| k != "secretsmanager:SecretId");
                 c.context
                     .push(("secretsmanager:Name".into(), vec![i.name.clone()]));
@@ -3160,7 +3162,7 @@ impl crate::Operation for Operation {
                 }
                 // Adding replica Regions also needs secretsmanager:ReplicateSecretToRegions.
                 replica_context(&mut c, replicas, i.force_overwrite_replica_secret);
-                let mut r = check("ReplicateSecretToRegions", ctx, &i.name);
+                let mut r = check("ReplicateSecretToRegions", ctx, &i.name).naming_new();
                 replica_context(&mut r, replicas, i.force_overwrite_replica_secret);
                 vec![c, r]
             }

@@ -96,25 +96,17 @@ impl DueIndex {
         Ok(())
     }
 
-    /// The records due at or before `now`, earliest first, at most `limit`.
-    pub fn due(
+    /// The entries due at or before `now`, earliest first: the readable ones as records,
+    /// and the keys of any that do not decode (never written so; logged).
+    fn scan_due(
         &self,
         tx: &dyn ReadTx,
         now: OffsetDateTime,
         limit: usize,
-    ) -> Result<Vec<Filed>, ApiError> {
-        let start = Key::new().str(self.tag).finish();
-        let end = Key::new()
-            .str(self.tag)
-            .u64(micros(now).saturating_add(1))
-            .finish();
-        let range = Range {
-            start: Bound::Included(start.as_slice()),
-            end: Bound::Excluded(end.as_slice()),
-            reverse: false,
-        };
-        let mut out = Vec::new();
-        for (key, _) in tx.scan(&range, limit)? {
+    ) -> Result<(Vec<Filed>, Vec<Vec<u8>>), ApiError> {
+        let (start, end) = self.due_bounds(now);
+        let (mut due, mut unreadable) = (Vec::new(), Vec::new());
+        for (key, _) in tx.scan(&due_range(&start, &end), limit)? {
             let mut d = Decoder::new(&key);
             let parsed = (|| {
                 d.str()?;
@@ -122,18 +114,56 @@ impl DueIndex {
                 Ok::<_, KeyError>((d.str()?, d.str()?, d.str()?))
             })();
             match parsed {
-                Ok(filed) => out.push(filed),
+                Ok(filed) => due.push(filed),
                 Err(e) => {
-                    tracing::error!(index = self.tag, error = %e, "unreadable due-index entry")
+                    tracing::error!(index = self.tag, error = %e, "unreadable due-index entry; dropped");
+                    unreadable.push(key);
                 }
             }
         }
-        Ok(out)
+        Ok((due, unreadable))
     }
 
-    /// Whether anything is due at `now`: one key read.
+    /// Start and end keys of the entries due at or before `now`.
+    fn due_bounds(&self, now: OffsetDateTime) -> (Vec<u8>, Vec<u8>) {
+        let start = Key::new().str(self.tag).finish();
+        let end = Key::new()
+            .str(self.tag)
+            .u64(micros(now).saturating_add(1))
+            .finish();
+        (start, end)
+    }
+
+    /// The records due at or before `now`, earliest first, at most `limit`.
+    pub fn due(
+        &self,
+        tx: &dyn ReadTx,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Filed>, ApiError> {
+        Ok(self.scan_due(tx, now, limit)?.0)
+    }
+
+    /// Every record due at or before `now`, for the write job that runs them; an entry
+    /// that does not decode is deleted, so it can neither hide due work nor wake the
+    /// scheduler again.
+    pub fn take_due(
+        &self,
+        tx: &mut dyn WriteTx,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Filed>, ApiError> {
+        let (due, unreadable) = self.scan_due(tx, now, usize::MAX)?;
+        for key in unreadable {
+            tx.delete(&key)?;
+        }
+        Ok(due)
+    }
+
+    /// Whether anything is due at `now`: one key read (any entry, readable or not, so that
+    /// the write job runs and clears what does not decode).
     pub fn any_due(&self, tx: &dyn ReadTx, now: OffsetDateTime) -> Result<bool, ApiError> {
-        Ok(!self.due(tx, now, 1)?.is_empty())
+        let (start, end) = self.due_bounds(now);
+        Ok(!tx.scan(&due_range(&start, &end), 1)?.is_empty())
     }
 
     fn complete_key(&self) -> Vec<u8> {
@@ -158,6 +188,14 @@ pub fn file_all<T: serde::de::DeserializeOwned>(
         }
     }
     Ok(filed)
+}
+
+fn due_range<'a>(start: &'a [u8], end: &'a [u8]) -> Range<'a> {
+    Range {
+        start: Bound::Included(start),
+        end: Bound::Excluded(end),
+        reverse: false,
+    }
 }
 
 /// Due time as index order: microseconds since 1970 (earlier times file at 0).
@@ -210,4 +248,64 @@ pub fn ensure(store: &dyn Store) -> Result<(), ApiError> {
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use palisade_store::sqlite::SqliteStore;
+
+    #[test]
+    fn entries_move_with_their_record_and_unreadable_ones_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db"), Default::default()).unwrap();
+        let index = &crate::secrets::DUE;
+        let t = |s: i64| OffsetDateTime::from_unix_timestamp(1_900_000_000 + s).unwrap();
+        let read = |f: &mut dyn FnMut(&dyn ReadTx)| {
+            store
+                .read(&mut |tx| {
+                    f(tx);
+                    Ok(())
+                })
+                .unwrap()
+        };
+        crate::accounts::write_blocking(&store, move |tx| {
+            index.file(tx, ("a", "r", "x"), Some(t(10)))?;
+            index.file(tx, ("a", "r", "y"), Some(t(20)))?;
+            // Moved: filed once, under its new time.
+            index.file(tx, ("a", "r", "x"), Some(t(30)))?;
+            // An entry that does not decode, due first.
+            tx.put(&Key::new().str("smd").u64(micros(t(5))).finish(), &[])?;
+            Ok(())
+        })
+        .unwrap();
+        read(&mut |tx| {
+            assert!(!index.any_due(tx, t(4)).unwrap());
+            // It does not hide what is due behind it.
+            assert!(index.any_due(tx, t(5)).unwrap());
+            let names = |now| -> Vec<String> {
+                index
+                    .due(tx, now, 9)
+                    .unwrap()
+                    .into_iter()
+                    .map(|f| f.2)
+                    .collect()
+            };
+            assert!(names(t(19)).is_empty());
+            assert_eq!(names(t(20)), ["y"]);
+            assert_eq!(names(t(30)), ["y", "x"]);
+        });
+        let taken = crate::accounts::write_blocking(&store, move |tx| {
+            let taken = index.take_due(tx, t(20))?;
+            index.file(tx, ("a", "r", "y"), None)?;
+            Ok(taken)
+        })
+        .unwrap();
+        assert_eq!(taken, [("a".into(), "r".into(), "y".into())]);
+        read(&mut |tx| {
+            assert!(!index.any_due(tx, t(29)).unwrap());
+            assert_eq!(index.due(tx, t(30), 9).unwrap().len(), 1);
+        });
+    }
 }

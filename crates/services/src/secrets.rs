@@ -1648,7 +1648,7 @@ pub fn run_due_rotations(
     now: OffsetDateTime,
 ) -> Result<usize, ApiError> {
     let mut ran = 0;
-    for (account, region, name) in DUE.due(tx, now, usize::MAX)? {
+    for (account, region, name) in DUE.take_due(tx, now)? {
         let Some(mut s) = get_secret(tx, &account, &region, &name)? else {
             // An entry without its secret (never left by a write): drop it.
             DUE.file(tx, (&account, &region, &name), None)?;

@@ -362,7 +362,7 @@ pub(super) fn expiry_due(tx: &dyn ReadTx, now: OffsetDateTime) -> Result<bool, A
 /// many keys went back to PendingImport. Run by [`super::run_due_rotations`].
 pub(super) fn expire_due(tx: &mut dyn WriteTx, now: OffsetDateTime) -> Result<usize, ApiError> {
     let mut due = Vec::new();
-    for (account, region, key_id) in DUE.due(tx, now, usize::MAX)? {
+    for (account, region, key_id) in DUE.take_due(tx, now)? {
         let raw = tx.get(&import_key(&account, &region, &key_id))?;
         match raw.and_then(|v| serde_json::from_slice::<ImportRecord>(&v).ok()) {
             Some(r) if r.valid_to.is_some_and(|t| t <= now) => due.push(r),

@@ -341,7 +341,7 @@ pub fn run_due_rotations(
     now: OffsetDateTime,
 ) -> Result<usize, ApiError> {
     let mut due = Vec::new();
-    for (account, region, key_id) in DUE.due(tx, now, usize::MAX)? {
+    for (account, region, key_id) in DUE.take_due(tx, now)? {
         let raw = tx.get(&rotation_key(&account, &region, &key_id))?;
         let r = raw.and_then(|v| serde_json::from_slice::<RotationRecord>(&v).ok());
         let k = store::get_key(tx, &account, &region, &key_id)?;

@@ -389,6 +389,18 @@ def test_session_token_and_federation_credentials_are_limited_as_in_aws(endpoint
     assert err["Message"] == "Cannot call AssumeRole with session credentials"
     err, status = error_of(fed_sts.get_access_key_info, AccessKeyId=ak)
     assert (err["Code"], status) == ("AccessDenied", 403)
+    # The refusal comes before policies are looked at: a session allowed nothing gets it too,
+    # and CloudTrail records it.
+    bare = sts.get_federation_token(Name="nora-bare")["Credentials"]
+    err, status = error_of(creds_client(endpoint, "sts", bare).assume_role, RoleArn=role["Arn"], RoleSessionName="bb")
+    assert (err["Code"], err["Message"]) == ("AccessDenied", "Cannot call AssumeRole with session credentials")
+    refused = [
+        json.loads(e["CloudTrailEvent"])
+        for e in client(endpoint, "cloudtrail").lookup_events(
+            LookupAttributes=[{"AttributeKey": "AccessKeyId", "AttributeValue": bare["AccessKeyId"]}]
+        )["Events"]
+    ]
+    assert [(r["eventName"], r["errorCode"]) for r in refused] == [("AssumeRole", "AccessDenied")]
 
     # Role sessions are not limited this way.
     role_creds = client(endpoint, "sts").assume_role(RoleArn=role["Arn"], RoleSessionName="rs")["Credentials"]

@@ -304,28 +304,36 @@ async fn api(
         }
     };
 
-    // 3. Authorize every check before the operation touches state.
+    // 3. Refusals that depend on the credentials alone, then every authorization check,
+    // all before the operation touches state.
     let checks = op.authz(&ctx);
     let resource_accounts: Vec<String> = checks
         .iter()
         .filter_map(|c| c.resource_account.clone())
         .filter(|a| *a != ctx.principal.account_id)
         .collect();
-    for check in &checks {
-        if let AuthzDecision::Deny { message } = env.authorizer.authorize(check, &ctx) {
-            let denied = access_denied(family, message);
-            let refusal = Refusal {
-                name: op.name().to_owned(),
-                read_only: op.audit_read_only(),
-                params: op.request_parameters(),
-                error: denied.clone(),
-                resource_accounts,
-            };
-            record_failure(app, service, &ctx, refusal)
-                .await
-                .map_err(|e| Failure::of(service, e))?;
-            return Err(Failure::of(service, denied));
-        }
+    let refused = match op.precheck(&ctx) {
+        Err(e) => Some((e, Vec::new())),
+        Ok(()) => checks
+            .iter()
+            .find_map(|check| match env.authorizer.authorize(check, &ctx) {
+                AuthzDecision::Deny { message } => Some(access_denied(family, message)),
+                AuthzDecision::Allow => None,
+            })
+            .map(|denied| (denied, resource_accounts.clone())),
+    };
+    if let Some((error, resource_accounts)) = refused {
+        let refusal = Refusal {
+            name: op.name().to_owned(),
+            read_only: op.audit_read_only(),
+            params: op.request_parameters(),
+            error: error.clone(),
+            resource_accounts,
+        };
+        record_failure(app, service, &ctx, refusal)
+            .await
+            .map_err(|e| Failure::of(service, e))?;
+        return Err(Failure::of(service, error));
     }
 
     // 4 + 5. Run and audit in one durable job.

@@ -77,6 +77,13 @@ pub trait Operation: Send + Sync + 'static {
         let _ = (tx, env, ctx);
         None
     }
+    /// A refusal that depends only on the caller's credentials, made before authorization
+    /// (AWS answers it whatever the policies say: e.g. STS refuses GetSessionToken to
+    /// session credentials). Recorded in CloudTrail like a denial.
+    fn precheck(&self, ctx: &RequestContext) -> Result<(), ApiError> {
+        let _ = ctx;
+        Ok(())
+    }
     /// The authorization checks this call needs; empty when AWS requires no permission.
     fn authz(&self, ctx: &RequestContext) -> Vec<AuthzCheck>;
     /// CloudTrail `requestParameters`, with secrets redacted as AWS does.

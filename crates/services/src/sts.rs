@@ -807,7 +807,6 @@ pub fn assume_role(
     ctx: &RequestContext,
     i: &AssumeRoleInput,
 ) -> Result<Reply, ApiError> {
-    refuse_restricted_sessions(ctx, "AssumeRole")?;
     let (account, _path, name) =
         parse_role_arn(&i.role_arn).ok_or_else(|| assume_denied(ctx, &i.role_arn))?;
     if tx.get(&keyspace::account(account))?.is_none() {
@@ -1019,7 +1018,6 @@ pub fn get_session_token(
     ctx: &RequestContext,
     i: &GetSessionTokenInput,
 ) -> Result<Reply, ApiError> {
-    refuse_sessions(ctx, "GetSessionToken")?;
     let mut duration = i.duration_seconds.unwrap_or(43_200);
     // "If the duration is longer than one hour, the session for root user credentials
     // defaults to one hour."
@@ -1064,7 +1062,6 @@ pub fn get_federation_token(
     ctx: &RequestContext,
     i: &GetFederationTokenInput,
 ) -> Result<Reply, ApiError> {
-    refuse_sessions(ctx, "GetFederationToken")?;
     let account = ctx.principal.account_id.clone();
     let mut duration = i.duration_seconds.unwrap_or(43_200);
     if ctx.principal.is_root() {
@@ -1232,6 +1229,16 @@ impl crate::Operation for Operation {
         !matches!(self, Operation::GetCallerIdentity)
     }
 
+    fn precheck(&self, ctx: &RequestContext) -> Result<(), ApiError> {
+        match self {
+            Operation::GetSessionToken(_) => refuse_sessions(ctx, "GetSessionToken"),
+            Operation::GetFederationToken(_) => refuse_sessions(ctx, "GetFederationToken"),
+            Operation::AssumeRole(_) => refuse_restricted_sessions(ctx, "AssumeRole"),
+            Operation::GetAccessKeyInfo(_) => refuse_restricted_sessions(ctx, "GetAccessKeyInfo"),
+            Operation::GetCallerIdentity => Ok(()),
+        }
+    }
+
     fn authz(&self, ctx: &RequestContext) -> Vec<AuthzCheck> {
         match self {
             // "No permissions are required to perform this operation." (STS API reference)
@@ -1360,10 +1367,7 @@ impl crate::Operation for Operation {
     fn read(&self, tx: &dyn ReadTx, env: &Env, ctx: &RequestContext) -> Result<Reply, ApiError> {
         match self {
             Operation::GetCallerIdentity => Ok(Reply::new(get_caller_identity(ctx))),
-            Operation::GetAccessKeyInfo(i) => {
-                refuse_restricted_sessions(ctx, "GetAccessKeyInfo")?;
-                get_access_key_info(tx, env, i)
-            }
+            Operation::GetAccessKeyInfo(i) => get_access_key_info(tx, env, i),
             _ => Err(ApiError::internal("read() on a mutating STS operation")),
         }
     }
@@ -1715,10 +1719,7 @@ mod tests {
             serial_number: None,
             token_code: None,
         };
-        let err = run_write(&f, &fed_ctx, move |tx, env, ctx| {
-            get_session_token(tx, env, ctx, &i)
-        })
-        .unwrap_err();
+        let err = crate::Operation::precheck(&Operation::GetSessionToken(i), &fed_ctx).unwrap_err();
         assert_eq!(
             err.message,
             "Cannot call GetSessionToken with session credentials"

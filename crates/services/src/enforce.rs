@@ -46,6 +46,10 @@ pub struct PolicyAuthorizer {
     root: Vec<Policy>,
     /// Organization policies and facts per account (same generation rule).
     orgs: RwLock<HashMap<String, Arc<AccountOrg>>>,
+    /// IAM entity ARNs named without their path -> the real ARN (`None`: as named), with
+    /// the generation they were read in (IAM writes bump it, so renames and deletions are
+    /// seen on the next request).
+    iam_arns: RwLock<HashMap<String, (u64, Option<String>)>>,
 }
 
 /// What AWS Organizations imposes on one account, compiled.
@@ -73,6 +77,7 @@ impl PolicyAuthorizer {
             .into_iter()
             .collect(),
             orgs: RwLock::new(HashMap::new()),
+            iam_arns: RwLock::new(HashMap::new()),
         }
     }
 
@@ -369,7 +374,7 @@ impl PolicyAuthorizer {
         } else if action.starts_with("iam:")
             && crate::iam::model::unpathed_entity_arn(resource).is_some()
         {
-            crate::iam::model::arn_with_path
+            return self.iam_arn_with_path(resource);
         } else if action.starts_with("kms:")
             && !matches!(
                 action,
@@ -388,6 +393,29 @@ impl PolicyAuthorizer {
             Ok(())
         })?;
         Ok(arn)
+    }
+
+    /// [`crate::iam::model::arn_with_path`], cached per generation: IAM calls name entities
+    /// without their path on nearly every call.
+    fn iam_arn_with_path(&self, arn: &str) -> Result<Option<String>, ApiError> {
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some((g, real)) = self.iam_arns.read().get(arn) {
+            if *g == generation {
+                return Ok(real.clone());
+            }
+        }
+        let mut real = None;
+        self.store.read(&mut |tx| {
+            real = crate::iam::model::arn_with_path(tx, arn)
+                .map_err(|e| StoreError::Other(e.to_string()))?;
+            Ok(())
+        })?;
+        let mut map = self.iam_arns.write();
+        if map.len() > 100_000 {
+            map.clear();
+        }
+        map.insert(arn.to_owned(), (generation, real.clone()));
+        Ok(real)
     }
 
     /// Reads a resource's policy document with `find` and compiles it.

@@ -177,6 +177,9 @@ def test_entities_named_without_their_path_are_authorized_by_their_full_arn(endp
     assert resp["Error"]["Code"] == "AccessDenied"
     # The denial names the real ARN, as AWS's does.
     assert f"arn:aws:iam::{ACCOUNT}:user/finance/sam" in resp["Error"]["Message"]
+    # A move to another path counts from the next call.
+    root.update_user(UserName="lee", NewPath="/finance/")
+    assert "user/finance/lee" in denied(lambda: iam.get_user(UserName="lee"))["Error"]["Message"]
     # Creating names the new entity as asked: a name taken under another path is
     # EntityAlreadyExists to a caller allowed to create it, not a denial about the other.
     root.put_user_policy(UserName="eng-lead", PolicyName="create", PolicyDocument=json.dumps({

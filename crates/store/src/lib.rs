@@ -163,12 +163,14 @@ pub trait Store: Send + Sync + 'static {
 /// Submits `job` and blocks the calling thread until its commit is durable. For startup
 /// and tools; request handlers await `done` instead of blocking a runtime thread.
 pub fn write_blocking(store: &dyn Store, job: WriteFn) -> Result<(), StoreError> {
+    wait_for(|done| store.submit(job, done))
+}
+
+/// Hands `start` a `done` and blocks the calling thread until it has been called.
+pub(crate) fn wait_for(start: impl FnOnce(DoneFn)) -> Result<(), StoreError> {
     let (tx, rx) = crossbeam_channel::bounded(1);
-    store.submit(
-        job,
-        Box::new(move |r| {
-            let _ = tx.send(r);
-        }),
-    );
+    start(Box::new(move |r| {
+        let _ = tx.send(r);
+    }));
     rx.recv().unwrap_or(Err(StoreError::WriterGone))
 }

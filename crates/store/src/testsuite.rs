@@ -754,14 +754,7 @@ fn appended(s: &dyn Store, from: u64) -> Vec<(u64, Vec<u8>)> {
 }
 
 fn append_blocking(s: &dyn Store, records: Vec<Vec<u8>>) -> Result<(), StoreError> {
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    s.append(
-        records,
-        Box::new(move |r| {
-            let _ = tx.send(r);
-        }),
-    );
-    rx.recv().unwrap_or(Err(StoreError::WriterGone))
+    crate::wait_for(|done| s.append(records, done))
 }
 
 pub fn appended_stream(open: Open<'_>) {

@@ -98,7 +98,28 @@ fn get(tx: &dyn ReadTx, k: &KeyRecord) -> Result<Option<RotationRecord>, ApiErro
 fn put(tx: &mut dyn WriteTx, r: &RotationRecord) -> Result<(), ApiError> {
     let raw = serde_json::to_vec(r).map_err(ApiError::internal)?;
     tx.put(&rotation_key(&r.account, &r.region, &r.key_id), &raw)?;
-    refile(tx, &r.account, &r.region, &r.key_id)
+    let k = store::get_key(tx, &r.account, &r.region, &r.key_id)?;
+    file_due(tx, Some(r), k.as_ref(), (&r.account, &r.region, &r.key_id))
+}
+
+/// After a write of key `k` (its state decides whether its rotation is scheduled).
+pub(super) fn key_written(tx: &mut dyn WriteTx, k: &KeyRecord) -> Result<(), ApiError> {
+    let r = get(tx, k)?;
+    file_due(tx, r.as_ref(), Some(k), (&k.account, &k.region, &k.key_id))
+}
+
+/// Files the key's next automatic rotation in [`DUE`] from its two records.
+fn file_due(
+    tx: &mut dyn WriteTx,
+    r: Option<&RotationRecord>,
+    k: Option<&KeyRecord>,
+    who: (&str, &str, &str),
+) -> Result<(), ApiError> {
+    let due = match (r, k) {
+        (Some(r), Some(k)) => due_at(r, k),
+        _ => None,
+    };
+    DUE.file(tx, who, due)
 }
 
 /// When automatic rotation is next due for the key of `r`, while the key can rotate: an
@@ -110,23 +131,15 @@ fn due_at(r: &RotationRecord, k: &KeyRecord) -> Option<OffsetDateTime> {
     r.next_rotation.filter(|_| r.enabled && can_rotate)
 }
 
-/// Files key `key_id`'s next automatic rotation in [`DUE`] from its rotation record and
-/// its key record; called after a write of either.
-pub(super) fn refile(
-    tx: &mut dyn WriteTx,
-    account: &str,
-    region: &str,
-    key_id: &str,
-) -> Result<(), ApiError> {
-    let due = match tx.get(&rotation_key(account, region, key_id))? {
-        Some(raw) => {
-            let r: RotationRecord = serde_json::from_slice(&raw)
-                .map_err(|e| ApiError::internal(format!("kms rotation record: {e}")))?;
-            store::get_key(tx, account, region, key_id)?.and_then(|k| due_at(&r, &k))
-        }
+/// Files key `key_id`'s next automatic rotation in [`DUE`], reading both its records
+/// (backfill, and an entry found filed under a time not its own).
+fn refile(tx: &mut dyn WriteTx, account: &str, region: &str, key_id: &str) -> Result<(), ApiError> {
+    let k = store::get_key(tx, account, region, key_id)?;
+    let r = match &k {
+        Some(k) => get(tx, k)?,
         None => None,
     };
-    DUE.file(tx, (account, region, key_id), due)
+    file_due(tx, r.as_ref(), k.as_ref(), (account, region, key_id))
 }
 
 /// The scheduler's index of keys by their next automatic rotation.

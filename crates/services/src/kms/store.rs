@@ -126,7 +126,7 @@ pub fn put_key(tx: &mut dyn WriteTx, key: &KeyRecord) -> Result<(), ApiError> {
     let raw = serde_json::to_vec(key).map_err(ApiError::internal)?;
     tx.put(&key_key(&key.account, &key.region, &key.key_id), &raw)?;
     // The key's state decides whether its automatic rotation is scheduled.
-    super::rotation::refile(tx, &key.account, &key.region, &key.key_id)
+    super::rotation::key_written(tx, key)
 }
 
 pub fn get_alias(

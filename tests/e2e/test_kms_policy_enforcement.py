@@ -110,3 +110,56 @@ def test_key_policy_conditions_on_encryption_context(endpoint):
     assert app.decrypt(CiphertextBlob=blob, EncryptionContext={"app": "pettracker"})["Plaintext"] == b"x"
     denied(lambda: app.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"app": "other"}))
     denied(lambda: app.encrypt(KeyId=key, Plaintext=b"x"))
+
+
+def test_alias_operations_need_the_alias_and_every_key_involved(endpoint):
+    """AWS: CreateAlias, UpdateAlias and DeleteAlias need the permission on the alias (IAM
+    policies) and on each key: the target, and for Update/Delete the key the alias points
+    at now (key policies, which by default delegate to IAM)."""
+    kms = client(endpoint, "kms")
+    old = kms.create_key()["KeyMetadata"]["Arn"]
+    new = kms.create_key()["KeyMetadata"]["Arn"]
+    prefix = old.split(":key/")[0]
+    kms.create_alias(AliasName="alias/test-app", TargetKeyId=old)
+
+    def on(*resources):
+        return {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"],
+             "Resource": list(resources)}]}
+
+    alias_only = user(endpoint, "alias-only", on(f"{prefix}:alias/test-*"))
+    assert old in denied(lambda: alias_only.delete_alias(AliasName="alias/test-app"))
+    assert new in denied(lambda: alias_only.create_alias(AliasName="alias/test-other", TargetKeyId=new))
+    # The new key is allowed, the key the alias points at now is not.
+    alias_and_new = user(endpoint, "alias-and-new", on(f"{prefix}:alias/test-*", new))
+    message = denied(lambda: alias_and_new.update_alias(AliasName="alias/test-app", TargetKeyId=new))
+    assert old in message and "kms:UpdateAlias" in message
+    # Keys alone are not the alias.
+    keys_only = user(endpoint, "keys-only", on(old, new))
+    assert "alias/test-app" in denied(lambda: keys_only.delete_alias(AliasName="alias/test-app"))
+
+    everything = user(endpoint, "everything", on(f"{prefix}:alias/test-*", old, new))
+    everything.update_alias(AliasName="alias/test-app", TargetKeyId=new)
+    assert kms.describe_key(KeyId="alias/test-app")["KeyMetadata"]["Arn"] == new
+    # Now the alias points at `new`, which alias_and_new may act on.
+    alias_and_new.delete_alias(AliasName="alias/test-app")
+    with pytest.raises(ClientError) as e:
+        kms.describe_key(KeyId="alias/test-app")
+    assert e.value.response["Error"]["Code"] == "NotFoundException"
+    # A missing alias is NotFound for whoever may delete it.
+    with pytest.raises(ClientError) as e:
+        everything.delete_alias(AliasName="alias/test-gone")
+    assert e.value.response["Error"]["Code"] == "NotFoundException"
+
+
+def test_key_policy_deny_on_the_aliased_key_stops_delete_alias(endpoint):
+    key = key_with_policy(endpoint, [
+        {"Sid": "Account", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "KeepAliases", "Effect": "Deny", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/app"},
+         "Action": "kms:DeleteAlias", "Resource": "*"},
+    ])
+    client(endpoint, "kms").create_alias(AliasName="alias/kept", TargetKeyId=key)
+    app = user(endpoint, "app", ALL_KMS)
+    assert "explicit deny in a resource-based policy" in denied(lambda: app.delete_alias(AliasName="alias/kept"))
+    client(endpoint, "kms").delete_alias(AliasName="alias/kept")

@@ -327,6 +327,10 @@ impl PolicyAuthorizer {
             });
         }
         if action.starts_with("kms:") && resource.starts_with("arn:aws:kms:") {
+            if !check.resolve && resource.contains(":alias/") {
+                // The alias itself (alias operations): IAM policies alone control it.
+                return Ok(None);
+            }
             return self.stored_policy(ResourcePolicyType::KmsKey, |tx| {
                 crate::kms::key_policy_for_arn(tx, resource)
             });
@@ -358,8 +362,8 @@ impl PolicyAuthorizer {
     /// The resource's real ARN when the request named it by another name, as AWS
     /// authorizes it (so policies naming the real ARN apply): an IAM user, group, role or
     /// instance profile named without its path, a secret named without its random suffix
-    /// (by name or by a partial ARN), or a KMS key named by an alias (except by the alias
-    /// operations, whose resource is the alias itself; `kms:RequestAlias` still says which
+    /// (by name or by a partial ARN), or a KMS key named by an alias (not the alias
+    /// operations' checks on the alias itself, which opt out; `kms:RequestAlias` still says which
     /// alias was used). `None`: the resource as asked.
     fn resolved_resource(&self, check: &AuthzCheck) -> Result<Option<String>, ApiError> {
         type Resolve = fn(&dyn ReadTx, &str) -> Result<Option<String>, ApiError>;
@@ -376,10 +380,6 @@ impl PolicyAuthorizer {
         {
             return self.iam_arn_with_path(resource);
         } else if action.starts_with("kms:")
-            && !matches!(
-                action,
-                "kms:CreateAlias" | "kms:UpdateAlias" | "kms:DeleteAlias"
-            )
             && resource.starts_with("arn:aws:kms:")
             && resource.contains(":alias/")
         {

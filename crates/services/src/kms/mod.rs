@@ -757,6 +757,27 @@ fn key_check(
     c
 }
 
+/// The check on an alias itself, for the alias operations: matched as named, never as
+/// the key it points at.
+fn alias_check(action: &str, alias_name: &str, ctx: &RequestContext) -> AuthzCheck {
+    let mut c = aliased_key_check(action, alias_name, ctx);
+    c.resolve = false;
+    c
+}
+
+/// The check on the key an alias points at now (the authorizer resolves the alias ARN;
+/// without such an alias it stays the alias, and the operation answers NotFound).
+fn aliased_key_check(action: &str, alias_name: &str, ctx: &RequestContext) -> AuthzCheck {
+    let arn = store::alias_arn(&ctx.region, &ctx.principal.account_id, alias_name);
+    let mut c = AuthzCheck::new(format!("kms:{action}"), arn);
+    c.resource_account = Some(ctx.principal.account_id.clone());
+    c.context.push((
+        "kms:CallerAccount".to_owned(),
+        vec![ctx.principal.account_id.clone()],
+    ));
+    c
+}
+
 fn star_check(
     action: &str,
     ctx: &RequestContext,
@@ -1692,19 +1713,22 @@ impl crate::Operation for Operation {
                 ctx,
                 vec![],
             )],
-            O::CreateAlias(i) | O::UpdateAlias(i) => {
-                let action = if matches!(self, O::CreateAlias(_)) {
-                    "CreateAlias"
-                } else {
-                    "UpdateAlias"
-                };
-                vec![
-                    key_check(action, &i.alias_name, ctx, vec![]),
-                    key_check(action, &i.target_key_id, ctx, vec![]),
-                ]
-            }
-            // DeleteAlias also needs permission on the key; the alias names it only in state.
-            O::DeleteAlias(i) => vec![key_check("DeleteAlias", &i.alias_name, ctx, vec![])],
+            // AWS: the alias operations need the permission on the alias (IAM policies
+            // only; an alias has no policy) and on each key involved (its key policy): the
+            // key the alias is moved to or created for, and the key it points at now.
+            O::CreateAlias(i) => vec![
+                alias_check("CreateAlias", &i.alias_name, ctx),
+                key_check("CreateAlias", &i.target_key_id, ctx, vec![]),
+            ],
+            O::UpdateAlias(i) => vec![
+                alias_check("UpdateAlias", &i.alias_name, ctx),
+                aliased_key_check("UpdateAlias", &i.alias_name, ctx),
+                key_check("UpdateAlias", &i.target_key_id, ctx, vec![]),
+            ],
+            O::DeleteAlias(i) => vec![
+                alias_check("DeleteAlias", &i.alias_name, ctx),
+                aliased_key_check("DeleteAlias", &i.alias_name, ctx),
+            ],
             O::Encrypt(i) => {
                 let mut extra = context_keys(&i.encryption_context);
                 extra.push(alg_key(&i.encryption_algorithm));

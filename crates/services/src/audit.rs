@@ -10,6 +10,7 @@ use crate::{context::RequestContext, error::ApiError, keyspace, registry::Servic
 use palisade_store::keys::{Decoder, Key};
 use palisade_store::{ReadTx, StoreError, WriteTx};
 use serde_json::Value;
+use std::borrow::Cow;
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
 /// The lookup attributes AWS supports, by their `AttributeKey` names.
@@ -277,16 +278,16 @@ pub fn prepare(call: Call<'_>) -> Result<Prepared, StoreError> {
     };
     let json = serde_json::to_string(&record).map_err(|e| StoreError::Other(e.to_string()))?;
     let head = Header {
-        account: &p.account_id,
-        region,
+        account: Cow::Borrowed(&p.account_id),
+        region: Cow::Borrowed(region),
         micros: micros(ctx.now),
-        event_id: &event_id,
-        event_name: call.event_name,
-        event_source: call.service.event_source,
+        event_id: Cow::Borrowed(&event_id),
+        event_name: Cow::Borrowed(call.event_name),
+        event_source: Cow::Borrowed(call.service.event_source),
         read_only: call.read_only,
-        username: &p.user_name,
-        access_key_id: &p.access_key_id,
-        resources,
+        username: Cow::Borrowed(&p.user_name),
+        access_key_id: Cow::Borrowed(&p.access_key_id),
+        resources: borrowed(resources),
     };
     let mut records = vec![head.encode(&json)];
     let mut others: Vec<&String> = call
@@ -307,9 +308,9 @@ pub fn prepare(call: Call<'_>) -> Result<Prepared, StoreError> {
                 obj.insert("sharedEventID".into(), Value::String(event_id.clone()));
             }
             let copy_head = Header {
-                account,
-                event_id: &copy_id,
-                ..head
+                account: Cow::Borrowed(account),
+                event_id: Cow::Borrowed(&copy_id),
+                ..head.clone()
             };
             records.push(copy_head.encode(&copy.to_string()));
         }
@@ -349,62 +350,132 @@ pub struct ServiceEvent<'a> {
 /// Appends a service event to the log, in the caller's transaction.
 pub fn record_service_event(tx: &mut dyn WriteTx, ev: &ServiceEvent<'_>) -> Result<(), StoreError> {
     let head = Header {
-        account: ev.account,
-        region: ev.region,
+        account: Cow::Borrowed(ev.account),
+        region: Cow::Borrowed(ev.region),
         micros: micros(ev.time),
-        event_id: ev.event_id,
-        event_name: ev.event_name,
-        event_source: ev.event_source,
+        event_id: Cow::Borrowed(ev.event_id),
+        event_name: Cow::Borrowed(ev.event_name),
+        event_source: Cow::Borrowed(ev.event_source),
         read_only: false,
-        username: "",
-        access_key_id: "",
-        resources: ev.resources,
+        username: Cow::Borrowed(""),
+        access_key_id: Cow::Borrowed(""),
+        resources: borrowed(ev.resources),
     };
     tx.log_append(&head.encode(ev.json))?;
     Ok(())
 }
 
 /// The lookup fields of a logged event, stored in front of its JSON so that indexing and
-/// lookups never parse the JSON.
-#[derive(Clone, Copy)]
+/// lookups never parse the JSON. Decoded, its strings borrow from the record unless they
+/// held an escaped byte.
+#[derive(Clone)]
 struct Header<'a> {
-    account: &'a str,
-    region: &'a str,
+    account: Cow<'a, str>,
+    region: Cow<'a, str>,
     micros: i64,
-    event_id: &'a str,
-    event_name: &'a str,
-    event_source: &'a str,
+    event_id: Cow<'a, str>,
+    event_name: Cow<'a, str>,
+    event_source: Cow<'a, str>,
     read_only: bool,
-    username: &'a str,
-    access_key_id: &'a str,
-    resources: &'a [(String, String)],
+    username: Cow<'a, str>,
+    access_key_id: Cow<'a, str>,
+    resources: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+/// (type, name) pairs as a header's borrowed resources.
+fn borrowed(resources: &[(String, String)]) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    resources
+        .iter()
+        .map(|(t, n)| (Cow::Borrowed(t.as_str()), Cow::Borrowed(n.as_str())))
+        .collect()
 }
 
 /// Version tag of the log record format below.
 const LOG_FORMAT: u64 = 1;
 
-impl Header<'_> {
+impl<'a> Header<'a> {
     /// `[format, account, region, time, id, name, source, read-only, username, key id,
     /// resource count, (type, name)...]` as tuple-encoded parts, then the JSON bytes.
     fn encode(&self, json: &str) -> Vec<u8> {
         let mut k = Key::new()
             .u64(LOG_FORMAT)
-            .str(self.account)
-            .str(self.region)
+            .str(&self.account)
+            .str(&self.region)
             .u64(self.micros as u64)
-            .str(self.event_id)
-            .str(self.event_name)
-            .str(self.event_source)
+            .str(&self.event_id)
+            .str(&self.event_name)
+            .str(&self.event_source)
             .u64(u64::from(self.read_only))
-            .str(self.username)
-            .str(self.access_key_id)
+            .str(&self.username)
+            .str(&self.access_key_id)
             .u64(self.resources.len() as u64);
-        for (kind, name) in self.resources {
+        for (kind, name) in &self.resources {
             k = k.str(kind).str(name);
         }
         let mut out = k.finish();
         out.extend_from_slice(json.as_bytes());
         out
+    }
+
+    /// Reads what [`Header::encode`] wrote: the header and the JSON bytes after it.
+    fn decode(raw: &'a [u8]) -> Result<(Header<'a>, &'a [u8]), StoreError> {
+        let mut d = Decoder::new(raw);
+        if d.u64()? != LOG_FORMAT {
+            return Err(StoreError::Other("event log record: unknown format".into()));
+        }
+        let account = d.str_cow()?;
+        let region = d.str_cow()?;
+        let micros = d.u64()? as i64;
+        let event_id = d.str_cow()?;
+        let event_name = d.str_cow()?;
+        let event_source = d.str_cow()?;
+        let read_only = d.u64()? != 0;
+        let username = d.str_cow()?;
+        let access_key_id = d.str_cow()?;
+        let n = d.u64()?;
+        let mut resources = Vec::new();
+        for _ in 0..n.min(1024) {
+            resources.push((d.str_cow()?, d.str_cow()?));
+        }
+        let head = Header {
+            account,
+            region,
+            micros,
+            event_id,
+            event_name,
+            event_source,
+            read_only,
+            username,
+            access_key_id,
+            resources,
+        };
+        Ok((head, d.rest()))
+    }
+
+    /// The (attribute code, value) pairs `LookupEvents` finds this event by through the
+    /// index. `EventId` is there only for ids that do not carry their time (see
+    /// [`event_id_time`]); time-ordered ids are found by time instead.
+    fn indexed_values(&self) -> impl Iterator<Item = (u64, &str)> {
+        let fixed = [
+            (attribute_code("EventName"), &*self.event_name),
+            (
+                attribute_code("ReadOnly"),
+                if self.read_only { "true" } else { "false" },
+            ),
+            (attribute_code("Username"), &*self.username),
+            (attribute_code("EventSource"), &*self.event_source),
+            (attribute_code("AccessKeyId"), &*self.access_key_id),
+        ];
+        let resources = self.resources.iter().flat_map(|(ty, name)| {
+            [
+                (attribute_code("ResourceType"), &**ty),
+                (attribute_code("ResourceName"), &**name),
+            ]
+        });
+        let event_id = event_id_time(&self.event_id)
+            .is_none()
+            .then(|| (attribute_code("EventId"), &*self.event_id));
+        fixed.into_iter().chain(resources).chain(event_id)
     }
 }
 
@@ -419,81 +490,26 @@ pub struct LoggedEvent {
 impl LoggedEvent {
     /// Reads what [`Header::encode`] wrote.
     pub fn decode(raw: &[u8]) -> Result<LoggedEvent, StoreError> {
-        Self::decode_with(raw, true)
-    }
-
-    /// Reads the header only: `cloud_trail_event` is left empty (for indexing).
-    pub fn decode_header(raw: &[u8]) -> Result<LoggedEvent, StoreError> {
-        Self::decode_with(raw, false)
-    }
-
-    fn decode_with(raw: &[u8], with_json: bool) -> Result<LoggedEvent, StoreError> {
-        let mut d = Decoder::new(raw);
-        if d.u64()? != LOG_FORMAT {
-            return Err(StoreError::Other("event log record: unknown format".into()));
-        }
-        let account = d.str()?;
-        let region = d.str()?;
-        let micros = d.u64()? as i64;
-        let event_id = d.str()?;
-        let event_name = d.str()?;
-        let event_source = d.str()?;
-        let read_only = d.u64()? != 0;
-        let username = d.str()?;
-        let access_key_id = d.str()?;
-        let n = d.u64()?;
-        let mut resources = Vec::new();
-        for _ in 0..n.min(1024) {
-            resources.push((d.str()?, d.str()?));
-        }
-        let json = if with_json {
-            String::from_utf8_lossy(d.rest()).into_owned()
-        } else {
-            String::new()
-        };
+        let (h, json) = Header::decode(raw)?;
         Ok(LoggedEvent {
-            account,
-            region,
+            account: h.account.into_owned(),
+            region: h.region.into_owned(),
             event: StoredEvent {
-                event_id,
-                event_name,
-                event_source,
-                read_only,
-                access_key_id,
-                username,
-                event_time_micros: micros,
-                resources,
-                cloud_trail_event: json,
+                event_id: h.event_id.into_owned(),
+                event_name: h.event_name.into_owned(),
+                event_source: h.event_source.into_owned(),
+                read_only: h.read_only,
+                access_key_id: h.access_key_id.into_owned(),
+                username: h.username.into_owned(),
+                event_time_micros: h.micros,
+                resources: h
+                    .resources
+                    .into_iter()
+                    .map(|(t, n)| (t.into_owned(), n.into_owned()))
+                    .collect(),
+                cloud_trail_event: String::from_utf8_lossy(json).into_owned(),
             },
         })
-    }
-
-    /// The (attribute code, value) pairs `LookupEvents` finds this event by through the
-    /// index. `EventId` is there only for ids that do not carry their time (see
-    /// [`event_id_time`]); time-ordered ids are found by time instead.
-    pub fn indexed_values(&self) -> Vec<(u64, &str)> {
-        let ev = &self.event;
-        let mut out = Vec::with_capacity(6 + 2 * ev.resources.len());
-        for (code, value) in [
-            (attribute_code("EventName"), ev.event_name.as_str()),
-            (
-                attribute_code("ReadOnly"),
-                if ev.read_only { "true" } else { "false" },
-            ),
-            (attribute_code("Username"), ev.username.as_str()),
-            (attribute_code("EventSource"), ev.event_source.as_str()),
-            (attribute_code("AccessKeyId"), ev.access_key_id.as_str()),
-        ] {
-            out.push((code, value));
-        }
-        for (ty, name) in &ev.resources {
-            out.push((attribute_code("ResourceType"), ty.as_str()));
-            out.push((attribute_code("ResourceName"), name.as_str()));
-        }
-        if event_id_time(&ev.event_id).is_none() {
-            out.push((attribute_code("EventId"), ev.event_id.as_str()));
-        }
-        out
     }
 
     /// Whether `LookupEvents` with this attribute finds the event.
@@ -602,10 +618,10 @@ pub fn index_pending(tx: &mut dyn WriteTx, limit: usize) -> Result<usize, StoreE
     if records.is_empty() {
         return Ok(0);
     }
-    let decoded: Vec<(u64, LoggedEvent)> = records
+    let decoded: Vec<(u64, Header<'_>)> = records
         .iter()
-        .filter_map(|(seq, raw)| match LoggedEvent::decode_header(raw) {
-            Ok(l) => Some((*seq, l)),
+        .filter_map(|(seq, raw)| match Header::decode(raw) {
+            Ok((head, _json)) => Some((*seq, head)),
             Err(e) => {
                 // Never wedge the indexer on one bad record; it stays in the log.
                 tracing::error!(seq, error = %e, "unreadable event log record; not indexed");
@@ -614,13 +630,15 @@ pub fn index_pending(tx: &mut dyn WriteTx, limit: usize) -> Result<usize, StoreE
         })
         .collect();
     // (account, region, code, value) -> chunks, each a list of (time, seq) in log order.
-    let mut lists: HashMap<PostingList<'_>, Vec<Chunk>> = HashMap::new();
-    for (seq, logged) in &decoded {
-        let pos = (logged.event.event_time_micros, *seq);
-        let values = std::iter::once((ALL_EVENTS, "")).chain(logged.indexed_values());
+    // aHash: this map takes every event's values, and SipHash was a tenth of indexing.
+    let mut lists: HashMap<PostingList<'_>, Vec<Chunk>, ahash::RandomState> =
+        HashMap::with_hasher(ahash::RandomState::new());
+    for (seq, head) in &decoded {
+        let pos = (head.micros, *seq);
+        let values = std::iter::once((ALL_EVENTS, "")).chain(head.indexed_values());
         for (code, value) in values {
             let chunks = lists
-                .entry((logged.account.as_str(), logged.region.as_str(), code, value))
+                .entry((&*head.account, &*head.region, code, value))
                 .or_default();
             match chunks.last_mut() {
                 Some(c) if c.fits(pos.0) => c.push(pos),
@@ -730,8 +748,8 @@ fn expired_prefix<'r>(
 ) -> Option<(usize, u64)> {
     let mut cut = None;
     for (i, (end, raw)) in records.enumerate() {
-        match LoggedEvent::decode_header(raw) {
-            Ok(l) if l.event.event_time_micros < cutoff => cut = Some((i + 1, end)),
+        match Header::decode(raw) {
+            Ok((head, _)) if head.micros < cutoff => cut = Some((i + 1, end)),
             Ok(_) => break,
             Err(e) => {
                 tracing::warn!(error = %e, "unreadable event record; kept unless events after it expire")
@@ -990,16 +1008,16 @@ pub fn migrate_legacy_events(tx: &mut dyn WriteTx) -> Result<usize, StoreError> 
             let (_, account, region) = (d.str()?, d.str()?, d.str()?);
             let ev = StoredEvent::decode(value)?;
             let head = Header {
-                account: &account,
-                region: &region,
+                account: account.as_str().into(),
+                region: region.as_str().into(),
                 micros: ev.event_time_micros,
-                event_id: &ev.event_id,
-                event_name: &ev.event_name,
-                event_source: &ev.event_source,
+                event_id: ev.event_id.as_str().into(),
+                event_name: ev.event_name.as_str().into(),
+                event_source: ev.event_source.as_str().into(),
                 read_only: ev.read_only,
-                username: &ev.username,
-                access_key_id: &ev.access_key_id,
-                resources: &ev.resources,
+                username: ev.username.as_str().into(),
+                access_key_id: ev.access_key_id.as_str().into(),
+                resources: borrowed(&ev.resources),
             };
             tx.log_append(&head.encode(&ev.cloud_trail_event))?;
             moved += 1;

@@ -211,6 +211,29 @@ impl<'a> Decoder<'a> {
         })
     }
 
+    /// [`Decoder::str`] borrowing from the key when the string holds no escaped byte.
+    pub fn str_cow(&mut self) -> Result<std::borrow::Cow<'a, str>, KeyError> {
+        let start = self.pos;
+        let rest = self.key.get(start + 1..).unwrap_or_default();
+        let plain = match rest.iter().position(|&b| b == 0x00) {
+            Some(zero)
+                if self.key.get(start) == Some(&STR) && rest.get(zero + 1) != Some(&ESCAPE) =>
+            {
+                rest.get(..zero)
+            }
+            _ => None,
+        };
+        let Some(plain) = plain else {
+            return self.str().map(std::borrow::Cow::Owned);
+        };
+        let s = std::str::from_utf8(plain).map_err(|_| KeyError {
+            at: start,
+            reason: "string part is not UTF-8",
+        })?;
+        self.pos = start + 1 + plain.len() + 1;
+        Ok(std::borrow::Cow::Borrowed(s))
+    }
+
     pub fn u64(&mut self) -> Result<u64, KeyError> {
         self.expect_type(U64)?;
         self.fixed8()
@@ -284,6 +307,22 @@ pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn str_cow_borrows_plain_strings_and_unescapes_the_rest() {
+        use std::borrow::Cow;
+        let key = Key::new().str("plain").str("a\0b").str("").u64(7).finish();
+        let mut d = Decoder::new(&key);
+        assert!(matches!(d.str_cow().unwrap(), Cow::Borrowed("plain")));
+        assert!(matches!(d.str_cow().unwrap(), Cow::Owned(s) if s == "a\0b"));
+        assert!(matches!(d.str_cow().unwrap(), Cow::Borrowed("")));
+        assert!(d.str_cow().is_err(), "a u64 part is not a string");
+        assert_eq!(d.u64().unwrap(), 7);
+        d.end().unwrap();
+        // Truncated and non-UTF-8 strings fail as `str` does.
+        assert!(Decoder::new(b"\x02abc").str_cow().is_err());
+        assert!(Decoder::new(b"\x02\xff\x00").str_cow().is_err());
+    }
 
     #[test]
     fn layout_table() {

@@ -84,6 +84,30 @@ def client(endpoint, service, ak=ROOT_AK, sk=ROOT_SK, token=None, region="us-eas
     ).client(service, endpoint_url=endpoint)
 
 
+_ADMIN_USERS = {}
+_RESETS = [0]
+
+
+def admin_user(endpoint, name="e2e-admin"):
+    """(access key, secret) of an IAM user of the management account with
+    AdministratorAccess, made once per test: AWS lets no root user assume a role."""
+    cached = _ADMIN_USERS.get((endpoint, _RESETS[0]))
+    if cached:
+        return cached
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName=name)
+    iam.attach_user_policy(UserName=name, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    _ADMIN_USERS[(endpoint, _RESETS[0])] = (key["AccessKeyId"], key["SecretAccessKey"])
+    return _ADMIN_USERS[(endpoint, _RESETS[0])]
+
+
+def admin_client(endpoint, service, region="us-east-1"):
+    """A boto3 client signed as [`admin_user`]."""
+    ak, sk = admin_user(endpoint)
+    return client(endpoint, service, ak=ak, sk=sk, region=region)
+
+
 def admin(endpoint, path, body, ak=ROOT_AK, sk=ROOT_SK, method="POST", token=None):
     """A SigV4-signed admin-plane call (service name `palisade`). Returns (status, json)."""
     data = json.dumps(body).encode() if body is not None else b""
@@ -114,6 +138,7 @@ def server():
 def endpoint(server):
     status, _ = admin(server.endpoint, "/_palisade/reset", {})
     assert status == 200
+    _RESETS[0] += 1
     return server.endpoint
 
 

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ACCOUNT, ROOT_AK, ROOT_SK, Server, admin, client, root_env
+from conftest import ACCOUNT, ROOT_AK, ROOT_SK, Server, admin, admin_client, client, root_env
 
 
 def test_health_needs_no_credentials(endpoint):
@@ -52,7 +52,7 @@ def test_admin_plane_is_for_root_and_administrators_with_valid_credentials(endpo
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
                                                 "Action": "sts:AssumeRole"}]}))
     iam.attach_role_policy(RoleName="palisade-admin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
-    session = client(endpoint, "sts").assume_role(
+    session = admin_client(endpoint, "sts").assume_role(
         RoleArn=f"arn:aws:iam::{ACCOUNT}:role/palisade-admin", RoleSessionName="ops")["Credentials"]
     ak, sk, token = session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"]
     assert clock(ak=ak, sk=sk, token=token) == 200

@@ -236,3 +236,61 @@ def test_seed_mfa_enforcement(endpoint):
     plain = client(endpoint, "sts", ak=ak, sk=sk).get_session_token()["Credentials"]
     no_mfa = client(endpoint, "iam", ak=plain["AccessKeyId"], sk=plain["SecretAccessKey"], token=plain["SessionToken"])
     assert denied(no_mfa.list_users)["Error"]["Code"] == "InvalidClientTokenId"
+
+
+def allow(*statements):
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def test_get_user_without_a_name_needs_iam_get_user_on_oneself(endpoint):
+    ak, sk = make_user(endpoint, "alex")
+    resp = denied(lambda: client(endpoint, "iam", ak=ak, sk=sk).get_user())
+    assert f"iam:GetUser on resource: arn:aws:iam::{ACCOUNT}:user/alex" in resp["Error"]["Message"]
+    client(endpoint, "iam").put_user_policy(UserName="alex", PolicyName="self", PolicyDocument=allow(
+        {"Effect": "Allow", "Action": "iam:GetUser", "Resource": "arn:aws:iam::*:user/${aws:username}"}))
+    assert client(endpoint, "iam", ak=ak, sk=sk).get_user()["User"]["UserName"] == "alex"
+
+
+def test_delegated_user_admin_is_bound_to_the_boundary_and_tags(endpoint):
+    """The IAM User Guide's delegation pattern: create users only with a given permissions
+    boundary and only tagged with one's team; a move needs the permission on the new path."""
+    boundary = "arn:aws:iam::aws:policy/PowerUserAccess"
+    ak, sk = make_user(endpoint, "delegate")
+    client(endpoint, "iam").put_user_policy(UserName="delegate", PolicyName="p", PolicyDocument=allow(
+        {"Effect": "Allow", "Action": ["iam:CreateUser", "iam:TagUser"], "Resource": "*",
+         "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}}},
+        {"Effect": "Allow", "Action": "iam:TagUser", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:RequestTag/team": "pets"}}},
+        {"Effect": "Allow", "Action": "iam:UpdateUser",
+         "Resource": [f"arn:aws:iam::{ACCOUNT}:user/pets-*", f"arn:aws:iam::{ACCOUNT}:user/team/pets-*"]},
+    ))
+    iam = client(endpoint, "iam", ak=ak, sk=sk)
+    assert denied(lambda: iam.create_user(UserName="pets-a"))["Error"]["Code"] == "AccessDenied"
+    iam.create_user(UserName="pets-a", PermissionsBoundary=boundary)
+    # Tags at creation also need iam:TagUser, which this policy ties to team=pets.
+    message = denied(lambda: iam.create_user(UserName="pets-b", PermissionsBoundary=boundary,
+                                             Tags=[{"Key": "team", "Value": "billing"}]))["Error"]["Message"]
+    assert "iam:TagUser" in message
+    iam.create_user(UserName="pets-b", PermissionsBoundary=boundary, Tags=[{"Key": "team", "Value": "pets"}])
+    # Moves: allowed to /team/, not to /admins/ (the permission is needed on both ARNs).
+    iam.update_user(UserName="pets-a", NewPath="/team/")
+    message = denied(lambda: iam.update_user(UserName="pets-a", NewPath="/admins/"))["Error"]["Message"]
+    assert f"arn:aws:iam::{ACCOUNT}:user/admins/pets-a" in message
+
+
+def test_role_sessions_are_matched_by_aws_principal_arn_as_the_role(endpoint):
+    """aws:PrincipalArn is the role's ARN in a role session (not the session's ARN), as
+    SCP and data-perimeter guardrails rely on; aws:PrincipalIsAWSService is false."""
+    iam = client(endpoint, "iam")
+    trust = allow({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"})
+    role = iam.create_role(RoleName="ops", Path="/team/", AssumeRolePolicyDocument=trust)["Role"]
+    iam.put_role_policy(RoleName="ops", PolicyName="p", PolicyDocument=allow(
+        {"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*",
+         "Condition": {"ArnEquals": {"aws:PrincipalArn": role["Arn"]},
+                       "Bool": {"aws:PrincipalIsAWSService": "false"}}}))
+    ak, sk = make_user(endpoint, "alex")
+    iam.put_user_policy(UserName="alex", PolicyName="p", PolicyDocument=allow(
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role["Arn"]}))
+    creds = client(endpoint, "sts", ak=ak, sk=sk).assume_role(RoleArn=role["Arn"], RoleSessionName="ops-session")["Credentials"]
+    session = client(endpoint, "iam", ak=creds["AccessKeyId"], sk=creds["SecretAccessKey"], token=creds["SessionToken"])
+    assert any(r["RoleName"] == "ops" for r in session.list_roles()["Roles"])

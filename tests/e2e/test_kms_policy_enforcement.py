@@ -163,3 +163,16 @@ def test_key_policy_deny_on_the_aliased_key_stops_delete_alias(endpoint):
     app = user(endpoint, "app", ALL_KMS)
     assert "explicit deny in a resource-based policy" in denied(lambda: app.delete_alias(AliasName="alias/kept"))
     client(endpoint, "kms").delete_alias(AliasName="alias/kept")
+
+
+def test_create_key_with_tags_needs_tag_resource_and_deletion_window_is_a_condition(endpoint):
+    kms = user(endpoint, "keymaker", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["kms:CreateKey", "kms:ScheduleKeyDeletion"], "Resource": "*"},
+        {"Effect": "Deny", "Action": "kms:ScheduleKeyDeletion", "Resource": "*",
+         "Condition": {"NumericLessThan": {"kms:ScheduleKeyDeletionPendingWindowInDays": "30"}}}]})
+    message = denied(lambda: kms.create_key(Tags=[{"TagKey": "team", "TagValue": "pets"}]))
+    assert "kms:TagResource" in message
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    assert "kms:ScheduleKeyDeletion" in denied(lambda: kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7))
+    # Without the parameter, the window is AWS's default of 30 days.
+    assert kms.schedule_key_deletion(KeyId=key)["PendingWindowInDays"] == 30

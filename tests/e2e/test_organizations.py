@@ -7,7 +7,7 @@ import json
 import botocore.exceptions
 import pytest
 
-from conftest import ACCOUNT, client
+from conftest import ACCOUNT, admin_client, client
 
 SCP_GUARDRAILS = {
     "Version": "2012-10-17",
@@ -317,7 +317,8 @@ def test_paging_accounts(org):
 
 
 def assume_access_role(endpoint, acct, role="OrganizationAccountAccessRole"):
-    sts = client(endpoint, "sts")
+    # As an administrator of the management account: roles refuse root users.
+    sts = admin_client(endpoint, "sts")
     creds = sts.assume_role(RoleArn=f"arn:aws:iam::{acct}:role/{role}", RoleSessionName="admin")["Credentials"]
     return creds
 

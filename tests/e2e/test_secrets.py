@@ -662,3 +662,26 @@ def test_resource_policy_is_enforced(endpoint):
     assert code(e) == "AccessDeniedException"
     assert "explicit deny in a resource-based policy" in e.value.response["Error"]["Message"]
     assert user.get_secret_value(SecretId="pettracker/prod/other")["SecretString"] == "o"
+
+
+def test_create_with_tags_needs_tag_resource_and_delete_options_are_conditions(endpoint):
+    """AWS: CreateSecret with Tags also needs secretsmanager:TagResource; DeleteSecret's
+    ForceDeleteWithoutRecovery and RecoveryWindowInDays are condition keys, so a guardrail
+    can forbid deletions without a recovery window."""
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["secretsmanager:CreateSecret", "secretsmanager:DeleteSecret"], "Resource": "*"},
+        {"Effect": "Deny", "Action": "secretsmanager:DeleteSecret", "Resource": "*",
+         "Condition": {"Bool": {"secretsmanager:ForceDeleteWithoutRecovery": "true"}}},
+        {"Effect": "Deny", "Action": "secretsmanager:DeleteSecret", "Resource": "*",
+         "Condition": {"NumericLessThan": {"secretsmanager:RecoveryWindowInDays": "14"}}}]}
+    ak, sk = make_user(endpoint, "secret-maker", policy)
+    user = sm(endpoint, ak=ak, sk=sk)
+    with pytest.raises(ClientError) as e:
+        user.create_secret(Name="tagged", SecretString="x", Tags=[{"Key": "team", "Value": "pets"}])
+    assert code(e) == "AccessDeniedException" and "secretsmanager:TagResource" in e.value.response["Error"]["Message"]
+    user.create_secret(Name="plain", SecretString="x")
+    for kwargs in ({"ForceDeleteWithoutRecovery": True}, {"RecoveryWindowInDays": 7}):
+        with pytest.raises(ClientError) as e:
+            user.delete_secret(SecretId="plain", **kwargs)
+        assert code(e) == "AccessDeniedException", kwargs
+    assert user.delete_secret(SecretId="plain", RecoveryWindowInDays=30)["Name"] == "plain"

@@ -9,7 +9,7 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-from conftest import ACCOUNT, ROOT_AK, admin, client
+from conftest import ACCOUNT, ROOT_AK, admin, admin_client, admin_user, client
 
 ROOT_TRUST = {
     "Version": "2012-10-17",
@@ -86,16 +86,14 @@ def make_user(endpoint, name, policy_arn=None):
 # ---- AssumeRole ------------------------------------------------------------------------
 
 
-def test_assume_role_as_root_and_use_the_credentials(endpoint, aws_cli):
+def test_assume_role_with_the_cli_and_use_the_credentials(endpoint, aws_cli):
     role = create_role(endpoint, "pettracker-lambda-api")
-    rc, out, err = aws_cli(
-        "sts",
-        "assume-role",
-        "--role-arn",
-        role["Arn"],
-        "--role-session-name",
-        "alex-debug",
-    )
+    args = ("sts", "assume-role", "--role-arn", role["Arn"], "--role-session-name", "alex-debug")
+    # AWS lets no root user assume a role, whatever the trust policy says.
+    rc, out, err = aws_cli(*args)
+    assert rc != 0 and "AccessDenied" in err and "Roles may not be assumed by root accounts." in err
+    ak, sk = admin_user(endpoint)
+    rc, out, err = aws_cli(*args, ak=ak, sk=sk)
     assert rc == 0, err
     resp = json.loads(out)
     creds = resp["Credentials"]
@@ -136,7 +134,7 @@ def test_assume_role_as_root_and_use_the_credentials(endpoint, aws_cli):
 
 def test_assume_role_boto3_with_path_session_policy_and_tags(endpoint):
     role = create_role(endpoint, "pettracker-ecs-task", TAGGING_TRUST, Path="/service/")
-    sts = client(endpoint, "sts")
+    sts = admin_client(endpoint, "sts")
     resp = sts.assume_role(
         RoleArn=role["Arn"],
         RoleSessionName="task@pettracker",
@@ -179,7 +177,8 @@ def test_assume_role_boto3_with_path_session_policy_and_tags(endpoint):
 def test_assume_role_bad_input(endpoint, kwargs, code, message):
     role = create_role(endpoint, "pettracker-bounds", TAGGING_TRUST)
     args = {"RoleArn": role["Arn"], "RoleSessionName": "s1", **kwargs}
-    err, status = error_of(unchecked(endpoint, "sts").assume_role, **args)
+    ak, sk = admin_user(endpoint)
+    err, status = error_of(unchecked(endpoint, "sts", ak=ak, sk=sk).assume_role, **args)
     assert err["Code"] == code, err
     assert message in err["Message"]
     assert status == (403 if code == "AccessDenied" else 400)
@@ -187,7 +186,7 @@ def test_assume_role_bad_input(endpoint, kwargs, code, message):
 
 def test_assume_role_duration_up_to_max_session_duration(endpoint):
     role = create_role(endpoint, "pettracker-long", MaxSessionDuration=43200)
-    resp = client(endpoint, "sts").assume_role(RoleArn=role["Arn"], RoleSessionName="long", DurationSeconds=43200)
+    resp = admin_client(endpoint, "sts").assume_role(RoleArn=role["Arn"], RoleSessionName="long", DurationSeconds=43200)
     assert 43100 < seconds_until(resp["Credentials"]["Expiration"]) <= 43200
 
 
@@ -201,7 +200,7 @@ def test_assume_role_duration_up_to_max_session_duration(endpoint):
 )
 def test_assume_role_missing_or_malformed_role_is_access_denied(endpoint, arn):
     create_role(endpoint, "pettracker-x")
-    err, status = error_of(client(endpoint, "sts").assume_role, RoleArn=arn, RoleSessionName="s1")
+    err, status = error_of(admin_client(endpoint, "sts").assume_role, RoleArn=arn, RoleSessionName="s1")
     assert status == 403
     assert err["Code"] == "AccessDenied"
     assert "is not authorized to perform: sts:AssumeRole on resource: " + arn in err["Message"]
@@ -220,13 +219,13 @@ def test_external_id_condition_in_trust_policy(endpoint):
         ],
     }
     role = create_role(endpoint, "pettracker-partner", trust)
-    sts = client(endpoint, "sts")
+    sts = admin_client(endpoint, "sts")
     ok = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="partner", ExternalId="pettracker-partner-42")
     assert ok["Credentials"]["AccessKeyId"].startswith("ASIA")
     for extra in ({}, {"ExternalId": "wrong-id"}):
         err, status = error_of(sts.assume_role, RoleArn=role["Arn"], RoleSessionName="partner", **extra)
         assert (err["Code"], status) == ("AccessDenied", 403)
-        assert f"arn:aws:iam::{ACCOUNT}:root is not authorized to perform: sts:AssumeRole on resource: {role['Arn']}" in err["Message"]
+        assert f"arn:aws:iam::{ACCOUNT}:user/e2e-admin is not authorized to perform: sts:AssumeRole on resource: {role['Arn']}" in err["Message"]
 
 
 def test_trust_policy_not_naming_the_caller_denies(endpoint):
@@ -235,13 +234,13 @@ def test_trust_policy_not_naming_the_caller_denies(endpoint):
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
     }
     role = create_role(endpoint, "pettracker-lambda-processor", trust)
-    err, status = error_of(client(endpoint, "sts").assume_role, RoleArn=role["Arn"], RoleSessionName="s1")
+    err, status = error_of(admin_client(endpoint, "sts").assume_role, RoleArn=role["Arn"], RoleSessionName="s1")
     assert (err["Code"], status) == ("AccessDenied", 403)
 
 
 def test_session_tags_and_source_identity_need_trust_policy_permission(endpoint):
     role = create_role(endpoint, "pettracker-notags")
-    sts = client(endpoint, "sts")
+    sts = admin_client(endpoint, "sts")
     for extra, action in (
         ({"Tags": [{"Key": "team", "Value": "pets"}]}, "sts:TagSession"),
         ({"SourceIdentity": "alex"}, "sts:SetSourceIdentity"),
@@ -253,7 +252,7 @@ def test_session_tags_and_source_identity_need_trust_policy_permission(endpoint)
 
 def test_expired_session_is_expired_token(endpoint):
     role = create_role(endpoint, "pettracker-short")
-    creds = client(endpoint, "sts").assume_role(RoleArn=role["Arn"], RoleSessionName="short", DurationSeconds=900)[
+    creds = admin_client(endpoint, "sts").assume_role(RoleArn=role["Arn"], RoleSessionName="short", DurationSeconds=900)[
         "Credentials"
     ]
     temp = creds_client(endpoint, "sts", creds)
@@ -281,7 +280,7 @@ def test_role_chaining_is_capped_at_one_hour(endpoint):
         ],
     }
     second = create_role(endpoint, "pettracker-spoke", trust, MaxSessionDuration=43200)
-    hub = client(endpoint, "sts").assume_role(
+    hub = admin_client(endpoint, "sts").assume_role(
         RoleArn=first["Arn"],
         RoleSessionName="hub",
         DurationSeconds=7200,
@@ -403,7 +402,7 @@ def test_session_token_and_federation_credentials_are_limited_as_in_aws(endpoint
     assert [(r["eventName"], r["errorCode"]) for r in refused] == [("AssumeRole", "AccessDenied")]
 
     # Role sessions are not limited this way.
-    role_creds = client(endpoint, "sts").assume_role(RoleArn=role["Arn"], RoleSessionName="rs")["Credentials"]
+    role_creds = admin_client(endpoint, "sts").assume_role(RoleArn=role["Arn"], RoleSessionName="rs")["Credentials"]
     creds_client(endpoint, "sts", role_creds).get_access_key_info(AccessKeyId=ak)
 
 
@@ -481,7 +480,7 @@ def event(endpoint, name):
 
 def test_cloudtrail_records_sessions(endpoint):
     role = create_role(endpoint, "pettracker-audited", TAGGING_TRUST)
-    resp = client(endpoint, "sts").assume_role(
+    resp = admin_client(endpoint, "sts").assume_role(
         RoleArn=role["Arn"], RoleSessionName="audit", SourceIdentity="jordan", ExternalId="ext-1"
     )
     ev = event(endpoint, "AssumeRole")

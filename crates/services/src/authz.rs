@@ -43,6 +43,23 @@ impl AuthzCheck {
     }
 }
 
+/// The condition keys of a request that sets tags: `aws:RequestTag/KEY` for each tag and
+/// `aws:TagKeys` (none without tags).
+pub fn request_tags<'a>(
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<(String, Vec<String>)> {
+    let mut keys = Vec::new();
+    let mut names = Vec::new();
+    for (k, v) in tags {
+        keys.push((format!("aws:RequestTag/{k}"), vec![v.to_owned()]));
+        names.push(k.to_owned());
+    }
+    if !names.is_empty() {
+        keys.push(("aws:TagKeys".to_owned(), names));
+    }
+    keys
+}
+
 /// The verdict on one check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthzDecision {

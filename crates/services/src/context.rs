@@ -144,7 +144,14 @@ impl RequestContext {
             ("aws:SourceIp", vec![self.source_ip.clone()]),
             ("aws:UserAgent", vec![self.user_agent.clone()]),
             ("aws:RequestedRegion", vec![self.region.clone()]),
-            ("aws:PrincipalArn", vec![self.principal.arn.clone()]),
+            // AWS: for a role session, the role's ARN (not the session's).
+            (
+                "aws:PrincipalArn",
+                vec![match (&self.principal.kind, &self.principal.session) {
+                    (PrincipalKind::AssumedRole, Some(s)) => s.issuer_arn.clone(),
+                    _ => self.principal.arn.clone(),
+                }],
+            ),
             (
                 "aws:PrincipalAccount",
                 vec![self.principal.account_id.clone()],
@@ -160,6 +167,8 @@ impl RequestContext {
             ),
             ("aws:userid", vec![self.principal.principal_id.clone()]),
             ("aws:ViaAWSService", vec!["false".to_owned()]),
+            // Present in every signed request: false unless a service principal calls.
+            ("aws:PrincipalIsAWSService", vec!["false".to_owned()]),
         ];
         if self.principal.kind == PrincipalKind::IAMUser {
             keys.push(("aws:username", vec![self.principal.user_name.clone()]));

@@ -540,7 +540,8 @@ pub fn context_for(check: &AuthzCheck, ctx: &RequestContext, tags: &[(String, St
         if let Some(si) = &s.source_identity {
             c.set("aws:SourceIdentity", [si.clone()]);
         }
-        if p.kind == PrincipalKind::IAMUser || p.kind == PrincipalKind::FederatedUser {
+        // AWS: present for IAM users only (a federated user's session has none).
+        if p.kind == PrincipalKind::IAMUser {
             c.set("aws:username", [s.issuer_name.clone()]);
         }
     }

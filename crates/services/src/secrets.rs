@@ -1960,16 +1960,9 @@ fn replica_context(
 }
 
 fn tag_context(c: &mut AuthzCheck, tags: &[Tag]) {
-    for t in tags {
-        c.context
-            .push((format!("aws:RequestTag/{}", t.key), vec![t.value.clone()]));
-    }
-    if !tags.is_empty() {
-        c.context.push((
-            "aws:TagKeys".into(),
-            tags.iter().map(|t| t.key.clone()).collect(),
-        ));
-    }
+    c.context.extend(crate::authz::request_tags(
+        tags.iter().map(|t| (t.key.as_str(), t.value.as_str())),
+    ));
 }
 
 // ---------------------------------------------------------------- output helpers
@@ -3155,16 +3148,26 @@ impl crate::Operation for Operation {
                     c.context
                         .push(("secretsmanager:KmsKeyId".into(), vec![k.clone()]));
                 }
-                tag_context(&mut c, i.tags.as_deref().unwrap_or_default());
+                let tags = i.tags.as_deref().unwrap_or_default();
+                tag_context(&mut c, tags);
                 let replicas = i.add_replica_regions.as_deref().unwrap_or_default();
-                if replicas.is_empty() {
-                    return vec![c];
+                if !replicas.is_empty() {
+                    replica_context(&mut c, replicas, i.force_overwrite_replica_secret);
                 }
-                // Adding replica Regions also needs secretsmanager:ReplicateSecretToRegions.
-                replica_context(&mut c, replicas, i.force_overwrite_replica_secret);
-                let mut r = check("ReplicateSecretToRegions", ctx, &i.name).naming_new();
-                replica_context(&mut r, replicas, i.force_overwrite_replica_secret);
-                vec![c, r]
+                let mut checks = vec![c];
+                // AWS: tags also need secretsmanager:TagResource, and replica Regions
+                // secretsmanager:ReplicateSecretToRegions.
+                if !tags.is_empty() {
+                    let mut t = check("TagResource", ctx, &i.name).naming_new();
+                    tag_context(&mut t, tags);
+                    checks.push(t);
+                }
+                if !replicas.is_empty() {
+                    let mut r = check("ReplicateSecretToRegions", ctx, &i.name).naming_new();
+                    replica_context(&mut r, replicas, i.force_overwrite_replica_secret);
+                    checks.push(r);
+                }
+                checks
             }
             O::ReplicateSecretToRegions(i) => {
                 let mut c = check(action, ctx, &i.secret_id);
@@ -3193,6 +3196,50 @@ impl crate::Operation for Operation {
                     c.context
                         .push(("secretsmanager:RotationLambdaARN".into(), vec![l.clone()]));
                 }
+                c.context.push((
+                    "secretsmanager:ModifyRotationRules".into(),
+                    vec![i.rotation_rules.is_some().to_string()],
+                ));
+                c.context.push((
+                    "secretsmanager:RotateImmediately".into(),
+                    vec![i.rotate_immediately.unwrap_or(true).to_string()],
+                ));
+                vec![c]
+            }
+            O::DeleteSecret(i) => {
+                let mut c = check(action, ctx, &i.secret_id);
+                if let Some(d) = i.recovery_window_in_days {
+                    c.context.push((
+                        "secretsmanager:RecoveryWindowInDays".into(),
+                        vec![d.to_string()],
+                    ));
+                }
+                if let Some(f) = i.force_delete_without_recovery {
+                    c.context.push((
+                        "secretsmanager:ForceDeleteWithoutRecovery".into(),
+                        vec![f.to_string()],
+                    ));
+                }
+                vec![c]
+            }
+            O::UpdateSecret(i) => {
+                let mut c = check(action, ctx, &i.secret_id);
+                if let Some(d) = &i.description {
+                    c.context
+                        .push(("secretsmanager:Description".into(), vec![d.clone()]));
+                }
+                if let Some(k) = &i.kms_key_id {
+                    c.context
+                        .push(("secretsmanager:KmsKeyId".into(), vec![k.clone()]));
+                }
+                vec![c]
+            }
+            O::UpdateSecretVersionStage(i) => {
+                let mut c = check(action, ctx, &i.secret_id);
+                c.context.push((
+                    "secretsmanager:VersionStage".into(),
+                    vec![i.version_stage.clone()],
+                ));
                 vec![c]
             }
             O::PutResourcePolicy(i) => {

@@ -2099,16 +2099,8 @@ fn arn_check(action: &str, ctx: &RequestContext, name: &str) -> AuthzCheck {
 }
 
 fn tag_context(c: &mut AuthzCheck, tags: &[TagIn]) {
-    if tags.is_empty() {
-        return;
-    }
-    for t in tags {
-        c.context
-            .push((format!("aws:RequestTag/{}", t.key), vec![t.value.clone()]));
-    }
-    c.context.push((
-        "aws:TagKeys".to_owned(),
-        tags.iter().map(|t| t.key.clone()).collect(),
+    c.context.extend(crate::authz::request_tags(
+        tags.iter().map(|t| (t.key.as_str(), t.value.as_str())),
     ));
 }
 

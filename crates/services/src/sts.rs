@@ -964,6 +964,12 @@ pub fn assume_role(
 /// others it is the same refusal in the same words.
 fn refuse_restricted_sessions(ctx: &RequestContext, action: &str) -> Result<(), ApiError> {
     let p = &ctx.principal;
+    if action == "AssumeRole" && p.kind == PrincipalKind::Root {
+        // AWS's answer to the root user, with long-term keys or a session of its own.
+        return Err(
+            StsError::AccessDenied("Roles may not be assumed by root accounts.".into()).into(),
+        );
+    }
     let refused = match action {
         "AssumeRole" => p.kind == PrincipalKind::FederatedUser,
         _ => p.kind == PrincipalKind::FederatedUser || p.is_session_token(),
@@ -1164,15 +1170,7 @@ fn assume_role_context(i: &AssumeRoleInput) -> Vec<(String, Vec<String>)> {
         keys.push(("sts:SourceIdentity".into(), vec![s.clone()]));
     }
     if let Some(tags) = &i.tags {
-        for t in tags {
-            keys.push((format!("aws:RequestTag/{}", t.key), vec![t.value.clone()]));
-        }
-        if !tags.is_empty() {
-            keys.push((
-                "aws:TagKeys".into(),
-                tags.iter().map(|t| t.key.clone()).collect(),
-            ));
-        }
+        keys.extend(tag_context(Some(tags)));
     }
     if let Some(k) = &i.transitive_tag_keys {
         if !k.is_empty() {
@@ -1188,18 +1186,11 @@ fn assume_role_context(i: &AssumeRoleInput) -> Vec<(String, Vec<String>)> {
 }
 
 fn tag_context(tags: Option<&[Tag]>) -> Vec<(String, Vec<String>)> {
-    let mut keys = Vec::new();
-    let Some(tags) = tags.filter(|t| !t.is_empty()) else {
-        return keys;
-    };
-    for t in tags {
-        keys.push((format!("aws:RequestTag/{}", t.key), vec![t.value.clone()]));
-    }
-    keys.push((
-        "aws:TagKeys".into(),
-        tags.iter().map(|t| t.key.clone()).collect(),
-    ));
-    keys
+    crate::authz::request_tags(
+        tags.unwrap_or_default()
+            .iter()
+            .map(|t| (t.key.as_str(), t.value.as_str())),
+    )
 }
 
 impl crate::Operation for Operation {

@@ -197,18 +197,8 @@ fn validate_description(d: &str) -> Result<(), IamError> {
     Ok(())
 }
 
-fn tag_context(tags: &[Tag]) -> Vec<(String, Vec<String>)> {
-    let mut ctx: Vec<(String, Vec<String>)> = tags
-        .iter()
-        .map(|t| (format!("aws:RequestTag/{}", t.key), vec![t.value.clone()]))
-        .collect();
-    if !tags.is_empty() {
-        ctx.push((
-            "aws:TagKeys".to_owned(),
-            tags.iter().map(|t| t.key.clone()).collect(),
-        ));
-    }
-    ctx
+pub(crate) fn tag_context(tags: &[Tag]) -> Vec<(String, Vec<String>)> {
+    crate::authz::request_tags(tags.iter().map(|t| (t.key.as_str(), t.value.as_str())))
 }
 
 pub fn create_role(

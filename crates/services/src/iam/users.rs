@@ -214,22 +214,47 @@ impl crate::Operation for Operation {
         let user = |path: Option<&str>, name: &str| resource_arn(account, "user", path, name);
         match self {
             Operation::CreateUser(i) => {
-                vec![
-                    AuthzCheck::new("iam:CreateUser", user(i.path.as_deref(), &i.user_name))
-                        .naming_new(),
-                ]
+                let arn = user(i.path.as_deref(), &i.user_name);
+                let tags = super::roles::tag_context(i.tags.as_deref().unwrap_or_default());
+                let mut c = AuthzCheck::new("iam:CreateUser", arn.clone()).naming_new();
+                c.context = tags.clone();
+                if let Some(b) = &i.permissions_boundary {
+                    c.context
+                        .push(("iam:PermissionsBoundary".to_owned(), vec![b.clone()]));
+                }
+                let mut checks = vec![c];
+                // AWS: tags at creation also need iam:TagUser.
+                if !tags.is_empty() {
+                    let mut t = AuthzCheck::new("iam:TagUser", arn).naming_new();
+                    t.context = tags;
+                    checks.push(t);
+                }
+                checks
             }
-            Operation::GetUser(i) => match &i.user_name {
-                Some(n) => vec![AuthzCheck::new("iam:GetUser", user(None, n))],
-                // Without a name, GetUser describes the caller: allowed to everyone.
-                None => Vec::new(),
+            Operation::GetUser(i) => match (&i.user_name, &ctx.principal.kind) {
+                (Some(n), _) => vec![AuthzCheck::new("iam:GetUser", user(None, n))],
+                // Without a name, GetUser describes the calling user, who needs iam:GetUser
+                // on itself as on anyone (AWS). Other callers get a ValidationError.
+                (None, crate::PrincipalKind::IAMUser) => {
+                    vec![AuthzCheck::new("iam:GetUser", ctx.principal.arn.clone())]
+                }
+                (None, _) => Vec::new(),
             },
             Operation::ListUsers(i) => vec![AuthzCheck::new(
                 "iam:ListUsers",
                 user(i.path_prefix.as_deref(), ""),
             )],
             Operation::UpdateUser(i) => {
-                vec![AuthzCheck::new("iam:UpdateUser", user(None, &i.user_name))]
+                let mut v = vec![AuthzCheck::new("iam:UpdateUser", user(None, &i.user_name))];
+                // AWS: a rename or move needs the permission on the new name too.
+                if i.new_user_name.is_some() || i.new_path.is_some() {
+                    let name = i.new_user_name.as_deref().unwrap_or(&i.user_name);
+                    v.push(
+                        AuthzCheck::new("iam:UpdateUser", user(i.new_path.as_deref(), name))
+                            .naming_new(),
+                    );
+                }
+                v
             }
             Operation::DeleteUser(i) => {
                 vec![AuthzCheck::new("iam:DeleteUser", user(None, &i.user_name))]

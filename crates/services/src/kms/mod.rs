@@ -757,6 +757,14 @@ fn key_check(
     c
 }
 
+/// `aws:RequestTag/*` and `aws:TagKeys` of KMS tags.
+fn request_tags(tags: &[TagIn]) -> Vec<(String, Vec<String>)> {
+    crate::authz::request_tags(
+        tags.iter()
+            .map(|t| (t.tag_key.as_str(), t.tag_value.as_str())),
+    )
+}
+
 /// The check on an alias itself, for the alias operations: matched as named, never as
 /// the key it points at.
 fn alias_check(action: &str, alias_name: &str, ctx: &RequestContext) -> AuthzCheck {
@@ -1657,19 +1665,14 @@ impl crate::Operation for Operation {
                             .to_string()],
                     ),
                 ];
-                if let Some(tags) = &i.tags {
-                    for t in tags {
-                        extra.push((
-                            format!("aws:RequestTag/{}", t.tag_key),
-                            vec![t.tag_value.clone()],
-                        ));
-                    }
-                    extra.push((
-                        "aws:TagKeys".to_owned(),
-                        tags.iter().map(|t| t.tag_key.clone()).collect(),
-                    ));
+                let tags = request_tags(i.tags.as_deref().unwrap_or_default());
+                extra.extend(tags.iter().cloned());
+                let mut checks = vec![star_check("CreateKey", ctx, extra)];
+                // AWS: tags at creation also need kms:TagResource (IAM policy).
+                if !tags.is_empty() {
+                    checks.push(star_check("TagResource", ctx, tags));
                 }
-                vec![star_check("CreateKey", ctx, extra)]
+                checks
             }
             O::ListKeys(_) => vec![star_check("ListKeys", ctx, vec![])],
             O::ListAliases(_) => vec![star_check("ListAliases", ctx, vec![])],
@@ -1677,29 +1680,26 @@ impl crate::Operation for Operation {
             O::DescribeKey(i) => vec![key_check("DescribeKey", &i.key_id, ctx, vec![])],
             O::EnableKey(i) => vec![key_check("EnableKey", &i.key_id, ctx, vec![])],
             O::DisableKey(i) => vec![key_check("DisableKey", &i.key_id, ctx, vec![])],
-            O::ScheduleKeyDeletion(i) => {
-                vec![key_check("ScheduleKeyDeletion", &i.key_id, ctx, vec![])]
-            }
+            O::ScheduleKeyDeletion(i) => vec![key_check(
+                "ScheduleKeyDeletion",
+                &i.key_id,
+                ctx,
+                vec![(
+                    "kms:ScheduleKeyDeletionPendingWindowInDays".to_owned(),
+                    vec![i.pending_window_in_days.unwrap_or(30).to_string()],
+                )],
+            )],
             O::CancelKeyDeletion(i) => vec![key_check("CancelKeyDeletion", &i.key_id, ctx, vec![])],
             O::UpdateKeyDescription(i) => {
                 vec![key_check("UpdateKeyDescription", &i.key_id, ctx, vec![])]
             }
             O::TagResource(i) => {
-                let mut extra: Vec<(String, Vec<String>)> = i
-                    .tags
-                    .iter()
-                    .map(|t| {
-                        (
-                            format!("aws:RequestTag/{}", t.tag_key),
-                            vec![t.tag_value.clone()],
-                        )
-                    })
-                    .collect();
-                extra.push((
-                    "aws:TagKeys".to_owned(),
-                    i.tags.iter().map(|t| t.tag_key.clone()).collect(),
-                ));
-                vec![key_check("TagResource", &i.key_id, ctx, extra)]
+                vec![key_check(
+                    "TagResource",
+                    &i.key_id,
+                    ctx,
+                    request_tags(&i.tags),
+                )]
             }
             O::UntagResource(i) => vec![key_check(
                 "UntagResource",
@@ -1854,9 +1854,18 @@ impl crate::Operation for Operation {
                 ));
                 vec![key_check(action, &i.key_id, ctx, extra)]
             }
-            O::EnableKeyRotation(i) => {
-                vec![key_check("EnableKeyRotation", &i.key_id, ctx, vec![])]
-            }
+            O::EnableKeyRotation(i) => vec![key_check(
+                "EnableKeyRotation",
+                &i.key_id,
+                ctx,
+                vec![(
+                    "kms:RotationPeriodInDays".to_owned(),
+                    vec![i
+                        .rotation_period_in_days
+                        .unwrap_or(rotation::DEFAULT_PERIOD)
+                        .to_string()],
+                )],
+            )],
             O::DisableKeyRotation(i) => {
                 vec![key_check("DisableKeyRotation", &i.key_id, ctx, vec![])]
             }

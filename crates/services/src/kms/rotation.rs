@@ -17,7 +17,7 @@ use time::{Duration, OffsetDateTime};
 
 const MIN_PERIOD: i64 = 90;
 const MAX_PERIOD: i64 = 2560;
-const DEFAULT_PERIOD: i64 = 365;
+pub(crate) const DEFAULT_PERIOD: i64 = 365;
 /// AWS's quota of on-demand rotations per key.
 const MAX_ON_DEMAND: usize = 25;
 /// At most this many catch-up rotations per key in one scheduler run (a clock jumped years).

@@ -63,6 +63,9 @@ def test_unknown_json_target(endpoint):
     [
         (b"{not json", "SerializationException"),
         (b"[1,2,3]", "SerializationException"),
+        # serde would fill the request from an array by position; AWS takes objects only.
+        (b"[]", "SerializationException"),
+        (b"null", "SerializationException"),
         (b'{"MaxResults": "fifty"}', "SerializationException"),
         (b'{"LookupAttributes": [{"AttributeKey": "EventName"}]}', "ValidationException"),
         (b"{" * 10000, "SerializationException"),
@@ -116,3 +119,45 @@ def test_real_but_unimplemented_service_is_named(endpoint):
         client(endpoint, "sqs").list_queues()
     assert e.value.response["Error"]["Code"] == "NotImplemented"
     assert "the sqs service" in e.value.response["Error"]["Message"]
+
+
+def test_numbers_at_the_edge_are_refused_not_overflowed(endpoint):
+    """Values that overflow arithmetic answer AWS's 400 errors, never a 500 or a dropped
+    connection (found by a bad-input probe: cron steps, page tokens, policy offsets)."""
+    import base64
+
+    sm = client(endpoint, "secretsmanager")
+    sm.create_secret(Name="edge", SecretString="x")
+    huge = base64.b64encode(b"18446744073709551615").decode()
+    assert sm.list_secrets(NextToken=huge)["SecretList"] == []
+    assert sm.list_secret_version_ids(SecretId="edge", NextToken=huge)["Versions"] == []
+    rotator = "arn:aws:lambda:us-east-1:000000000000:function:palisade-rotation-random-password"
+    for expr in ("cron(0 23/4294967295 * * ? *)", "cron(0 0 31/4294967295 * ? *)"):
+        sm.rotate_secret(SecretId="edge", RotationLambdaARN=rotator, RotateImmediately=False,
+                         RotationRules={"ScheduleExpression": expr})
+    ssm = client(endpoint, "ssm")
+    for policies in (
+        [{"Type": "NoChangeNotification", "Version": "1.0", "Attributes": {"After": "200000000000000", "Unit": "Days"}}],
+        [{"Type": "Expiration", "Version": "1.0", "Attributes": {"Timestamp": "2030-01-01T00:00:00.000Z"}},
+         {"Type": "ExpirationNotification", "Version": "1.0", "Attributes": {"Before": "10000000", "Unit": "Days"}}],
+    ):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            ssm.put_parameter(Name="/edge", Value="v", Type="String", Tier="Advanced",
+                              Policies=json.dumps(policies), Overwrite=True)
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert e.value.response["Error"]["Code"] == "InvalidPolicyAttributeException", e.value.response
+    kms = client(endpoint, "kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    status, _, body = signed(endpoint, "kms", json.dumps([key, [["k", "v"]]]).encode(),
+                             {"Content-Type": JSON11, "X-Amz-Target": "TrentService.TagResource"})
+    assert status == 400 and json.loads(body)["__type"] == "SerializationException"
+    assert kms.list_resource_tags(KeyId=key)["Tags"] == []
+
+
+def test_simulator_parse_errors_do_not_leak_parser_text(endpoint):
+    iam = client(endpoint, "iam")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.simulate_custom_policy(PolicyInputList=["{bad"], ActionNames=["s3:GetObject"])
+    message = e.value.response["Error"]["Message"]
+    assert "Syntax errors in policy." in message
+    assert "line 1" not in message and "key must be a string" not in message

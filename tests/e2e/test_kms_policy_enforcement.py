@@ -176,3 +176,30 @@ def test_create_key_with_tags_needs_tag_resource_and_deletion_window_is_a_condit
     assert "kms:ScheduleKeyDeletion" in denied(lambda: kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7))
     # Without the parameter, the window is AWS's default of 30 days.
     assert kms.schedule_key_deletion(KeyId=key)["PendingWindowInDays"] == 30
+
+
+def test_policy_lockout_safety_check(endpoint):
+    """AWS refuses a key policy that would stop the caller from changing it again, unless
+    BypassPolicyLockoutSafetyCheck is set; delegating to the account is enough."""
+    kms = client(endpoint, "kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    encrypt_only = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:Encrypt", "Resource": "*"}]})
+    for call in (lambda: kms.put_key_policy(KeyId=key, PolicyName="default", Policy=encrypt_only),
+                 lambda: kms.create_key(Policy=encrypt_only)):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert e.value.response["Error"]["Code"] == "MalformedPolicyDocumentException"
+        assert "will not allow you to update the key policy" in e.value.response["Error"]["Message"]
+    # The key is still manageable, and its policy unchanged.
+    assert "kms:*" in kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"]
+    # A user may hand the key to the account (IAM decides), but not lock itself out.
+    app = user(endpoint, "app", ALL_KMS)
+    mine = app.create_key()["KeyMetadata"]["KeyId"]
+    other_admin = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/someone-else"}, "Action": "kms:*", "Resource": "*"}]})
+    with pytest.raises(ClientError) as e:
+        app.put_key_policy(KeyId=mine, PolicyName="default", Policy=other_admin)
+    assert e.value.response["Error"]["Code"] == "MalformedPolicyDocumentException"
+    app.put_key_policy(KeyId=mine, PolicyName="default", Policy=other_admin, BypassPolicyLockoutSafetyCheck=True)
+    denied(lambda: app.get_key_policy(KeyId=mine, PolicyName="default"))

@@ -21,10 +21,17 @@ impl Input<'_> {
                 ApiError::new(code, status, message)
             }),
             Input::Json(body) => {
-                let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-                    b"{}"
-                } else {
-                    body
+                let first = body.iter().find(|b| !b.is_ascii_whitespace());
+                let body: &[u8] = match first {
+                    None => b"{}",
+                    Some(b'{') => body,
+                    // serde would fill a struct from an array by position; AWS takes an
+                    // object only (a JSON null or scalar is no request either).
+                    Some(_) => return Err(ApiError::new(
+                        "SerializationException",
+                        400,
+                        "The request body contains a value of the wrong type or an unknown value.",
+                    )),
                 };
                 serde_json::from_slice(body).map_err(json_error)
             }

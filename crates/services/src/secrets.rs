@@ -833,7 +833,11 @@ fn cron_field(spec: &str, min: u32, max: u32, names: &[&str]) -> Option<Vec<bool
         let mut x = lo;
         while x <= hi {
             *allowed.get_mut(usize::try_from(x).ok()?)? = true;
-            x += step;
+            // A step past the field's end ends the walk (`23/4294967295` is just 23).
+            let Some(next) = x.checked_add(step) else {
+                break;
+            };
+            x = next;
         }
     }
     Some(allowed)
@@ -2147,8 +2151,11 @@ fn decode_token(t: &Option<String>) -> Result<usize, ApiError> {
     }
 }
 
-fn encode_token(n: usize) -> String {
-    base64::engine::general_purpose::STANDARD.encode(n.to_string())
+/// The token of the page after `limit` items from `start`, if any are left of `len`. A
+/// client's token may say anything, so the sum saturates.
+fn next_token(start: usize, limit: usize, len: usize) -> Option<String> {
+    let next = start.saturating_add(limit);
+    (next < len).then(|| base64::engine::general_purpose::STANDARD.encode(next.to_string()))
 }
 
 fn check_max_results(m: Option<i64>, default: usize) -> Result<usize, ApiError> {
@@ -2548,9 +2555,9 @@ fn batch_get(
         }
     }
     let mut out = json!({"SecretValues": values, "Errors": errors});
-    if paged && start + limit < ids.len() {
+    if let Some(t) = next_token(start, limit, ids.len()).filter(|_| paged) {
         if let Some(o) = out.as_object_mut() {
-            o.insert("NextToken".into(), encode_token(start + limit).into());
+            o.insert("NextToken".into(), t.into());
         }
     }
     Ok(Reply::new(out))
@@ -2729,9 +2736,9 @@ fn list_secrets(
         })
         .collect();
     let mut out = json!({ "SecretList": page });
-    if start + limit < all.len() {
+    if let Some(t) = next_token(start, limit, all.len()) {
         if let Some(o) = out.as_object_mut() {
-            o.insert("NextToken".into(), encode_token(start + limit).into());
+            o.insert("NextToken".into(), t.into());
         }
     }
     Ok(Reply::new(out))
@@ -2770,8 +2777,8 @@ fn list_versions(
         .collect();
     let mut o = arn_name(&s);
     o.insert("Versions".into(), page.into());
-    if start + limit < versions.len() {
-        o.insert("NextToken".into(), encode_token(start + limit).into());
+    if let Some(t) = next_token(start, limit, versions.len()) {
+        o.insert("NextToken".into(), t.into());
     }
     let mut reply = Reply::new(Value::Object(o));
     reply.resources = s.resources();

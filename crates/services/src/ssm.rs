@@ -846,6 +846,10 @@ fn policy_attr_error(msg: impl Into<String>) -> ApiError {
     err("InvalidPolicyAttributeException", msg)
 }
 
+/// The largest notification offset accepted: 10,000 years, far past any real policy and
+/// far inside what dates can hold.
+const MAX_POLICY_OFFSET_SECONDS: i64 = 10_000 * 366 * 86_400;
+
 fn amount(attrs: &Value, field: &str, ptype: &str) -> Result<time::Duration, ApiError> {
     let n = match attrs.get(field) {
         Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
@@ -859,13 +863,22 @@ fn amount(attrs: &Value, field: &str, ptype: &str) -> Result<time::Duration, Api
         ))
     })?;
     let unit = attrs.get("Unit").and_then(Value::as_str).unwrap_or("Days");
-    match unit {
-        "Days" => Ok(time::Duration::days(n)),
-        "Hours" => Ok(time::Duration::hours(n)),
-        _ => Err(policy_attr_error(format!(
+    let per = match unit {
+        "Days" => 86_400,
+        "Hours" => 3_600,
+        _ => return Err(policy_attr_error(format!(
             "A policy attribute or its value is invalid. Unit must be Days or Hours, not {unit}."
         ))),
-    }
+    };
+    // Offsets past any date the clock can hold are refused, not overflowed.
+    n.checked_mul(per)
+        .filter(|secs| *secs <= MAX_POLICY_OFFSET_SECONDS)
+        .map(time::Duration::seconds)
+        .ok_or_else(|| {
+            policy_attr_error(format!(
+                "A policy attribute or its value is invalid. {ptype}'s {field} is too large."
+            ))
+        })
 }
 
 fn parse_policies(text: &str) -> Result<Vec<ParsedPolicy>, ApiError> {
@@ -979,10 +992,12 @@ fn due_times(v: &VersionRecord) -> Vec<(String, OffsetDateTime)> {
             "Expiration" => p.timestamp.map(|t| (p.ptype.clone(), t)),
             "ExpirationNotification" => expiration
                 .zip(p.offset)
-                .map(|(t, before)| (p.ptype.clone(), t - before)),
+                .and_then(|(t, before)| t.checked_sub(before))
+                .map(|at| (p.ptype.clone(), at)),
             "NoChangeNotification" => p
                 .offset
-                .map(|after| (p.ptype.clone(), v.last_modified_date + after)),
+                .and_then(|after| v.last_modified_date.checked_add(after))
+                .map(|at| (p.ptype.clone(), at)),
             _ => None,
         })
         .collect()

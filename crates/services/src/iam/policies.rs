@@ -104,7 +104,7 @@ pub fn check_document(doc: &str, kind: DocKind) -> Result<(), IamError> {
 }
 
 /// The engine's parse error in IAM's words.
-fn aws_message(msg: &str, kind: DocKind) -> String {
+pub(super) fn aws_message(msg: &str, kind: DocKind) -> String {
     let m = if msg.starts_with("invalid JSON") || msg.starts_with("duplicate key") {
         "Syntax errors in policy."
     } else if msg.contains("\"Principal\" or \"NotPrincipal\" in a resource-based policy") {

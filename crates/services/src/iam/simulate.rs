@@ -435,8 +435,18 @@ fn parse_input_policies(
     for (i, text) in list.iter().enumerate() {
         check_document(field, text)?;
         let id = format!("{label}.{}", i + 1);
-        let policy = Policy::parse(text, kind)
-            .map_err(|e| invalid(format!("Invalid policy document {id}: {e}")))?;
+        // The parser's own words for JSON errors are not AWS's (and name serde's types).
+        let policy = Policy::parse(text, kind).map_err(|e| {
+            let doc_kind = if kind == PolicyKind::Resource {
+                super::policies::DocKind::Trust
+            } else {
+                super::policies::DocKind::Identity
+            };
+            invalid(format!(
+                "Invalid policy document {id}: {}",
+                super::policies::aws_message(&e.message, doc_kind)
+            ))
+        })?;
         out.push(SimPolicy::new(id, IAM_POLICY, text, policy));
     }
     Ok(out)

@@ -657,6 +657,60 @@ fn check_key_policy(doc: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// AWS's policy lockout safety check: unless the caller bypasses it, a key policy must let
+/// the caller call PutKeyPolicy on the key again, by naming it or by delegating to its
+/// account (whose IAM policies then decide; the check assumes they allow).
+fn check_lockout(
+    doc: &str,
+    ctx: &RequestContext,
+    key_arn: &str,
+    bypass: Option<bool>,
+) -> Result<(), ApiError> {
+    use palisade_policy::{evaluate, Policy, PolicyKind, PolicySet, Request, ResourcePolicy};
+    if bypass == Some(true) {
+        return Ok(());
+    }
+    let lockout = || {
+        err(
+            "MalformedPolicyDocumentException",
+            "The new key policy will not allow you to update the key policy in the future.",
+        )
+    };
+    let key_policy = Policy::parse(doc, PolicyKind::Resource).map_err(|_| lockout())?;
+    let iam_allows = Policy::parse(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        PolicyKind::Identity,
+    )
+    .map_err(|_| ApiError::internal("kms: lockout check policy"))?;
+    let check = AuthzCheck::new("kms:PutKeyPolicy", key_arn);
+    let context = crate::enforce::context_for(&check, ctx, &[]);
+    let p = &ctx.principal;
+    let request = Request {
+        principal: &p.arn,
+        principal_account: Some(&p.account_id),
+        action: &check.action,
+        resource: key_arn,
+        resource_account: None,
+        context: &context,
+    };
+    let set = PolicySet {
+        identity: std::slice::from_ref(&iam_allows),
+        resource: Some(ResourcePolicy {
+            policy: &key_policy,
+            kind: palisade_policy::ResourcePolicyType::KmsKey,
+        }),
+        permissions_boundary: None,
+        session: &[],
+        scps: &[],
+        rcps: &[],
+    };
+    if evaluate(&request, &set).decision.is_allowed() {
+        Ok(())
+    } else {
+        Err(lockout())
+    }
+}
+
 fn check_alias_name(name: &str) -> Result<(), ApiError> {
     if name.is_empty() {
         return Err(kerr::too_short("aliasName", 1));
@@ -1018,15 +1072,16 @@ fn create_key(
     let tags = i.tags.clone().unwrap_or_default();
     check_tags(&tags)?;
     let account = ctx.principal.account_id.clone();
+    let key_id = uuid::Uuid::new_v4().to_string();
+    let arn = store::key_arn(&ctx.region, &account, &key_id);
     let policy = match &i.policy {
         Some(p) => {
             check_key_policy(p)?;
+            check_lockout(p, ctx, &arn, i.bypass_policy_lockout_safety_check)?;
             p.clone()
         }
         None => store::default_policy(&account),
     };
-    let key_id = uuid::Uuid::new_v4().to_string();
-    let arn = store::key_arn(&ctx.region, &account, &key_id);
     let material = if external {
         String::new()
     } else if asym::is_asymmetric(&spec) {
@@ -2433,6 +2488,7 @@ impl crate::Operation for Operation {
                 policy_name_ok(&i.policy_name)?;
                 check_key_policy(&i.policy)?;
                 key_write(tx, ctx, &i.key_id, |k| {
+                    check_lockout(&i.policy, ctx, &k.arn, i.bypass_policy_lockout_safety_check)?;
                     k.policy = i.policy.clone();
                     Ok(())
                 })

@@ -150,7 +150,7 @@ pub struct ConditionKey {
 impl ConditionKey {
     /// Whether the name has `${...}` placeholders.
     pub fn is_template(&self) -> bool {
-        placeholder(self.name).is_some()
+        placeholder(self.name).is_some() || literal_tag_key(self.name).is_some()
     }
 
     /// Whether `key` names this condition key (ASCII case-insensitive; placeholders match
@@ -636,6 +636,9 @@ fn cmp_ci(a: &str, b: &str) -> Ordering {
 /// Whether `key` is an instance of `template`: literal text compares ASCII
 /// case-insensitively, each `${...}` (or `<...>`) matches one or more characters.
 pub fn template_matches(template: &str, key: &str) -> bool {
+    if let Some(prefix) = literal_tag_key(template) {
+        return template_matches(&format!("{prefix}${{TagKey}}"), key);
+    }
     // Split into literal pieces around the placeholders.
     let mut pieces: Vec<&str> = Vec::new();
     let mut rest = template;
@@ -645,6 +648,15 @@ pub fn template_matches(template: &str, key: &str) -> bool {
     }
     pieces.push(rest);
     match_pieces(&pieces, key.as_bytes(), true)
+}
+
+/// A few services spell the tag-key placeholder literally
+/// (`secretsmanager:ResourceTag/tag-key`, `ssm:resourceTag/tag-key`): the template up to
+/// and including its `/`.
+fn literal_tag_key(template: &str) -> Option<&str> {
+    let cut = template.len().checked_sub("tag-key".len())?;
+    let (prefix, last) = (template.get(..cut)?, template.get(cut..)?);
+    (last.eq_ignore_ascii_case("tag-key") && prefix.ends_with('/')).then_some(prefix)
 }
 
 /// The byte range of the first placeholder in `s`: `${...}`, or `<...>` (which the

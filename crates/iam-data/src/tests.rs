@@ -195,6 +195,19 @@ fn templates() {
         ("plain", "plainer", false),
         ("s3:ExistingObjectTag/<key>", "s3:existingobjecttag/k", true),
         ("cost$${x}", "cost$1", true),
+        // Tag-key placeholders spelled literally by a few services.
+        (
+            "secretsmanager:ResourceTag/tag-key",
+            "secretsmanager:ResourceTag/team",
+            true,
+        ),
+        ("ssm:resourceTag/tag-key", "ssm:resourcetag/team", true),
+        ("ssm:resourceTag/tag-key", "ssm:resourceTag/", false),
+        (
+            "secretsmanager:ResourceTag/tag-key",
+            "secretsmanager:Name",
+            false,
+        ),
     ];
     for (t, k, want) in cases {
         assert_eq!(template_matches(t, k), want, "{t} vs {k}");

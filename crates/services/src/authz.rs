@@ -60,6 +60,23 @@ pub fn request_tags<'a>(
     keys
 }
 
+/// A resource's tags as condition keys: `aws:ResourceTag/KEY` and, when the service has
+/// its own, `SERVICE:ResourceTag/KEY` (`iam:`, `secretsmanager:`; SSM spells it
+/// `ssm:resourceTag/KEY`).
+pub fn resource_tags<'a>(
+    service_key: Option<&str>,
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<(String, Vec<String>)> {
+    let mut keys = Vec::new();
+    for (k, v) in tags {
+        keys.push((format!("aws:ResourceTag/{k}"), vec![v.to_owned()]));
+        if let Some(prefix) = service_key {
+            keys.push((format!("{prefix}/{k}"), vec![v.to_owned()]));
+        }
+    }
+    keys
+}
+
 /// The verdict on one check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthzDecision {

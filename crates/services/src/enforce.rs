@@ -50,7 +50,13 @@ pub struct PolicyAuthorizer {
     /// the generation they were read in (IAM writes bump it, so renames and deletions are
     /// seen on the next request).
     iam_arns: RwLock<HashMap<String, (u64, Option<String>)>>,
+    /// Condition keys of IAM users and roles by ARN ([`crate::iam::model::entity_facts`]),
+    /// with the generation they were read in.
+    iam_facts: RwLock<HashMap<String, (u64, Facts)>>,
 }
+
+/// Condition keys a resource brings to a request (its tags and attributes).
+type Facts = Vec<(String, Vec<String>)>;
 
 /// What AWS Organizations imposes on one account, compiled.
 struct AccountOrg {
@@ -78,6 +84,7 @@ impl PolicyAuthorizer {
             .collect(),
             orgs: RwLock::new(HashMap::new()),
             iam_arns: RwLock::new(HashMap::new()),
+            iam_facts: RwLock::new(HashMap::new()),
         }
     }
 
@@ -395,6 +402,55 @@ impl PolicyAuthorizer {
         Ok(arn)
     }
 
+    /// The condition keys the resource of `check` brings, when it exists (not for a
+    /// resource being created): its tags and, for KMS keys, its attributes.
+    fn resource_facts(&self, check: &AuthzCheck) -> Result<Facts, ApiError> {
+        type Find = fn(&dyn ReadTx, &str) -> Result<Facts, ApiError>;
+        if !check.resolve {
+            return Ok(Vec::new());
+        }
+        let resource = check.resource.as_str();
+        let find: Find = if resource.starts_with("arn:aws:iam::") {
+            return self.iam_entity_facts(resource);
+        } else if resource.starts_with("arn:aws:kms:") && resource.contains(":key/") {
+            crate::kms::store::key_facts
+        } else if resource.starts_with("arn:aws:secretsmanager:") {
+            crate::secrets::secret_facts
+        } else if resource.starts_with("arn:aws:ssm:") {
+            crate::ssm::parameter_facts
+        } else {
+            return Ok(Vec::new());
+        };
+        let mut facts = Vec::new();
+        self.store.read(&mut |tx| {
+            facts = find(tx, resource).map_err(|e| StoreError::Other(e.to_string()))?;
+            Ok(())
+        })?;
+        Ok(facts)
+    }
+
+    /// [`crate::iam::model::entity_facts`], cached per generation (IAM writes bump it).
+    fn iam_entity_facts(&self, arn: &str) -> Result<Facts, ApiError> {
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some((g, facts)) = self.iam_facts.read().get(arn) {
+            if *g == generation {
+                return Ok(facts.clone());
+            }
+        }
+        let mut facts = Vec::new();
+        self.store.read(&mut |tx| {
+            facts = crate::iam::model::entity_facts(tx, arn)
+                .map_err(|e| StoreError::Other(e.to_string()))?;
+            Ok(())
+        })?;
+        let mut map = self.iam_facts.write();
+        if map.len() > 100_000 {
+            map.clear();
+        }
+        map.insert(arn.to_owned(), (generation, facts.clone()));
+        Ok(facts)
+    }
+
     /// [`crate::iam::model::arn_with_path`], cached per generation: IAM calls name entities
     /// without their path on nearly every call.
     fn iam_arn_with_path(&self, arn: &str) -> Result<Option<String>, ApiError> {
@@ -618,6 +674,13 @@ impl PolicyAuthorizer {
         };
         let policies = self.policies_for(p)?;
         let mut context = context_for(check, ctx, &policies.tags);
+        // The resource's own keys, where AWS puts them for this action; the request's
+        // (e.g. the new boundary of PutUserPermissionsBoundary) stand.
+        for (key, values) in self.resource_facts(check)? {
+            if context.get(&key).is_none() && action_supports_key(&check.action, &key) {
+                context.set(&key, values);
+            }
+        }
         if let Some(f) = &principal_org.facts {
             context.set("aws:PrincipalOrgID", [f.org_id.clone()]);
             context.set("aws:PrincipalOrgPaths", [f.org_path.clone()]);
@@ -762,6 +825,25 @@ pub fn decode_if_url_encoded(doc: &str) -> String {
 }
 
 /// `arn:aws:iam::ACCOUNT:role/path/NAME` -> (ACCOUNT, NAME).
+/// Whether AWS puts `key` in the request context of `action`: the Service Authorization
+/// Reference lists it for the action or for one of the action's resource types.
+fn action_supports_key(action: &str, key: &str) -> bool {
+    let Some((service, a)) = palisade_iam_data::action(action) else {
+        return false;
+    };
+    let listed = |keys: &[&str]| {
+        keys.iter()
+            .any(|k| palisade_iam_data::template_matches(k, key))
+    };
+    listed(&a.condition_keys)
+        || a.resource_types.iter().any(|rt| {
+            listed(&rt.condition_keys)
+                || service
+                    .resource_type(rt.name)
+                    .is_some_and(|t| listed(&t.condition_keys))
+        })
+}
+
 fn role_from_arn(arn: &str) -> Option<(&str, &str)> {
     let rest = arn.strip_prefix("arn:aws:iam::")?;
     let (account, resource) = rest.split_once(':')?;

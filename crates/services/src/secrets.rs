@@ -415,6 +415,19 @@ pub fn arn_of_named(tx: &dyn ReadTx, arn: &str) -> Result<Option<String>, ApiErr
         .filter(|real| real != arn))
 }
 
+/// Condition keys of the secret `arn` names: its tags (`aws:ResourceTag/*`,
+/// `secretsmanager:ResourceTag/*`). Empty when there is no such secret.
+pub fn secret_facts(tx: &dyn ReadTx, arn: &str) -> Result<Vec<(String, Vec<String>)>, ApiError> {
+    Ok(secret_for_arn(tx, arn)?
+        .map(|s| {
+            crate::authz::resource_tags(
+                Some("secretsmanager:ResourceTag"),
+                s.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+        })
+        .unwrap_or_default())
+}
+
 /// The resource policy of the secret named by `arn` (any form [`secret_for_arn`] takes);
 /// `None` when there is no such secret or it has no policy. For the authorizer
 /// (`ResourcePolicyType` Standard).

@@ -215,6 +215,38 @@ pub fn parameter_arn(region: &str, account: &str, name: &str) -> String {
     )
 }
 
+/// Condition keys of the parameter `arn` names: its tags (`aws:ResourceTag/*`,
+/// `ssm:resourceTag/*`). Empty when there is no such parameter.
+pub fn parameter_facts(tx: &dyn ReadTx, arn: &str) -> Result<Vec<(String, Vec<String>)>, ApiError> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_), Some("ssm"), Some(region), Some(account), Some(res)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let Some(bare) = res.strip_prefix("parameter/") else {
+        return Ok(Vec::new());
+    };
+    // `parameter/a/b` is `/a/b`; `parameter/a` is `a` or `/a`.
+    let mut found = get_param(tx, account, region, &format!("/{bare}"))?;
+    if found.is_none() && !bare.contains('/') {
+        found = get_param(tx, account, region, bare)?;
+    }
+    Ok(found
+        .map(|p| {
+            crate::authz::resource_tags(
+                Some("ssm:resourceTag"),
+                p.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+        })
+        .unwrap_or_default())
+}
+
 /// Splits `name[:selector]` (also accepting a parameter ARN) into the candidate stored
 /// names and the selector.
 fn split_selector(raw: &str) -> (Vec<String>, Option<String>) {
@@ -866,9 +898,11 @@ fn amount(attrs: &Value, field: &str, ptype: &str) -> Result<time::Duration, Api
     let per = match unit {
         "Days" => 86_400,
         "Hours" => 3_600,
-        _ => return Err(policy_attr_error(format!(
+        _ => {
+            return Err(policy_attr_error(format!(
             "A policy attribute or its value is invalid. Unit must be Days or Hours, not {unit}."
-        ))),
+        )))
+        }
     };
     // Offsets past any date the clock can hold are refused, not overflowed.
     n.checked_mul(per)

@@ -316,6 +316,45 @@ pub fn unpathed_entity_arn(arn: &str) -> Option<(&str, &'static str, &str)> {
         .then_some((account, table, name))
 }
 
+/// Condition keys of the IAM user or role `arn` names (path included): its tags
+/// (`aws:ResourceTag/*`, `iam:ResourceTag/*`) and its permissions boundary
+/// (`iam:PermissionsBoundary`). Empty for other ARNs and missing entities.
+pub fn entity_facts(tx: &dyn ReadTx, arn: &str) -> Result<Vec<(String, Vec<String>)>, ApiError> {
+    let Some(rest) = arn.strip_prefix("arn:aws:iam::") else {
+        return Ok(Vec::new());
+    };
+    let Some((account, resource)) = rest.split_once(':') else {
+        return Ok(Vec::new());
+    };
+    let (kind, path_name) = resource.split_once('/').unwrap_or((resource, ""));
+    let name = path_name.rsplit('/').next().unwrap_or_default();
+    if name.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (tags, boundary) = match kind {
+        "user" => match get::<User>(tx, &entity_key(account, "user", name))? {
+            Some(u) if u.arn == arn => (u.tags, u.permissions_boundary),
+            _ => return Ok(Vec::new()),
+        },
+        "role" => match get::<Role>(tx, &entity_key(account, "role", name))? {
+            Some(r) if r.arn == arn => (r.tags, r.permissions_boundary),
+            _ => return Ok(Vec::new()),
+        },
+        _ => return Ok(Vec::new()),
+    };
+    let mut facts = crate::authz::resource_tags(
+        Some("iam:ResourceTag"),
+        tags.iter().map(|t| (t.key.as_str(), t.value.as_str())),
+    );
+    if let Some(b) = boundary {
+        facts.push((
+            "iam:PermissionsBoundary".to_owned(),
+            vec![b.permissions_boundary_arn],
+        ));
+    }
+    Ok(facts)
+}
+
 /// The ARN, path included, of the entity an [`unpathed_entity_arn`] names, if it exists.
 pub fn arn_with_path(tx: &dyn ReadTx, arn: &str) -> Result<Option<String>, ApiError> {
     let Some((account, table, name)) = unpathed_entity_arn(arn) else {

@@ -127,6 +127,11 @@ pub(super) fn new_external(tx: &mut dyn WriteTx, k: &KeyRecord) -> Result<(), Ap
     )
 }
 
+/// A key's origin: `EXTERNAL` for imported material, else `AWS_KMS`.
+pub(super) fn origin(tx: &dyn ReadTx, k: &KeyRecord) -> Result<String, ApiError> {
+    Ok(get(tx, k)?.map_or_else(|| "AWS_KMS".to_owned(), |r| r.origin))
+}
+
 /// Adds Origin / ExpirationModel / ValidTo to a key's metadata JSON.
 pub(super) fn annotate(
     tx: &dyn ReadTx,

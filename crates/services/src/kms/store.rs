@@ -340,6 +340,36 @@ pub fn key_arn_of_alias(tx: &dyn ReadTx, alias_arn: &str) -> Result<Option<Strin
     Ok(get_key(tx, account, region, &id)?.map(|k| k.arn))
 }
 
+/// Condition keys of the key `key_arn` names: its tags (`aws:ResourceTag/*`) and
+/// attributes (`kms:KeySpec`, `kms:KeyUsage`, `kms:KeyOrigin`, `kms:MultiRegion`,
+/// `kms:ResourceAliases`). Empty when there is no such key.
+pub fn key_facts(tx: &dyn ReadTx, key_arn: &str) -> Result<Vec<(String, Vec<String>)>, ApiError> {
+    let Some((account, region, id)) = key_of_arn(tx, key_arn)? else {
+        return Ok(Vec::new());
+    };
+    let Some(k) = get_key(tx, account, region, &id)? else {
+        return Ok(Vec::new());
+    };
+    let mut facts =
+        crate::authz::resource_tags(None, k.tags.iter().map(|(a, b)| (a.as_str(), b.as_str())));
+    let origin = super::import::origin(tx, &k)?;
+    let aliases: Vec<String> = all_aliases(tx, account, region)?
+        .into_iter()
+        .filter(|a| a.target_key_id == k.key_id)
+        .map(|a| a.name)
+        .collect();
+    facts.extend([
+        ("kms:KeySpec".to_owned(), vec![k.key_spec]),
+        ("kms:KeyUsage".to_owned(), vec![k.key_usage]),
+        ("kms:KeyOrigin".to_owned(), vec![origin]),
+        ("kms:MultiRegion".to_owned(), vec!["false".to_owned()]),
+    ]);
+    if !aliases.is_empty() {
+        facts.push(("kms:ResourceAliases".to_owned(), aliases));
+    }
+    Ok(facts)
+}
+
 /// The key policy of the key (or of the key an alias ARN points at) named by `key_arn`;
 /// `None` when there is no such key. Used by the authorizer to evaluate key policies
 /// (`ResourcePolicyType::KmsKey`).

@@ -203,3 +203,36 @@ def test_policy_lockout_safety_check(endpoint):
     assert e.value.response["Error"]["Code"] == "MalformedPolicyDocumentException"
     app.put_key_policy(KeyId=mine, PolicyName="default", Policy=other_admin, BypassPolicyLockoutSafetyCheck=True)
     denied(lambda: app.get_key_policy(KeyId=mine, PolicyName="default"))
+
+
+def test_another_account_may_use_a_key_but_never_manage_it(endpoint):
+    """A key policy can let another account use a key (Encrypt, DescribeKey: "Cross-account
+    use: Yes"), but the management operations work only in the key's own account, whatever
+    the policy grants (AWS: "Cross-account use: No")."""
+    from test_organizations import assume_access_role, create_account
+
+    orgs = client(endpoint, "organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    other = create_account(orgs, "partner")
+    key = key_with_policy(endpoint, [
+        {"Sid": "Owner", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{other}:root"}, "Action": "kms:*", "Resource": "*"},
+    ])
+    creds = assume_access_role(endpoint, other)
+    partner = client(endpoint, "kms", ak=creds["AccessKeyId"], sk=creds["SecretAccessKey"], token=creds["SessionToken"])
+    assert partner.describe_key(KeyId=key)["KeyMetadata"]["Arn"] == key
+    partner.encrypt(KeyId=key, Plaintext=b"x")
+    assert partner.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"] is False
+    for call in (
+        lambda: partner.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"}]})),
+        lambda: partner.schedule_key_deletion(KeyId=key, PendingWindowInDays=7),
+        lambda: partner.disable_key(KeyId=key),
+        lambda: partner.get_key_policy(KeyId=key, PolicyName="default"),
+        lambda: partner.enable_key_rotation(KeyId=key),
+        lambda: partner.tag_resource(KeyId=key, Tags=[{"TagKey": "owner", "TagValue": "partner"}]),
+    ):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert e.value.response["Error"]["Code"] == "NotFoundException", e.value.response
+    assert client(endpoint, "kms").describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"

@@ -192,7 +192,7 @@ pub(super) fn get_parameters(
         WRAPPING_ALGORITHMS,
     )?;
     check_enum(&i.wrapping_key_spec, "wrappingKeySpec", WRAPPING_KEY_SPECS)?;
-    let k = store::resolve(tx, ctx, &i.key_id)?;
+    let k = store::resolve_own(tx, ctx, &i.key_id)?;
     let mut r = external(tx, &k)?;
     if k.deletion_date.is_some() {
         return Err(kerr::pending_deletion(&k.arn));
@@ -280,7 +280,7 @@ pub(super) fn import_material(
         }
         (_, None) => None,
     };
-    let mut k = store::resolve(tx, ctx, &i.key_id)?;
+    let mut k = store::resolve_own(tx, ctx, &i.key_id)?;
     let mut r = external(tx, &k)?;
     if k.deletion_date.is_some() {
         return Err(kerr::pending_deletion(&k.arn));
@@ -343,7 +343,7 @@ pub(super) fn delete_material(
     key_id: &str,
 ) -> Result<Reply, ApiError> {
     check_key_id_len(key_id, "keyId")?;
-    let mut k = store::resolve(tx, ctx, key_id)?;
+    let mut k = store::resolve_own(tx, ctx, key_id)?;
     let mut r = external(tx, &k)?;
     if k.deletion_date.is_some() {
         return Err(kerr::pending_deletion(&k.arn));

@@ -1151,7 +1151,7 @@ fn schedule_deletion(
             "PendingWindowInDays value must be between 7 and 30 for this key.",
         ));
     }
-    let mut k = store::resolve(tx, ctx, &i.key_id)?;
+    let mut k = store::resolve_own(tx, ctx, &i.key_id)?;
     if k.deletion_date.is_some() {
         return Err(kerr::pending_deletion(&k.arn));
     }
@@ -1189,7 +1189,7 @@ fn alias_write(
     if matches!(KeyRef::parse(&i.target_key_id, ctx), KeyRef::Alias { .. }) {
         return Err(kerr::validation("Aliases must refer to keys. Not aliases"));
     }
-    let key = store::resolve(tx, ctx, &i.target_key_id)?;
+    let key = store::resolve_own(tx, ctx, &i.target_key_id)?;
     let account = ctx.principal.account_id.clone();
     if key.account != account || key.region != ctx.region {
         return Err(kerr::key_not_found(&key.arn));
@@ -1591,7 +1591,7 @@ fn key_write(
     f: impl FnOnce(&mut KeyRecord) -> Result<(), ApiError>,
 ) -> Result<Reply, ApiError> {
     check_key_id_len(key_id, "keyId")?;
-    let mut k = store::resolve(tx, ctx, key_id)?;
+    let mut k = store::resolve_own(tx, ctx, key_id)?;
     f(&mut k)?;
     store::put_key(tx, &k)?;
     let mut reply = Reply::empty();
@@ -2309,7 +2309,7 @@ impl crate::Operation for Operation {
                 let key_id = i.key_id.as_deref().unwrap_or_default();
                 check_key_id_len(key_id, "keyId")?;
                 let (limit, start) = paging(i.limit, &i.marker)?;
-                let k = store::resolve(tx, ctx, key_id)?;
+                let k = store::resolve_own(tx, ctx, key_id)?;
                 if !matches!(KeyRef::parse(key_id, ctx), KeyRef::Key { .. }) {
                     return Err(err(
                         "InvalidArnException",
@@ -2353,7 +2353,7 @@ impl crate::Operation for Operation {
             O::GetKeyPolicy(i) => {
                 check_key_id_len(&i.key_id, "keyId")?;
                 policy_name_ok(&i.policy_name)?;
-                let k = store::resolve(tx, ctx, &i.key_id)?;
+                let k = store::resolve_own(tx, ctx, &i.key_id)?;
                 let mut reply = Reply::new(json!({ "Policy": k.policy, "PolicyName": "default" }));
                 reply.resources = key_resources(&k);
                 Ok(reply)
@@ -2362,7 +2362,7 @@ impl crate::Operation for Operation {
                 let key_id = i.key_id.as_deref().unwrap_or_default();
                 check_key_id_len(key_id, "keyId")?;
                 paging(i.limit, &i.marker)?;
-                let k = store::resolve(tx, ctx, key_id)?;
+                let k = store::resolve_own(tx, ctx, key_id)?;
                 let mut reply =
                     Reply::new(json!({ "PolicyNames": ["default"], "Truncated": false }));
                 reply.resources = key_resources(&k);

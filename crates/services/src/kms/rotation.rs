@@ -196,9 +196,10 @@ fn rotate(
     Ok(())
 }
 
+/// The key of a rotation operation; only GetKeyRotationStatus works across accounts.
 fn resolve_for(tx: &dyn ReadTx, ctx: &RequestContext, key_id: &str) -> Result<KeyRecord, ApiError> {
     check_key_id_len(key_id, "keyId")?;
-    store::resolve(tx, ctx, key_id)
+    store::resolve_own(tx, ctx, key_id)
 }
 
 pub(super) fn enable(
@@ -262,7 +263,8 @@ pub(super) fn status(
     ctx: &RequestContext,
     key_id: &str,
 ) -> Result<Reply, ApiError> {
-    let k = resolve_for(tx, ctx, key_id)?;
+    check_key_id_len(key_id, "keyId")?;
+    let k = store::resolve(tx, ctx, key_id)?;
     require_rotatable(tx, &k)?;
     let r = get(tx, &k)?;
     let enabled = r.as_ref().is_some_and(|r| r.enabled) && k.deletion_date.is_none();

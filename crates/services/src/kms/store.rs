@@ -301,6 +301,20 @@ pub fn resolve(tx: &dyn ReadTx, ctx: &RequestContext, key_id: &str) -> Result<Ke
     }
 }
 
+/// [`resolve`] for the operations AWS documents as "Cross-account use: No": a key of
+/// another account is not found, whatever its key policy allows.
+pub fn resolve_own(
+    tx: &dyn ReadTx,
+    ctx: &RequestContext,
+    key_id: &str,
+) -> Result<KeyRecord, ApiError> {
+    let k = resolve(tx, ctx, key_id)?;
+    if k.account != ctx.principal.account_id {
+        return Err(kerr::key_not_found(&k.arn));
+    }
+    Ok(k)
+}
+
 /// (account, region, key id) of the key a KMS ARN names: `...:key/ID`, or
 /// `...:alias/NAME` through the alias when it exists.
 pub fn key_of_arn<'a>(

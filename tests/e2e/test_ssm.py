@@ -650,3 +650,21 @@ def test_concurrent_secure_reads_complete(endpoint):
     with concurrent.futures.ThreadPoolExecutor(max_workers=48) as pool:
         values = list(pool.map(read, range(480)))
     assert values == ["postgres://db"] * 480
+
+
+def test_securestring_needs_encrypt_for_standard_and_data_keys_for_advanced(endpoint):
+    """AWS encrypts a standard SecureString under the KMS key directly (kms:Encrypt) and an
+    advanced one with a data key (kms:GenerateDataKey); policies see those actions."""
+    key = client(endpoint, "kms").create_key()["KeyMetadata"]["Arn"]
+    ak, sk = iam_user(endpoint, "writer", {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "ssm:PutParameter", "Resource": "*"},
+            {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": key},
+        ],
+    })
+    writer = client(endpoint, "ssm", ak=ak, sk=sk)
+    writer.put_parameter(Name="/std", Value="v", Type="SecureString", KeyId=key)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        writer.put_parameter(Name="/adv", Value="v", Type="SecureString", KeyId=key, Tier="Advanced")
+    assert code_of(e) == "AccessDeniedException" and "kms:GenerateDataKey" in str(e.value)

@@ -587,6 +587,7 @@ fn store_version(
         caller,
         s.kms_key_id.as_deref(),
         SERVICE,
+        "GenerateDataKey",
         value.bytes(),
         &enc_context(&s.arn, version_id),
     )

@@ -340,16 +340,24 @@ mod secure {
         }
     }
 
-    /// Encrypts a SecureString value; returns the base64 blob.
+    /// Encrypts a SecureString value; returns the base64 blob. AWS encrypts a standard
+    /// parameter under the key directly (kms:Encrypt) and an advanced one with a data key
+    /// (kms:GenerateDataKey).
     pub fn encrypt(
         tx: &mut dyn WriteTx,
         env: &Env,
         ctx: &RequestContext,
         key_id: &str,
         arn: &str,
+        tier: &str,
         plaintext: &str,
     ) -> Result<String, ApiError> {
         let requested = (key_id != DEFAULT_KEY_ALIAS).then_some(key_id);
+        let action = if tier == "Advanced" {
+            "GenerateDataKey"
+        } else {
+            "Encrypt"
+        };
         let (blob, _key_arn) = internal::encrypt_for(
             tx,
             env,
@@ -357,6 +365,7 @@ mod secure {
             Caller::Principal,
             requested,
             "ssm",
+            action,
             plaintext.as_bytes(),
             &context(arn),
         )
@@ -1521,7 +1530,7 @@ fn put_parameter(
             .clone()
             .or_else(|| previous.as_ref().and_then(|p| p.key_id.clone()))
             .unwrap_or_else(|| DEFAULT_KEY_ALIAS.to_owned());
-        let blob = secure::encrypt(tx, env, ctx, &key, &arn, &i.value)?;
+        let blob = secure::encrypt(tx, env, ctx, &key, &arn, &tier, &i.value)?;
         (blob, Some(key))
     } else {
         (i.value.clone(), None)

@@ -161,9 +161,10 @@ pub enum Caller {
 }
 
 /// Encrypts `plaintext` for `service` under `key_id` (key id, key ARN, alias name or
-/// alias ARN) or, when `None`, the service's AWS managed key. The caller needs
-/// kms:GenerateDataKey on the key (Secrets Manager and SSM use envelope encryption in
-/// AWS). Returns the blob and the key's ARN.
+/// alias ARN) or, when `None`, the service's AWS managed key. The caller needs `action`
+/// on the key: `GenerateDataKey` where the service uses envelope encryption in AWS
+/// (Secrets Manager, SSM advanced parameters), `Encrypt` where it encrypts under the key
+/// directly (SSM standard parameters). Returns the blob and the key's ARN.
 #[allow(clippy::too_many_arguments)]
 pub fn encrypt_for(
     tx: &mut dyn WriteTx,
@@ -172,6 +173,7 @@ pub fn encrypt_for(
     caller: Caller,
     key_id: Option<&str>,
     service: &str,
+    action: &str,
     plaintext: &[u8],
     encryption_context: &BTreeMap<String, String>,
 ) -> Result<(Vec<u8>, String), ApiError> {
@@ -183,7 +185,7 @@ pub fn encrypt_for(
         return Err(kerr::err(
             "InvalidKeyUsageException",
             format!(
-                "{} key usage is {} which is not valid for GenerateDataKey.",
+                "{} key usage is {} which is not valid for {action}.",
                 key.arn, key.key_usage
             ),
         ));
@@ -193,14 +195,7 @@ pub fn encrypt_for(
     // authorizer's snapshot; its policy allows every principal of the account through
     // the service, which is the caller here.
     if caller == Caller::Principal && !created {
-        authorize_use(
-            env,
-            ctx,
-            &key,
-            "GenerateDataKey",
-            service,
-            encryption_context,
-        )?;
+        authorize_use(env, ctx, &key, action, service, encryption_context)?;
     }
     let version = key.current_version();
     let mut material = store::material(&env.master_key, &key, version)?
@@ -302,6 +297,7 @@ mod tests {
                 Caller::Principal,
                 None,
                 sm,
+                "GenerateDataKey",
                 b"s3cret",
                 &enc2,
             )?;
@@ -312,6 +308,7 @@ mod tests {
                 Caller::Principal,
                 None,
                 sm,
+                "GenerateDataKey",
                 b"s3cret",
                 &enc2,
             )?;
@@ -327,6 +324,7 @@ mod tests {
                 Caller::Principal,
                 Some("alias/none"),
                 sm,
+                "GenerateDataKey",
                 b"x",
                 &enc2,
             );

@@ -161,3 +161,22 @@ def test_simulator_parse_errors_do_not_leak_parser_text(endpoint):
     message = e.value.response["Error"]["Message"]
     assert "Syntax errors in policy." in message
     assert "line 1" not in message and "key must be a string" not in message
+
+
+@pytest.mark.parametrize(
+    "call,code",
+    [
+        (lambda iam: iam.create_user(UserName="u", Path="//"), "ValidationError"),
+        (lambda iam: iam.list_users(PathPrefix="noslash"), "ValidationError"),
+        (lambda iam: iam.list_roles(PathPrefix="noslash"), "ValidationError"),
+        (lambda iam: iam.list_policies(PathPrefix="x"), "ValidationError"),
+        (lambda iam: iam.create_user(UserName="u", Tags=[{"Key": "aws:team", "Value": "x"}]), "InvalidInput"),
+    ],
+)
+def test_iam_paths_and_reserved_tags(endpoint, call, code):
+    iam = client(endpoint, "iam")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        call(iam)
+    assert e.value.response["Error"]["Code"] == code
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert iam.list_users()["Users"] == []

@@ -449,7 +449,7 @@ impl crate::Operation for Operation {
         match self {
             Operation::ListAttached(kind, i) => {
                 let info = load_entity(tx, account, *kind, i.name(*kind))?;
-                let prefix = i.path_prefix.clone().unwrap_or_else(|| "/".to_owned());
+                let prefix = model::path_prefix(i.path_prefix.as_deref())?.to_owned();
                 let page = model::list_page::<AttachedPolicy>(
                     tx,
                     &model::attachments_prefix(account, *kind, &info.name),
@@ -488,7 +488,7 @@ impl crate::Operation for Operation {
                 // PolicyUsageFilter PermissionsBoundary: boundaries are not indexed here,
                 // so no entity matches it through the attachment index.
                 let only_boundary = i.policy_usage_filter.as_deref() == Some("PermissionsBoundary");
-                let path_prefix = i.path_prefix.clone().unwrap_or_else(|| "/".to_owned());
+                let path_prefix = model::path_prefix(i.path_prefix.as_deref())?.to_owned();
                 let page = model::list_page::<AttachedTo>(
                     tx,
                     &model::attached_to_prefix(account, policy.arn()),

@@ -247,7 +247,9 @@ pub fn validate_name(field: &str, value: &str, max: usize) -> Result<(), IamErro
 
 /// Paths: `/` or `/.../` of printable ASCII, at most 512 characters.
 pub fn validate_path(field: &str, value: &str) -> Result<(), IamError> {
+    // `/`, or `/` + one or more printable characters + `/` (so `//` is not a path).
     let ok = value.len() <= 512
+        && (value == "/" || value.len() >= 3)
         && value.starts_with('/')
         && value.ends_with('/')
         && value.bytes().all(|b| (0x21..=0x7E).contains(&b));
@@ -258,6 +260,25 @@ pub fn validate_path(field: &str, value: &str) -> Result<(), IamError> {
             field,
             value,
             "Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)",
+        ))
+    }
+}
+
+/// A `PathPrefix` of the List* operations, defaulting to `/`.
+pub fn path_prefix(value: Option<&str>) -> Result<&str, IamError> {
+    let Some(v) = value else {
+        return Ok("/");
+    };
+    let ok = (1..=512).contains(&v.len())
+        && v.starts_with('/')
+        && v.bytes().all(|b| (0x21..=0x7F).contains(&b));
+    if ok {
+        Ok(v)
+    } else {
+        Err(constraint(
+            "pathPrefix",
+            v,
+            "Member must satisfy regular expression pattern: \\u002F[\\u0021-\\u007F]*",
         ))
     }
 }
@@ -277,6 +298,15 @@ pub fn validate_tags(tags: &[Tag]) -> Result<(), IamError> {
                 "1 validation error detected: Value '{}' at 'tags' failed to satisfy constraint: Member must have length less than or equal to 128",
                 t.key
             )));
+        }
+        // AWS reserves the prefix for its own tags.
+        if t.key
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("aws:"))
+        {
+            return Err(IamError::InvalidInput(
+                "Tag keys starting with 'aws:' are reserved for use by AWS.".into(),
+            ));
         }
         if !seen.insert(t.key.to_lowercase()) {
             return Err(IamError::InvalidInput(
@@ -564,7 +594,7 @@ pub fn list_by_path<T: DeserializeOwned + HasPath>(
     marker: Option<&str>,
     max_items: Option<i64>,
 ) -> Result<Page<T>, ApiError> {
-    let prefix = path_prefix.unwrap_or("/");
+    let prefix = self::path_prefix(path_prefix)?;
     list_page(
         tx,
         &table_prefix(account, table),

@@ -631,7 +631,7 @@ fn list_policies(
         }
     };
     let only_attached = i.only_attached.unwrap_or(false);
-    let prefix = i.path_prefix.clone().unwrap_or_else(|| "/".to_owned());
+    let prefix = model::path_prefix(i.path_prefix.as_deref())?.to_owned();
     let keep = |path: &str, counts: (i64, i64)| {
         path.starts_with(&prefix)
             && (!only_attached

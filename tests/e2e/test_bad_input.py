@@ -180,3 +180,24 @@ def test_iam_paths_and_reserved_tags(endpoint, call, code):
     assert e.value.response["Error"]["Code"] == code
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert iam.list_users()["Users"] == []
+
+
+@pytest.mark.parametrize(
+    "target,body,code",
+    [
+        # Checked before the organization: a malformed request is malformed everywhere.
+        ("ListChildren", {}, "ValidationException"),
+        ("DescribePolicy", {"PolicyId": 5}, "SerializationException"),
+        ("DescribePolicy", {"PolicyId": "not-a-policy-id!!"}, "InvalidInputException"),
+        ("DescribeAccount", {"AccountId": "12345"}, "InvalidInputException"),
+        ("TagResource", {"ResourceId": "123456789012"}, "ValidationException"),
+        ("UntagResource", {"ResourceId": "123456789012"}, "ValidationException"),
+        ("UpdatePolicy", {"PolicyId": "p-12345678", "Description": "x" * 600}, "ValidationException"),
+        ("RegisterDelegatedAdministrator", {"AccountId": "123456789012", "ServicePrincipal": ""}, "ValidationException"),
+    ],
+)
+def test_organizations_requests_are_checked_before_anything_is_read(endpoint, target, body, code):
+    status, headers, text = signed(endpoint, "organizations", json.dumps(body).encode(),
+                                   {"Content-Type": JSON11, "X-Amz-Target": "AWSOrganizationsV20161128." + target})
+    assert status == 400, text
+    assert json.loads(text)["__type"] == code, text

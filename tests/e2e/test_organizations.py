@@ -462,3 +462,45 @@ def test_scp_denies_prod_admin(endpoint):
     assert code(e) == "AccessDeniedException"
     # The management account is not restricted.
     client(endpoint, "iam").create_user(UserName="mgmt-user")
+
+
+def org_admin(endpoint, statements):
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="org-admin")
+    iam.put_user_policy(UserName="org-admin", PolicyName="p",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    key = iam.create_access_key(UserName="org-admin")["AccessKey"]
+    return client(endpoint, "organizations", ak=key["AccessKeyId"], sk=key["SecretAccessKey"])
+
+
+def test_organizations_calls_are_authorized_against_the_resources_they_name(endpoint, org):
+    """Each account, OU, root and policy a call names is a resource of the check, by its
+    real ARN (with the organization id), and organizations:PolicyType comes from the policy:
+    a guardrail can forbid detaching one SCP, and a delegate can be scoped to accounts."""
+    orgs, o, root = org
+    orgs.enable_policy_type(RootId=root["Id"], PolicyType="SERVICE_CONTROL_POLICY")
+    prod, dev = create_account(orgs, "prod"), create_account(orgs, "dev")
+    guard = orgs.create_policy(Content=json.dumps(SCP_GUARDRAILS), Description="d", Name="Guard",
+                               Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]
+    other = orgs.create_policy(Content=json.dumps(SCP_GUARDRAILS), Description="d", Name="Other",
+                               Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]
+    for p in (guard, other):
+        orgs.attach_policy(PolicyId=p["Id"], TargetId=prod)
+    admin = org_admin(endpoint, [
+        {"Effect": "Allow", "Action": "organizations:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "organizations:DetachPolicy", "Resource": guard["Arn"]},
+        {"Effect": "Deny", "Action": "organizations:DescribeAccount",
+         "Resource": f"arn:aws:organizations::{ACCOUNT}:account/{o['Id']}/{dev}"},
+        {"Effect": "Deny", "Action": "organizations:AttachPolicy", "Resource": "*",
+         "Condition": {"StringNotEquals": {"organizations:PolicyType": "SERVICE_CONTROL_POLICY"}}},
+    ])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        admin.detach_policy(PolicyId=guard["Id"], TargetId=prod)
+    assert code(e) == "AccessDeniedException" and guard["Arn"] in e.value.response["Error"]["Message"]
+    admin.detach_policy(PolicyId=other["Id"], TargetId=prod)
+    assert admin.describe_account(AccountId=prod)["Account"]["Id"] == prod
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        admin.describe_account(AccountId=dev)
+    assert f"account/{o['Id']}/{dev}" in e.value.response["Error"]["Message"]
+    # The policy's type is known from the policy itself.
+    admin.attach_policy(PolicyId=other["Id"], TargetId=dev)

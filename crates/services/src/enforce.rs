@@ -372,12 +372,25 @@ impl PolicyAuthorizer {
     /// (by name or by a partial ARN), or a KMS key named by an alias (not the alias
     /// operations' checks on the alias itself, which opt out; `kms:RequestAlias` still says which
     /// alias was used). `None`: the resource as asked.
-    fn resolved_resource(&self, check: &AuthzCheck) -> Result<Option<String>, ApiError> {
+    fn resolved_resource(
+        &self,
+        check: &AuthzCheck,
+        caller_account: &str,
+    ) -> Result<Option<String>, ApiError> {
         type Resolve = fn(&dyn ReadTx, &str) -> Result<Option<String>, ApiError>;
         if !check.resolve {
             return Ok(None);
         }
         let (action, resource) = (check.action.as_str(), check.resource.as_str());
+        if resource.starts_with(crate::organizations::UNRESOLVED_PREFIX) {
+            let mut arn = None;
+            self.store.read(&mut |tx| {
+                arn = crate::organizations::arn_of_id(tx, caller_account, resource)
+                    .map_err(|e| StoreError::Other(e.to_string()))?;
+                Ok(())
+            })?;
+            return Ok(arn);
+        }
         let resolve: Resolve = if action.starts_with("secretsmanager:")
             && resource.starts_with("arn:aws:secretsmanager:")
         {
@@ -412,6 +425,8 @@ impl PolicyAuthorizer {
         let resource = check.resource.as_str();
         let find: Find = if resource.starts_with("arn:aws:iam::") {
             return self.iam_entity_facts(resource);
+        } else if resource.starts_with("arn:aws:organizations::") {
+            return Ok(crate::organizations::policy_facts(resource));
         } else if resource.starts_with("arn:aws:kms:") && resource.contains(":key/") {
             crate::kms::store::key_facts
         } else if resource.starts_with("arn:aws:secretsmanager:") {
@@ -427,6 +442,35 @@ impl PolicyAuthorizer {
             Ok(())
         })?;
         Ok(facts)
+    }
+
+    /// `organizations:PolicyType` given as the policy it is the type of (an unresolved
+    /// policy ARN): that policy's type, or no key when there is no such policy.
+    fn bind_policy_type(
+        &self,
+        context: &mut Context,
+        caller_account: &str,
+    ) -> Result<(), ApiError> {
+        use crate::organizations::{arn_of_id, policy_facts, POLICY_TYPE_KEY, UNRESOLVED_PREFIX};
+        let Some(policy) = context
+            .get(POLICY_TYPE_KEY)
+            .and_then(|v| v.first())
+            .filter(|v| v.starts_with(UNRESOLVED_PREFIX))
+            .cloned()
+        else {
+            return Ok(());
+        };
+        let mut arn = None;
+        self.store.read(&mut |tx| {
+            arn = arn_of_id(tx, caller_account, &policy)
+                .map_err(|e| StoreError::Other(e.to_string()))?;
+            Ok(())
+        })?;
+        context.remove(POLICY_TYPE_KEY);
+        for (k, v) in arn.as_deref().map(policy_facts).unwrap_or_default() {
+            context.set(&k, v);
+        }
+        Ok(())
     }
 
     /// [`crate::iam::model::entity_facts`], cached per generation (IAM writes bump it).
@@ -662,7 +706,7 @@ impl PolicyAuthorizer {
         // Resource policies are found by the name as asked too; what policies are matched
         // against, and what a denial names, is the resource's real ARN.
         let resolved;
-        let check = match self.resolved_resource(check)? {
+        let check = match self.resolved_resource(check, &p.account_id)? {
             Some(resource) => {
                 resolved = AuthzCheck {
                     resource,
@@ -674,6 +718,7 @@ impl PolicyAuthorizer {
         };
         let policies = self.policies_for(p)?;
         let mut context = context_for(check, ctx, &policies.tags);
+        self.bind_policy_type(&mut context, &p.account_id)?;
         // The resource's own keys, where AWS puts them for this action; the request's
         // (e.g. the new boundary of PutUserPermissionsBoundary) stand.
         for (key, values) in self.resource_facts(check)? {

@@ -402,6 +402,94 @@ pub struct OrgFacts {
     pub management_account: String,
 }
 
+/// `organizations:PolicyType`; a value that is an [`unresolved_arn`] of a policy stands
+/// for that policy's type until the authorizer reads it ([`policy_facts`]).
+pub const POLICY_TYPE_KEY: &str = "organizations:PolicyType";
+
+/// The members of Organizations requests that name an organization resource by its id.
+const RESOURCE_MEMBERS: &[&str] = &[
+    "AccountId",
+    "OrganizationalUnitId",
+    "ParentId",
+    "ChildId",
+    "SourceParentId",
+    "DestinationParentId",
+    "ResourceId",
+    "RootId",
+    "PolicyId",
+    "TargetId",
+];
+
+/// How authorization checks name an organization resource by id, before the authorizer
+/// knows the organization: `arn:aws:organizations:::KIND/ID` ([`arn_of_id`]).
+pub const UNRESOLVED_PREFIX: &str = "arn:aws:organizations:::";
+
+fn unresolved_arn(id: &str) -> Option<String> {
+    let kind = if id.starts_with("r-") {
+        "root"
+    } else if id.starts_with("ou-") {
+        "ou"
+    } else if id.starts_with("p-") {
+        "policy"
+    } else if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
+        "account"
+    } else {
+        // Not an id of any kind: the call answers InvalidInputException.
+        return None;
+    };
+    Some(format!("{UNRESOLVED_PREFIX}{kind}/{id}"))
+}
+
+/// The real ARN of the resource an [`unresolved_arn`] names, in the organization of
+/// `caller_account`: `arn:aws:organizations::MANAGEMENT:account/o-ID/ACCOUNT`, `.../ou/o-ID/
+/// ou-...`, `.../root/o-ID/r-...`, `.../policy/o-ID/TYPE/p-...` (AWS managed policies:
+/// `arn:aws:organizations::aws:policy/TYPE/p-...`). `None` outside an organization and for
+/// a policy that does not exist.
+pub fn arn_of_id(
+    tx: &dyn ReadTx,
+    caller_account: &str,
+    unresolved: &str,
+) -> Result<Option<String>, ApiError> {
+    let Some((kind, id)) = unresolved
+        .strip_prefix(UNRESOLVED_PREFIX)
+        .and_then(|r| r.split_once('/'))
+    else {
+        return Ok(None);
+    };
+    let Some(member) = get::<Member>(tx, &member_key(caller_account))? else {
+        return Ok(None);
+    };
+    let Some(org) = get::<Organization>(tx, &org_key(&member.org_id))? else {
+        return Ok(None);
+    };
+    let management = &org.master_account_id;
+    Ok(match kind {
+        "account" | "ou" | "root" => Some(format!(
+            "arn:aws:organizations::{management}:{kind}/{}/{id}",
+            org.id
+        )),
+        "policy" => load_policy(tx, &org, id)?.map(|p| p.policy_summary.arn),
+        _ => None,
+    })
+}
+
+/// `organizations:PolicyType` of the policy a (resolved) policy ARN names, from the ARN's
+/// `TYPE` part.
+pub fn policy_facts(arn: &str) -> Vec<(String, Vec<String>)> {
+    let Some((_, path)) = arn.split_once(":policy/") else {
+        return Vec::new();
+    };
+    let mut parts: Vec<&str> = path.split('/').collect();
+    parts.pop();
+    match parts.last() {
+        Some(t) if t.contains('_') => vec![(
+            "organizations:PolicyType".to_owned(),
+            vec![t.to_ascii_uppercase()],
+        )],
+        _ => Vec::new(),
+    }
+}
+
 /// The organization facts of `account_id`, or `None` when it is not in an organization.
 pub fn org_facts(tx: &dyn ReadTx, account_id: &str) -> Result<Option<OrgFacts>, ApiError> {
     let Some(member) = get::<Member>(tx, &member_key(account_id))? else {
@@ -861,8 +949,157 @@ pub fn decode(
                 "The request body contains a value of the wrong type or an unknown value.",
             ));
         }
+        check_shape(name, &body)?;
         Ok(Box::new(Operation { name, body }) as Box<dyn crate::Operation>)
     }))
+}
+
+/// Required members per operation (botocore's model): checked when the request is
+/// decoded, so a malformed request gets its error whatever the caller's organization.
+const REQUIRED: &[(&str, &[&str])] = &[
+    ("CreateOrganizationalUnit", &["ParentId", "Name"]),
+    ("UpdateOrganizationalUnit", &["OrganizationalUnitId"]),
+    ("DeleteOrganizationalUnit", &["OrganizationalUnitId"]),
+    ("DescribeOrganizationalUnit", &["OrganizationalUnitId"]),
+    ("ListOrganizationalUnitsForParent", &["ParentId"]),
+    ("ListChildren", &["ParentId", "ChildType"]),
+    ("ListParents", &["ChildId"]),
+    ("CreateAccount", &["Email", "AccountName"]),
+    ("DescribeCreateAccountStatus", &["CreateAccountRequestId"]),
+    ("DescribeAccount", &["AccountId"]),
+    ("ListAccountsForParent", &["ParentId"]),
+    (
+        "MoveAccount",
+        &["AccountId", "SourceParentId", "DestinationParentId"],
+    ),
+    ("RemoveAccountFromOrganization", &["AccountId"]),
+    ("CloseAccount", &["AccountId"]),
+    ("TagResource", &["ResourceId", "Tags"]),
+    ("UntagResource", &["ResourceId", "TagKeys"]),
+    ("ListTagsForResource", &["ResourceId"]),
+    (
+        "RegisterDelegatedAdministrator",
+        &["AccountId", "ServicePrincipal"],
+    ),
+    (
+        "DeregisterDelegatedAdministrator",
+        &["AccountId", "ServicePrincipal"],
+    ),
+    ("ListDelegatedServicesForAccount", &["AccountId"]),
+    ("EnablePolicyType", &["RootId", "PolicyType"]),
+    ("DisablePolicyType", &["RootId", "PolicyType"]),
+    ("CreatePolicy", &["Content", "Description", "Name", "Type"]),
+    ("UpdatePolicy", &["PolicyId"]),
+    ("DeletePolicy", &["PolicyId"]),
+    ("DescribePolicy", &["PolicyId"]),
+    ("ListPolicies", &["Filter"]),
+    ("AttachPolicy", &["PolicyId", "TargetId"]),
+    ("DetachPolicy", &["PolicyId", "TargetId"]),
+    ("ListPoliciesForTarget", &["TargetId", "Filter"]),
+    ("ListTargetsForPolicy", &["PolicyId"]),
+];
+
+/// The id members and their patterns (botocore's model).
+const ID_PATTERNS: &[(&str, &str)] = &[
+    ("AccountId", r"^\d{12}$"),
+    ("ChildId", r"^(\d{12}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"),
+    ("CreateAccountRequestId", r"^car-[a-z0-9]{8,32}$"),
+    (
+        "OrganizationalUnitId",
+        r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$",
+    ),
+    (
+        "ParentId",
+        r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$",
+    ),
+    (
+        "SourceParentId",
+        r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$",
+    ),
+    (
+        "DestinationParentId",
+        r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$",
+    ),
+    ("PolicyId", r"^p-[0-9a-zA-Z_]{8,128}$"),
+    ("RootId", r"^r-[0-9a-z]{4,32}$"),
+    (
+        "TargetId",
+        r"^(r-[0-9a-z]{4,32}|\d{12}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$",
+    ),
+    (
+        "ResourceId",
+        r"^(r-[0-9a-z]{4,32}|\d{12}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|p-[0-9a-zA-Z_]{8,128}|rp-[0-9a-zA-Z_]{4,128}|rt-[0-9a-zA-Z_]{8,32})$",
+    ),
+];
+
+/// String members with length limits (botocore's model): (member, min, max).
+const LENGTHS: &[(&str, usize, usize)] = &[
+    ("Name", 1, 128),
+    ("Description", 0, 512),
+    ("ServicePrincipal", 1, 128),
+];
+
+fn check_shape(action: &str, body: &Value) -> Result<(), ApiError> {
+    static PATTERNS: std::sync::OnceLock<Vec<(&str, regex::Regex)>> = std::sync::OnceLock::new();
+    let required = REQUIRED
+        .iter()
+        .find(|(a, _)| *a == action)
+        .map_or(&[][..], |(_, r)| r);
+    for member in required {
+        if body.get(member).is_none_or(Value::is_null) {
+            return Err(err(
+                "ValidationException",
+                format!(
+                    "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
+                    crate::input::lower_camel(member)
+                ),
+            ));
+        }
+    }
+    let patterns = PATTERNS.get_or_init(|| {
+        ID_PATTERNS
+            .iter()
+            .filter_map(|(m, p)| Some((*m, regex::Regex::new(p).ok()?)))
+            .collect()
+    });
+    for (member, pattern) in patterns {
+        match body.get(member) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) if pattern.is_match(s) => {}
+            Some(Value::String(_)) => {
+                return Err(invalid_input(
+                    "INVALID_PATTERN",
+                    "You provided a value that does not match the required pattern.",
+                ))
+            }
+            Some(_) => {
+                return Err(err(
+                    "SerializationException",
+                    "The request body contains a value of the wrong type or an unknown value.",
+                ))
+            }
+        }
+    }
+    for (member, min, max) in LENGTHS {
+        if let Some(s) = body.get(member).and_then(Value::as_str) {
+            let n = s.chars().count();
+            if n < *min {
+                return Err(validation(
+                    &crate::input::lower_camel(member),
+                    s,
+                    &format!("Member must have length greater than or equal to {min}"),
+                ));
+            }
+            if n > *max {
+                return Err(validation(
+                    &crate::input::lower_camel(member),
+                    s,
+                    &format!("Member must have length less than or equal to {max}"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Operation {
@@ -897,8 +1134,58 @@ impl crate::Operation for Operation {
     }
 
     fn authz(&self, _ctx: &RequestContext) -> Vec<AuthzCheck> {
-        // Resource ARNs need the organization id, which authz may not read; `*` stands in.
-        vec![AuthzCheck::new(format!("organizations:{}", self.name), "*")]
+        let action = format!("organizations:{}", self.name);
+        let text = |member: &str| self.body.get(member).and_then(Value::as_str);
+        let mut context = Vec::new();
+        // organizations:PolicyType as the request gives it; for an existing policy the
+        // authorizer adds it from the policy's ARN.
+        let policy_type = match self.name {
+            "CreatePolicy" => text("Type").map(str::to_owned),
+            "EnablePolicyType" | "DisablePolicyType" => text("PolicyType").map(str::to_owned),
+            "ListPolicies" | "ListPoliciesForTarget" => text("Filter").map(str::to_owned),
+            // The named policy's type, for every resource of the call: the authorizer
+            // reads it ([`POLICY_TYPE_KEY`]).
+            _ => text("PolicyId").and_then(unresolved_arn),
+        };
+        if let Some(t) = policy_type {
+            context.push((POLICY_TYPE_KEY.to_owned(), vec![t]));
+        }
+        if let Some(sp) = text("ServicePrincipal") {
+            context.push((
+                "organizations:ServicePrincipal".to_owned(),
+                vec![sp.to_owned()],
+            ));
+        }
+        if let Some(tags) = self.body.get("Tags").and_then(Value::as_array) {
+            context.extend(crate::authz::request_tags(tags.iter().filter_map(|t| {
+                Some((t.get("Key")?.as_str()?, t.get("Value")?.as_str()?))
+            })));
+        }
+        if let Some(keys) = self.body.get("TagKeys").and_then(Value::as_array) {
+            let keys: Vec<String> = keys
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect();
+            context.push(("aws:TagKeys".to_owned(), keys));
+        }
+        // Every organization resource the request names is a resource of the call; the
+        // authorizer turns `arn:aws:organizations:::KIND/ID` into the real ARN.
+        let resources: Vec<String> = RESOURCE_MEMBERS
+            .iter()
+            .filter_map(|m| text(m))
+            .filter_map(unresolved_arn)
+            .collect();
+        let check = |resource: String| {
+            let mut c = AuthzCheck::new(action.clone(), resource);
+            c.context = context.clone();
+            c
+        };
+        if resources.is_empty() {
+            vec![check("*".to_owned())]
+        } else {
+            resources.into_iter().map(check).collect()
+        }
     }
 
     fn request_parameters(&self) -> Option<Value> {

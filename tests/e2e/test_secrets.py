@@ -685,3 +685,27 @@ def test_create_with_tags_needs_tag_resource_and_delete_options_are_conditions(e
             user.delete_secret(SecretId="plain", **kwargs)
         assert code(e) == "AccessDeniedException", kwargs
     assert user.delete_secret(SecretId="plain", RecoveryWindowInDays=30)["Name"] == "plain"
+
+
+def test_a_customer_key_needs_generate_data_key_and_decrypt_and_batch_filters_need_list(endpoint):
+    """AWS: storing a value under a customer managed key needs kms:GenerateDataKey and
+    kms:Decrypt on it; BatchGetSecretValue with Filters also needs ListSecrets;
+    ValidateResourcePolicy also needs PutResourcePolicy."""
+    key = client(endpoint, "kms").create_key()["KeyMetadata"]["Arn"]
+    base = [{"Effect": "Allow", "Action": ["secretsmanager:CreateSecret", "secretsmanager:BatchGetSecretValue",
+                                           "secretsmanager:GetSecretValue", "secretsmanager:ValidateResourcePolicy"],
+             "Resource": "*"}]
+    ak, sk = make_user(endpoint, "gdk-only", {"Version": "2012-10-17", "Statement": base + [
+        {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": key}]})
+    user = sm(endpoint, ak=ak, sk=sk)
+    with pytest.raises(ClientError) as e:
+        user.create_secret(Name="cmk", SecretString="x", KmsKeyId=key)
+    assert code(e) == "AccessDeniedException" and "kms:Decrypt" in e.value.response["Error"]["Message"]
+    sm(endpoint).create_secret(Name="plain", SecretString="x")
+    with pytest.raises(ClientError) as e:
+        user.batch_get_secret_value(Filters=[{"Key": "name", "Values": ["plain"]}])
+    assert "secretsmanager:ListSecrets" in e.value.response["Error"]["Message"]
+    assert user.batch_get_secret_value(SecretIdList=["plain"])["SecretValues"][0]["SecretString"] == "x"
+    with pytest.raises(ClientError) as e:
+        user.validate_resource_policy(ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    assert "secretsmanager:PutResourcePolicy" in e.value.response["Error"]["Message"]

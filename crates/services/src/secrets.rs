@@ -437,6 +437,10 @@ pub fn secret_policy_for_arn(tx: &dyn ReadTx, arn: &str) -> Result<Option<String
 
 // ---------------------------------------------------------------- values
 
+/// What a caller needs on a secret's KMS key to store a value (AWS: "kms:GenerateDataKey
+/// and kms:Decrypt permission to the key").
+pub(crate) const ENCRYPT_ACTIONS: &[&str] = &["GenerateDataKey", "Decrypt"];
+
 fn enc_context(arn: &str, version_id: &str) -> BTreeMap<String, String> {
     let mut c = BTreeMap::new();
     c.insert("SecretARN".to_owned(), arn.to_owned());
@@ -587,7 +591,7 @@ fn store_version(
         caller,
         s.kms_key_id.as_deref(),
         SERVICE,
-        "GenerateDataKey",
+        ENCRYPT_ACTIONS,
         value.bytes(),
         &enc_context(&s.arn, version_id),
     )
@@ -3143,16 +3147,36 @@ impl crate::Operation for Operation {
             }
             O::BatchGetSecretValue(i) => {
                 // Per-secret secretsmanager:GetSecretValue is checked in write() against
-                // each secret's real ARN, and reported per secret in Errors.
-                let _ = i;
-                let mut c = AuthzCheck::new("secretsmanager:BatchGetSecretValue", "*");
-                c.resource_account = Some(ctx.principal.account_id.clone());
-                vec![c]
+                // each secret's real ARN, and reported per secret in Errors. AWS: with
+                // Filters, the caller also needs secretsmanager:ListSecrets.
+                let mut actions = vec!["secretsmanager:BatchGetSecretValue"];
+                if i.filters.is_some() {
+                    actions.push("secretsmanager:ListSecrets");
+                }
+                actions
+                    .into_iter()
+                    .map(|a| {
+                        let mut c = AuthzCheck::new(a, "*");
+                        c.resource_account = Some(ctx.principal.account_id.clone());
+                        c
+                    })
+                    .collect()
             }
-            O::ValidateResourcePolicy(i) if i.secret_id.is_none() => {
-                let mut c = AuthzCheck::new("secretsmanager:ValidateResourcePolicy", "*");
-                c.resource_account = Some(ctx.principal.account_id.clone());
-                vec![c]
+            O::ValidateResourcePolicy(i) => {
+                // AWS: secretsmanager:ValidateResourcePolicy and
+                // secretsmanager:PutResourcePolicy.
+                let resource = i.secret_id.as_deref();
+                ["ValidateResourcePolicy", "PutResourcePolicy"]
+                    .into_iter()
+                    .map(|a| match resource {
+                        Some(id) => check(a, ctx, id),
+                        None => {
+                            let mut c = AuthzCheck::new(format!("secretsmanager:{a}"), "*");
+                            c.resource_account = Some(ctx.principal.account_id.clone());
+                            c
+                        }
+                    })
+                    .collect()
             }
             O::CreateSecret(i) => {
                 // The secret being created: authorized as named, never resolved onto an

@@ -365,7 +365,7 @@ mod secure {
             Caller::Principal,
             requested,
             "ssm",
-            action,
+            &[action],
             plaintext.as_bytes(),
             &context(arn),
         )

@@ -161,10 +161,11 @@ pub enum Caller {
 }
 
 /// Encrypts `plaintext` for `service` under `key_id` (key id, key ARN, alias name or
-/// alias ARN) or, when `None`, the service's AWS managed key. The caller needs `action`
-/// on the key: `GenerateDataKey` where the service uses envelope encryption in AWS
-/// (Secrets Manager, SSM advanced parameters), `Encrypt` where it encrypts under the key
-/// directly (SSM standard parameters). Returns the blob and the key's ARN.
+/// alias ARN) or, when `None`, the service's AWS managed key. The caller needs every one
+/// of `actions` on the key, as the service's documentation lists them: `GenerateDataKey`
+/// where the service uses envelope encryption in AWS (with `Decrypt` for Secrets
+/// Manager), `Encrypt` where it encrypts under the key directly (SSM standard
+/// parameters). Returns the blob and the key's ARN.
 #[allow(clippy::too_many_arguments)]
 pub fn encrypt_for(
     tx: &mut dyn WriteTx,
@@ -173,7 +174,7 @@ pub fn encrypt_for(
     caller: Caller,
     key_id: Option<&str>,
     service: &str,
-    action: &str,
+    actions: &[&str],
     plaintext: &[u8],
     encryption_context: &BTreeMap<String, String>,
 ) -> Result<(Vec<u8>, String), ApiError> {
@@ -185,8 +186,10 @@ pub fn encrypt_for(
         return Err(kerr::err(
             "InvalidKeyUsageException",
             format!(
-                "{} key usage is {} which is not valid for {action}.",
-                key.arn, key.key_usage
+                "{} key usage is {} which is not valid for {}.",
+                key.arn,
+                key.key_usage,
+                actions.first().unwrap_or(&"Encrypt")
             ),
         ));
     }
@@ -195,7 +198,9 @@ pub fn encrypt_for(
     // authorizer's snapshot; its policy allows every principal of the account through
     // the service, which is the caller here.
     if caller == Caller::Principal && !created {
-        authorize_use(env, ctx, &key, action, service, encryption_context)?;
+        for action in actions {
+            authorize_use(env, ctx, &key, action, service, encryption_context)?;
+        }
     }
     let version = key.current_version();
     let mut material = store::material(&env.master_key, &key, version)?
@@ -297,7 +302,7 @@ mod tests {
                 Caller::Principal,
                 None,
                 sm,
-                "GenerateDataKey",
+                &["GenerateDataKey"],
                 b"s3cret",
                 &enc2,
             )?;
@@ -308,7 +313,7 @@ mod tests {
                 Caller::Principal,
                 None,
                 sm,
-                "GenerateDataKey",
+                &["GenerateDataKey"],
                 b"s3cret",
                 &enc2,
             )?;
@@ -324,7 +329,7 @@ mod tests {
                 Caller::Principal,
                 Some("alias/none"),
                 sm,
-                "GenerateDataKey",
+                &["GenerateDataKey"],
                 b"x",
                 &enc2,
             );

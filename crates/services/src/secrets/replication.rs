@@ -225,7 +225,7 @@ fn write_replica(
             caller,
             r.kms_key_id.as_deref(),
             SERVICE,
-            "GenerateDataKey",
+            super::ENCRYPT_ACTIONS,
             value.bytes(),
             &super::enc_context(&r.arn, &v.id),
         )

@@ -201,3 +201,20 @@ def test_organizations_requests_are_checked_before_anything_is_read(endpoint, ta
                                    {"Content-Type": JSON11, "X-Amz-Target": "AWSOrganizationsV20161128." + target})
     assert status == 400, text
     assert json.loads(text)["__type"] == code, text
+
+
+@pytest.mark.parametrize("max_items", [0, 1001])
+def test_iam_max_items_out_of_range(endpoint, max_items):
+    import boto3
+    import botocore.config
+
+    # boto3 would refuse 0 itself; the server must too.
+    iam = boto3.session.Session(aws_access_key_id=ROOT_AK, aws_secret_access_key=ROOT_SK, region_name="us-east-1").client(
+        "iam", endpoint_url=endpoint, config=botocore.config.Config(parameter_validation=False))
+    for call in (lambda: iam.list_users(MaxItems=max_items), lambda: iam.list_mfa_devices(MaxItems=max_items),
+                 lambda: iam.list_account_aliases(MaxItems=max_items),
+                 lambda: iam.list_policy_versions(PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess", MaxItems=max_items)):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert e.value.response["Error"]["Code"] == "ValidationError"
+        assert f"Value '{max_items}' at 'maxItems'" in e.value.response["Error"]["Message"]

@@ -450,7 +450,8 @@ impl crate::Operation for Operation {
     fn read(&self, tx: &dyn ReadTx, _env: &Env, ctx: &RequestContext) -> Result<Reply, ApiError> {
         let account = &ctx.principal.account_id;
         match self {
-            Operation::ListAccountAliases(_) => {
+            Operation::ListAccountAliases(i) => {
+                model::max_items(i.max_items)?;
                 let alias: Option<String> =
                     model::get(tx, &model::account_item_key(account, ALIAS_ITEM))?;
                 Ok(Reply::new(ListAliasesOutput {
@@ -474,16 +475,7 @@ impl crate::Operation for Operation {
                         .into());
                     }
                 }
-                let max = match i.max_items {
-                    None => 100,
-                    Some(n) if (1..=1000).contains(&n) => usize::try_from(n).unwrap_or(100),
-                    Some(_) => {
-                        return Err(IamError::Validation(
-                            "1 validation error detected: Value at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000".into(),
-                        )
-                        .into())
-                    }
-                };
+                let max = model::max_items(i.max_items)?;
                 let start = match &i.marker {
                     None => 0,
                     Some(m) => m

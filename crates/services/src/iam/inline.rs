@@ -281,16 +281,7 @@ impl crate::Operation for Operation {
                     .into_iter()
                     .map(|(n, _)| n)
                     .collect();
-                let max = match i.max_items {
-                    None => 100,
-                    Some(n) if (1..=1000).contains(&n) => usize::try_from(n).unwrap_or(100),
-                    Some(_) => {
-                        return Err(IamError::Validation(
-                            "1 validation error detected: Value at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000".into(),
-                        )
-                        .into())
-                    }
-                };
+                let max = model::max_items(i.max_items)?;
                 let start = match &i.marker {
                     None => 0,
                     Some(m) => names

@@ -172,17 +172,6 @@ pub fn profiles_of_role(
     Ok(out)
 }
 
-fn max_items(n: Option<i64>) -> Result<usize, ApiError> {
-    match n {
-        None => Ok(100),
-        Some(n) if (1..=1000).contains(&n) => Ok(usize::try_from(n).unwrap_or(100)),
-        Some(_) => Err(IamError::Validation(
-            "1 validation error detected: Value at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000".into(),
-        )
-        .into()),
-    }
-}
-
 impl crate::Operation for Operation {
     fn name(&self) -> &'static str {
         match self {
@@ -298,7 +287,7 @@ impl crate::Operation for Operation {
             Operation::ListInstanceProfilesForRole(i) => {
                 roles::load(tx, account, &i.role_name)?;
                 let all = profiles_of_role(tx, account, &i.role_name)?;
-                let max = max_items(i.max_items)?;
+                let max = model::max_items(i.max_items)?;
                 let start = match &i.marker {
                     None => 0,
                     Some(m) => m

@@ -545,10 +545,13 @@ impl crate::Operation for Operation {
                         )?
                     }
                     // Root devices are not managed through this API.
-                    access_keys::Subject::Root => model::Page {
-                        items: Vec::new(),
-                        marker: None,
-                    },
+                    access_keys::Subject::Root => {
+                        model::max_items(i.max_items)?;
+                        model::Page {
+                            items: Vec::new(),
+                            marker: None,
+                        }
+                    }
                 };
                 Ok(Reply::new(ListMfaDevicesOutput {
                     is_truncated: page.is_truncated(),

@@ -617,6 +617,21 @@ impl<T> Page<T> {
     }
 }
 
+/// A `MaxItems` of the List* operations: 1..=1000, default 100.
+pub fn max_items(n: Option<i64>) -> Result<usize, ApiError> {
+    let rule = match n {
+        None => return Ok(100),
+        Some(n) if (1..=1000).contains(&n) => return Ok(usize::try_from(n).unwrap_or(100)),
+        Some(n) if n < 1 => "greater than or equal to 1",
+        Some(_) => "less than or equal to 1000",
+    };
+    Err(IamError::Validation(format!(
+        "1 validation error detected: Value '{}' at 'maxItems' failed to satisfy constraint: Member must have value {rule}",
+        n.unwrap_or_default()
+    ))
+    .into())
+}
+
 /// Lists records under `prefix` in key order, keeping those `keep` accepts, starting at
 /// `marker`, at most `max_items` (1..=1000, default 100, as IAM).
 pub fn list_page<T: DeserializeOwned>(
@@ -626,16 +641,7 @@ pub fn list_page<T: DeserializeOwned>(
     max_items: Option<i64>,
     mut keep: impl FnMut(&T) -> bool,
 ) -> Result<Page<T>, ApiError> {
-    let max = match max_items {
-        None => 100,
-        Some(n) if (1..=1000).contains(&n) => usize::try_from(n).unwrap_or(100),
-        Some(_) => {
-            return Err(IamError::Validation(
-                "1 validation error detected: Value at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000".into(),
-            )
-            .into())
-        }
-    };
+    let max = self::max_items(max_items)?;
     let start = match marker {
         Some(m) => {
             let key = base64::engine::general_purpose::URL_SAFE_NO_PAD

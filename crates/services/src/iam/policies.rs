@@ -620,16 +620,7 @@ fn list_policies(
             .into());
         }
     }
-    let max = match i.max_items {
-        None => 100,
-        Some(n) if (1..=1000).contains(&n) => usize::try_from(n).unwrap_or(100),
-        Some(_) => {
-            return Err(IamError::Validation(
-                "1 validation error detected: Value at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000".into(),
-            )
-            .into())
-        }
-    };
+    let max = model::max_items(i.max_items)?;
     let only_attached = i.only_attached.unwrap_or(false);
     let prefix = model::path_prefix(i.path_prefix.as_deref())?.to_owned();
     let keep = |path: &str, counts: (i64, i64)| {
@@ -888,6 +879,8 @@ impl crate::Operation for Operation {
             }
             Operation::ListPolicyVersions(i) => {
                 let (acct, _, _) = validate_policy_arn(&i.policy_arn)?;
+                // At most five versions: one page, whatever MaxItems says (in range).
+                model::max_items(i.max_items)?;
                 let list: Vec<PolicyVersionOut> = if acct == "aws" {
                     let p = palisade_iam_data::managed_policy_by_arn(&i.policy_arn).ok_or_else(
                         || {

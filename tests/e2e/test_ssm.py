@@ -668,3 +668,14 @@ def test_securestring_needs_encrypt_for_standard_and_data_keys_for_advanced(endp
     with pytest.raises(botocore.exceptions.ClientError) as e:
         writer.put_parameter(Name="/adv", Value="v", Type="SecureString", KeyId=key, Tier="Advanced")
     assert code_of(e) == "AccessDeniedException" and "kms:GenerateDataKey" in str(e.value)
+
+
+def test_a_parameter_arn_names_its_own_account_and_region(endpoint):
+    ssm = client(endpoint, "ssm")
+    ssm.put_parameter(Name="/own", Value="v", Type="String")
+    assert ssm.get_parameter(Name=f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/own")["Parameter"]["Value"] == "v"
+    for arn in ("arn:aws:ssm:us-east-1:111111111111:parameter/own", f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter/own"):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            ssm.delete_parameter(Name=arn)
+        assert code_of(e) in ("ParameterNotFound", "AccessDeniedException"), e.value.response
+    assert ssm.get_parameter(Name="/own")["Parameter"]["Value"] == "v"

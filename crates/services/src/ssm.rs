@@ -280,12 +280,39 @@ fn bare_name(raw: &str) -> String {
     names.into_iter().last().unwrap_or_default()
 }
 
+/// The `(region, account)` of a parameter ARN, when `raw` is an SSM parameter ARN.
+fn arn_home(raw: &str) -> Option<(&str, &str)> {
+    let mut parts = raw.splitn(6, ':');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some("arn"), Some(_), Some("ssm"), Some(region), Some(account), Some(res))
+            if res.starts_with("parameter/") =>
+        {
+            Some((region, account))
+        }
+        _ => None,
+    }
+}
+
 fn find_param(
     tx: &dyn ReadTx,
     ctx: &RequestContext,
     raw: &str,
 ) -> Result<(Option<ParameterRecord>, Option<String>), ApiError> {
     let (names, selector) = split_selector(raw);
+    // An ARN names the parameter of its own account and region: another one's (or an
+    // ARN of another service) is not found here.
+    if raw.starts_with("arn:")
+        && arn_home(raw) != Some((ctx.region.as_str(), ctx.principal.account_id.as_str()))
+    {
+        return Ok((None, selector));
+    }
     for n in &names {
         if let Some(p) = get_param(tx, &ctx.principal.account_id, &ctx.region, n)? {
             return Ok((Some(p), selector));
@@ -2148,11 +2175,14 @@ pub fn policy_events(
 // ---------------------------------------------------------------- the Operation impl
 
 fn arn_check(action: &str, ctx: &RequestContext, name: &str) -> AuthzCheck {
+    // A parameter named by ARN is authorized as that ARN (its account's, when another).
+    let (region, account) =
+        arn_home(name).unwrap_or((ctx.region.as_str(), ctx.principal.account_id.as_str()));
     let mut c = AuthzCheck::new(
         format!("ssm:{action}"),
-        parameter_arn(&ctx.region, &ctx.principal.account_id, &bare_name(name)),
+        parameter_arn(region, account, &bare_name(name)),
     );
-    c.resource_account = Some(ctx.principal.account_id.clone());
+    c.resource_account = Some(account.to_owned());
     c
 }
 

@@ -363,6 +363,15 @@ impl Policy {
         &self.0.statements
     }
 
+    /// Whether some condition of the policy tests a key `wanted` accepts (for callers
+    /// that gather costly context keys only when a policy could read them).
+    pub fn tests_key(&self, wanted: impl Fn(&str) -> bool) -> bool {
+        self.0
+            .statements
+            .iter()
+            .any(|s| s.conditions().iter().any(|c| wanted(c.key())))
+    }
+
     /// Indices of the statements that may match `action` (lowercased) of `service`
     /// (lowercased), ascending, without duplicates.
     pub(crate) fn candidates<'a>(&'a self, action: &str, service: &str) -> Candidates<'a> {

@@ -53,6 +53,8 @@ pub struct PolicyAuthorizer {
     /// Condition keys of IAM users and roles by ARN ([`crate::iam::model::entity_facts`]),
     /// with the generation they were read in.
     iam_facts: RwLock<HashMap<String, (u64, Facts)>>,
+    /// Resource policies compiled, by document text (`None`: it does not parse).
+    resource_policies: RwLock<HashMap<String, Option<Policy>>>,
 }
 
 /// Condition keys a resource brings to a request (its tags and attributes).
@@ -85,6 +87,7 @@ impl PolicyAuthorizer {
             orgs: RwLock::new(HashMap::new()),
             iam_arns: RwLock::new(HashMap::new()),
             iam_facts: RwLock::new(HashMap::new()),
+            resource_policies: RwLock::new(HashMap::new()),
         }
     }
 
@@ -529,11 +532,21 @@ impl PolicyAuthorizer {
             doc = find(tx).map_err(|e| StoreError::Other(e.to_string()))?;
             Ok(())
         })?;
-        Ok(doc.and_then(|d| {
-            Policy::parse(&d, PolicyKind::Resource)
-                .ok()
-                .map(|p| (p, kind))
-        }))
+        let Some(doc) = doc else {
+            return Ok(None);
+        };
+        // Compiled once per document text: a key or secret policy is read on every call,
+        // and parsing it cost more than the rest of authorization.
+        if let Some(p) = self.resource_policies.read().get(&doc) {
+            return Ok(p.clone().map(|p| (p, kind)));
+        }
+        let parsed = Policy::parse(&doc, PolicyKind::Resource).ok();
+        let mut cache = self.resource_policies.write();
+        if cache.len() >= 10_000 {
+            cache.clear();
+        }
+        cache.insert(doc, parsed.clone());
+        Ok(parsed.map(|p| (p, kind)))
     }
 }
 
@@ -720,10 +733,26 @@ impl PolicyAuthorizer {
         let mut context = context_for(check, ctx, &policies.tags);
         self.bind_policy_type(&mut context, &p.account_id)?;
         // The resource's own keys, where AWS puts them for this action; the request's
-        // (e.g. the new boundary of PutUserPermissionsBoundary) stand.
-        for (key, values) in self.resource_facts(check)? {
-            if context.get(&key).is_none() && action_supports_key(&check.action, &key) {
-                context.set(&key, values);
+        // (e.g. the new boundary of PutUserPermissionsBoundary) stand. Gathering them
+        // costs reads, so only when some policy of the evaluation tests such a key.
+        let identity: &[Policy] = if p.is_root() {
+            &self.root
+        } else {
+            &policies.identity
+        };
+        let tests_facts = identity
+            .iter()
+            .chain(&policies.session)
+            .chain(&policies.boundary)
+            .chain(resource_policy.as_ref().map(|(policy, _)| policy))
+            .chain(scps.iter().flatten())
+            .chain(resource_org.rcps.iter().flatten())
+            .any(|policy| policy.tests_key(is_resource_fact));
+        if tests_facts {
+            for (key, values) in self.resource_facts(check)? {
+                if context.get(&key).is_none() && action_supports_key(&check.action, &key) {
+                    context.set(&key, values);
+                }
             }
         }
         if let Some(f) = &principal_org.facts {
@@ -745,11 +774,6 @@ impl PolicyAuthorizer {
             resource: &check.resource,
             resource_account,
             context: &context,
-        };
-        let identity: &[Policy] = if p.is_root() {
-            &self.root
-        } else {
-            &policies.identity
         };
         let set = PolicySet {
             identity,
@@ -870,6 +894,29 @@ pub fn decode_if_url_encoded(doc: &str) -> String {
 }
 
 /// `arn:aws:iam::ACCOUNT:role/path/NAME` -> (ACCOUNT, NAME).
+/// Whether `key` is one a resource brings to the request context ([`PolicyAuthorizer::
+/// resource_facts`]): resource tags, KMS key attributes, an IAM entity's boundary, an
+/// Organizations policy's type.
+fn is_resource_fact(key: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "aws:resourcetag/",
+        "iam:resourcetag/",
+        "secretsmanager:resourcetag/",
+        "ssm:resourcetag/",
+        "kms:keyspec",
+        "kms:keyusage",
+        "kms:keyorigin",
+        "kms:multiregion",
+        "kms:resourcealiases",
+        "iam:permissionsboundary",
+        "organizations:policytype",
+    ];
+    PREFIXES.iter().any(|p| {
+        key.get(..p.len())
+            .is_some_and(|k| k.eq_ignore_ascii_case(p))
+    })
+}
+
 /// Whether AWS puts `key` in the request context of `action`: the Service Authorization
 /// Reference lists it for the action or for one of the action's resource types.
 fn action_supports_key(action: &str, key: &str) -> bool {

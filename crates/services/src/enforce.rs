@@ -447,29 +447,29 @@ impl PolicyAuthorizer {
         Ok(facts)
     }
 
-    /// `organizations:PolicyType` given as the policy it is the type of (an unresolved
-    /// policy ARN): that policy's type, or no key when there is no such policy.
+    /// `organizations:PolicyType` of a call that names a policy by id
+    /// ([`crate::organizations::POLICY_TYPE_OF_KEY`], a key no request can carry): that
+    /// policy's type, or no key when there is no such policy.
     fn bind_policy_type(
         &self,
         context: &mut Context,
         caller_account: &str,
     ) -> Result<(), ApiError> {
-        use crate::organizations::{arn_of_id, policy_facts, POLICY_TYPE_KEY, UNRESOLVED_PREFIX};
+        use crate::organizations::{arn_of_id, policy_facts, POLICY_TYPE_OF_KEY};
         let Some(policy) = context
-            .get(POLICY_TYPE_KEY)
+            .get(POLICY_TYPE_OF_KEY)
             .and_then(|v| v.first())
-            .filter(|v| v.starts_with(UNRESOLVED_PREFIX))
             .cloned()
         else {
             return Ok(());
         };
+        context.remove(POLICY_TYPE_OF_KEY);
         let mut arn = None;
         self.store.read(&mut |tx| {
             arn = arn_of_id(tx, caller_account, &policy)
                 .map_err(|e| StoreError::Other(e.to_string()))?;
             Ok(())
         })?;
-        context.remove(POLICY_TYPE_KEY);
         for (k, v) in arn.as_deref().map(policy_facts).unwrap_or_default() {
             context.set(&k, v);
         }

@@ -402,9 +402,13 @@ pub struct OrgFacts {
     pub management_account: String,
 }
 
-/// `organizations:PolicyType`; a value that is an [`unresolved_arn`] of a policy stands
-/// for that policy's type until the authorizer reads it ([`policy_facts`]).
+/// `organizations:PolicyType`.
 pub const POLICY_TYPE_KEY: &str = "organizations:PolicyType";
+
+/// A key only checks carry (never a request): the [`unresolved_arn`] of the policy whose
+/// type is the call's `organizations:PolicyType`, until the authorizer reads it
+/// ([`policy_facts`]).
+pub const POLICY_TYPE_OF_KEY: &str = "palisade:PolicyTypeOf";
 
 /// The members of Organizations requests that name an organization resource by its id.
 const RESOURCE_MEMBERS: &[&str] = &[
@@ -1140,15 +1144,17 @@ impl crate::Operation for Operation {
         // organizations:PolicyType as the request gives it; for an existing policy the
         // authorizer adds it from the policy's ARN.
         let policy_type = match self.name {
-            "CreatePolicy" => text("Type").map(str::to_owned),
-            "EnablePolicyType" | "DisablePolicyType" => text("PolicyType").map(str::to_owned),
-            "ListPolicies" | "ListPoliciesForTarget" => text("Filter").map(str::to_owned),
-            // The named policy's type, for every resource of the call: the authorizer
-            // reads it ([`POLICY_TYPE_KEY`]).
-            _ => text("PolicyId").and_then(unresolved_arn),
+            "CreatePolicy" => text("Type"),
+            "EnablePolicyType" | "DisablePolicyType" => text("PolicyType"),
+            "ListPolicies" | "ListPoliciesForTarget" => text("Filter"),
+            _ => None,
         };
         if let Some(t) = policy_type {
-            context.push((POLICY_TYPE_KEY.to_owned(), vec![t]));
+            context.push((POLICY_TYPE_KEY.to_owned(), vec![t.to_owned()]));
+        } else if let Some(policy) = text("PolicyId").and_then(unresolved_arn) {
+            // The named policy's type, for every resource of the call: the authorizer
+            // reads it.
+            context.push((POLICY_TYPE_OF_KEY.to_owned(), vec![policy]));
         }
         if let Some(sp) = text("ServicePrincipal") {
             context.push((

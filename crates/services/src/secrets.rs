@@ -1981,6 +1981,13 @@ fn replica_context(
     ));
 }
 
+/// Adds the condition key `key` when the request gives its value.
+fn request_key(c: &mut AuthzCheck, key: &str, value: Option<impl ToString>) {
+    if let Some(v) = value {
+        c.context.push((key.to_owned(), vec![v.to_string()]));
+    }
+}
+
 fn tag_context(c: &mut AuthzCheck, tags: &[Tag]) {
     c.context.extend(crate::authz::request_tags(
         tags.iter().map(|t| (t.key.as_str(), t.value.as_str())),
@@ -3185,14 +3192,12 @@ impl crate::Operation for Operation {
                 c.context.retain(|(k, _)| k != "secretsmanager:SecretId");
                 c.context
                     .push(("secretsmanager:Name".into(), vec![i.name.clone()]));
-                if let Some(d) = &i.description {
-                    c.context
-                        .push(("secretsmanager:Description".into(), vec![d.clone()]));
-                }
-                if let Some(k) = &i.kms_key_id {
-                    c.context
-                        .push(("secretsmanager:KmsKeyId".into(), vec![k.clone()]));
-                }
+                request_key(
+                    &mut c,
+                    "secretsmanager:Description",
+                    i.description.as_deref(),
+                );
+                request_key(&mut c, "secretsmanager:KmsKeyId", i.kms_key_id.as_deref());
                 let tags = i.tags.as_deref().unwrap_or_default();
                 tag_context(&mut c, tags);
                 let replicas = i.add_replica_regions.as_deref().unwrap_or_default();
@@ -3237,10 +3242,11 @@ impl crate::Operation for Operation {
             }
             O::RotateSecret(i) => {
                 let mut c = check(action, ctx, &i.secret_id);
-                if let Some(l) = &i.rotation_lambda_arn {
-                    c.context
-                        .push(("secretsmanager:RotationLambdaARN".into(), vec![l.clone()]));
-                }
+                request_key(
+                    &mut c,
+                    "secretsmanager:RotationLambdaARN",
+                    i.rotation_lambda_arn.as_deref(),
+                );
                 c.context.push((
                     "secretsmanager:ModifyRotationRules".into(),
                     vec![i.rotation_rules.is_some().to_string()],
@@ -3253,30 +3259,26 @@ impl crate::Operation for Operation {
             }
             O::DeleteSecret(i) => {
                 let mut c = check(action, ctx, &i.secret_id);
-                if let Some(d) = i.recovery_window_in_days {
-                    c.context.push((
-                        "secretsmanager:RecoveryWindowInDays".into(),
-                        vec![d.to_string()],
-                    ));
-                }
-                if let Some(f) = i.force_delete_without_recovery {
-                    c.context.push((
-                        "secretsmanager:ForceDeleteWithoutRecovery".into(),
-                        vec![f.to_string()],
-                    ));
-                }
+                request_key(
+                    &mut c,
+                    "secretsmanager:RecoveryWindowInDays",
+                    i.recovery_window_in_days,
+                );
+                request_key(
+                    &mut c,
+                    "secretsmanager:ForceDeleteWithoutRecovery",
+                    i.force_delete_without_recovery,
+                );
                 vec![c]
             }
             O::UpdateSecret(i) => {
                 let mut c = check(action, ctx, &i.secret_id);
-                if let Some(d) = &i.description {
-                    c.context
-                        .push(("secretsmanager:Description".into(), vec![d.clone()]));
-                }
-                if let Some(k) = &i.kms_key_id {
-                    c.context
-                        .push(("secretsmanager:KmsKeyId".into(), vec![k.clone()]));
-                }
+                request_key(
+                    &mut c,
+                    "secretsmanager:Description",
+                    i.description.as_deref(),
+                );
+                request_key(&mut c, "secretsmanager:KmsKeyId", i.kms_key_id.as_deref());
                 vec![c]
             }
             O::UpdateSecretVersionStage(i) => {
@@ -3297,14 +3299,12 @@ impl crate::Operation for Operation {
             }
             O::GetSecretValue(i) => {
                 let mut c = check(action, ctx, &i.secret_id);
-                if let Some(v) = &i.version_id {
-                    c.context
-                        .push(("secretsmanager:VersionId".into(), vec![v.clone()]));
-                }
-                if let Some(v) = &i.version_stage {
-                    c.context
-                        .push(("secretsmanager:VersionStage".into(), vec![v.clone()]));
-                }
+                request_key(&mut c, "secretsmanager:VersionId", i.version_id.as_deref());
+                request_key(
+                    &mut c,
+                    "secretsmanager:VersionStage",
+                    i.version_stage.as_deref(),
+                );
                 vec![c]
             }
             _ => match self.secret_id() {

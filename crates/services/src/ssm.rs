@@ -218,18 +218,7 @@ pub fn parameter_arn(region: &str, account: &str, name: &str) -> String {
 /// Condition keys of the parameter `arn` names: its tags (`aws:ResourceTag/*`,
 /// `ssm:resourceTag/*`). Empty when there is no such parameter.
 pub fn parameter_facts(tx: &dyn ReadTx, arn: &str) -> Result<Vec<(String, Vec<String>)>, ApiError> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(_), Some("ssm"), Some(region), Some(account), Some(res)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return Ok(Vec::new());
-    };
-    let Some(bare) = res.strip_prefix("parameter/") else {
+    let Some((region, account, bare)) = parse_parameter_arn(arn) else {
         return Ok(Vec::new());
     };
     // `parameter/a/b` is `/a/b`; `parameter/a` is `a` or `/a`.
@@ -280,8 +269,8 @@ fn bare_name(raw: &str) -> String {
     names.into_iter().last().unwrap_or_default()
 }
 
-/// The `(region, account)` of a parameter ARN, when `raw` is an SSM parameter ARN.
-fn arn_home(raw: &str) -> Option<(&str, &str)> {
+/// `(region, account, name after "parameter/")` of an SSM parameter ARN.
+fn parse_parameter_arn(raw: &str) -> Option<(&str, &str, &str)> {
     let mut parts = raw.splitn(6, ':');
     match (
         parts.next(),
@@ -291,13 +280,16 @@ fn arn_home(raw: &str) -> Option<(&str, &str)> {
         parts.next(),
         parts.next(),
     ) {
-        (Some("arn"), Some(_), Some("ssm"), Some(region), Some(account), Some(res))
-            if res.starts_with("parameter/") =>
-        {
-            Some((region, account))
+        (Some("arn"), Some(_), Some("ssm"), Some(region), Some(account), Some(res)) => {
+            Some((region, account, res.strip_prefix("parameter/")?))
         }
         _ => None,
     }
+}
+
+/// The `(region, account)` of a parameter ARN, when `raw` is an SSM parameter ARN.
+fn arn_home(raw: &str) -> Option<(&str, &str)> {
+    parse_parameter_arn(raw).map(|(region, account, _)| (region, account))
 }
 
 fn find_param(

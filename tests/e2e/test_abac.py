@@ -100,3 +100,40 @@ def test_roles_by_tag_and_users_by_boundary(endpoint):
     read_only = "arn:aws:iam::aws:policy/ReadOnlyAccess"
     lead.attach_user_policy(UserName="bounded", PolicyArn=read_only)
     refused(lambda: lead.attach_user_policy(UserName="free", PolicyArn=read_only))
+
+
+def test_a_deny_on_resource_tags_as_a_variable_and_same_arn_parameters(endpoint):
+    """A policy may read a resource tag only as a variable; and `a` and `/a` share a
+    parameter ARN, so the tags are those of the parameter the call names."""
+    sm, ssm = client(endpoint, "secretsmanager"), client(endpoint, "ssm")
+    sm.create_secret(Name="billing/db", SecretString="b", Tags=[{"Key": "team", "Value": "billing"}])
+    sm.create_secret(Name="pets/db", SecretString="p", Tags=[{"Key": "team", "Value": "pets"}])
+    ssm.put_parameter(Name="cfg", Value="PROD", Type="String", Tags=[{"Key": "env", "Value": "prod"}])
+    ssm.put_parameter(Name="/cfg", Value="DEV", Type="String", Tags=[{"Key": "env", "Value": "dev"}])
+    ak, sk = user(endpoint, "pet-dev", [
+        {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameter"], "Resource": "*"},
+        {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+         "Condition": {"StringNotEquals": {"aws:PrincipalTag/team": "${aws:ResourceTag/team}"}}},
+        {"Effect": "Deny", "Action": "ssm:GetParameter", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:ResourceTag/env": "prod"}}},
+    ], tags=[{"Key": "team", "Value": "pets"}])
+    dev_sm, dev_ssm = client(endpoint, "secretsmanager", ak=ak, sk=sk), client(endpoint, "ssm", ak=ak, sk=sk)
+    assert dev_sm.get_secret_value(SecretId="pets/db")["SecretString"] == "p"
+    refused(lambda: dev_sm.get_secret_value(SecretId="billing/db"))
+    assert dev_ssm.get_parameter(Name="/cfg")["Parameter"]["Value"] == "DEV"
+    refused(lambda: dev_ssm.get_parameter(Name="cfg"))
+
+
+def test_get_user_without_a_name_from_a_role_session(endpoint):
+    iam = client(endpoint, "iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]})
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    iam.attach_role_policy(RoleName="r", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    ak, sk = user(endpoint, "caller", [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role}])
+    creds = client(endpoint, "sts", ak=ak, sk=sk).assume_role(RoleArn=role, RoleSessionName="ss")["Credentials"]
+    session = client(endpoint, "iam", ak=creds["AccessKeyId"], sk=creds["SecretAccessKey"], token=creds["SessionToken"])
+    with pytest.raises(ClientError) as e:
+        session.get_user()
+    assert e.value.response["Error"]["Code"] == "ValidationError"
+    assert "non-User credentials" in e.value.response["Error"]["Message"]

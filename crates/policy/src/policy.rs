@@ -105,6 +105,8 @@ struct PolicyInner {
     id: Option<String>,
     statements: Vec<Statement>,
     index: ActionIndex,
+    /// The context keys the policy's variables (`${key}`) read, anywhere in it.
+    variables: Vec<String>,
 }
 
 /// One statement, compiled.
@@ -265,6 +267,20 @@ pub(crate) enum PatternKind<'a> {
     AnyService,
 }
 
+/// Every context key a `${...}` variable in `doc`'s strings names.
+fn variable_keys(doc: &Json, out: &mut Vec<String>) {
+    match doc {
+        Json::String(s) => {
+            if let Some(t) = Template::parse(s) {
+                out.extend(t.keys().map(str::to_owned));
+            }
+        }
+        Json::Array(items) => items.iter().for_each(|v| variable_keys(v, out)),
+        Json::Object(members) => members.iter().for_each(|(_, v)| variable_keys(v, out)),
+        _ => {}
+    }
+}
+
 impl Policy {
     /// Parses and compiles a policy document.
     pub fn parse(text: &str, kind: PolicyKind) -> Result<Policy, ParseError> {
@@ -341,12 +357,15 @@ impl Policy {
             }
         };
         let index = ActionIndex::build(&statements);
+        let mut variables = Vec::new();
+        variable_keys(doc, &mut variables);
         Ok(Policy(Arc::new(PolicyInner {
             kind,
             version,
             id,
             statements,
             index,
+            variables,
         })))
     }
 
@@ -363,13 +382,16 @@ impl Policy {
         &self.0.statements
     }
 
-    /// Whether some condition of the policy tests a key `wanted` accepts (for callers
-    /// that gather costly context keys only when a policy could read them).
+    /// Whether the policy reads a context key `wanted` accepts, as a condition's key or as
+    /// a variable (`${key}`, in a Resource or a condition value): for callers that gather
+    /// costly context keys only when a policy could read them.
     pub fn tests_key(&self, wanted: impl Fn(&str) -> bool) -> bool {
-        self.0
-            .statements
-            .iter()
-            .any(|s| s.conditions().iter().any(|c| wanted(c.key())))
+        self.0.variables.iter().any(|k| wanted(k))
+            || self
+                .0
+                .statements
+                .iter()
+                .any(|s| s.conditions().iter().any(|c| wanted(c.key())))
     }
 
     /// Indices of the statements that may match `action` (lowercased) of `service`

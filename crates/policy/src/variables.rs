@@ -66,6 +66,14 @@ impl Template {
         Some(Template { parts })
     }
 
+    /// The context keys the template's variables read.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var { key, .. } => Some(key.as_str()),
+            _ => None,
+        })
+    }
+
     /// Substitutes into plain text (wildcards in the template text stay as they are;
     /// substituted values are literal).
     pub(crate) fn render(&self, ctx: &Context) -> Result<String, Unresolved> {

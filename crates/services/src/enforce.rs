@@ -428,14 +428,27 @@ impl PolicyAuthorizer {
         let resource = check.resource.as_str();
         let find: Find = if resource.starts_with("arn:aws:iam::") {
             return self.iam_entity_facts(resource);
+        } else if resource.starts_with("arn:aws:ssm:") {
+            // The parameter the call names, when it names one by name: `a` and `/a` share
+            // an ARN.
+            let named = check
+                .context
+                .iter()
+                .find(|(k, _)| k == crate::ssm::PARAMETER_NAME_KEY)
+                .and_then(|(_, v)| v.first());
+            let mut facts = Vec::new();
+            self.store.read(&mut |tx| {
+                facts = crate::ssm::parameter_facts(tx, resource, named.map(String::as_str))
+                    .map_err(|e| StoreError::Other(e.to_string()))?;
+                Ok(())
+            })?;
+            return Ok(facts);
         } else if resource.starts_with("arn:aws:organizations::") {
             return Ok(crate::organizations::policy_facts(resource));
         } else if resource.starts_with("arn:aws:kms:") && resource.contains(":key/") {
             crate::kms::store::key_facts
         } else if resource.starts_with("arn:aws:secretsmanager:") {
             crate::secrets::secret_facts
-        } else if resource.starts_with("arn:aws:ssm:") {
-            crate::ssm::parameter_facts
         } else {
             return Ok(Vec::new());
         };
@@ -452,21 +465,22 @@ impl PolicyAuthorizer {
     /// policy's type, or no key when there is no such policy.
     fn bind_policy_type(
         &self,
+        check: &AuthzCheck,
         context: &mut Context,
         caller_account: &str,
     ) -> Result<(), ApiError> {
         use crate::organizations::{arn_of_id, policy_facts, POLICY_TYPE_OF_KEY};
-        let Some(policy) = context
-            .get(POLICY_TYPE_OF_KEY)
-            .and_then(|v| v.first())
-            .cloned()
+        let Some(policy) = check
+            .context
+            .iter()
+            .find(|(k, _)| k == POLICY_TYPE_OF_KEY)
+            .and_then(|(_, v)| v.first())
         else {
             return Ok(());
         };
-        context.remove(POLICY_TYPE_OF_KEY);
         let mut arn = None;
         self.store.read(&mut |tx| {
-            arn = arn_of_id(tx, caller_account, &policy)
+            arn = arn_of_id(tx, caller_account, policy)
                 .map_err(|e| StoreError::Other(e.to_string()))?;
             Ok(())
         })?;
@@ -662,7 +676,11 @@ pub fn context_for(check: &AuthzCheck, ctx: &RequestContext, tags: &[(String, St
         c.set(&format!("aws:PrincipalTag/{k}"), [v.clone()]);
     }
     for (k, v) in &check.context {
-        c.set(k, v.iter().cloned());
+        // `palisade:` keys are notes from the operation to the authorizer, not keys of
+        // the request (`bind_policy_type`, `resource_facts`).
+        if !k.starts_with("palisade:") {
+            c.set(k, v.iter().cloned());
+        }
     }
     c
 }
@@ -731,7 +749,7 @@ impl PolicyAuthorizer {
         };
         let policies = self.policies_for(p)?;
         let mut context = context_for(check, ctx, &policies.tags);
-        self.bind_policy_type(&mut context, &p.account_id)?;
+        self.bind_policy_type(check, &mut context, &p.account_id)?;
         // The resource's own keys, where AWS puts them for this action; the request's
         // (e.g. the new boundary of PutUserPermissionsBoundary) stand. Gathering them
         // costs reads, so only when some policy of the evaluation tests such a key.

@@ -215,16 +215,30 @@ pub fn parameter_arn(region: &str, account: &str, name: &str) -> String {
     )
 }
 
-/// Condition keys of the parameter `arn` names: its tags (`aws:ResourceTag/*`,
-/// `ssm:resourceTag/*`). Empty when there is no such parameter.
-pub fn parameter_facts(tx: &dyn ReadTx, arn: &str) -> Result<Vec<(String, Vec<String>)>, ApiError> {
-    let Some((region, account, bare)) = parse_parameter_arn(arn) else {
+/// A key only checks carry (never a request): the name the call gives its parameter, so
+/// that the authorizer reads the tags of the parameter the call acts on (`a` and `/a`
+/// share an ARN).
+pub const PARAMETER_NAME_KEY: &str = "palisade:ParameterName";
+
+/// Condition keys of the parameter `arn` names (`named`, as the call gave it, when it gave
+/// one): its tags (`aws:ResourceTag/*`, `ssm:resourceTag/*`). Empty when there is no such
+/// parameter.
+pub fn parameter_facts(
+    tx: &dyn ReadTx,
+    arn: &str,
+    named: Option<&str>,
+) -> Result<Vec<(String, Vec<String>)>, ApiError> {
+    let Some((region, account, _)) = parse_parameter_arn(arn) else {
         return Ok(Vec::new());
     };
-    // `parameter/a/b` is `/a/b`; `parameter/a` is `a` or `/a`.
-    let mut found = get_param(tx, account, region, &format!("/{bare}"))?;
-    if found.is_none() && !bare.contains('/') {
-        found = get_param(tx, account, region, bare)?;
+    // The candidates in the order the operation tries them ([`find_param`]).
+    let (names, _) = split_selector(named.unwrap_or(arn));
+    let mut found = None;
+    for n in &names {
+        found = get_param(tx, account, region, n)?;
+        if found.is_some() {
+            break;
+        }
     }
     Ok(found
         .map(|p| {
@@ -2175,6 +2189,8 @@ fn arn_check(action: &str, ctx: &RequestContext, name: &str) -> AuthzCheck {
         parameter_arn(region, account, &bare_name(name)),
     );
     c.resource_account = Some(account.to_owned());
+    c.context
+        .push((PARAMETER_NAME_KEY.to_owned(), vec![name.to_owned()]));
     c
 }
 

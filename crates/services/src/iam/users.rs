@@ -281,7 +281,14 @@ impl crate::Operation for Operation {
                     (None, crate::PrincipalKind::IAMUser) => {
                         load(tx, account, &ctx.principal.user_name)?
                     }
-                    (None, _) => root_user(ctx),
+                    (None, crate::PrincipalKind::Root) => root_user(ctx),
+                    // AWS's answer to role and federated sessions.
+                    (None, _) => {
+                        return Err(IamError::Validation(
+                            "Must specify userName when calling with non-User credentials".into(),
+                        )
+                        .into())
+                    }
                 };
                 Ok(Reply::new(UserOutput { user }))
             }

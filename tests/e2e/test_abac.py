@@ -137,3 +137,29 @@ def test_get_user_without_a_name_from_a_role_session(endpoint):
         session.get_user()
     assert e.value.response["Error"]["Code"] == "ValidationError"
     assert "non-User credentials" in e.value.response["Error"]["Message"]
+
+
+def test_tags_of_policies_instance_profiles_and_organization_accounts(endpoint):
+    from test_organizations import create_account
+
+    iam, orgs = client(endpoint, "iam"), client(endpoint, "organizations")
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]})
+    kept = iam.create_policy(PolicyName="kept", PolicyDocument=doc, Tags=[{"Key": "protected", "Value": "true"}])["Policy"]["Arn"]
+    loose = iam.create_policy(PolicyName="loose", PolicyDocument=doc)["Policy"]["Arn"]
+    iam.create_instance_profile(InstanceProfileName="kept-ip", Tags=[{"Key": "protected", "Value": "true"}])
+    orgs.create_organization(FeatureSet="ALL")
+    prod = create_account(orgs, "prod")
+    orgs.tag_resource(ResourceId=prod, Tags=[{"Key": "protected", "Value": "true"}])
+    dev = create_account(orgs, "dev")
+    ak, sk = user(endpoint, "cleaner", [
+        {"Effect": "Allow", "Action": ["iam:DeletePolicy", "iam:DeleteInstanceProfile", "organizations:DescribeAccount"], "Resource": "*"},
+        {"Effect": "Deny", "Action": ["iam:DeletePolicy", "iam:DeleteInstanceProfile", "organizations:DescribeAccount"],
+         "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/protected": "true"}}},
+    ])
+    cleaner_iam = client(endpoint, "iam", ak=ak, sk=sk)
+    refused(lambda: cleaner_iam.delete_policy(PolicyArn=kept))
+    cleaner_iam.delete_policy(PolicyArn=loose)
+    refused(lambda: cleaner_iam.delete_instance_profile(InstanceProfileName="kept-ip"))
+    cleaner_orgs = client(endpoint, "organizations", ak=ak, sk=sk)
+    refused(lambda: cleaner_orgs.describe_account(AccountId=prod))
+    assert cleaner_orgs.describe_account(AccountId=dev)["Account"]["Id"] == dev

@@ -444,7 +444,7 @@ impl PolicyAuthorizer {
             })?;
             return Ok(facts);
         } else if resource.starts_with("arn:aws:organizations::") {
-            return Ok(crate::organizations::policy_facts(resource));
+            crate::organizations::resource_facts
         } else if resource.starts_with("arn:aws:kms:") && resource.contains(":key/") {
             crate::kms::store::key_facts
         } else if resource.starts_with("arn:aws:secretsmanager:") {

@@ -477,6 +477,26 @@ pub fn arn_of_id(
     })
 }
 
+/// Condition keys of the account, OU, root or policy a resolved ARN names: its tags
+/// (`aws:ResourceTag/*`) and, for a policy, its type ([`policy_facts`]).
+pub fn resource_facts(tx: &dyn ReadTx, arn: &str) -> Result<Vec<(String, Vec<String>)>, ApiError> {
+    let mut facts = policy_facts(arn);
+    // arn:aws:organizations::MANAGEMENT:KIND/o-ORG/[TYPE/]ID
+    let path = arn.splitn(6, ':').nth(5).unwrap_or_default();
+    let parts: Vec<&str> = path.split('/').collect();
+    if let (Some(org), Some(id)) = (parts.get(1), parts.last()) {
+        if org.starts_with("o-") && parts.len() >= 3 {
+            facts.extend(crate::authz::resource_tags(
+                None,
+                read_tags(tx, org, id)?
+                    .iter()
+                    .map(|t| (t.key.as_str(), t.value.as_str())),
+            ));
+        }
+    }
+    Ok(facts)
+}
+
 /// `organizations:PolicyType` of the policy a (resolved) policy ARN names, from the ARN's
 /// `TYPE` part.
 pub fn policy_facts(arn: &str) -> Vec<(String, Vec<String>)> {

@@ -346,9 +346,10 @@ pub fn unpathed_entity_arn(arn: &str) -> Option<(&str, &'static str, &str)> {
         .then_some((account, table, name))
 }
 
-/// Condition keys of the IAM user or role `arn` names (path included): its tags
-/// (`aws:ResourceTag/*`, `iam:ResourceTag/*`) and its permissions boundary
-/// (`iam:PermissionsBoundary`). Empty for other ARNs and missing entities.
+/// Condition keys of the IAM user, role, customer managed policy or instance profile `arn`
+/// names (path included): its tags (`aws:ResourceTag/*`, `iam:ResourceTag/*`) and, for
+/// users and roles, its permissions boundary (`iam:PermissionsBoundary`). Empty for other
+/// ARNs and missing entities.
 pub fn entity_facts(tx: &dyn ReadTx, arn: &str) -> Result<Vec<(String, Vec<String>)>, ApiError> {
     let Some(rest) = arn.strip_prefix("arn:aws:iam::") else {
         return Ok(Vec::new());
@@ -358,25 +359,40 @@ pub fn entity_facts(tx: &dyn ReadTx, arn: &str) -> Result<Vec<(String, Vec<Strin
     };
     let (kind, path_name) = resource.split_once('/').unwrap_or((resource, ""));
     let name = path_name.rsplit('/').next().unwrap_or_default();
+    let table = match kind {
+        "user" => "user",
+        "role" => "role",
+        "policy" => super::policies::TABLE,
+        "instance-profile" => "instanceprofile",
+        _ => return Ok(Vec::new()),
+    };
     if name.is_empty() {
         return Ok(Vec::new());
     }
-    let (tags, boundary) = match kind {
-        "user" => match get::<User>(tx, &entity_key(account, "user", name))? {
-            Some(u) if u.arn == arn => (u.tags, u.permissions_boundary),
-            _ => return Ok(Vec::new()),
-        },
-        "role" => match get::<Role>(tx, &entity_key(account, "role", name))? {
-            Some(r) if r.arn == arn => (r.tags, r.permissions_boundary),
-            _ => return Ok(Vec::new()),
-        },
-        _ => return Ok(Vec::new()),
+    // Every taggable record keeps `Arn`, `Tags` and (users, roles) `PermissionsBoundary`.
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Taggable {
+        arn: String,
+        #[serde(default)]
+        tags: Vec<Tag>,
+        #[serde(default)]
+        permissions_boundary: Option<AttachedPermissionsBoundary>,
+    }
+    let Some(entity) = get::<Taggable>(tx, &entity_key(account, table, name))? else {
+        return Ok(Vec::new());
     };
+    if entity.arn != arn {
+        return Ok(Vec::new());
+    }
     let mut facts = crate::authz::resource_tags(
         Some("iam:ResourceTag"),
-        tags.iter().map(|t| (t.key.as_str(), t.value.as_str())),
+        entity
+            .tags
+            .iter()
+            .map(|t| (t.key.as_str(), t.value.as_str())),
     );
-    if let Some(b) = boundary {
+    if let Some(b) = entity.permissions_boundary {
         facts.push((
             "iam:PermissionsBoundary".to_owned(),
             vec![b.permissions_boundary_arn],

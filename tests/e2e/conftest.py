@@ -90,7 +90,8 @@ _RESETS = [0]
 
 def admin_user(endpoint, name="e2e-admin"):
     """(access key, secret) of an IAM user of the management account with
-    AdministratorAccess, made once per test: AWS lets no root user assume a role."""
+    AdministratorAccess, made once after each reset of the `endpoint` fixture: AWS lets no
+    root user assume a role."""
     cached = _ADMIN_USERS.get((endpoint, _RESETS[0]))
     if cached:
         return cached

@@ -16,7 +16,7 @@ use crate::{
 use palisade_policy::{
     evaluate, Context, Policy, PolicyKind, PolicySet, Request, ResourcePolicy, ResourcePolicyType,
 };
-use palisade_store::{ReadTx, Store, StoreError};
+use palisade_store::{ReadTx, Store};
 use parking_lot::RwLock;
 use std::{
     collections::HashMap,
@@ -99,12 +99,7 @@ impl PolicyAuthorizer {
                 return Ok(o.clone());
             }
         }
-        let mut built = None;
-        self.store.read(&mut |tx| {
-            built = Some(build_org(tx, account, generation));
-            Ok(())
-        })?;
-        let built = Arc::new(built.unwrap_or_else(|| Err(ApiError::internal("read did not run")))?);
+        let built = Arc::new(self.snapshot(|tx| build_org(tx, account, generation))?);
         let mut map = self.orgs.write();
         if map.len() > 100_000 {
             map.clear();
@@ -120,12 +115,7 @@ impl PolicyAuthorizer {
                 return Ok(p.clone());
             }
         }
-        let mut built = None;
-        self.store.read(&mut |tx| {
-            built = Some(self.build(tx, principal, generation));
-            Ok(())
-        })?;
-        let built = Arc::new(built.unwrap_or_else(|| Err(ApiError::internal("read did not run")))?);
+        let built = Arc::new(self.snapshot(|tx| self.build(tx, principal, generation))?);
         let mut map = self.principals.write();
         if map.len() > 100_000 {
             map.clear();
@@ -359,14 +349,9 @@ impl PolicyAuthorizer {
                 Some((key.to_owned(), v.first()?.clone()))
             })
             .collect();
-        let mut allowed = false;
-        self.store.read(&mut |tx| {
-            allowed =
-                crate::kms::grants_allow(tx, &check.resource, &p.arn, &check.action, &context)
-                    .map_err(|e| StoreError::Other(e.to_string()))?;
-            Ok(())
-        })?;
-        Ok(allowed)
+        self.snapshot(|tx| {
+            crate::kms::grants_allow(tx, &check.resource, &p.arn, &check.action, &context)
+        })
     }
 
     /// The resource's real ARN when the request named it by another name, as AWS
@@ -386,12 +371,8 @@ impl PolicyAuthorizer {
         }
         let (action, resource) = (check.action.as_str(), check.resource.as_str());
         if resource.starts_with(crate::organizations::UNRESOLVED_PREFIX) {
-            let mut arn = None;
-            self.store.read(&mut |tx| {
-                arn = crate::organizations::arn_of_id(tx, caller_account, resource)
-                    .map_err(|e| StoreError::Other(e.to_string()))?;
-                Ok(())
-            })?;
+            let arn =
+                self.snapshot(|tx| crate::organizations::arn_of_id(tx, caller_account, resource))?;
             return Ok(arn);
         }
         let resolve: Resolve = if action.starts_with("secretsmanager:")
@@ -410,11 +391,7 @@ impl PolicyAuthorizer {
         } else {
             return Ok(None);
         };
-        let mut arn = None;
-        self.store.read(&mut |tx| {
-            arn = resolve(tx, resource).map_err(|e| StoreError::Other(e.to_string()))?;
-            Ok(())
-        })?;
+        let arn = self.snapshot(|tx| resolve(tx, resource))?;
         Ok(arn)
     }
 
@@ -436,11 +413,8 @@ impl PolicyAuthorizer {
                 .iter()
                 .find(|(k, _)| k == crate::ssm::PARAMETER_NAME_KEY)
                 .and_then(|(_, v)| v.first());
-            let mut facts = Vec::new();
-            self.store.read(&mut |tx| {
-                facts = crate::ssm::parameter_facts(tx, resource, named.map(String::as_str))
-                    .map_err(|e| StoreError::Other(e.to_string()))?;
-                Ok(())
+            let facts = self.snapshot(|tx| {
+                crate::ssm::parameter_facts(tx, resource, named.map(String::as_str))
             })?;
             return Ok(facts);
         } else if resource.starts_with("arn:aws:organizations::") {
@@ -452,11 +426,7 @@ impl PolicyAuthorizer {
         } else {
             return Ok(Vec::new());
         };
-        let mut facts = Vec::new();
-        self.store.read(&mut |tx| {
-            facts = find(tx, resource).map_err(|e| StoreError::Other(e.to_string()))?;
-            Ok(())
-        })?;
+        let facts = self.snapshot(|tx| find(tx, resource))?;
         Ok(facts)
     }
 
@@ -478,12 +448,7 @@ impl PolicyAuthorizer {
         else {
             return Ok(());
         };
-        let mut arn = None;
-        self.store.read(&mut |tx| {
-            arn = arn_of_id(tx, caller_account, policy)
-                .map_err(|e| StoreError::Other(e.to_string()))?;
-            Ok(())
-        })?;
+        let arn = self.snapshot(|tx| arn_of_id(tx, caller_account, policy))?;
         for (k, v) in arn.as_deref().map(policy_facts).unwrap_or_default() {
             context.set(&k, v);
         }
@@ -498,18 +463,23 @@ impl PolicyAuthorizer {
                 return Ok(facts.clone());
             }
         }
-        let mut facts = Vec::new();
-        self.store.read(&mut |tx| {
-            facts = crate::iam::model::entity_facts(tx, arn)
-                .map_err(|e| StoreError::Other(e.to_string()))?;
-            Ok(())
-        })?;
+        let facts = self.snapshot(|tx| crate::iam::model::entity_facts(tx, arn))?;
         let mut map = self.iam_facts.write();
         if map.len() > 100_000 {
             map.clear();
         }
         map.insert(arn.to_owned(), (generation, facts.clone()));
         Ok(facts)
+    }
+
+    /// Runs `f` on a snapshot of the store; its error comes back as it was.
+    fn snapshot<T>(&self, f: impl Fn(&dyn ReadTx) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        let mut out = None;
+        self.store.read(&mut |tx| {
+            out = Some(f(tx));
+            Ok(())
+        })?;
+        out.unwrap_or_else(|| Err(ApiError::internal("read did not run")))
     }
 
     /// [`crate::iam::model::arn_with_path`], cached per generation: IAM calls name entities
@@ -521,12 +491,7 @@ impl PolicyAuthorizer {
                 return Ok(real.clone());
             }
         }
-        let mut real = None;
-        self.store.read(&mut |tx| {
-            real = crate::iam::model::arn_with_path(tx, arn)
-                .map_err(|e| StoreError::Other(e.to_string()))?;
-            Ok(())
-        })?;
+        let real = self.snapshot(|tx| crate::iam::model::arn_with_path(tx, arn))?;
         let mut map = self.iam_arns.write();
         if map.len() > 100_000 {
             map.clear();
@@ -541,11 +506,7 @@ impl PolicyAuthorizer {
         kind: ResourcePolicyType,
         find: impl Fn(&dyn ReadTx) -> Result<Option<String>, ApiError>,
     ) -> Result<Option<(Policy, ResourcePolicyType)>, ApiError> {
-        let mut doc = None;
-        self.store.read(&mut |tx| {
-            doc = find(tx).map_err(|e| StoreError::Other(e.to_string()))?;
-            Ok(())
-        })?;
+        let doc = self.snapshot(|tx| find(tx))?;
         let Some(doc) = doc else {
             return Ok(None);
         };
@@ -911,7 +872,6 @@ pub fn decode_if_url_encoded(doc: &str) -> String {
         .unwrap_or_else(|_| doc.to_owned())
 }
 
-/// `arn:aws:iam::ACCOUNT:role/path/NAME` -> (ACCOUNT, NAME).
 /// Whether `key` is one a resource brings to the request context ([`PolicyAuthorizer::
 /// resource_facts`]): resource tags, KMS key attributes, an IAM entity's boundary, an
 /// Organizations policy's type.
@@ -954,6 +914,7 @@ fn action_supports_key(action: &str, key: &str) -> bool {
         })
 }
 
+/// `arn:aws:iam::ACCOUNT:role/path/NAME` -> (ACCOUNT, NAME).
 fn role_from_arn(arn: &str) -> Option<(&str, &str)> {
     let rest = arn.strip_prefix("arn:aws:iam::")?;
     let (account, resource) = rest.split_once(':')?;

@@ -197,10 +197,6 @@ fn validate_description(d: &str) -> Result<(), IamError> {
     Ok(())
 }
 
-pub(crate) fn tag_context(tags: &[Tag]) -> Vec<(String, Vec<String>)> {
-    crate::authz::request_tags(tags.iter().map(|t| (t.key.as_str(), t.value.as_str())))
-}
-
 pub fn create_role(
     tx: &mut dyn WriteTx,
     ctx: &RequestContext,
@@ -335,14 +331,14 @@ impl crate::Operation for Operation {
                 let arn = role(i.path.as_deref(), &i.role_name);
                 let mut c = AuthzCheck::new("iam:CreateRole", arn.clone()).naming_new();
                 let tags = i.tags.as_deref().unwrap_or_default();
-                c.context = tag_context(tags);
+                c.context = super::tags::request_tag_context(tags);
                 if let Some(b) = &i.permissions_boundary {
                     c.context.push(boundary(b));
                 }
                 let mut v = vec![c];
                 if !tags.is_empty() {
                     let mut t = AuthzCheck::new("iam:TagRole", arn).naming_new();
-                    t.context = tag_context(tags);
+                    t.context = super::tags::request_tag_context(tags);
                     v.push(t);
                 }
                 v

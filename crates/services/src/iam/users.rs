@@ -215,7 +215,7 @@ impl crate::Operation for Operation {
         match self {
             Operation::CreateUser(i) => {
                 let arn = user(i.path.as_deref(), &i.user_name);
-                let tags = super::roles::tag_context(i.tags.as_deref().unwrap_or_default());
+                let tags = super::tags::request_tag_context(i.tags.as_deref().unwrap_or_default());
                 let mut c = AuthzCheck::new("iam:CreateUser", arn.clone()).naming_new();
                 c.context = tags.clone();
                 if let Some(b) = &i.permissions_boundary {

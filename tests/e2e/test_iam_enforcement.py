@@ -294,3 +294,17 @@ def test_role_sessions_are_matched_by_aws_principal_arn_as_the_role(endpoint):
     creds = client(endpoint, "sts", ak=ak, sk=sk).assume_role(RoleArn=role["Arn"], RoleSessionName="ops-session")["Credentials"]
     session = client(endpoint, "iam", ak=creds["AccessKeyId"], sk=creds["SecretAccessKey"], token=creds["SessionToken"])
     assert any(r["RoleName"] == "ops" for r in session.list_roles()["Roles"])
+
+
+def test_tags_at_creation_need_the_resources_tag_permission(endpoint):
+    ak, sk = make_user(endpoint, "maker")
+    client(endpoint, "iam").put_user_policy(UserName="maker", PolicyName="p", PolicyDocument=allow(
+        {"Effect": "Allow", "Action": ["iam:CreateVirtualMFADevice", "iam:CreateSAMLProvider",
+                                       "iam:CreateOpenIDConnectProvider"], "Resource": "*"}))
+    iam = client(endpoint, "iam", ak=ak, sk=sk)
+    tags = [{"Key": "team", "Value": "pets"}]
+    assert "iam:TagMFADevice" in denied(lambda: iam.create_virtual_mfa_device(
+        VirtualMFADeviceName="tagged", Tags=tags))["Error"]["Message"]
+    iam.create_virtual_mfa_device(VirtualMFADeviceName="plain")
+    assert "iam:TagOpenIDConnectProvider" in denied(lambda: iam.create_open_id_connect_provider(
+        Url="https://idp.example.com", ClientIDList=["app"], ThumbprintList=["a" * 40], Tags=tags))["Error"]["Message"]

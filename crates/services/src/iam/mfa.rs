@@ -488,14 +488,24 @@ impl crate::Operation for Operation {
         let account = ctx.principal.account_id.as_str();
         let user = |name: Option<&str>| access_keys::subject_arn(ctx, name);
         let check = match self {
-            Operation::CreateVirtualMFADevice(i) => AuthzCheck::new(
-                "iam:CreateVirtualMFADevice",
-                serial_number(
+            Operation::CreateVirtualMFADevice(i) => {
+                let serial = serial_number(
                     account,
                     i.path.as_deref().unwrap_or("/"),
                     &i.virtual_mfa_device_name,
-                ),
-            ),
+                );
+                let tags = super::tags::request_tag_context(i.tags.as_deref().unwrap_or_default());
+                let mut c =
+                    AuthzCheck::new("iam:CreateVirtualMFADevice", serial.clone()).naming_new();
+                if tags.is_empty() {
+                    return vec![c];
+                }
+                // Tags at creation also need iam:TagMFADevice.
+                c.context = tags.clone();
+                let mut t = AuthzCheck::new("iam:TagMFADevice", serial).naming_new();
+                t.context = tags;
+                return vec![c, t];
+            }
             Operation::EnableMFADevice(i) => {
                 AuthzCheck::new("iam:EnableMFADevice", user(Some(&i.user_name)))
             }

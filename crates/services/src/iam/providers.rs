@@ -486,7 +486,23 @@ impl crate::Operation for Operation {
             Operation::UpdateSAMLProvider(i) => i.saml_provider_arn.clone(),
             Operation::ListOpenIDConnectProviders | Operation::ListSAMLProviders => "*".into(),
         };
-        vec![AuthzCheck::new(action, resource)]
+        // Tags at creation: request tags on the check, and the provider's Tag* permission.
+        let (tags, tag_action) = match self {
+            Operation::CreateOpenIDConnectProvider(i) => {
+                (i.tags.as_deref(), "iam:TagOpenIDConnectProvider")
+            }
+            Operation::CreateSAMLProvider(i) => (i.tags.as_deref(), "iam:TagSAMLProvider"),
+            _ => (None, ""),
+        };
+        let tags = super::tags::request_tag_context(tags.unwrap_or_default());
+        let mut check = AuthzCheck::new(action, resource.clone());
+        if tags.is_empty() {
+            return vec![check];
+        }
+        check.context = tags.clone();
+        let mut tag = AuthzCheck::new(tag_action, resource).naming_new();
+        tag.context = tags;
+        vec![check.naming_new(), tag]
     }
 
     fn request_parameters(&self) -> Option<serde_json::Value> {

@@ -236,3 +236,19 @@ def test_another_account_may_use_a_key_but_never_manage_it(endpoint):
             call()
         assert e.value.response["Error"]["Code"] == "NotFoundException", e.value.response
     assert client(endpoint, "kms").describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+
+
+def test_lockout_check_sees_the_callers_organization(endpoint):
+    """A key policy for the whole organization (Principal "*" with aws:PrincipalOrgID) keeps
+    its caller able to manage the key, and passes the lockout safety check."""
+    org = client(endpoint, "organizations").create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    kms = client(endpoint, "kms")
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:PrincipalOrgID": org}}}]})
+    key = kms.create_key(Policy=policy)["KeyMetadata"]["KeyId"]
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=policy)
+    other_org = policy.replace(org, "o-aaaaaaaaaa")
+    with pytest.raises(ClientError) as e:
+        kms.put_key_policy(KeyId=key, PolicyName="default", Policy=other_org)
+    assert e.value.response["Error"]["Code"] == "MalformedPolicyDocumentException"

@@ -91,6 +91,16 @@ pub enum AuthzDecision {
 /// denial.
 pub trait Authorizer: Send + Sync {
     fn authorize(&self, check: &AuthzCheck, ctx: &RequestContext) -> AuthzDecision;
+    /// The request context `check` is evaluated in (global and principal keys, the
+    /// principal's tags and organization), for a policy an operation evaluates itself
+    /// (KMS's policy lockout safety check evaluates the policy being set).
+    fn request_context(
+        &self,
+        check: &AuthzCheck,
+        ctx: &RequestContext,
+    ) -> palisade_policy::Context {
+        crate::enforce::context_for(check, ctx, &[])
+    }
     /// Called after every committed change that can alter a decision (IAM writes,
     /// reset): cached policies must not be used after it returns.
     fn invalidate(&self) {}

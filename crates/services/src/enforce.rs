@@ -647,6 +647,25 @@ pub fn context_for(check: &AuthzCheck, ctx: &RequestContext, tags: &[(String, St
 }
 
 impl Authorizer for PolicyAuthorizer {
+    fn request_context(&self, check: &AuthzCheck, ctx: &RequestContext) -> Context {
+        let p = &ctx.principal;
+        let tags = self
+            .policies_for(p)
+            .map(|policies| policies.tags.clone())
+            .unwrap_or_default();
+        let mut context = context_for(check, ctx, &tags);
+        if let Some(f) = self
+            .org_of(&p.account_id)
+            .ok()
+            .and_then(|o| o.facts.clone())
+        {
+            context.set("aws:PrincipalOrgID", [f.org_id]);
+            context.set("aws:PrincipalOrgPaths", [f.org_path]);
+        }
+        context.set("aws:ResourceAccount", [p.account_id.clone()]);
+        context
+    }
+
     fn authorize(&self, check: &AuthzCheck, ctx: &RequestContext) -> AuthzDecision {
         match self.decide(check, ctx) {
             Ok(d) => d,

@@ -661,6 +661,7 @@ fn check_key_policy(doc: &str) -> Result<(), ApiError> {
 /// the caller call PutKeyPolicy on the key again, by naming it or by delegating to its
 /// account (whose IAM policies then decide; the check assumes they allow).
 fn check_lockout(
+    env: &Env,
     doc: &str,
     ctx: &RequestContext,
     key_arn: &str,
@@ -683,7 +684,7 @@ fn check_lockout(
     )
     .map_err(|_| ApiError::internal("kms: lockout check policy"))?;
     let check = AuthzCheck::new("kms:PutKeyPolicy", key_arn);
-    let context = crate::enforce::context_for(&check, ctx, &[]);
+    let context = env.authorizer.request_context(&check, ctx);
     let p = &ctx.principal;
     let request = Request {
         principal: &p.arn,
@@ -1077,7 +1078,7 @@ fn create_key(
     let policy = match &i.policy {
         Some(p) => {
             check_key_policy(p)?;
-            check_lockout(p, ctx, &arn, i.bypass_policy_lockout_safety_check)?;
+            check_lockout(env, p, ctx, &arn, i.bypass_policy_lockout_safety_check)?;
             p.clone()
         }
         None => store::default_policy(&account),
@@ -2488,7 +2489,13 @@ impl crate::Operation for Operation {
                 policy_name_ok(&i.policy_name)?;
                 check_key_policy(&i.policy)?;
                 key_write(tx, ctx, &i.key_id, |k| {
-                    check_lockout(&i.policy, ctx, &k.arn, i.bypass_policy_lockout_safety_check)?;
+                    check_lockout(
+                        env,
+                        &i.policy,
+                        ctx,
+                        &k.arn,
+                        i.bypass_policy_lockout_safety_check,
+                    )?;
                     k.policy = i.policy.clone();
                     Ok(())
                 })

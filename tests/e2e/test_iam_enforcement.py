@@ -308,3 +308,16 @@ def test_tags_at_creation_need_the_resources_tag_permission(endpoint):
     iam.create_virtual_mfa_device(VirtualMFADeviceName="plain")
     assert "iam:TagOpenIDConnectProvider" in denied(lambda: iam.create_open_id_connect_provider(
         Url="https://idp.example.com", ClientIDList=["app"], ThumbprintList=["a" * 40], Tags=tags))["Error"]["Message"]
+
+
+def test_get_access_key_last_used_is_checked_on_the_keys_owner(endpoint):
+    """AWS's "manage your own credentials" policy grants iam:GetAccessKeyLastUsed on
+    user/${aws:username}: it covers one's own keys and no one else's."""
+    ak, sk = make_user(endpoint, "alex")
+    other_ak, _ = make_user(endpoint, "sam")
+    client(endpoint, "iam").put_user_policy(UserName="alex", PolicyName="own", PolicyDocument=allow(
+        {"Effect": "Allow", "Action": "iam:GetAccessKeyLastUsed", "Resource": "arn:aws:iam::*:user/${aws:username}"}))
+    iam = client(endpoint, "iam", ak=ak, sk=sk)
+    assert iam.get_access_key_last_used(AccessKeyId=ak)["UserName"] == "alex"
+    message = denied(lambda: iam.get_access_key_last_used(AccessKeyId=other_ak))["Error"]["Message"]
+    assert f"arn:aws:iam::{ACCOUNT}:user/sam" in message

@@ -87,6 +87,24 @@ impl CredentialCache {
     }
 }
 
+/// The ARN of the user (or root) that owns the long-term access key `access_key_id` in
+/// `account`, read without unsealing anything; `None` for other keys.
+pub fn owner_arn(
+    tx: &dyn ReadTx,
+    access_key_id: &str,
+    account: &str,
+) -> Result<Option<String>, StoreError> {
+    let Some(raw) = tx.get(&keyspace::credential(access_key_id))? else {
+        return Ok(None);
+    };
+    let stored: StoredCredential = serde_json::from_slice(&raw)
+        .map_err(|e| StoreError::Other(format!("credential record: {e}")))?;
+    Ok(
+        (stored.principal.account_id == account && stored.sealed_session_token.is_none())
+            .then_some(stored.principal.arn),
+    )
+}
+
 /// Reads and unseals one credential.
 pub fn get_credential(
     tx: &dyn ReadTx,

@@ -370,6 +370,18 @@ impl PolicyAuthorizer {
             return Ok(None);
         }
         let (action, resource) = (check.action.as_str(), check.resource.as_str());
+        if let Some((_, akid)) = check
+            .context
+            .iter()
+            .find(|(k, _)| k == crate::iam::access_keys::ACCESS_KEY_ID_KEY)
+        {
+            let Some(akid) = akid.first() else {
+                return Ok(None);
+            };
+            return self.snapshot(|tx| {
+                crate::credentials::owner_arn(tx, akid, caller_account).map_err(ApiError::from)
+            });
+        }
         if resource.starts_with(crate::organizations::UNRESOLVED_PREFIX) {
             let arn =
                 self.snapshot(|tx| crate::organizations::arn_of_id(tx, caller_account, resource))?;

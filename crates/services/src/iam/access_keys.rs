@@ -220,6 +220,10 @@ pub fn subject(ctx: &RequestContext, given: Option<&str>) -> Result<Subject, Api
 }
 
 /// The resource ARN authorization checks for a call about `given` (or the caller).
+/// A key only checks carry (never a request): the access key whose owner is the resource
+/// of GetAccessKeyLastUsed ([`crate::credentials::owner_arn`]).
+pub const ACCESS_KEY_ID_KEY: &str = "palisade:AccessKeyId";
+
 pub fn subject_arn(ctx: &RequestContext, given: Option<&str>) -> String {
     let account = &ctx.principal.account_id;
     match given {
@@ -472,13 +476,17 @@ impl crate::Operation for Operation {
             Operation::ListAccessKeys(i) => ("iam:ListAccessKeys", i.user_name.as_deref()),
             Operation::UpdateAccessKey(i) => ("iam:UpdateAccessKey", i.user_name.as_deref()),
             Operation::DeleteAccessKey(i) => ("iam:DeleteAccessKey", i.user_name.as_deref()),
-            // The key's owner is only known from state, which authz must not read; the
-            // check is on the account's users.
-            Operation::GetAccessKeyLastUsed(_) => {
-                return vec![AuthzCheck::new(
+            // The key's owner is only known from state, which authz must not read: the
+            // authorizer resolves the check to the owner's ARN (`user/*` when there is no
+            // such key).
+            Operation::GetAccessKeyLastUsed(i) => {
+                let mut c = AuthzCheck::new(
                     "iam:GetAccessKeyLastUsed",
                     super::resource_arn(&ctx.principal.account_id, "user", None, "*"),
-                )]
+                );
+                c.context
+                    .push((ACCESS_KEY_ID_KEY.to_owned(), vec![i.access_key_id.clone()]));
+                return vec![c];
             }
         };
         vec![AuthzCheck::new(action, subject_arn(ctx, user))]

@@ -321,3 +321,19 @@ def test_get_access_key_last_used_is_checked_on_the_keys_owner(endpoint):
     assert iam.get_access_key_last_used(AccessKeyId=ak)["UserName"] == "alex"
     message = denied(lambda: iam.get_access_key_last_used(AccessKeyId=other_ak))["Error"]["Message"]
     assert f"arn:aws:iam::{ACCOUNT}:user/sam" in message
+
+
+def test_a_moved_user_acts_at_its_new_path(endpoint):
+    """After UpdateUser NewPath, the user's keys act as the user at its new ARN (identity,
+    aws:PrincipalArn, the owner GetAccessKeyLastUsed is checked on)."""
+    ak, sk = make_user(endpoint, "mover")
+    iam = client(endpoint, "iam")
+    iam.put_user_policy(UserName="mover", PolicyName="p", PolicyDocument=allow(
+        {"Effect": "Allow", "Action": "iam:GetAccessKeyLastUsed", "Resource": "*"},
+        {"Effect": "Deny", "Action": "iam:GetAccessKeyLastUsed", "Resource": f"arn:aws:iam::{ACCOUNT}:user/restricted/*"}))
+    mover = client(endpoint, "iam", ak=ak, sk=sk)
+    mover.get_access_key_last_used(AccessKeyId=ak)
+    iam.update_user(UserName="mover", NewPath="/restricted/")
+    ident = client(endpoint, "sts", ak=ak, sk=sk).get_caller_identity()
+    assert ident["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/restricted/mover"
+    assert f"user/restricted/mover" in denied(lambda: mover.get_access_key_last_used(AccessKeyId=ak))["Error"]["Message"]

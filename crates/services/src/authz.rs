@@ -98,8 +98,8 @@ pub trait Authorizer: Send + Sync {
         &self,
         check: &AuthzCheck,
         ctx: &RequestContext,
-    ) -> palisade_policy::Context {
-        crate::enforce::context_for(check, ctx, &[])
+    ) -> Result<palisade_policy::Context, crate::ApiError> {
+        Ok(crate::enforce::context_for(check, ctx, &[]))
     }
     /// Called after every committed change that can alter a decision (IAM writes,
     /// reset): cached policies must not be used after it returns.

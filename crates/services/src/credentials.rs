@@ -88,21 +88,27 @@ impl CredentialCache {
 }
 
 /// The ARN of the user (or root) that owns the long-term access key `access_key_id` in
-/// `account`, read without unsealing anything; `None` for other keys.
+/// `account`, read without unsealing anything; `None` for other keys. A user's ARN is
+/// its current one (the key's record keeps the path it had when the key was made).
 pub fn owner_arn(
     tx: &dyn ReadTx,
     access_key_id: &str,
     account: &str,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<String>, crate::ApiError> {
     let Some(raw) = tx.get(&keyspace::credential(access_key_id))? else {
         return Ok(None);
     };
     let stored: StoredCredential = serde_json::from_slice(&raw)
         .map_err(|e| StoreError::Other(format!("credential record: {e}")))?;
-    Ok(
-        (stored.principal.account_id == account && stored.sealed_session_token.is_none())
-            .then_some(stored.principal.arn),
-    )
+    let p = stored.principal;
+    if p.account_id != account || stored.sealed_session_token.is_some() {
+        return Ok(None);
+    }
+    if p.kind != crate::PrincipalKind::IAMUser {
+        return Ok(Some(p.arn));
+    }
+    let key = crate::iam::model::entity_key(account, "user", &p.user_name);
+    Ok(crate::iam::model::get::<crate::iam::model::User>(tx, &key)?.map(|u| u.arn))
 }
 
 /// Reads and unseals one credential.

@@ -50,8 +50,8 @@ pub struct PolicyAuthorizer {
     /// the generation they were read in (IAM writes bump it, so renames and deletions are
     /// seen on the next request).
     iam_arns: RwLock<HashMap<String, (u64, Option<String>)>>,
-    /// Condition keys of IAM users and roles by ARN ([`crate::iam::model::entity_facts`]),
-    /// with the generation they were read in.
+    /// Condition keys of IAM entities by ARN ([`crate::iam::model::entity_facts`]), with
+    /// the generation they were read in.
     iam_facts: RwLock<HashMap<String, (u64, Facts)>>,
     /// Resource policies compiled, by document text (`None`: it does not parse).
     resource_policies: RwLock<HashMap<String, Option<Policy>>>,
@@ -378,9 +378,7 @@ impl PolicyAuthorizer {
             let Some(akid) = akid.first() else {
                 return Ok(None);
             };
-            return self.snapshot(|tx| {
-                crate::credentials::owner_arn(tx, akid, caller_account).map_err(ApiError::from)
-            });
+            return self.snapshot(|tx| crate::credentials::owner_arn(tx, akid, caller_account));
         }
         if resource.starts_with(crate::organizations::UNRESOLVED_PREFIX) {
             let arn =
@@ -659,23 +657,22 @@ pub fn context_for(check: &AuthzCheck, ctx: &RequestContext, tags: &[(String, St
 }
 
 impl Authorizer for PolicyAuthorizer {
-    fn request_context(&self, check: &AuthzCheck, ctx: &RequestContext) -> Context {
+    fn request_context(
+        &self,
+        check: &AuthzCheck,
+        ctx: &RequestContext,
+    ) -> Result<Context, ApiError> {
         let p = &ctx.principal;
-        let tags = self
-            .policies_for(p)
-            .map(|policies| policies.tags.clone())
-            .unwrap_or_default();
-        let mut context = context_for(check, ctx, &tags);
-        if let Some(f) = self
-            .org_of(&p.account_id)
-            .ok()
-            .and_then(|o| o.facts.clone())
-        {
-            context.set("aws:PrincipalOrgID", [f.org_id]);
-            context.set("aws:PrincipalOrgPaths", [f.org_path]);
+        let mut context = context_for(check, ctx, &self.policies_for(p)?.tags);
+        // The resource is in the caller's own account here.
+        if let Some(f) = &self.org_of(&p.account_id)?.facts {
+            for side in ["Principal", "Resource"] {
+                context.set(&format!("aws:{side}OrgID"), [f.org_id.clone()]);
+                context.set(&format!("aws:{side}OrgPaths"), [f.org_path.clone()]);
+            }
         }
         context.set("aws:ResourceAccount", [p.account_id.clone()]);
-        context
+        Ok(context)
     }
 
     fn authorize(&self, check: &AuthzCheck, ctx: &RequestContext) -> AuthzDecision {

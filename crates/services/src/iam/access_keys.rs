@@ -219,11 +219,37 @@ pub fn subject(ctx: &RequestContext, given: Option<&str>) -> Result<Subject, Api
     }
 }
 
-/// The resource ARN authorization checks for a call about `given` (or the caller).
+/// Gives every long-term key of `user` the user's new ARN (after a move to another path),
+/// so that its calls act as, and are recorded as, the user where it is now.
+pub fn repath_keys(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    account: &str,
+    user: &str,
+    arn: &str,
+) -> Result<(), ApiError> {
+    let prefix = model::user_access_keys_prefix(account, user);
+    let mut end = Vec::new();
+    let range = palisade_store::Range::prefix(&prefix, &mut end);
+    for (_, raw) in tx.scan(&range, usize::MAX)? {
+        let record: AccessKeyRecord = serde_json::from_slice(&raw).map_err(ApiError::internal)?;
+        let akid = &record.access_key_id;
+        let Some(mut cred) = credentials::get_credential(tx, &env.master_key, akid)? else {
+            continue;
+        };
+        cred.principal.arn = arn.to_owned();
+        let created = model::parse_iso(&record.create_date).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        credentials::put_credential(tx, &env.master_key, &cred, created)?;
+        env.credentials.invalidate(akid);
+    }
+    Ok(())
+}
+
 /// A key only checks carry (never a request): the access key whose owner is the resource
 /// of GetAccessKeyLastUsed ([`crate::credentials::owner_arn`]).
 pub const ACCESS_KEY_ID_KEY: &str = "palisade:AccessKeyId";
 
+/// The resource ARN authorization checks for a call about `given` (or the caller).
 pub fn subject_arn(ctx: &RequestContext, given: Option<&str>) -> String {
     let account = &ctx.principal.account_id;
     match given {

@@ -326,7 +326,7 @@ impl crate::Operation for Operation {
     fn write(
         &self,
         tx: &mut dyn WriteTx,
-        _env: &Env,
+        env: &Env,
         ctx: &RequestContext,
     ) -> Result<Reply, ApiError> {
         let account = &ctx.principal.account_id;
@@ -364,7 +364,12 @@ impl crate::Operation for Operation {
                     }
                     user.user_name = new_name.clone();
                 }
-                user.arn = model::arn(account, "user", &user.path, &user.user_name);
+                let moved = model::arn(account, "user", &user.path, &user.user_name);
+                if moved != user.arn {
+                    // The user's keys act as the user at its new ARN from now on.
+                    super::access_keys::repath_keys(tx, env, account, &user.user_name, &moved)?;
+                }
+                user.arn = moved;
                 model::put(tx, &model::entity_key(account, TABLE, &i.user_name), &user)?;
                 Ok(Reply::empty())
             }

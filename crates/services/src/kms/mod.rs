@@ -683,8 +683,12 @@ fn check_lockout(
         PolicyKind::Identity,
     )
     .map_err(|_| ApiError::internal("kms: lockout check policy"))?;
-    let check = AuthzCheck::new("kms:PutKeyPolicy", key_arn);
-    let context = env.authorizer.request_context(&check, ctx);
+    let mut check = AuthzCheck::new("kms:PutKeyPolicy", key_arn);
+    check.context.push((
+        "kms:CallerAccount".to_owned(),
+        vec![ctx.principal.account_id.clone()],
+    ));
+    let context = env.authorizer.request_context(&check, ctx)?;
     let p = &ctx.principal;
     let request = Request {
         principal: &p.arn,

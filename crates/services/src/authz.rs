@@ -36,6 +36,22 @@ impl AuthzCheck {
         }
     }
 
+    /// Attaches a note for the authorizer: a `palisade:` key in `context`, which the
+    /// request context never shows to policies.
+    pub fn note(&mut self, key: &'static str, value: impl Into<String>) {
+        debug_assert!(key.starts_with("palisade:"));
+        self.context.push((key.to_owned(), vec![value.into()]));
+    }
+
+    /// The value of a note ([`AuthzCheck::note`]).
+    pub fn noted(&self, key: &str) -> Option<&str> {
+        self.context
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.first())
+            .map(String::as_str)
+    }
+
     /// For a resource being created or renamed to (see `resolve`).
     pub fn naming_new(mut self) -> Self {
         self.resolve = false;

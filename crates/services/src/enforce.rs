@@ -370,14 +370,7 @@ impl PolicyAuthorizer {
             return Ok(None);
         }
         let (action, resource) = (check.action.as_str(), check.resource.as_str());
-        if let Some((_, akid)) = check
-            .context
-            .iter()
-            .find(|(k, _)| k == crate::iam::access_keys::ACCESS_KEY_ID_KEY)
-        {
-            let Some(akid) = akid.first() else {
-                return Ok(None);
-            };
+        if let Some(akid) = check.noted(crate::iam::access_keys::ACCESS_KEY_ID_KEY) {
             return self.snapshot(|tx| crate::credentials::owner_arn(tx, akid, caller_account));
         }
         if resource.starts_with(crate::organizations::UNRESOLVED_PREFIX) {
@@ -418,14 +411,8 @@ impl PolicyAuthorizer {
         } else if resource.starts_with("arn:aws:ssm:") {
             // The parameter the call names, when it names one by name: `a` and `/a` share
             // an ARN.
-            let named = check
-                .context
-                .iter()
-                .find(|(k, _)| k == crate::ssm::PARAMETER_NAME_KEY)
-                .and_then(|(_, v)| v.first());
-            let facts = self.snapshot(|tx| {
-                crate::ssm::parameter_facts(tx, resource, named.map(String::as_str))
-            })?;
+            let named = check.noted(crate::ssm::PARAMETER_NAME_KEY);
+            let facts = self.snapshot(|tx| crate::ssm::parameter_facts(tx, resource, named))?;
             return Ok(facts);
         } else if resource.starts_with("arn:aws:organizations::") {
             crate::organizations::resource_facts
@@ -450,12 +437,7 @@ impl PolicyAuthorizer {
         caller_account: &str,
     ) -> Result<(), ApiError> {
         use crate::organizations::{arn_of_id, policy_facts, POLICY_TYPE_OF_KEY};
-        let Some(policy) = check
-            .context
-            .iter()
-            .find(|(k, _)| k == POLICY_TYPE_OF_KEY)
-            .and_then(|(_, v)| v.first())
-        else {
+        let Some(policy) = check.noted(POLICY_TYPE_OF_KEY) else {
             return Ok(());
         };
         let arn = self.snapshot(|tx| arn_of_id(tx, caller_account, policy))?;

@@ -2189,8 +2189,7 @@ fn arn_check(action: &str, ctx: &RequestContext, name: &str) -> AuthzCheck {
         parameter_arn(region, account, &bare_name(name)),
     );
     c.resource_account = Some(account.to_owned());
-    c.context
-        .push((PARAMETER_NAME_KEY.to_owned(), vec![name.to_owned()]));
+    c.note(PARAMETER_NAME_KEY, name);
     c
 }
 

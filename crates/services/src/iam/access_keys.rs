@@ -510,8 +510,7 @@ impl crate::Operation for Operation {
                     "iam:GetAccessKeyLastUsed",
                     super::resource_arn(&ctx.principal.account_id, "user", None, "*"),
                 );
-                c.context
-                    .push((ACCESS_KEY_ID_KEY.to_owned(), vec![i.access_key_id.clone()]));
+                c.note(ACCESS_KEY_ID_KEY, i.access_key_id.clone());
                 return vec![c];
             }
         };

@@ -449,19 +449,32 @@ impl PolicyAuthorizer {
 
     /// [`crate::iam::model::entity_facts`], cached per generation (IAM writes bump it).
     fn iam_entity_facts(&self, arn: &str) -> Result<Facts, ApiError> {
+        self.per_generation(&self.iam_facts, arn, |tx| {
+            crate::iam::model::entity_facts(tx, arn)
+        })
+    }
+
+    /// `load`'s answer for `key`, from `cache` when read in the current generation (IAM
+    /// writes and resets bump it).
+    fn per_generation<T: Clone>(
+        &self,
+        cache: &RwLock<HashMap<String, (u64, T)>>,
+        key: &str,
+        load: impl Fn(&dyn ReadTx) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
         let generation = self.generation.load(Ordering::Acquire);
-        if let Some((g, facts)) = self.iam_facts.read().get(arn) {
+        if let Some((g, value)) = cache.read().get(key) {
             if *g == generation {
-                return Ok(facts.clone());
+                return Ok(value.clone());
             }
         }
-        let facts = self.snapshot(|tx| crate::iam::model::entity_facts(tx, arn))?;
-        let mut map = self.iam_facts.write();
+        let value = self.snapshot(load)?;
+        let mut map = cache.write();
         if map.len() > 100_000 {
             map.clear();
         }
-        map.insert(arn.to_owned(), (generation, facts.clone()));
-        Ok(facts)
+        map.insert(key.to_owned(), (generation, value.clone()));
+        Ok(value)
     }
 
     /// Runs `f` on a snapshot of the store; its error comes back as it was.
@@ -477,19 +490,9 @@ impl PolicyAuthorizer {
     /// [`crate::iam::model::arn_with_path`], cached per generation: IAM calls name entities
     /// without their path on nearly every call.
     fn iam_arn_with_path(&self, arn: &str) -> Result<Option<String>, ApiError> {
-        let generation = self.generation.load(Ordering::Acquire);
-        if let Some((g, real)) = self.iam_arns.read().get(arn) {
-            if *g == generation {
-                return Ok(real.clone());
-            }
-        }
-        let real = self.snapshot(|tx| crate::iam::model::arn_with_path(tx, arn))?;
-        let mut map = self.iam_arns.write();
-        if map.len() > 100_000 {
-            map.clear();
-        }
-        map.insert(arn.to_owned(), (generation, real.clone()));
-        Ok(real)
+        self.per_generation(&self.iam_arns, arn, |tx| {
+            crate::iam::model::arn_with_path(tx, arn)
+        })
     }
 
     /// Reads a resource's policy document with `find` and compiles it.

@@ -252,3 +252,19 @@ def test_lockout_check_sees_the_callers_organization(endpoint):
     with pytest.raises(ClientError) as e:
         kms.put_key_policy(KeyId=key, PolicyName="default", Policy=other_org)
     assert e.value.response["Error"]["Code"] == "MalformedPolicyDocumentException"
+
+
+def test_reencrypt_on_the_same_key_through_an_alias(endpoint):
+    """kms:ReEncryptOnSameKey is true when the destination alias points at the source key."""
+    kms = client(endpoint, "kms")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    other = kms.create_key()["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName="alias/same", TargetKeyId=key)
+    blob = kms.encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"]
+    app = user(endpoint, "rotator", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["kms:ReEncryptFrom", "kms:ReEncryptTo"], "Resource": "*"},
+        {"Effect": "Deny", "Action": ["kms:ReEncryptFrom", "kms:ReEncryptTo"], "Resource": "*",
+         "Condition": {"Bool": {"kms:ReEncryptOnSameKey": "true"}}}]})
+    denied(lambda: app.re_encrypt(CiphertextBlob=blob, DestinationKeyId="alias/same"))
+    denied(lambda: app.re_encrypt(CiphertextBlob=blob, DestinationKeyId=key))
+    assert app.re_encrypt(CiphertextBlob=blob, DestinationKeyId=other)["KeyId"] == other

@@ -447,6 +447,26 @@ impl PolicyAuthorizer {
         Ok(())
     }
 
+    /// `kms:ReEncryptOnSameKey` of a ReEncrypt to a key named by alias
+    /// ([`crate::kms::REENCRYPT_SOURCE_KEY`]): whether the alias points at the source key.
+    fn bind_reencrypt_same_key(
+        &self,
+        check: &AuthzCheck,
+        context: &mut Context,
+    ) -> Result<(), ApiError> {
+        use crate::kms::{REENCRYPT_DESTINATION_KEY, REENCRYPT_SOURCE_KEY};
+        let (Some(source), Some(alias)) = (
+            check.noted(REENCRYPT_SOURCE_KEY),
+            check.noted(REENCRYPT_DESTINATION_KEY),
+        ) else {
+            return Ok(());
+        };
+        let destination = self.snapshot(|tx| crate::kms::store::key_arn_of_alias(tx, alias))?;
+        let same = destination.as_deref() == Some(source);
+        context.set("kms:ReEncryptOnSameKey", [same.to_string()]);
+        Ok(())
+    }
+
     /// [`crate::iam::model::entity_facts`], cached per generation (IAM writes bump it).
     fn iam_entity_facts(&self, arn: &str) -> Result<Facts, ApiError> {
         self.per_generation(&self.iam_facts, arn, |tx| {
@@ -724,6 +744,7 @@ impl PolicyAuthorizer {
         let policies = self.policies_for(p)?;
         let mut context = context_for(check, ctx, &policies.tags);
         self.bind_policy_type(check, &mut context, &p.account_id)?;
+        self.bind_reencrypt_same_key(check, &mut context)?;
         // The resource's own keys, where AWS puts them for this action; the request's
         // (e.g. the new boundary of PutUserPermissionsBoundary) stand. Gathering them
         // costs reads, so only when some policy of the evaluation tests such a key.

@@ -824,6 +824,11 @@ fn request_tags(tags: &[TagIn]) -> Vec<(String, Vec<String>)> {
     )
 }
 
+/// Notes for the authorizer on a ReEncrypt whose destination is an alias: the source
+/// key's ARN and the destination alias's ARN (it sets `kms:ReEncryptOnSameKey`).
+pub const REENCRYPT_SOURCE_KEY: &str = "palisade:ReEncryptSource";
+pub const REENCRYPT_DESTINATION_KEY: &str = "palisade:ReEncryptDestination";
+
 /// The check on an alias itself, for the alias operations: matched as named, never as
 /// the key it points at.
 fn alias_check(action: &str, alias_name: &str, ctx: &RequestContext) -> AuthzCheck {
@@ -1819,10 +1824,8 @@ impl crate::Operation for Operation {
                 to_extra.push(alg_key(&i.destination_encryption_algorithm));
                 to_extra.push(same_key);
                 let mut checks = Vec::new();
-                match (same, &i.source_key_id) {
-                    (Some(arn), _) => {
-                        checks.push(key_check("ReEncryptFrom", &arn, ctx, from_extra))
-                    }
+                match (&same, &i.source_key_id) {
+                    (Some(arn), _) => checks.push(key_check("ReEncryptFrom", arn, ctx, from_extra)),
                     (None, Some(k)) => checks.push(key_check("ReEncryptFrom", k, ctx, from_extra)),
                     (None, None) => {}
                 }
@@ -1832,6 +1835,16 @@ impl crate::Operation for Operation {
                     ctx,
                     to_extra,
                 ));
+                // A destination named by alias is the same key only once the alias is
+                // read: the authorizer decides kms:ReEncryptOnSameKey then.
+                if let (Some(source), KeyRef::Alias { .. }) =
+                    (&same, KeyRef::parse(&i.destination_key_id, ctx))
+                {
+                    for c in &mut checks {
+                        c.note(REENCRYPT_SOURCE_KEY, source.clone());
+                        c.note(REENCRYPT_DESTINATION_KEY, dest_arn.clone());
+                    }
+                }
                 checks
             }
             O::GenerateDataKey(i) => vec![key_check(

@@ -10,6 +10,11 @@ from botocore.exceptions import ClientError
 from conftest import ACCOUNT, client
 
 
+# A role trust policy that lets the account's principals (by their own policies) assume it.
+ACCOUNT_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]})
+
+
 def user(endpoint, name, statements, tags=None):
     iam = client(endpoint, "iam")
     iam.create_user(UserName=name, **({"Tags": tags} if tags else {}))
@@ -78,8 +83,7 @@ def test_secrets_and_parameters_by_tag(endpoint):
 
 def test_roles_by_tag_and_users_by_boundary(endpoint):
     iam = client(endpoint, "iam")
-    trust = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]})
+    trust = ACCOUNT_TRUST
     pets = iam.create_role(RoleName="pets-ops", AssumeRolePolicyDocument=trust,
                            Tags=[{"Key": "team", "Value": "pets"}])["Role"]["Arn"]
     billing = iam.create_role(RoleName="billing-ops", AssumeRolePolicyDocument=trust,
@@ -126,8 +130,7 @@ def test_a_deny_on_resource_tags_as_a_variable_and_same_arn_parameters(endpoint)
 
 def test_get_user_without_a_name_from_a_role_session(endpoint):
     iam = client(endpoint, "iam")
-    trust = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]})
+    trust = ACCOUNT_TRUST
     role = iam.create_role(RoleName="r", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     iam.attach_role_policy(RoleName="r", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
     ak, sk = user(endpoint, "caller", [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role}])

@@ -3247,14 +3247,17 @@ impl crate::Operation for Operation {
                     "secretsmanager:RotationLambdaARN",
                     i.rotation_lambda_arn.as_deref(),
                 );
-                c.context.push((
-                    "secretsmanager:ModifyRotationRules".into(),
-                    vec![i.rotation_rules.is_some().to_string()],
-                ));
-                c.context.push((
-                    "secretsmanager:RotateImmediately".into(),
-                    vec![i.rotate_immediately.unwrap_or(true).to_string()],
-                ));
+                // Always present: whether the rules change, and AWS's default of true.
+                request_key(
+                    &mut c,
+                    "secretsmanager:ModifyRotationRules",
+                    Some(i.rotation_rules.is_some()),
+                );
+                request_key(
+                    &mut c,
+                    "secretsmanager:RotateImmediately",
+                    Some(i.rotate_immediately.unwrap_or(true)),
+                );
                 vec![c]
             }
             O::DeleteSecret(i) => {

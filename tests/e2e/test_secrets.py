@@ -709,3 +709,53 @@ def test_a_customer_key_needs_generate_data_key_and_decrypt_and_batch_filters_ne
     with pytest.raises(ClientError) as e:
         user.validate_resource_policy(ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": []}))
     assert "secretsmanager:PutResourcePolicy" in e.value.response["Error"]["Message"]
+
+
+def test_changing_the_kms_key_reseals_labelled_versions_and_keeps_the_old_ciphertext(endpoint):
+    """AWS: UpdateSecret with a new KmsKeyId re-encrypts AWSCURRENT, AWSPENDING and AWSPREVIOUS
+    under the new key and keeps them encrypted under the previous one too, so either key
+    decrypts them; other versions keep their key. Without kms:Decrypt on the old key or
+    kms:Encrypt on the new one, nothing is re-encrypted and the update still succeeds."""
+    kms = client(endpoint, "kms")
+    old = kms.create_key()["KeyMetadata"]["Arn"]
+    new = kms.create_key()["KeyMetadata"]["Arn"]
+    s = sm(endpoint)
+    s.create_secret(Name="rekey", SecretString="v1", KmsKeyId=old)
+    s.put_secret_value(SecretId="rekey", SecretString="v2")
+    v3 = s.put_secret_value(SecretId="rekey", SecretString="v3")["VersionId"]  # v1 loses its labels
+    s.update_secret(SecretId="rekey", KmsKeyId=new)
+    assert s.describe_secret(SecretId="rekey")["KmsKeyId"] == new
+    versions = {v["VersionId"]: v for v in s.list_secret_version_ids(SecretId="rekey", IncludeDeprecated=True)["Versions"]}
+    labelled = [v for v in versions.values() if v.get("VersionStages")]
+    assert len(labelled) == 2 and all(v["KmsKeyIds"] == [new, old] for v in labelled)
+    assert [v["KmsKeyIds"] for v in versions.values() if not v.get("VersionStages")] == [[old]]
+
+    # A reader with kms:Decrypt on either key alone reads the labelled versions.
+    read = [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]
+    for name, key in (("reads-with-new", new), ("reads-with-old", old)):
+        ak, sk = make_user(endpoint, name, {"Version": "2012-10-17", "Statement": read + [
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key}]})
+        reader = sm(endpoint, ak=ak, sk=sk)
+        assert reader.get_secret_value(SecretId="rekey")["VersionId"] == v3
+        assert reader.get_secret_value(SecretId="rekey", VersionStage="AWSPREVIOUS")["SecretString"] == "v2"
+    # Neither key: the current key's refusal.
+    ak, sk = make_user(endpoint, "reads-with-none", {"Version": "2012-10-17", "Statement": read})
+    with pytest.raises(ClientError) as e:
+        sm(endpoint, ak=ak, sk=sk).get_secret_value(SecretId="rekey")
+    assert code(e) == "AccessDeniedException" and new in e.value.response["Error"]["Message"]
+
+    # A caller who may not encrypt with the third key changes the key but reseals nothing.
+    third = kms.create_key()["KeyMetadata"]["Arn"]
+    ak, sk = make_user(endpoint, "rekeyer", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["secretsmanager:UpdateSecret", "secretsmanager:ListSecretVersionIds"],
+         "Resource": "*"},
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": [new, old]}]})
+    rekeyer = sm(endpoint, ak=ak, sk=sk)
+    rekeyer.update_secret(SecretId="rekey", KmsKeyId=third)
+    after = rekeyer.list_secret_version_ids(SecretId="rekey")["Versions"]
+    assert all(v["KmsKeyIds"] == [new, old] for v in after)
+    assert s.get_secret_value(SecretId="rekey")["SecretString"] == "v3"
+    # The next value is sealed under the third key.
+    s.put_secret_value(SecretId="rekey", SecretString="v4")
+    current = [v for v in s.list_secret_version_ids(SecretId="rekey")["Versions"] if "AWSCURRENT" in v["VersionStages"]]
+    assert current[0]["KmsKeyIds"] == [third]

@@ -108,6 +108,12 @@ pub struct VersionRecord {
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_accessed: Option<OffsetDateTime>,
     pub kms_key_arn: String,
+    /// The key this version was sealed with before UpdateSecret moved the secret to
+    /// `kms_key_arn`: its earlier ciphertext is kept under [`prior_value_key`], so either
+    /// key decrypts the version (AWS: "you can decrypt AWSCURRENT, AWSPENDING, and
+    /// AWSPREVIOUS versions with the previous key or the new key").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_kms_key_arn: Option<String>,
     pub binary: bool,
     /// A version without a value yet: the AWSPENDING version a rotation starts with,
     /// which the rotation function's createSecret fills (PutSecretValue with the same
@@ -261,6 +267,14 @@ fn values_prefix(account: &str, region: &str, arn: &str) -> Key {
 
 fn value_key(account: &str, region: &str, arn: &str, version_id: &str) -> Vec<u8> {
     values_prefix(account, region, arn).str(version_id).finish()
+}
+
+/// Where a version's ciphertext under its [`VersionRecord::prior_kms_key_arn`] lives.
+fn prior_value_key(account: &str, region: &str, arn: &str, version_id: &str) -> Vec<u8> {
+    values_prefix(account, region, arn)
+        .str(version_id)
+        .str("prior")
+        .finish()
 }
 
 fn get_secret(
@@ -519,16 +533,22 @@ fn read_value(
     let blob = tx
         .get(&value_key(&s.account, &s.region, &s.arn, &v.id))?
         .ok_or_else(|| ApiError::internal("secret version without value"))?;
-    let plain = kms::decrypt_for(
-        tx,
-        env,
-        ctx,
-        caller,
-        SERVICE,
-        &blob,
-        &enc_context(&s.arn, &v.id),
-    )
-    .map_err(kms_failure(true))?;
+    let context = enc_context(&s.arn, &v.id);
+    let plain = match kms::decrypt_for(tx, env, ctx, caller, SERVICE, &blob, &context) {
+        Ok(plain) => plain,
+        // The version's earlier ciphertext, under the key it had before UpdateSecret
+        // moved the secret, decrypts it too; when that fails as well, the error is the
+        // current key's.
+        Err(e) if !e.is_internal() && v.prior_kms_key_arn.is_some() => {
+            let prior = tx.get(&prior_value_key(&s.account, &s.region, &s.arn, &v.id))?;
+            match prior.map(|b| kms::decrypt_for(tx, env, ctx, caller, SERVICE, &b, &context)) {
+                Some(Ok(plain)) => plain,
+                Some(Err(p)) if p.is_internal() => return Err(p),
+                _ => return Err(kms_failure(true)(e)),
+            }
+        }
+        Err(e) => return Err(kms_failure(true)(e)),
+    };
     if v.binary {
         Ok(SecretValue::Binary(plain))
     } else {
@@ -614,6 +634,7 @@ fn store_version(
         created: now,
         last_accessed: None,
         kms_key_arn: key_arn,
+        prior_kms_key_arn: None,
         binary,
         empty: false,
     });
@@ -662,6 +683,9 @@ fn prune(tx: &mut dyn WriteTx, s: &mut SecretRecord, now: OffsetDateTime) -> Res
         };
         let v = s.versions.remove(i);
         tx.delete(&value_key(&s.account, &s.region, &s.arn, &v.id))?;
+        if v.prior_kms_key_arn.is_some() {
+            tx.delete(&prior_value_key(&s.account, &s.region, &s.arn, &v.id))?;
+        }
     }
     Ok(())
 }
@@ -1263,6 +1287,7 @@ fn start_hook_run(
                 created: now,
                 last_accessed: None,
                 kms_key_arn: String::new(),
+                prior_kms_key_arn: None,
                 binary: false,
                 empty: true,
             });
@@ -2673,6 +2698,7 @@ fn update_secret(
                 .map_err(kms_failure(false))?;
         }
         s.kms_key_id = k;
+        reseal_labeled(tx, env, ctx, &mut s)?;
     }
     s.last_changed = ctx.now;
     let mut o = arn_name(&s);
@@ -2694,6 +2720,73 @@ fn update_secret(
     }
     save(tx, env, ctx, Caller::Principal, &mut s, &fresh)?;
     Ok(reply_for(&s, Value::Object(o)))
+}
+
+/// What the caller needs on the new key for UpdateSecret to reseal existing versions
+/// under it (AWS: "If you don't have kms:Encrypt permission to the new key, Secrets
+/// Manager does not re-encrypt existing secret versions"; the seal itself is a data key).
+const RESEAL_ACTIONS: &[&str] = &["Encrypt", "GenerateDataKey"];
+
+/// UpdateSecret with a new KMS key: the AWSCURRENT, AWSPENDING and AWSPREVIOUS versions
+/// are sealed again under it, each keeping its earlier ciphertext, as AWS does. It is all
+/// or nothing and never fails the call: when the caller may not decrypt a version with
+/// its key or encrypt with the new one, no version is resealed (AWS: "In that case, the
+/// existing versions are not re-encrypted"). Other versions keep their key.
+fn reseal_labeled(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    s: &mut SecretRecord,
+) -> Result<(), ApiError> {
+    let mut sealed = Vec::new();
+    for (n, v) in s.versions.iter().enumerate() {
+        let labeled = v
+            .stages
+            .iter()
+            .any(|x| x == CURRENT || x == PENDING || x == PREVIOUS);
+        if v.empty || !labeled {
+            continue;
+        }
+        let value = match read_value(tx, env, ctx, Caller::Principal, s, v) {
+            Ok(value) => value,
+            Err(e) if e.is_internal() => return Err(e),
+            Err(_) => return Ok(()),
+        };
+        let (blob, key_arn) = match kms::encrypt_for(
+            tx,
+            env,
+            ctx,
+            Caller::Principal,
+            s.kms_key_id.as_deref(),
+            SERVICE,
+            RESEAL_ACTIONS,
+            value.bytes(),
+            &enc_context(&s.arn, &v.id),
+        ) {
+            Ok(sealed) => sealed,
+            Err(e) if e.is_internal() => return Err(e),
+            Err(_) => return Ok(()),
+        };
+        if key_arn != v.kms_key_arn {
+            sealed.push((n, blob, key_arn));
+        }
+    }
+    for (n, blob, key_arn) in sealed {
+        let Some(v) = s.versions.get_mut(n) else {
+            continue;
+        };
+        let current = value_key(&s.account, &s.region, &s.arn, &v.id);
+        let earlier = tx
+            .get(&current)?
+            .ok_or_else(|| ApiError::internal("secret version without value"))?;
+        tx.put(
+            &prior_value_key(&s.account, &s.region, &s.arn, &v.id),
+            &earlier,
+        )?;
+        tx.put(&current, &blob)?;
+        v.prior_kms_key_arn = Some(std::mem::replace(&mut v.kms_key_arn, key_arn));
+    }
+    Ok(())
 }
 
 fn list_secrets(
@@ -2792,7 +2885,11 @@ fn list_versions(
                 "VersionId": v.id,
                 "VersionStages": v.stages,
                 "CreatedDate": epoch(v.created),
-                "KmsKeyIds": if v.empty { Vec::new() } else { vec![v.kms_key_arn.clone()] },
+                "KmsKeyIds": if v.empty {
+                    Vec::new()
+                } else {
+                    std::iter::once(&v.kms_key_arn).chain(&v.prior_kms_key_arn).cloned().collect()
+                },
             });
             if let (Some(t), Some(m)) = (v.last_accessed, o.as_object_mut()) {
                 m.insert("LastAccessedDate".into(), epoch(t).into());
@@ -3815,6 +3912,7 @@ mod tests {
             created: OffsetDateTime::UNIX_EPOCH,
             last_accessed: None,
             kms_key_arn: String::new(),
+            prior_kms_key_arn: None,
             binary: false,
             empty: false,
         }

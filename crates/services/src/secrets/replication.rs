@@ -193,6 +193,8 @@ fn write_replica(
     let mut authorized = false;
     for v in &p.versions {
         let mut nv = v.clone();
+        // A replica holds one ciphertext per version, under its own key.
+        nv.prior_kms_key_arn = None;
         let kept = old.as_ref().and_then(|o| o.version(&v.id)).cloned();
         nv.last_accessed = kept.as_ref().and_then(|k| k.last_accessed);
         if v.empty {

@@ -163,3 +163,71 @@ def test_cli_grants(endpoint, aws_cli):
     assert rc == 0, err
     rc, out, err = aws_cli("kms", "list-grants", "--key-id", key)
     assert json.loads(out)["Grants"] == []
+
+
+def test_retire_grant_is_decided_by_the_grant_and_iam_policies_never_the_key_policy(endpoint):
+    """AWS KMS guide, "Retiring and revoking grants": principals the grant names retire it
+    without kms:RetireGrant, but an IAM Deny of kms:RetireGrant stops them; the key's
+    account can delegate kms:RetireGrant to its IAM principals in IAM policies, and so can a
+    retiring principal that is another account; kms:RetireGrant in a key policy has no
+    effect."""
+    from test_organizations import assume_access_role, create_account
+
+    iam = client(endpoint, "iam")
+    k = kms(endpoint)
+    me = f"arn:aws:iam::{ACCOUNT}:root"
+    key = k.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": me}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/keypolicy-only"},
+         "Action": "kms:RetireGrant", "Resource": "*"}]}))["KeyMetadata"]["Arn"]
+
+    def user(name, policy=None):
+        ak, sk = make_user(endpoint, name)
+        if policy:
+            iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
+        return client(endpoint, "kms", ak=ak, sk=sk)
+
+    def grant(**kw):
+        return k.create_grant(KeyId=key, GranteePrincipal=ROLE_ARN, Operations=["Decrypt"], **kw)["GrantToken"]
+
+    def live():
+        return len(k.list_grants(KeyId=key)["Grants"])
+
+    # Named as retiring principal, but an IAM policy denies kms:RetireGrant.
+    named = f"arn:aws:iam::{ACCOUNT}:user/named-but-denied"
+    denied_user = user("named-but-denied", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "kms:RetireGrant", "Resource": "*"}]})
+    token = grant(RetiringPrincipal=named)
+    with pytest.raises(ClientError) as e:
+        denied_user.retire_grant(GrantToken=token)
+    assert error_code(e) == "AccessDeniedException"
+    assert "explicit deny" in e.value.response["Error"]["Message"]
+    assert live() == 1
+    # Delegated by the key's account in an IAM policy, without being named.
+    user("delegated", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:RetireGrant", "Resource": key}]}).retire_grant(GrantToken=token)
+    assert live() == 0
+    # The key policy naming a user for kms:RetireGrant does not let it retire.
+    token = grant()
+    with pytest.raises(ClientError) as e:
+        user("keypolicy-only").retire_grant(GrantToken=token)
+    assert error_code(e) == "AccessDeniedException"
+    assert live() == 1
+    k.retire_grant(GrantToken=token)  # the key's account root may
+
+    # A retiring principal that is another account: its administrators may retire.
+    orgs = client(endpoint, "organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    partner, third = create_account(orgs, "partner"), create_account(orgs, "third")
+    token = grant(RetiringPrincipal=f"arn:aws:iam::{partner}:root")
+
+    def admin_of(account):
+        c = assume_access_role(endpoint, account)
+        return client(endpoint, "kms", ak=c["AccessKeyId"], sk=c["SecretAccessKey"], token=c["SessionToken"])
+
+    with pytest.raises(ClientError) as e:
+        admin_of(third).retire_grant(GrantToken=token)
+    assert error_code(e) == "AccessDeniedException"
+    assert live() == 1
+    admin_of(partner).retire_grant(GrantToken=token)
+    assert live() == 0

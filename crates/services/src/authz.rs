@@ -25,6 +25,11 @@ pub struct AuthzCheck {
     pub resolve: bool,
 }
 
+/// Note on a `kms:RetireGrant` check: the grant names the caller (its retiring principal,
+/// or its grantee when it allows RetireGrant), which allows retiring it unless a policy
+/// explicitly denies.
+pub const NAMED_IN_GRANT: &str = "palisade:NamedInGrant";
+
 impl AuthzCheck {
     pub fn new(action: impl Into<String>, resource: impl Into<String>) -> Self {
         AuthzCheck {

@@ -327,6 +327,11 @@ impl PolicyAuthorizer {
             });
         }
         if action.starts_with("kms:") && resource.starts_with("arn:aws:kms:") {
+            if action == "kms:retiregrant" {
+                // "The kms:RetireGrant permission is not effective in a key policy" (AWS
+                // KMS guide): the grant and IAM policies decide.
+                return Ok(None);
+            }
             if !check.resolve && resource.contains(":alias/") {
                 // The alias itself (alias operations): IAM policies alone control it.
                 return Ok(None);
@@ -809,7 +814,8 @@ impl PolicyAuthorizer {
         // lifted when a grant gives the caller this operation (explicit denies stand).
         if ev.decision == palisade_policy::Decision::ImplicitDeny
             && check.resource.starts_with("arn:aws:kms:")
-            && self.grant_allows(check, p)?
+            && (check.noted(crate::authz::NAMED_IN_GRANT).is_some()
+                || self.grant_allows(check, p)?)
         {
             return Ok(AuthzDecision::Allow);
         }

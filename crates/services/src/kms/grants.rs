@@ -476,6 +476,7 @@ pub(super) fn revoke(
 
 pub(super) fn retire(
     tx: &mut dyn WriteTx,
+    env: &crate::Env,
     ctx: &RequestContext,
     i: &RetireGrantInput,
 ) -> Result<Reply, ApiError> {
@@ -503,18 +504,36 @@ pub(super) fn retire(
             ))
         }
     };
-    // Who may retire: the retiring principal, the grantee when the grant allows
-    // RetireGrant, or the account that issued the grant.
+    authorize_retire(env, ctx, &g)?;
+    super::check_dry_run(i.dry_run)?;
+    delete(tx, &g)?;
+    let mut reply = Reply::empty();
+    reply.resources = vec![("AWS::KMS::Key".to_owned(), g.key_arn.clone())];
+    Ok(reply)
+}
+
+/// Who may retire grant `g` (AWS KMS guide, "Retiring and revoking grants"): the principals
+/// the grant names (its retiring principal; its grantee when it allows RetireGrant), the
+/// account that owns the key, and IAM principals to whom that account, or a retiring
+/// principal that is an account, delegated `kms:RetireGrant` in an IAM policy. Key policies
+/// play no part; an explicit Deny of `kms:RetireGrant` in IAM policies or SCPs stops every
+/// one of them. The authorizer decides, told whether the grant names the caller.
+fn authorize_retire(
+    env: &crate::Env,
+    ctx: &RequestContext,
+    g: &GrantRecord,
+) -> Result<(), ApiError> {
     let caller = &ctx.principal;
-    let issuer = format!("arn:aws:iam::{}:root", caller.account_id);
-    let may = g
+    let named = g
         .retiring_principal
         .as_deref()
         .is_some_and(|r| principal_matches(r, &caller.arn))
         || g.operations.iter().any(|o| o == "RetireGrant")
-            && principal_matches(&g.grantee_principal, &caller.arn)
-        || caller.arn == issuer && g.issuing_account == issuer;
-    if !may {
+            && principal_matches(&g.grantee_principal, &caller.arn);
+    let caller_account = format!("arn:aws:iam::{}:root", caller.account_id);
+    let delegating = caller.account_id == g.account
+        || g.retiring_principal.as_deref() == Some(caller_account.as_str());
+    if !named && !delegating {
         return Err(ApiError::new(
             "AccessDeniedException",
             400,
@@ -524,11 +543,22 @@ pub(super) fn retire(
             ),
         ));
     }
-    super::check_dry_run(i.dry_run)?;
-    delete(tx, &g)?;
-    let mut reply = Reply::empty();
-    reply.resources = vec![("AWS::KMS::Key".to_owned(), g.key_arn.clone())];
-    Ok(reply)
+    let mut check = crate::authz::AuthzCheck::new("kms:RetireGrant", g.key_arn.clone());
+    // A retiring account delegates within itself: its IAM policies alone decide there.
+    check.resource_account = Some(if named || caller.account_id == g.account {
+        g.account.clone()
+    } else {
+        caller.account_id.clone()
+    });
+    if named {
+        check.note(crate::authz::NAMED_IN_GRANT, "true");
+    }
+    match env.authorizer.authorize(&check, ctx) {
+        crate::authz::AuthzDecision::Allow => Ok(()),
+        crate::authz::AuthzDecision::Deny { message } => {
+            Err(ApiError::new("AccessDeniedException", 400, message))
+        }
+    }
 }
 
 /// Whether a grant's principal (a user, role, account root or service ARN) names the

@@ -1982,8 +1982,8 @@ impl crate::Operation for Operation {
             }
             O::ListGrants(i) => vec![key_check("ListGrants", &i.key_id, ctx, vec![])],
             O::ListRetirableGrants(_) => vec![star_check("ListRetirableGrants", ctx, vec![])],
-            // The grant itself authorizes retirement (its retiring principal, its grantee
-            // when it allows RetireGrant, or the issuing account): checked by the operation.
+            // Who may retire depends on the grant, which the operation reads and then
+            // authorizes (`grants::authorize_retire`).
             O::RetireGrant(_) => vec![],
             O::RevokeGrant(i) => vec![key_check("RevokeGrant", &i.key_id, ctx, vec![])],
             O::GetParametersForImport(i) => vec![key_check(
@@ -2521,7 +2521,7 @@ impl crate::Operation for Operation {
             O::DisableKeyRotation(i) => rotation::disable(tx, ctx, &i.key_id),
             O::RotateKeyOnDemand(i) => rotation::on_demand(tx, env, ctx, &i.key_id),
             O::CreateGrant(i) => grants::create(tx, ctx, i),
-            O::RetireGrant(i) => grants::retire(tx, ctx, i),
+            O::RetireGrant(i) => grants::retire(tx, env, ctx, i),
             O::RevokeGrant(i) => grants::revoke(tx, ctx, i),
             O::GetParametersForImport(i) => import::get_parameters(tx, env, ctx, i),
             O::ImportKeyMaterial(i) => import::import_material(tx, env, ctx, i),

@@ -27,7 +27,10 @@ def all_request_ids(endpoint):
     return ids
 
 
-def test_acknowledged_calls_survive_kill_9(tmp_path):
+@pytest.mark.parametrize("sync", ["full", "normal"])
+def test_acknowledged_calls_survive_kill_9(tmp_path, sync):
+    """Both --sync modes: `normal` skips fsync, but an acknowledged write has reached the
+    OS, which keeps it when the process is killed."""
     data = tmp_path / "data"
     acked = set()
     lock = threading.Lock()
@@ -35,7 +38,7 @@ def test_acknowledged_calls_survive_kill_9(tmp_path):
     cfg = botocore.config.Config(retries={"max_attempts": 0}, connect_timeout=2, read_timeout=5)
     per_cycle = []
     for cycle in range(CYCLES):
-        server = Server(data, env_extra=root_env())
+        server = Server(data, env_extra=root_env(), args=("--sync", sync))
         stop = threading.Event()
 
         def fire():

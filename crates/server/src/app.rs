@@ -62,7 +62,10 @@ impl App {
         let master = Arc::new(MasterKey::load_or_create(dir)?);
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(
             &dir.join("palisade.db"),
-            SqliteOptions::default(),
+            SqliteOptions {
+                durability: config.durability,
+                ..SqliteOptions::default()
+            },
         )?);
         let boot = accounts::bootstrap(
             store.as_ref(),

@@ -84,6 +84,32 @@ def test_clock_bad_input(endpoint, body):
     assert resp["__type"] == "ValidationException"
 
 
+def test_clock_stays_where_services_can_compute_deadlines(endpoint):
+    """The business clock refuses dates past 9000-01-01 or before 1970 (nothing is saved);
+    at its far end every deadline a service computes still works."""
+    for body in ({"set": "9999-12-31T23:59:00Z"}, {"set": "1969-12-31T00:00:00Z"},
+                 {"advance_seconds": 2.2e11}, {"advance_seconds": -1e10}):
+        status, resp = admin(endpoint, "/_palisade/clock", body)
+        assert status == 400 and resp["__type"] == "ValidationException", body
+        assert "9000-01-01" in resp["message"]
+    assert admin(endpoint, "/_palisade/clock", {"set": "8999-12-31T23:00:00Z"})[0] == 200
+    # One more day would pass the end: refused, and the clock stays.
+    status, _ = admin(endpoint, "/_palisade/clock", {"advance_seconds": 86400})
+    assert status == 400
+    assert admin(endpoint, "/_palisade/clock", {}, method="GET")[1]["now"].startswith("8999-12-31T23")
+    kms = client(endpoint, "kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=key, RotationPeriodInDays=2560)
+    assert kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=30)["DeletionDate"].year == 9000
+    sts = admin_client(endpoint, "sts")
+    assert sts.get_session_token(DurationSeconds=129600)["Credentials"]["Expiration"].year == 9000
+    sm = client(endpoint, "secretsmanager")
+    sm.create_secret(Name="far", SecretString="x")
+    sm.rotate_secret(SecretId="far", RotationRules={"AutomaticallyAfterDays": 1000},
+                     RotationLambdaARN=f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:palisade-rotation-random-password")
+    assert sm.delete_secret(SecretId="far", RecoveryWindowInDays=30)["DeletionDate"].year == 9000
+
+
 def test_generated_root_credentials_file(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PALISADE_ROOT_")}
     os.environ.pop("PALISADE_ROOT_ACCESS_KEY_ID", None)

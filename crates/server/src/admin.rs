@@ -74,12 +74,19 @@ pub async fn handle(
                 Ok(v) => v,
                 Err(_) => return bad_request(request_id, "The body must be a JSON object."),
             };
+            use palisade_services::clock::Clock;
+            let out_of_range = || {
+                bad_request(
+                    request_id,
+                    "The business clock must stay between 1970-01-01T00:00:00Z and 9000-01-01T00:00:00Z.",
+                )
+            };
             let offset = match (req.get("advance_seconds"), req.get("set")) {
-                (Some(secs), None) => match secs
-                    .as_f64()
-                    .filter(|s| s.is_finite() && s.abs() < 1e11)
-                {
-                    Some(s) => env.clock.offset_micros().saturating_add((s * 1e6) as i64),
+                (Some(secs), None) => match secs.as_f64() {
+                    Some(s) => match env.clock.offset_after(s) {
+                        Some(offset) => offset,
+                        None => return out_of_range(),
+                    },
                     None => return bad_request(request_id, "advance_seconds must be a number."),
                 },
                 (None, Some(set)) => {
@@ -87,7 +94,10 @@ pub async fn handle(
                         .as_str()
                         .and_then(|s| time::OffsetDateTime::parse(s, &Rfc3339).ok())
                     {
-                        Some(t) => palisade_services::clock::Clock::offset_for(t),
+                        Some(t) => match Clock::offset_for(t) {
+                            Some(offset) => offset,
+                            None => return out_of_range(),
+                        },
                         None => {
                             return bad_request(request_id, "set must be an RFC 3339 date-time.")
                         }

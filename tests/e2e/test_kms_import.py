@@ -171,3 +171,43 @@ def test_cli_import_with_openssl(endpoint, aws_cli, tmp_path):
     assert rc == 0, err
     rc, out, err = aws_cli("kms", "describe-key", "--key-id", key)
     assert json.loads(out)["KeyMetadata"]["KeyState"] == "PendingImport"
+
+
+def test_key_material_ids(endpoint):
+    """ImportKeyMaterial and DeleteImportedKeyMaterial answer the material's KeyMaterialId (64
+    hex digits); a KeyMaterialId that is malformed or names no material of the key is
+    refused and nothing changes; ImportType takes only its two values."""
+    import boto3
+    import botocore.config
+
+    from conftest import ROOT_AK, ROOT_SK
+
+    k = kms(endpoint)
+    # boto3 would refuse some of these itself; the server must too.
+    raw = boto3.session.Session(aws_access_key_id=ROOT_AK, aws_secret_access_key=ROOT_SK, region_name="us-east-1").client(
+        "kms", endpoint_url=endpoint, config=botocore.config.Config(parameter_validation=False))
+    key = new_key(k, Origin="EXTERNAL")["KeyId"]
+    material = os.urandom(32)
+    p = k.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    with pytest.raises(ClientError) as e:
+        raw.import_key_material(KeyId=key, ImportToken=p["ImportToken"], EncryptedKeyMaterial=wrap(p, material),
+                                ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE", ImportType="FOO")
+    assert error_code(e) == "ValidationException"
+    assert k.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+    out = k.import_key_material(KeyId=key, ImportToken=p["ImportToken"], EncryptedKeyMaterial=wrap(p, material),
+                                ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE", ImportType="NEW_KEY_MATERIAL")
+    mid = out["KeyMaterialId"]
+    assert len(mid) == 64 and all(c in "0123456789abcdef" for c in mid)
+    for bad, code in (("zz", "ValidationException"), ("0" * 64, "NotFoundException")):
+        with pytest.raises(ClientError) as e:
+            raw.delete_imported_key_material(KeyId=key, KeyMaterialId=bad)
+        assert error_code(e) == code, bad
+        assert k.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert k.delete_imported_key_material(KeyId=key, KeyMaterialId=mid)["KeyMaterialId"] == mid
+    assert k.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+    # Reimporting names the same material.
+    p = k.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    again = k.import_key_material(KeyId=key, ImportToken=p["ImportToken"], EncryptedKeyMaterial=wrap(p, material),
+                                  ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE", ImportType="EXISTING_KEY_MATERIAL",
+                                  KeyMaterialId=mid)
+    assert again["KeyMaterialId"] == mid

@@ -45,6 +45,41 @@ pub struct ImportKeyMaterialInput {
     /// Epoch seconds (awsJson timestamps).
     pub valid_to: Option<f64>,
     pub expiration_model: Option<String>,
+    pub import_type: Option<String>,
+    pub key_material_id: Option<String>,
+    pub key_material_description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteImportedKeyMaterialInput {
+    pub key_id: String,
+    pub key_material_id: Option<String>,
+}
+
+const IMPORT_TYPES: &[&str] = &["NEW_KEY_MATERIAL", "EXISTING_KEY_MATERIAL"];
+
+/// A KeyMaterialId as the model constrains it: 64 lowercase hex digits.
+fn check_material_id(id: &str) -> Result<(), ApiError> {
+    if id.len() != 64 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(kerr::validation(format!(
+            "1 validation error detected: Value '{id}' at 'keyMaterialId' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-f0-9]+$ and have length 64"
+        )));
+    }
+    Ok(())
+}
+
+/// The imported material `id` names on key `k`: the one it holds (Palisade keeps one
+/// imported material per key; its id is the material's fingerprint).
+fn named_material(k: &KeyRecord, r: &ImportRecord, id: &str) -> Result<(), ApiError> {
+    check_material_id(id)?;
+    if r.fingerprint.as_deref() != Some(id) {
+        return Err(err(
+            "NotFoundException",
+            format!("Key material with ID {id} not found for key {}", k.arn),
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -256,6 +291,22 @@ pub(super) fn import_material(
         .clone()
         .unwrap_or_else(|| "KEY_MATERIAL_EXPIRES".to_owned());
     check_enum(&model, "expirationModel", EXPIRATION_MODELS)?;
+    if let Some(t) = &i.import_type {
+        check_enum(t, "importType", IMPORT_TYPES)?;
+    }
+    if let Some(id) = &i.key_material_id {
+        check_material_id(id)?;
+    }
+    if let Some(d) = &i.key_material_description {
+        let ok = d.len() <= 256
+            && d.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c.is_whitespace() || ":/_.-".contains(c));
+        if !ok || d.is_empty() {
+            return Err(kerr::validation(
+                "1 validation error detected: Value at 'keyMaterialDescription' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_\\s.-]+$ and have length less than or equal to 256",
+            ));
+        }
+    }
     let valid_to = match (model.as_str(), i.valid_to) {
         ("KEY_MATERIAL_EXPIRES", None) => {
             return Err(kerr::validation(
@@ -315,6 +366,13 @@ pub(super) fn import_material(
         ));
     }
     let fp = fingerprint(&material);
+    // Reimporting names the material it reimports.
+    if let (Some(id), Some(_)) = (&i.key_material_id, &r.fingerprint) {
+        if let Err(e) = named_material(&k, &r, id) {
+            material.fill(0);
+            return Err(e);
+        }
+    }
     if r.fingerprint.as_ref().is_some_and(|f| *f != fp) {
         material.fill(0);
         return Err(err(
@@ -326,13 +384,13 @@ pub(super) fn import_material(
     material.fill(0);
     k.materials = vec![sealed?];
     k.enabled = true;
-    r.fingerprint = Some(fp);
+    r.fingerprint = Some(fp.clone());
     r.expiration_model = Some(model);
     r.valid_to = valid_to;
     r.params.clear();
     store::put_key(tx, &k)?;
     put(tx, &r)?;
-    let mut reply = Reply::empty();
+    let mut reply = Reply::new(json!({"KeyId": k.arn, "KeyMaterialId": fp}));
     reply.resources = key_resources(&k);
     Ok(reply)
 }
@@ -340,20 +398,30 @@ pub(super) fn import_material(
 pub(super) fn delete_material(
     tx: &mut dyn WriteTx,
     ctx: &RequestContext,
-    key_id: &str,
+    i: &DeleteImportedKeyMaterialInput,
 ) -> Result<Reply, ApiError> {
-    check_key_id_len(key_id, "keyId")?;
-    let mut k = store::resolve_own(tx, ctx, key_id)?;
+    check_key_id_len(&i.key_id, "keyId")?;
+    if let Some(id) = &i.key_material_id {
+        check_material_id(id)?;
+    }
+    let mut k = store::resolve_own(tx, ctx, &i.key_id)?;
     let mut r = external(tx, &k)?;
     if k.deletion_date.is_some() {
         return Err(kerr::pending_deletion(&k.arn));
+    }
+    if let Some(id) = &i.key_material_id {
+        named_material(&k, &r, id)?;
     }
     k.materials.clear();
     r.valid_to = None;
     r.expiration_model = None;
     store::put_key(tx, &k)?;
     put(tx, &r)?;
-    let mut reply = Reply::empty();
+    let mut out = json!({"KeyId": k.arn});
+    if let (Some(fp), Some(o)) = (&r.fingerprint, out.as_object_mut()) {
+        o.insert("KeyMaterialId".into(), json!(fp));
+    }
+    let mut reply = Reply::new(out);
     reply.resources = key_resources(&k);
     Ok(reply)
 }

@@ -348,7 +348,7 @@ pub enum Operation {
     RevokeGrant(grants::RevokeGrantInput),
     GetParametersForImport(import::GetParametersForImportInput),
     ImportKeyMaterial(import::ImportKeyMaterialInput),
-    DeleteImportedKeyMaterial(KeyIdInput),
+    DeleteImportedKeyMaterial(import::DeleteImportedKeyMaterialInput),
 }
 
 pub fn decode(
@@ -2525,7 +2525,7 @@ impl crate::Operation for Operation {
             O::RevokeGrant(i) => grants::revoke(tx, ctx, i),
             O::GetParametersForImport(i) => import::get_parameters(tx, env, ctx, i),
             O::ImportKeyMaterial(i) => import::import_material(tx, env, ctx, i),
-            O::DeleteImportedKeyMaterial(i) => import::delete_material(tx, ctx, &i.key_id),
+            O::DeleteImportedKeyMaterial(i) => import::delete_material(tx, ctx, i),
             _ => Err(ApiError::internal("write() on a read-only KMS operation")),
         }
     }

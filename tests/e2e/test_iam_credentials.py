@@ -219,6 +219,13 @@ def test_password_policy_enforced(iam, raw_iam):
         iam.get_account_password_policy()
     assert err(e)[0] == "NoSuchEntity"
     assert status(e) == 404
+    # Without a policy, AWS's default holds: 8 characters, three of the four kinds.
+    iam.create_user(UserName="dflt")
+    for weak in ("a", "aaaaaaaa", "Short1!", "lowercase123", "UPPER!!!!"):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            iam.create_login_profile(UserName="dflt", Password=weak)
+        assert err(e)[0] == "PasswordPolicyViolation", weak
+    iam.create_login_profile(UserName="dflt", Password="lower123!")
 
     iam.update_account_password_policy(
         MinimumPasswordLength=12,
@@ -411,7 +418,11 @@ def test_seed_credential_report_pipeline(aws_cli, endpoint, tmp_path):
          "awk -F',' 'NR>1 && $11!=\"N/A\" {print $1, $11}'; echo rc=${PIPESTATUS[0]}${PIPESTATUS[1]}"],
         capture_output=True, env=env, timeout=60,
     )
-    assert p.stdout.decode().strip() == "rc=00", p.stderr.decode()
+    # The root user's own access key (column 11: access_key_1_last_rotated) is what the
+    # seed's audit looks for.
+    lines = p.stdout.decode().strip().splitlines()
+    assert lines[-1] == "rc=00", p.stderr.decode()
+    assert [l.split()[0] for l in lines[:-1]] == ["<root_account>"]
 
 
 # ---- identity providers -----------------------------------------------------------------
@@ -520,3 +531,37 @@ def test_saml_metadata_must_be_entity_descriptor_xml(iam):
         iam.create_saml_provider(Name="bad name!", SAMLMetadataDocument=SAML_METADATA)
     assert err(e)[0] == "ValidationError"
     assert iam.list_saml_providers()["SAMLProviderList"] == []
+
+
+def test_the_root_users_own_key_is_an_iam_access_key(endpoint, aws_cli):
+    """The root key from the first start is one of the root user's IAM access keys, as on
+    AWS: listed (ListAccessKeys without UserName), in the credential report with its last
+    use, counted in the quota of two, and the root user can deactivate and delete it (the
+    seed's "delete root access keys"). A reset brings it back."""
+    iam = client(endpoint, "iam")
+    client(endpoint, "sts").get_caller_identity()
+    listed = iam.list_access_keys()["AccessKeyMetadata"]
+    assert [(k["AccessKeyId"], k["Status"]) for k in listed] == [(ROOT_AK, "Active")]
+    assert "UserName" not in listed[0]
+    used = iam.get_access_key_last_used(AccessKeyId=ROOT_AK)["AccessKeyLastUsed"]
+    assert used["ServiceName"] in ("sts", "iam") and "LastUsedDate" in used
+    iam.generate_credential_report()
+    rows = list(csv.DictReader(io.StringIO(iam.get_credential_report()["Content"].decode())))
+    root = next(r for r in rows if r["user"] == "<root_account>")
+    assert root["access_key_1_active"] == "true" and root["access_key_1_last_used_date"] != "N/A"
+    # One more root key fits; a third does not.
+    second = iam.create_access_key()["AccessKey"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_access_key()
+    assert e.value.response["Error"]["Code"] == "LimitExceeded"
+    # With the second key, the root user retires the first, as the seed says to.
+    root2 = client(endpoint, "iam", ak=second["AccessKeyId"], sk=second["SecretAccessKey"])
+    root2.update_access_key(AccessKeyId=ROOT_AK, Status="Inactive")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.list_access_keys()
+    assert e.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    root2.delete_access_key(AccessKeyId=ROOT_AK)
+    assert [k["AccessKeyId"] for k in root2.list_access_keys()["AccessKeyMetadata"]] == [second["AccessKeyId"]]
+    # A reset restores the data dir's root key (and only it).
+    assert admin(endpoint, "/_palisade/reset", {}, ak=second["AccessKeyId"], sk=second["SecretAccessKey"])[0] == 200
+    assert [k["AccessKeyId"] for k in iam.list_access_keys()["AccessKeyMetadata"]] == [ROOT_AK]

@@ -170,3 +170,24 @@ def test_a_disabled_key_rotates_once_enabled_again(endpoint):
     k.enable_key(KeyId=key)
     assert admin(endpoint, "/_palisade/clock", {"advance_seconds": 1})[0] == 200
     assert [r["RotationType"] for r in k.list_key_rotations(KeyId=key)["Rotations"]] == ["AUTOMATIC"]
+
+
+def test_aws_managed_keys_are_aws_managed_and_rotate_every_year(endpoint):
+    """The key behind alias/aws/secretsmanager: KeyManager AWS, rotation always on with a
+    one-year period (AWS: "AWS KMS always rotates the key material in AWS managed KMS keys
+    every year"), and it rotates on the business clock; values stay readable."""
+    from conftest import client
+
+    sm = client(endpoint, "secretsmanager")
+    sm.create_secret(Name="managed-key-secret", SecretString="v")
+    k = kms(endpoint)
+    md = k.describe_key(KeyId="alias/aws/secretsmanager")["KeyMetadata"]
+    assert md["KeyManager"] == "AWS"
+    assert new_key(k)["KeyManager"] == "CUSTOMER"
+    st = k.get_key_rotation_status(KeyId=md["KeyId"])
+    assert st["KeyRotationEnabled"] is True and st["RotationPeriodInDays"] == 365
+    assert k.list_key_rotations(KeyId=md["KeyId"])["Rotations"] == []
+    assert admin(endpoint, "/_palisade/clock", {"advance_seconds": 366 * 86400})[0] == 200
+    rotations = k.list_key_rotations(KeyId=md["KeyId"])["Rotations"]
+    assert [r["RotationType"] for r in rotations] == ["AUTOMATIC"]
+    assert sm.get_secret_value(SecretId="managed-key-secret")["SecretString"] == "v"

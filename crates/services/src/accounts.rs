@@ -27,6 +27,89 @@ pub struct Bootstrap {
 struct BootstrapRecord {
     management_account: String,
     root_access_key_id: String,
+    /// The root key's secret sealed under the master key, so a reset can restore the key
+    /// after the root user deleted it with DeleteAccessKey (AWS lets it).
+    #[serde(default)]
+    sealed_root_secret: Option<String>,
+}
+
+fn root_secret_aad(akid: &str) -> Vec<u8> {
+    format!("palisade-bootstrap-root-secret/{akid}").into_bytes()
+}
+
+fn seal_root_secret(master: &MasterKey, akid: &str, secret: &str) -> Result<String, StoreError> {
+    use base64::Engine as _;
+    let sealed = master.seal(&root_secret_aad(akid), secret.as_bytes())?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(sealed))
+}
+
+/// The root key's secret: from the bootstrap record, else (data dirs from before it was
+/// kept there) from the credential itself.
+fn root_secret(env: &Env, akid: &str) -> Result<String, ApiError> {
+    use base64::Engine as _;
+    let mut raw = None;
+    env.store.read(&mut |tx| {
+        raw = tx.get(&keyspace::meta("bootstrap"))?;
+        Ok(())
+    })?;
+    let sealed = raw
+        .and_then(|r| serde_json::from_slice::<BootstrapRecord>(&r).ok())
+        .and_then(|r| r.sealed_root_secret)
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
+    if let Some(sealed) = sealed {
+        let secret = env.master_key.open(&root_secret_aad(akid), &sealed)?;
+        return String::from_utf8(secret).map_err(|_| ApiError::internal("bad root secret"));
+    }
+    let root = env
+        .credentials
+        .lookup(env, akid)?
+        .ok_or_else(|| ApiError::internal("root credential missing"))?;
+    Ok(root.secret_access_key.clone())
+}
+
+/// A data dir from before the root key had its IAM record and sealed secret: add them
+/// (one read at every start; a write only that once).
+fn backfill_root_key(
+    store: &dyn Store,
+    master: &Arc<MasterKey>,
+    rec: &BootstrapRecord,
+) -> Result<(), ApiError> {
+    let mut missing = None;
+    let akid = rec.root_access_key_id.clone();
+    let account = rec.management_account.clone();
+    store.read(&mut |tx| {
+        let recorded = crate::iam::access_keys::root_key_recorded(tx, &account, &akid)
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        if rec.sealed_root_secret.is_none() || !recorded {
+            missing = credentials::get_credential(tx, master, &akid)
+                .map_err(|e| StoreError::Other(e.to_string()))?
+                .map(|c| (c.secret_access_key, recorded));
+        }
+        Ok(())
+    })?;
+    let Some((secret, recorded)) = missing else {
+        return Ok(());
+    };
+    let sealed = seal_root_secret(master, &akid, &secret)?;
+    let (mgmt, key) = (account.clone(), akid.clone());
+    write_blocking(store, move |tx| {
+        if !recorded {
+            crate::iam::access_keys::put_root_key_record(
+                tx,
+                &mgmt,
+                &key,
+                OffsetDateTime::now_utc(),
+            )?;
+        }
+        let rec = BootstrapRecord {
+            management_account: mgmt,
+            root_access_key_id: key,
+            sealed_root_secret: Some(sealed),
+        };
+        let raw = serde_json::to_vec(&rec).map_err(ApiError::internal)?;
+        tx.put(&keyspace::meta("bootstrap"), &raw)?;
+        Ok(())
+    })
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -86,6 +169,7 @@ pub fn bootstrap(
     })?;
     if let Some(raw) = existing {
         let rec: BootstrapRecord = serde_json::from_slice(&raw).map_err(ApiError::internal)?;
+        backfill_root_key(store, master, &rec)?;
         return Ok(Bootstrap {
             account_id: rec.management_account,
             root_access_key_id: rec.root_access_key_id,
@@ -143,9 +227,12 @@ fn write_initial_state(
         },
         now,
     )?;
+    crate::iam::access_keys::put_root_key_record(tx, account_id, akid, now)
+        .map_err(|e| StoreError::Other(e.to_string()))?;
     let rec = BootstrapRecord {
         management_account: account_id.to_owned(),
         root_access_key_id: akid.to_owned(),
+        sealed_root_secret: Some(seal_root_secret(master, akid, secret)?),
     };
     // Nothing scheduled yet: every scheduler index is complete.
     crate::due::mark_all_complete(tx)?;
@@ -155,14 +242,10 @@ fn write_initial_state(
 /// Wipes every account, resource and event back to a new data dir's state, keeping the
 /// management account id and its root key. Returns once durable.
 pub fn reset(env: &Env, root_access_key_id: &str) -> Result<(), ApiError> {
-    let root = env
-        .credentials
-        .lookup(env, root_access_key_id)?
-        .ok_or_else(|| ApiError::internal("root credential missing"))?;
+    let secret = root_secret(env, root_access_key_id)?;
     let master = env.master_key.clone();
     let account = env.management_account.clone();
     let akid = root_access_key_id.to_owned();
-    let secret = root.secret_access_key.clone();
     write_blocking(env.store.as_ref(), move |tx| {
         tx.delete_range(&[], None)?;
         tx.log_truncate(u64::MAX)?;

@@ -320,6 +320,44 @@ fn load_key(
     .ok_or_else(|| no_such_key(akid))
 }
 
+/// IAM's record of a root access key made outside IAM (the management account's key
+/// from the first start), so ListAccessKeys, the credential report, GetAccessKeyLastUsed,
+/// UpdateAccessKey and DeleteAccessKey see it as AWS's do.
+pub(crate) fn put_root_key_record(
+    tx: &mut dyn WriteTx,
+    account: &str,
+    access_key_id: &str,
+    created: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let record = AccessKeyRecord {
+        user_name: ROOT_KEYS.to_owned(),
+        access_key_id: access_key_id.to_owned(),
+        status: "Active".into(),
+        create_date: model::iso(created),
+        last_used: None,
+    };
+    model::put(
+        tx,
+        &model::user_access_key_key(account, ROOT_KEYS, access_key_id),
+        &record,
+    )
+}
+
+/// Whether IAM has a record of `access_key_id` among the root user's keys.
+pub(crate) fn root_key_recorded(
+    tx: &dyn ReadTx,
+    account: &str,
+    access_key_id: &str,
+) -> Result<bool, ApiError> {
+    Ok(tx
+        .get(&model::user_access_key_key(
+            account,
+            ROOT_KEYS,
+            access_key_id,
+        ))?
+        .is_some())
+}
+
 /// Records that `access_key_id` of `user` was just used for `service` in `region` (the
 /// pipeline calls this; GetAccessKeyLastUsed and the credential report read it). `user`
 /// is the IAM user name, or [`ROOT_KEYS`] for root keys. Unknown keys are ignored.

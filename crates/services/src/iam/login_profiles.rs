@@ -247,9 +247,24 @@ fn validate_password(field: &str, password: &str) -> Result<(), IamError> {
     Ok(())
 }
 
-/// Checks a new password against the account's policy (when there is one).
+/// Checks a new password against the account's policy, or AWS's default one when the
+/// account has none (IAM User Guide, "Set an account password policy for IAM users":
+/// at least 8 characters and three of uppercase, lowercase, numbers and symbols).
 pub fn check_policy(policy: Option<&PasswordPolicy>, password: &str) -> Result<(), IamError> {
-    let Some(p) = policy else { return Ok(()) };
+    let Some(p) = policy else {
+        let kinds = [
+            password.chars().any(|c| c.is_ascii_uppercase()),
+            password.chars().any(|c| c.is_ascii_lowercase()),
+            password.chars().any(|c| c.is_ascii_digit()),
+            password.chars().any(|c| SYMBOLS.contains(c)),
+        ];
+        let default_ok = password.chars().count() >= 8 && kinds.iter().filter(|k| **k).count() >= 3;
+        return if default_ok {
+            Ok(())
+        } else {
+            Err(IamError::PasswordPolicyViolation(VIOLATION.into()))
+        };
+    };
     let len = i64::try_from(password.chars().count()).unwrap_or(i64::MAX);
     let fails = len < p.minimum_password_length
         || (p.require_symbols && !password.chars().any(|c| SYMBOLS.contains(c)))

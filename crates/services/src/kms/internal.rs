@@ -109,6 +109,7 @@ fn managed_key(
             last_updated_date: ctx.now,
         },
     )?;
+    super::rotation::start_managed(tx, &key, ctx.now)?;
     Ok((key, true))
 }
 

@@ -488,7 +488,11 @@ fn metadata(k: &KeyRecord) -> KeyMetadata {
         key_state: k.state().to_owned(),
         deletion_date: k.deletion_date.map(epoch),
         origin: "AWS_KMS".into(),
-        key_manager: "CUSTOMER".into(),
+        key_manager: if internal::is_aws_managed(k) {
+            "AWS".into()
+        } else {
+            "CUSTOMER".into()
+        },
         customer_master_key_spec: k.key_spec.clone(),
         key_spec: k.key_spec.clone(),
         encryption_algorithms: encryption_algorithms(k),

@@ -77,6 +77,19 @@ impl RotationRecord {
     }
 }
 
+/// Starts the yearly automatic rotation of a new AWS managed key (AWS: "AWS KMS always
+/// rotates the key material in AWS managed KMS keys every year").
+pub(super) fn start_managed(
+    tx: &mut dyn WriteTx,
+    k: &KeyRecord,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let mut r = RotationRecord::new(k);
+    r.enabled = true;
+    r.next_rotation = Some(now + Duration::days(DEFAULT_PERIOD));
+    put(tx, &r)
+}
+
 fn rotation_key(account: &str, region: &str, key_id: &str) -> Vec<u8> {
     Key::new()
         .str("kmsrot")

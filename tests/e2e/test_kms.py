@@ -486,3 +486,20 @@ def test_cloudtrail_records_kms_calls_without_plaintext(endpoint):
     dec = json.loads(next(e for e in evs if e["EventName"] == "Decrypt")["CloudTrailEvent"])
     assert dec["requestParameters"] == {"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "encryptionContext": {"app": "pt"}}
     assert dec["resources"][0]["ARN"] == md["Arn"]
+
+
+def test_update_alias_keeps_key_type_and_usage(endpoint):
+    """AWS: UpdateAlias moves an alias only to a key of the same type (symmetric, asymmetric,
+    HMAC) and key usage, so code using the alias keeps working."""
+    k = kms(endpoint)
+    sym, sym2 = new_key(k)["KeyId"], new_key(k)["KeyId"]
+    signing = new_key(k, KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyId"]
+    hmac = new_key(k, KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyId"]
+    k.create_alias(AliasName="alias/app", TargetKeyId=sym)
+    for other in (signing, hmac):
+        with pytest.raises(ClientError) as e:
+            k.update_alias(AliasName="alias/app", TargetKeyId=other)
+        assert error_code(e) == "ValidationException"
+    assert k.describe_key(KeyId="alias/app")["KeyMetadata"]["KeyId"] == sym
+    k.update_alias(AliasName="alias/app", TargetKeyId=sym2)
+    assert k.describe_key(KeyId="alias/app")["KeyMetadata"]["KeyId"] == sym2

@@ -231,3 +231,54 @@ def test_retire_grant_is_decided_by_the_grant_and_iam_policies_never_the_key_pol
     assert live() == 1
     admin_of(partner).retire_grant(GrantToken=token)
     assert live() == 0
+
+
+def test_grant_tokens_and_constraints_are_checked(endpoint):
+    """GrantTokens on every operation that takes them: at most 10, non-empty, and tokens KMS
+    issued (InvalidGrantTokenException). Constraints: at most 8 pairs, values up to 384
+    characters, symmetric encryption keys only; their keys match case-insensitively."""
+    import boto3
+    import botocore.config
+
+    from conftest import ROOT_AK, ROOT_SK
+
+    k = kms(endpoint)
+    raw = boto3.session.Session(aws_access_key_id=ROOT_AK, aws_secret_access_key=ROOT_SK, region_name="us-east-1").client(
+        "kms", endpoint_url=endpoint, config=botocore.config.Config(parameter_validation=False))
+    key = new_key(k)["KeyId"]
+    real = k.create_grant(KeyId=key, GranteePrincipal=ROLE_ARN, Operations=["Encrypt"])["GrantToken"]
+    k.encrypt(KeyId=key, Plaintext=b"x", GrantTokens=[real])
+    k.describe_key(KeyId=key, GrantTokens=[real])
+    for tokens, code in (([real] * 11, "ValidationException"), ([""], "ValidationException"),
+                         (["x"], "InvalidGrantTokenException")):
+        for call in (lambda: raw.encrypt(KeyId=key, Plaintext=b"x", GrantTokens=tokens),
+                     lambda: raw.describe_key(KeyId=key, GrantTokens=tokens),
+                     lambda: raw.create_grant(KeyId=key, GranteePrincipal=ROLE_ARN, Operations=["Decrypt"],
+                                              GrantTokens=tokens)):
+            with pytest.raises(ClientError) as e:
+                call()
+            assert error_code(e) == code, (tokens[:1], code)
+    assert len(k.list_grants(KeyId=key)["Grants"]) == 1
+
+    nine = {f"k{i}": "v" for i in range(9)}
+    for constraints in ({"EncryptionContextSubset": nine}, {"EncryptionContextEquals": {"a": "v" * 385}}):
+        with pytest.raises(ClientError) as e:
+            k.create_grant(KeyId=key, GranteePrincipal=ROLE_ARN, Operations=["Decrypt"], Constraints=constraints)
+        assert error_code(e) == "ValidationException"
+    rsa = new_key(k, KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["KeyId"]
+    with pytest.raises(ClientError) as e:
+        k.create_grant(KeyId=rsa, GranteePrincipal=ROLE_ARN, Operations=["Decrypt"],
+                       Constraints={"EncryptionContextSubset": {"a": "b"}})
+    assert error_code(e) == "ValidationException"
+
+    # A constraint's keys are not case sensitive; its values are.
+    ak, sk = make_user(endpoint, "ctx-user")
+    user = client(endpoint, "kms", ak=ak, sk=sk)
+    k.create_grant(KeyId=key, GranteePrincipal=f"arn:aws:iam::{ACCOUNT}:user/ctx-user", Operations=["Decrypt"],
+                   Constraints={"EncryptionContextSubset": {"Department": "IT"}})
+    ok = k.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"department": "IT"})["CiphertextBlob"]
+    bad = k.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"Department": "it"})["CiphertextBlob"]
+    assert user.decrypt(CiphertextBlob=ok, EncryptionContext={"department": "IT"})["Plaintext"] == b"x"
+    with pytest.raises(ClientError) as e:
+        user.decrypt(CiphertextBlob=bad, EncryptionContext={"Department": "it"})
+    assert error_code(e) == "AccessDeniedException"

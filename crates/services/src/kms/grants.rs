@@ -170,22 +170,55 @@ fn token_for(g: &GrantRecord) -> String {
 }
 
 /// The grant a token names (when the token is well formed and still current).
-fn grant_for_token(tx: &dyn ReadTx, token: &str) -> Result<GrantRecord, ApiError> {
-    let invalid = || err("InvalidGrantTokenException", "The grant token is invalid.");
+fn invalid_token() -> ApiError {
+    err("InvalidGrantTokenException", "The grant token is invalid.")
+}
+
+/// The parts a grant token names: account, region, key id, grant id, secret.
+fn token_parts(token: &str) -> Option<[String; 5]> {
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token.trim())
-        .map_err(|_| invalid())?;
-    let text = String::from_utf8(raw).map_err(|_| invalid())?;
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
     let parts: Vec<&str> = text.split('\n').collect();
-    let [account, region, key_id, grant_id, secret] = parts.as_slice() else {
-        return Err(invalid());
+    let [a, r, k, g, s] = parts.as_slice() else {
+        return None;
     };
+    Some([a, r, k, g, s].map(|p| (*p).to_owned()))
+}
+
+/// The GrantTokens member every operation that takes one shares: at most 10 tokens of
+/// 1..=8192 characters, each one a token KMS issued (InvalidGrantTokenException
+/// otherwise). Checked when the request is decoded.
+pub(super) fn check_grant_tokens(tokens: &[String]) -> Result<(), ApiError> {
+    if tokens.len() > 10 {
+        return Err(kerr::validation(
+            "1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: Member must have length less than or equal to 10",
+        ));
+    }
+    for t in tokens {
+        if t.is_empty() {
+            return Err(kerr::too_short("grantTokens.member", 1));
+        }
+        if t.len() > 8192 {
+            return Err(kerr::too_long("grantTokens.member", 8192));
+        }
+        if token_parts(t).is_none() {
+            return Err(invalid_token());
+        }
+    }
+    Ok(())
+}
+
+fn grant_for_token(tx: &dyn ReadTx, token: &str) -> Result<GrantRecord, ApiError> {
+    let invalid = invalid_token;
+    let [account, region, key_id, grant_id, secret] = token_parts(token).ok_or_else(invalid)?;
     let g = tx
-        .get(&grant_key(account, region, key_id, grant_id))?
+        .get(&grant_key(&account, &region, &key_id, &grant_id))?
         .map(|raw| decode_grant(&raw))
         .transpose()?
         .ok_or_else(|| err("NotFoundException", "Grant not found."))?;
-    if g.token_secret != *secret {
+    if g.token_secret != secret {
         return Err(invalid());
     }
     Ok(g)
@@ -288,13 +321,19 @@ pub(super) fn create(
         }
     }
     if let Some(c) = &i.constraints {
-        super::check_context(&c.encryption_context_equals)?;
-        super::check_context(&c.encryption_context_subset)?;
-    }
-    if i.grant_tokens.as_ref().is_some_and(|t| t.len() > 10) {
-        return Err(kerr::validation(
-            "1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: Member must have length less than or equal to 10",
-        ));
+        for (member, pairs) in [
+            (
+                "constraints.encryptionContextEquals",
+                &c.encryption_context_equals,
+            ),
+            (
+                "constraints.encryptionContextSubset",
+                &c.encryption_context_subset,
+            ),
+        ] {
+            super::check_context(pairs)?;
+            check_constraint_pairs(member, pairs.as_ref())?;
+        }
     }
     let k = store::resolve(tx, ctx, &i.key_id)?;
     let allowed = operations_for_key(&k);
@@ -306,6 +345,18 @@ pub(super) fn create(
         return Err(kerr::validation(format!(
             "Grant operation {bad} is not valid for key {} with key spec {} and key usage {}.",
             k.arn, k.key_spec, k.key_usage
+        )));
+    }
+    if i.constraints
+        .as_ref()
+        .is_some_and(|c| *c != GrantConstraints::default())
+        && k.key_spec != "SYMMETRIC_DEFAULT"
+    {
+        // AWS: "You cannot use an encryption context grant constraint for cryptographic
+        // operations with asymmetric KMS keys or HMAC KMS keys." (its message is ours)
+        return Err(kerr::validation(format!(
+            "Grant constraints are not supported for key {} with key spec {}: only symmetric encryption KMS keys take an encryption context.",
+            k.arn, k.key_spec
         )));
     }
     k.check_usable()?;
@@ -587,17 +638,44 @@ fn principal_matches(grant_principal: &str, caller: &str) -> bool {
     grant_rest.rsplit('/').next() == Some(role)
 }
 
+/// AWS: "Each constraint value can include up to 8 encryption context pairs. The
+/// encryption context value in each constraint cannot exceed 384 characters."
+fn check_constraint_pairs(
+    member: &str,
+    pairs: Option<&BTreeMap<String, String>>,
+) -> Result<(), ApiError> {
+    let Some(pairs) = pairs else { return Ok(()) };
+    if pairs.len() > 8 {
+        return Err(kerr::validation(format!(
+            "1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must have at most 8 encryption context pairs"
+        )));
+    }
+    if pairs.values().any(|v| v.chars().count() > 384) {
+        return Err(kerr::validation(format!(
+            "1 validation error detected: Value at '{member}' failed to satisfy constraint: Each encryption context value must have length less than or equal to 384"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether the request's encryption context `ec` meets a grant's constraints. In a
+/// constraint the keys are not case sensitive and the values are (AWS's GrantConstraints).
 fn constraints_hold(c: &Option<GrantConstraints>, ec: &BTreeMap<String, String>) -> bool {
     let Some(c) = c else {
         return true;
     };
+    let value_of = |key: &str| {
+        ec.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    };
     if let Some(eq) = &c.encryption_context_equals {
-        if eq != ec {
+        if eq.len() != ec.len() || !eq.iter().all(|(k, v)| value_of(k) == Some(v)) {
             return false;
         }
     }
     if let Some(sub) = &c.encryption_context_subset {
-        if !sub.iter().all(|(k, v)| ec.get(k) == Some(v)) {
+        if !sub.iter().all(|(k, v)| value_of(k) == Some(v)) {
             return false;
         }
     }
@@ -673,6 +751,11 @@ mod tests {
         assert!(constraints_hold(&sub, &ctx(&[("a", "1"), ("b", "2")])));
         assert!(!constraints_hold(&sub, &ctx(&[("a", "2")])));
         assert!(constraints_hold(&None, &ctx(&[])));
+        // Keys are not case sensitive in a constraint; values are.
+        assert!(constraints_hold(&eq, &ctx(&[("A", "1")])));
+        assert!(constraints_hold(&sub, &ctx(&[("A", "1"), ("b", "2")])));
+        assert!(!constraints_hold(&eq, &ctx(&[("a", "1"), ("A", "1")])));
+        assert!(!constraints_hold(&sub, &ctx(&[("A", "ONE")])));
     }
 
     #[test]

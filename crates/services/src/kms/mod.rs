@@ -351,6 +351,26 @@ pub enum Operation {
     DeleteImportedKeyMaterial(import::DeleteImportedKeyMaterialInput),
 }
 
+/// GrantTokens, for every operation that takes them ([`grants::check_grant_tokens`]). The
+/// body is searched first so requests without tokens are not parsed twice.
+fn check_grant_tokens(input: &Input<'_>) -> Result<(), ApiError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Tokens {
+        grant_tokens: Option<Vec<String>>,
+    }
+    let Input::Json(body) = input else {
+        return Ok(());
+    };
+    if !body.windows(11).any(|w| w == b"GrantTokens") {
+        return Ok(());
+    }
+    match input.parse::<Tokens>()?.grant_tokens {
+        Some(tokens) => grants::check_grant_tokens(&tokens),
+        None => Ok(()),
+    }
+}
+
 pub fn decode(
     action: &str,
     input: &Input<'_>,
@@ -411,7 +431,10 @@ pub fn decode(
         "DeleteImportedKeyMaterial" => input.parse().map(O::DeleteImportedKeyMaterial),
         _ => return None,
     };
-    Some(op.map(|op| Box::new(op) as Box<dyn crate::Operation>))
+    Some(
+        op.and_then(|op| check_grant_tokens(input).map(|()| op))
+            .map(|op| Box::new(op) as Box<dyn crate::Operation>),
+    )
 }
 
 fn null_member(member: &str) -> ApiError {
@@ -1192,6 +1215,17 @@ fn trail_date(t: OffsetDateTime) -> String {
     t.format(&fmt).unwrap_or_default()
 }
 
+/// A key's type as UpdateAlias compares them: symmetric, asymmetric or HMAC.
+fn key_type(k: &KeyRecord) -> &'static str {
+    if k.key_spec == "SYMMETRIC_DEFAULT" {
+        "symmetric"
+    } else if k.key_spec.starts_with("HMAC_") {
+        "hmac"
+    } else {
+        "asymmetric"
+    }
+}
+
 fn alias_write(
     tx: &mut dyn WriteTx,
     ctx: &RequestContext,
@@ -1234,6 +1268,16 @@ fn alias_write(
                 &i.alias_name,
             )));
         };
+        if let Some(old) = store::get_key(tx, &account, &ctx.region, &a.target_key_id)? {
+            // AWS: "The current and new KMS key must be the same type (both symmetric or
+            // both asymmetric or both HMAC), and they must have the same key usage."
+            if key_type(&old) != key_type(&key) || old.key_usage != key.key_usage {
+                return Err(kerr::validation(format!(
+                    "{} key usage {} and key spec {} do not match the key the alias names now, {} (key usage {}, key spec {}): an alias moves only between keys of the same type and key usage.",
+                    key.arn, key.key_usage, key.key_spec, old.arn, old.key_usage, old.key_spec
+                )));
+            }
+        }
         a.target_key_id = key.key_id.clone();
         a.last_updated_date = ctx.now;
         a

@@ -218,3 +218,64 @@ def test_iam_max_items_out_of_range(endpoint, max_items):
             call()
         assert e.value.response["Error"]["Code"] == "ValidationError"
         assert f"Value '{max_items}' at 'maxItems'" in e.value.response["Error"]["Message"]
+
+
+def unvalidated(endpoint, service):
+    """A boto3 client that sends what it is given (boto3 would refuse these itself)."""
+    import boto3
+    import botocore.config
+
+    return boto3.session.Session(aws_access_key_id=ROOT_AK, aws_secret_access_key=ROOT_SK, region_name="us-east-1").client(
+        service, endpoint_url=endpoint, config=botocore.config.Config(parameter_validation=False))
+
+
+def test_members_out_of_their_models_bounds_are_validation_errors(endpoint):
+    """Lengths, counts and patterns from the botocore models, found unchecked by a probe:
+    each is AWS's ValidationException, and nothing changes."""
+    kms, sm, ct, ssm = (unvalidated(endpoint, s) for s in ("kms", "secretsmanager", "cloudtrail", "ssm"))
+    mac_key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    sm.create_secret(Name="bounds", SecretString="v")
+    ssm.put_parameter(Name="/bounds/p", Value="v", Type="String")
+    keys = len(kms.list_keys()["Keys"])
+    calls = [
+        lambda: kms.verify_mac(KeyId=mac_key, Message=b"m", MacAlgorithm="HMAC_SHA_256", Mac=b""),
+        lambda: kms.verify_mac(KeyId=mac_key, Message=b"m", MacAlgorithm="HMAC_SHA_256", Mac=b"x" * 7000),
+        lambda: kms.list_keys(Marker="1" * 1025),
+        lambda: kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Sid": "\u4e2d", "Effect": "Allow",
+             "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "kms:*", "Resource": "*"}]},
+            ensure_ascii=False)),
+        lambda: kms.create_key(XksKeyId="abc"),
+        lambda: sm.batch_get_secret_value(Filters=[{"Key": "name", "Values": ["bounds"]}], MaxResults=21),
+        lambda: sm.list_secrets(Filters=[{"Key": "name", "Values": ["b"] * 11}]),
+        lambda: sm.list_secrets(Filters=[{"Key": "name", "Values": []}]),
+        lambda: sm.list_secrets(Filters=[{"Key": "name", "Values": ["$$$"]}]),
+        lambda: sm.put_secret_value(SecretId="bounds", SecretString="new", RotationToken="x"),
+        lambda: ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": ""}]),
+        lambda: ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "e" * 2001}]),
+        lambda: ssm.get_parameter(Name="/" + "p" * 2048),
+        lambda: ssm.get_parameters_by_path(Path="/" + "p" * 2048),
+    ]
+    for n, call in enumerate(calls):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert e.value.response["Error"]["Code"] == "ValidationException", (n, e.value.response["Error"])
+    assert len(kms.list_keys()["Keys"]) == keys
+    assert sm.get_secret_value(SecretId="bounds")["SecretString"] == "v"
+
+
+def test_lookup_events_token_is_bound_to_its_lookup_attribute(endpoint):
+    """AWS: InvalidNextTokenException for a token "previously used in a request with
+    different parameters"."""
+    sts = client(endpoint, "sts")
+    for _ in range(3):
+        sts.get_caller_identity()
+    ct = client(endpoint, "cloudtrail")
+    by_name = [{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}]
+    token = ct.lookup_events(LookupAttributes=by_name, MaxResults=1)["NextToken"]
+    assert len(ct.lookup_events(LookupAttributes=by_name, MaxResults=1, NextToken=token)["Events"]) == 1
+    for other in ([], [{"AttributeKey": "EventName", "AttributeValue": "ListUsers"}]):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            ct.lookup_events(LookupAttributes=other, MaxResults=1, NextToken=token)
+        assert e.value.response["Error"]["Code"] == "InvalidNextTokenException"

@@ -130,6 +130,13 @@ pub fn lookup_events(
                 "Lookup attribute key is invalid.",
             ));
         }
+        let len = a.attribute_value.chars().count();
+        if !(1..=2000).contains(&len) {
+            return Err(invalid(
+                "ValidationException",
+                "1 validation error detected: Value at 'lookupAttributes.1.member.attributeValue' failed to satisfy constraint: Member must have length between 1 and 2000",
+            ));
+        }
     }
     let now = ctx.now;
     let oldest = now - audit::RETENTION;
@@ -148,17 +155,22 @@ pub fn lookup_events(
         ));
     }
     let (start, end) = (audit::micros(start), audit::micros(end));
-    // The token is the (time, log sequence) position of the next page's first event.
+    // The token is the (time, log sequence) position of the next page's first event and a
+    // tag of the lookup attribute: AWS refuses a token "previously used in a request with
+    // different parameters".
+    let tag = token_tag(attr);
     let from = match &input.next_token {
         Some(t) => {
             let pos = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(t)
                 .ok()
                 .and_then(|raw| {
-                    let (time, seq) = raw.split_at_checked(8)?;
+                    let (time, rest) = raw.split_at_checked(8)?;
+                    let (seq, given) = rest.split_at_checked(8)?;
                     let time = i64::from_be_bytes(time.try_into().ok()?);
                     let seq = u64::from_be_bytes(seq.try_into().ok()?);
-                    (start..=end).contains(&time).then_some((time, seq))
+                    (given == tag.as_slice() && (start..=end).contains(&time))
+                        .then_some((time, seq))
                 })
                 .ok_or_else(|| {
                     invalid(
@@ -188,6 +200,7 @@ pub fn lookup_events(
         found.pop().map(|((time, seq), _)| {
             let mut raw = time.to_be_bytes().to_vec();
             raw.extend_from_slice(&seq.to_be_bytes());
+            raw.extend_from_slice(&tag);
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
         })
     } else {
@@ -195,6 +208,21 @@ pub fn lookup_events(
     };
     let events = found.into_iter().map(|(_, ev)| to_event(ev)).collect();
     Ok(LookupEventsOutput { events, next_token })
+}
+
+/// 8 bytes naming a LookupEvents request's lookup attribute, carried in its tokens.
+fn token_tag(attr: Option<&LookupAttribute>) -> [u8; 8] {
+    let mut d = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    if let Some(a) = attr {
+        d.update(a.attribute_key.as_bytes());
+        d.update(&[0]);
+        d.update(a.attribute_value.as_bytes());
+    }
+    let mut tag = [0u8; 8];
+    for (t, b) in tag.iter_mut().zip(d.finish().as_ref()) {
+        *t = *b;
+    }
+    tag
 }
 
 fn from_epoch(secs: f64) -> Result<time::OffsetDateTime, ApiError> {

@@ -2208,15 +2208,57 @@ fn next_token(start: usize, limit: usize, len: usize) -> Option<String> {
     (next < len).then(|| base64::engine::general_purpose::STANDARD.encode(next.to_string()))
 }
 
-fn check_max_results(m: Option<i64>, default: usize) -> Result<usize, ApiError> {
+/// MaxResults: 1..=`max` (100 for the List operations, 20 for BatchGetSecretValue), the
+/// page size being `max` when absent.
+fn check_max_results(m: Option<i64>, max: usize) -> Result<usize, ApiError> {
     match m {
-        None => Ok(default),
-        Some(m) if (1..=100).contains(&m) => Ok(usize::try_from(m).unwrap_or(default)),
+        None => Ok(max),
+        Some(m) if m >= 1 && usize::try_from(m).is_ok_and(|m| m <= max) => {
+            Ok(usize::try_from(m).unwrap_or(max))
+        }
         Some(m) => Err(err(
             "ValidationException",
-            format!("1 validation error detected: Value '{m}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100"),
+            format!("1 validation error detected: Value '{m}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and {max}"),
         )),
     }
+}
+
+/// Filters as the model constrains them: at most 10, each with 1..=10 values of at most
+/// 512 characters from `^!?[a-zA-Z0-9 :_@/+=.\-!]*$`.
+fn check_filters(filters: &[Filter]) -> Result<(), ApiError> {
+    let invalid = |what: String| {
+        err(
+            "ValidationException",
+            format!("1 validation error detected: {what}"),
+        )
+    };
+    if filters.len() > 10 {
+        return Err(invalid(
+            "Value at 'filters' failed to satisfy constraint: Member must have length less than or equal to 10".into(),
+        ));
+    }
+    for (n, f) in filters.iter().enumerate() {
+        let member = format!("filters.{}.member.values", n + 1);
+        let values = f.values.as_deref().unwrap_or_default();
+        if values.is_empty() || values.len() > 10 {
+            return Err(invalid(format!(
+                "Value at '{member}' failed to satisfy constraint: Member must have length between 1 and 10"
+            )));
+        }
+        for v in values {
+            let body = v.strip_prefix('!').unwrap_or(v);
+            let ok = v.chars().count() <= 512
+                && body
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || " :_@/+=.-!".contains(c));
+            if !ok {
+                return Err(invalid(format!(
+                    "Value at '{member}' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 512, Member must satisfy regular expression pattern: ^\\!?[a-zA-Z0-9 :_@\\/\\+\\=\\.\\-\\!]*$]"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// ListSecrets / BatchGetSecretValue filters (prefix match, `!` negates).
@@ -2554,6 +2596,7 @@ fn batch_get(
             ids.clone()
         }
         (None, Some(f)) => {
+            check_filters(f)?;
             let mut all: Vec<SecretRecord> =
                 all_secrets(tx, &ctx.principal.account_id, &ctx.region)?
                     .into_iter()
@@ -2621,6 +2664,17 @@ fn put_secret_value(
 ) -> Result<Reply, ApiError> {
     if let Some(t) = &i.client_request_token {
         check_token(t)?;
+    }
+    if let Some(t) = &i.rotation_token {
+        let ok = (36..=256).contains(&t.len())
+            && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok {
+            // The token is sensitive: not echoed.
+            return Err(err(
+                "ValidationException",
+                "1 validation error detected: Value at 'rotationToken' failed to satisfy constraint: Member must have length between 36 and 256 and satisfy regular expression pattern: ^[a-zA-Z0-9\\-]+$",
+            ));
+        }
     }
     let stages = i
         .version_stages
@@ -2797,12 +2851,7 @@ fn list_secrets(
     let limit = check_max_results(i.max_results, 100)?;
     let start = decode_token(&i.next_token)?;
     let filters = i.filters.clone().unwrap_or_default();
-    if filters.len() > 10 {
-        return Err(err(
-            "ValidationException",
-            "1 validation error detected: Value at 'filters' failed to satisfy constraint: Member must have length less than or equal to 10",
-        ));
-    }
+    check_filters(&filters)?;
     let mut all = Vec::new();
     for s in all_secrets(tx, &ctx.principal.account_id, &ctx.region)? {
         if s.gone(ctx.now) {

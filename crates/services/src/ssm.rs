@@ -311,6 +311,9 @@ fn find_param(
     ctx: &RequestContext,
     raw: &str,
 ) -> Result<(Option<ParameterRecord>, Option<String>), ApiError> {
+    if raw.chars().count() > 2048 {
+        return Err(too_long("name", "", 2048));
+    }
     let (names, selector) = split_selector(raw);
     // An ARN names the parameter of its own account and region: another one's (or an
     // ARN of another service) is not found here.
@@ -1680,6 +1683,9 @@ fn check_names_list(names: &[String]) -> Result<(), ApiError> {
             names.join(", ")
         )));
     }
+    if names.iter().any(|n| n.chars().count() > 2048) {
+        return Err(too_long("names.member", "", 2048));
+    }
     Ok(())
 }
 
@@ -1693,6 +1699,9 @@ fn get_parameters_by_path(
     let filters = i.parameter_filters.clone().unwrap_or_default();
     check_filters(&filters, true)?;
     let path = i.path.as_str();
+    if path.chars().count() > 2048 {
+        return Err(too_long("path", "", 2048));
+    }
     if !path.starts_with('/') || path.contains("//") || !path.chars().all(is_name_char) {
         return Err(validation(
             "The parameter doesn't meet the parameter name requirements. The parameter name must begin with a forward slash \"/\". It can't be prefixed with \"aws\" or \"ssm\" (case-insensitive). It must use only letters, numbers, or the following symbols: . (period), - (hyphen), _ (underscore). Special characters are not allowed. All sub-paths, if specified, must use the forward slash symbol \"/\". Valid example: /get/parameters2-/by1./path0_.",

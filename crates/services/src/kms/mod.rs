@@ -138,6 +138,7 @@ pub struct CreateKeyInput {
     pub bypass_policy_lockout_safety_check: Option<bool>,
     pub tags: Option<Vec<TagIn>>,
     pub multi_region: Option<bool>,
+    pub xks_key_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -669,6 +670,14 @@ fn check_key_policy(doc: &str) -> Result<(), ApiError> {
             format!("Policy document exceeds the maximum size of {MAX_KEY_POLICY} bytes."),
         ));
     }
+    if !doc
+        .chars()
+        .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}'))
+    {
+        return Err(kerr::validation(
+            "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
+        ));
+    }
     if serde_json::from_str::<Value>(doc).is_err() {
         return Err(err(
             "MalformedPolicyDocumentException",
@@ -779,6 +788,12 @@ fn paging(limit: Option<i64>, marker: &Option<String>) -> Result<(usize, usize),
         Some(l) => usize::try_from(l).unwrap_or(100),
         None => 100,
     };
+    if marker.as_ref().is_some_and(|m| m.is_empty()) {
+        return Err(kerr::too_short("marker", 1));
+    }
+    if marker.as_ref().is_some_and(|m| m.len() > 1024) {
+        return Err(kerr::too_long("marker", 1024));
+    }
     let start = match marker {
         Some(m) => m
             .parse::<usize>()
@@ -1040,6 +1055,13 @@ fn create_key(
     }
     if let Some(o) = &i.origin {
         check_enum(o, "origin", ORIGINS)?;
+    }
+    if i.xks_key_id.is_some() && i.origin.as_deref() != Some("EXTERNAL_KEY_STORE") {
+        // The model: "This parameter is required for a KMS key with an Origin value of
+        // EXTERNAL_KEY_STORE. It is not valid for KMS keys with any other Origin value."
+        return Err(kerr::validation(
+            "XksKeyId is valid only for a KMS key with an Origin value of EXTERNAL_KEY_STORE.",
+        ));
     }
     if let Some(d) = &i.description {
         if d.len() > 8192 {
@@ -1596,7 +1618,16 @@ fn mac_op(
     }
     check_enum(&i.mac_algorithm, "macAlgorithm", MAC_ALGORITHMS)?;
     let given_mac = match (&i.mac, verify) {
-        (Some(m), true) => Some(unb64(m, "Mac")?),
+        (Some(m), true) => {
+            let mac = unb64(m, "Mac")?;
+            if mac.is_empty() {
+                return Err(kerr::too_short("mac", 1));
+            }
+            if mac.len() > 6144 {
+                return Err(kerr::too_long("mac", 6144));
+            }
+            Some(mac)
+        }
         _ => None,
     };
     let key = store::resolve(tx, ctx, &i.key_id)?;

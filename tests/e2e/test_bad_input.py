@@ -279,3 +279,34 @@ def test_lookup_events_token_is_bound_to_its_lookup_attribute(endpoint):
         with pytest.raises(botocore.exceptions.ClientError) as e:
             ct.lookup_events(LookupAttributes=other, MaxResults=1, NextToken=token)
         assert e.value.response["Error"]["Code"] == "InvalidNextTokenException"
+
+
+def test_tag_text_follows_the_tag_patterns(endpoint):
+    """IAM, Organizations and SSM tags: keys and values from [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]
+    only (their botocore models), refused with nothing written; Organizations also refuses
+    a key given twice in one request."""
+    iam, ssm = client(endpoint, "iam"), client(endpoint, "ssm")
+    iam.create_user(UserName="tagged")
+    ssm.put_parameter(Name="/tagged", Value="v", Type="String")
+    bad = [("b!ad", "v"), ("k", "a!b"), ("tab\there", "v"), ("k", "nul\x00")]
+    for key, value in bad:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            iam.tag_user(UserName="tagged", Tags=[{"Key": key, "Value": value}])
+        assert e.value.response["Error"]["Code"] == "ValidationError", (key, value)
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            ssm.add_tags_to_resource(ResourceType="Parameter", ResourceId="/tagged", Tags=[{"Key": key, "Value": value}])
+        assert e.value.response["Error"]["Code"] == "ValidationException", (key, value)
+    assert iam.list_user_tags(UserName="tagged")["Tags"] == []
+    assert ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId="/tagged")["TagList"] == []
+    good = [{"Key": "Cost Center", "Value": "été/42:a=b+c-d@e_f."}]
+    iam.tag_user(UserName="tagged", Tags=good)
+    assert iam.list_user_tags(UserName="tagged")["Tags"] == good
+
+    orgs = client(endpoint, "organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    root = orgs.list_roots()["Roots"][0]["Id"]
+    for tags in ([{"Key": "k", "Value": "a\x00!"}], [{"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}]):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            orgs.tag_resource(ResourceId=root, Tags=tags)
+        assert e.value.response["Error"]["Code"] == "InvalidInputException"
+    assert orgs.list_tags_for_resource(ResourceId=root)["Tags"] == []

@@ -78,3 +78,52 @@ pub fn lower_camel(name: &str) -> String {
         None => String::new(),
     }
 }
+
+/// Whether `s` is made of what AWS's tag patterns allow, `[\p{L}\p{Z}\p{N}_.:/=+\-@]`:
+/// letters, separators (Unicode category Z: spaces, not tabs or newlines), numbers and
+/// `_.:/=+-@` (IAM, Organizations and SSM tag keys and values).
+pub fn is_tag_text(s: &str) -> bool {
+    s.chars().all(|c| {
+        c.is_alphabetic()
+            || c.is_numeric()
+            || "_.:/=+-@".contains(c)
+            || matches!(
+                c,
+                '\u{20}' | '\u{A0}' | '\u{1680}' | '\u{2000}'
+                    ..='\u{200A}' | '\u{2028}' | '\u{2029}' | '\u{202F}' | '\u{205F}' | '\u{3000}'
+            )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_tag_text;
+
+    #[test]
+    fn tag_text() {
+        for ok in [
+            "",
+            "team",
+            "Cost Center",
+            "a_b.c:d/e=f+g-h@i",
+            "été",
+            "日本",
+            "x\u{3000}y",
+            "42",
+        ] {
+            assert!(is_tag_text(ok), "{ok:?}");
+        }
+        for bad in [
+            "a!b",
+            "b!ad",
+            "tab\there",
+            "nl\n",
+            "nul\0",
+            "a,b",
+            "a*b",
+            "<x>",
+        ] {
+            assert!(!is_tag_text(bad), "{bad:?}");
+        }
+    }
+}

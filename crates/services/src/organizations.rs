@@ -820,7 +820,20 @@ fn read_tags(tx: &dyn ReadTx, org: &str, resource: &str) -> Result<Vec<Tag>, Api
 }
 
 fn validate_tags(tx: &dyn ReadTx, org: &str, resource: &str, tags: &[Tag]) -> Result<(), ApiError> {
+    let mut seen = std::collections::BTreeSet::new();
     for t in tags {
+        if !seen.insert(t.key.as_str()) {
+            return Err(invalid_input(
+                "DUPLICATE_TAG_KEY",
+                "You provided a tag key that is duplicated in the request.",
+            ));
+        }
+        if !crate::input::is_tag_text(&t.key) || !crate::input::is_tag_text(&t.value) {
+            return Err(invalid_input(
+                "INVALID_INPUT",
+                "You provided a value that does not match the required pattern.",
+            ));
+        }
         if t.key.is_empty() || t.key.chars().count() > 128 || t.key.starts_with("aws:") {
             return Err(invalid_input(
                 "INVALID_INPUT",

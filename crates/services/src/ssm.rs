@@ -820,10 +820,7 @@ fn check_tier(t: &str) -> Result<(), ApiError> {
 
 fn check_tags(tags: &[TagIn]) -> Result<(), ApiError> {
     for t in tags {
-        let ok_chars = |s: &str| {
-            s.chars()
-                .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
-        };
+        let ok_chars = crate::input::is_tag_text;
         if t.key.is_empty() || t.key.chars().count() > 128 || !ok_chars(&t.key) {
             return Err(validation(format!(
                 "1 validation error detected: Value '{}' at 'tags.key' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([\\p{{L}}\\p{{Z}}\\p{{N}}_.:/=+\\-@]*)$ and have length between 1 and 128",

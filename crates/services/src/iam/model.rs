@@ -299,6 +299,13 @@ pub fn validate_tags(tags: &[Tag]) -> Result<(), IamError> {
                 t.key
             )));
         }
+        for (what, text) in [("key", &t.key), ("value", &t.value)] {
+            if !crate::input::is_tag_text(text) {
+                return Err(IamError::Validation(format!(
+                    "1 validation error detected: Value at 'tags.member.{what}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{{L}}\\p{{Z}}\\p{{N}}_.:/=+\\-@]*"
+                )));
+            }
+        }
         // AWS reserves the prefix for its own tags.
         if t.key
             .get(..4)

@@ -830,6 +830,27 @@ fn is_region(r: &str) -> bool {
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
 }
 
+/// The legacy CloudFront origin access identity principal,
+/// `arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity <ID>`, which S3 bucket
+/// policies accept although its account is not an account ID (CloudFront Developer Guide,
+/// "Restricting access to an Amazon S3 origin": the OAI's ARN in a bucket policy).
+fn is_cloudfront_oai(arn: &str) -> bool {
+    let mut it = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some("cloudfront"), Some(res)) = (
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+    ) else {
+        return false;
+    };
+    let id = res.strip_prefix("user/CloudFront Origin Access Identity ");
+    PARTITIONS.contains(&partition)
+        && id.is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 fn check_principal(cx: &mut Ctx, path: &str, st: &Map<String, Value>, allow: bool) {
     let p = st.get("Principal");
     let np = st.get("NotPrincipal");
@@ -960,6 +981,9 @@ fn check_principal_id(cx: &mut Ctx, path: &str, kind: &str, s: &str) {
                     path,
                     format!("Wildcards are not allowed in the principal ARN {s:?}; use \"*\" with a condition on aws:PrincipalArn."),
                 );
+                return;
+            }
+            if is_cloudfront_oai(s) {
                 return;
             }
             check_arn(cx, path, s, "principal");

@@ -10,7 +10,7 @@ use super::{
     model::{self, ManagedPolicy},
 };
 use crate::error::ApiError;
-use palisade_policy::{Policy, PolicyKind};
+use palisade_policy::{validate::PolicyType, Policy, PolicyKind};
 use palisade_store::{ReadTx, WriteTx};
 
 // ---- documents ------------------------------------------------------------------------
@@ -91,15 +91,20 @@ pub fn check_document(doc: &str, kind: DocKind) -> Result<(), IamError> {
             "Syntax errors in policy.".into(),
         ));
     }
-    let pk = match kind {
-        DocKind::Identity => PolicyKind::Identity,
-        DocKind::Trust => PolicyKind::Resource,
+    let (pk, ty) = match kind {
+        DocKind::Identity => (PolicyKind::Identity, PolicyType::Identity),
+        DocKind::Trust => (PolicyKind::Resource, PolicyType::RoleTrust),
     };
-    match Policy::parse(doc, pk) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(IamError::MalformedPolicyDocument(aws_message(
+    if let Err(e) = Policy::parse(doc, pk) {
+        return Err(IamError::MalformedPolicyDocument(aws_message(
             &e.message, kind,
-        ))),
+        )));
+    }
+    // What IAM refuses beyond what evaluation needs (Resource format, Sid characters, a
+    // Resource in a trust policy), found by the validator's walk, in IAM's words.
+    match palisade_policy::validate::iam_rejection(doc, ty) {
+        Some(m) => Err(IamError::MalformedPolicyDocument(m)),
+        None => Ok(()),
     }
 }
 
@@ -1202,6 +1207,31 @@ mod tests {
             DocKind::Trust
         )
         .is_ok());
+        // IAM's grammar beyond the evaluator's: the validator's answers reach the caller.
+        let cases: &[(&str, DocKind, &str)] = &[
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"foo"}]}"#,
+                DocKind::Identity,
+                r#"Resource foo must be in ARN format or "*"."#,
+            ),
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Sid":"read only","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+                DocKind::Identity,
+                "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*",
+            ),
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole","Resource":"*"}]}"#,
+                DocKind::Trust,
+                "Has prohibited field Resource",
+            ),
+        ];
+        for (doc, kind, want) in cases {
+            assert_eq!(
+                check_document(doc, *kind),
+                Err(IamError::MalformedPolicyDocument((*want).to_owned())),
+                "{doc}"
+            );
+        }
     }
 
     #[test]

@@ -350,3 +350,101 @@ def test_url_encoded_document_is_stored_decoded(endpoint):
     iam.create_user(UserName="sam")
     iam.put_user_policy(UserName="sam", PolicyName="enc", PolicyDocument=urllib.parse.quote(doc(7)))
     assert iam.get_user_policy(UserName="sam", PolicyName="enc")["PolicyDocument"] == json.loads(doc(7))
+
+
+def _stmt_policy(**stmt):
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", **stmt}]})
+
+
+# AWS's answers, as moto records them from AWS (tests/test_iam/test_iam_policies.py).
+BAD_RESOURCES = [
+    ("foo", 'Resource foo must be in ARN format or "*".'),
+    ("", 'Resource  must be in ARN format or "*".'),
+    ("arn:aws", "Resource vendor must be fully qualified and cannot contain regexes."),
+    ("arn:foo:s3:::x", 'Partition "foo" is not valid for resource "arn:foo:s3:::x".'),
+]
+
+
+def test_resource_must_be_an_arn_or_star(endpoint):
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="maya")
+    iam.create_group(GroupName="Developers")
+    iam.create_role(RoleName="app", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+    arn = iam.create_policy(PolicyName="base", PolicyDocument=doc(1))["Policy"]["Arn"]
+    calls = [
+        lambda d: iam.create_policy(PolicyName="bad", PolicyDocument=d),
+        lambda d: iam.create_policy_version(PolicyArn=arn, PolicyDocument=d),
+        lambda d: iam.put_user_policy(UserName="maya", PolicyName="bad", PolicyDocument=d),
+        lambda d: iam.put_group_policy(GroupName="Developers", PolicyName="bad", PolicyDocument=d),
+        lambda d: iam.put_role_policy(RoleName="app", PolicyName="bad", PolicyDocument=d),
+    ]
+    for resource, message in BAD_RESOURCES:
+        for element in ("Resource", "NotResource"):
+            d = json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Deny", "Action": "s3:GetObject", element: ["arn:aws:s3:::ok", resource]}]})
+            for call in calls:
+                with pytest.raises(botocore.exceptions.ClientError) as e:
+                    call(d)
+                assert err(e) == ("MalformedPolicyDocument", message, 400), (resource, element)
+    # Nothing was stored by any refusal.
+    assert [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]] == ["base"]
+    assert len(iam.list_policy_versions(PolicyArn=arn)["Versions"]) == 1
+    assert iam.list_user_policies(UserName="maya")["PolicyNames"] == []
+    assert iam.list_group_policies(GroupName="Developers")["PolicyNames"] == []
+    assert iam.list_role_policies(RoleName="app")["PolicyNames"] == []
+    # "*", ARNs, and a wildcard partition (as AWS managed policies use) are fine.
+    good = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                       "Resource": ["*", "arn:aws:s3:::b/*", "arn:*:s3:::b", "arn:aws:s3:::${aws:username}/*"]}]})
+    for call in calls:
+        call(good)
+
+
+def test_sid_must_be_alphanumeric(endpoint, aws_cli):
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="maya")
+    message = ("Statement IDs (SID) must be alpha-numeric. "
+               "Check that your input satisfies the regular expression [0-9A-Za-z]*")
+    for sid in ("read only", "read-only", "Stmt_1", "ok.1"):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            iam.create_policy(PolicyName="bad", PolicyDocument=_stmt_policy(Sid=sid))
+        assert err(e) == ("MalformedPolicyDocument", message, 400), sid
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            iam.put_user_policy(UserName="maya", PolicyName="bad", PolicyDocument=_stmt_policy(Sid=sid))
+        assert err(e) == ("MalformedPolicyDocument", message, 400), sid
+    trust = {"Version": "2012-10-17", "Statement": [dict(LAMBDA_TRUST["Statement"][0], Sid="lambda-assume")]}
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_role(RoleName="app", AssumeRolePolicyDocument=json.dumps(trust))
+    assert err(e) == ("MalformedPolicyDocument", message, 400)
+    # The aws CLI shows the same words.
+    rc, _, errout = aws_cli("iam", "create-policy", "--policy-name", "bad",
+                            "--policy-document", _stmt_policy(Sid="My Sid"))
+    assert rc != 0 and "MalformedPolicyDocument" in errout and message in errout
+    assert iam.list_policies(Scope="Local")["Policies"] == []
+    # Letters and digits, or an empty Sid, are accepted.
+    iam.create_policy(PolicyName="ok", PolicyDocument=_stmt_policy(Sid="Stmt1A"))
+    iam.put_user_policy(UserName="maya", PolicyName="ok", PolicyDocument=_stmt_policy(Sid=""))
+    iam.create_role(RoleName="app", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [dict(LAMBDA_TRUST["Statement"][0], Sid="LambdaAssume")]}))
+
+
+def test_trust_policy_has_no_resource(endpoint):
+    iam = client(endpoint, "iam")
+    for element in ("Resource", "NotResource"):
+        trust = {"Version": "2012-10-17", "Statement": [dict(LAMBDA_TRUST["Statement"][0], **{element: "*"})]}
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            iam.create_role(RoleName="app", AssumeRolePolicyDocument=json.dumps(trust))
+        assert err(e) == ("MalformedPolicyDocument", f"Has prohibited field {element}", 400)
+    assert iam.list_roles()["Roles"] == []
+    iam.create_role(RoleName="app", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+    with_resource = {"Version": "2012-10-17", "Statement": [
+        dict(LAMBDA_TRUST["Statement"][0], Resource=f"arn:aws:iam::{ACCOUNT}:role/app")]}
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_assume_role_policy(RoleName="app", PolicyDocument=json.dumps(with_resource))
+    assert err(e) == ("MalformedPolicyDocument", "Has prohibited field Resource", 400)
+    assert iam.get_role(RoleName="app")["Role"]["AssumeRolePolicyDocument"] == LAMBDA_TRUST
+    # A trust policy still needs a Principal.
+    no_principal = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_assume_role_policy(RoleName="app", PolicyDocument=json.dumps(no_principal))
+    assert err(e)[0] == "MalformedPolicyDocument" and "no principals" in err(e)[1]

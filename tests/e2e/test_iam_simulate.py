@@ -426,6 +426,46 @@ def test_errors(endpoint):
     assert error_code(e) == ("InvalidInput", 400)
 
 
+def test_policy_inputs_refused_in_iam_words(endpoint):
+    """Every policy a simulate call takes is refused as InvalidInput in IAM's words, never in
+    the JSON parser's (line/column, serde's type names) or the policy engine's."""
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="alex")
+    user = f"arn:aws:iam::{ACCOUNT}:user/alex"
+    ok = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    bad_condition = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"StringEqualz": {"aws:username": "a"}}}]})
+    bad_principal = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "alice"}, "Action": "s3:GetObject", "Resource": "*"}]})
+    calls = []
+    for garbage, words in (("garbage", "Syntax errors in policy."), ("{bad", "Syntax errors in policy."),
+                           (bad_condition, "Syntax errors in policy.")):
+        calls += [
+            (lambda g=garbage: iam.simulate_custom_policy(
+                PolicyInputList=[ok], ResourcePolicy=g, CallerArn=user, ActionNames=["s3:GetObject"]), words),
+            (lambda g=garbage: iam.simulate_custom_policy(PolicyInputList=[g], ActionNames=["s3:GetObject"]), words),
+            (lambda g=garbage: iam.simulate_custom_policy(
+                PolicyInputList=[ok], PermissionsBoundaryPolicyInputList=[g], ActionNames=["s3:GetObject"]), words),
+            (lambda g=garbage: iam.simulate_principal_policy(
+                PolicySourceArn=user, PolicyInputList=[g], ActionNames=["s3:GetObject"]), words),
+            (lambda g=garbage: iam.simulate_principal_policy(
+                PolicySourceArn=user, PermissionsBoundaryPolicyInputList=[g], ActionNames=["s3:GetObject"]), words),
+            (lambda g=garbage: iam.simulate_principal_policy(
+                PolicySourceArn=user, ResourcePolicy=g, ActionNames=["s3:GetObject"]), words),
+        ]
+    calls.append((lambda: iam.simulate_custom_policy(
+        PolicyInputList=[ok], ResourcePolicy=bad_principal, CallerArn=user, ActionNames=["s3:GetObject"]),
+        'Invalid principal in policy: "AWS":"alice"'))
+    for call, words in calls:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert error_code(e) == ("InvalidInput", 400)
+        message = e.value.response["Error"]["Message"]
+        assert message.endswith(words), message
+        for parser_text in ("line 1", "column", "expected", "$", "invalid JSON", "operator", "a 12-digit"):
+            assert parser_text not in message, message
+
+
 def test_inline_policies_named_as_aws_names_them(endpoint):
     iam = client(endpoint, "iam")
     iam.create_user(UserName="alex")

@@ -11,6 +11,9 @@ pub(super) struct Ctx {
     /// `Version` is `2012-10-17`: policy variables are substituted.
     pub variables_supported: bool,
     pub findings: Vec<Finding>,
+    /// The first rule of IAM's own grammar the document breaks, in IAM's words: what IAM
+    /// answers as MalformedPolicyDocument (only for IAM's policy types).
+    pub iam_rejection: Option<String>,
 }
 
 impl Ctx {
@@ -30,6 +33,12 @@ impl Ctx {
     }
     pub fn suggestion(&mut self, code: &str, path: &str, message: String) {
         self.push(Severity::Suggestion, code, path, message);
+    }
+    /// Records IAM's answer for a document IAM refuses; the first one found is kept.
+    pub fn iam_reject(&mut self, message: impl FnOnce() -> String) {
+        if self.ty.is_iam() && self.iam_rejection.is_none() {
+            self.iam_rejection = Some(message());
+        }
     }
 }
 
@@ -63,10 +72,16 @@ pub(super) fn type_name(v: &Value) -> &'static str {
 }
 
 pub(super) fn check_document(text: &str, doc: &Value, ty: PolicyType) -> Vec<Finding> {
+    walk(text, doc, ty).findings
+}
+
+/// Walks the whole document once, collecting findings and IAM's first rejection.
+pub(super) fn walk(text: &str, doc: &Value, ty: PolicyType) -> Ctx {
     let mut cx = Ctx {
         ty,
         variables_supported: false,
         findings: Vec::new(),
+        iam_rejection: None,
     };
     check_size(&mut cx, text);
     let Value::Object(top) = doc else {
@@ -75,7 +90,7 @@ pub(super) fn check_document(text: &str, doc: &Value, ty: PolicyType) -> Vec<Fin
             "$",
             format!("A policy must be a JSON object, not {}.", type_name(doc)),
         );
-        return cx.findings;
+        return cx;
     };
     for key in top.keys() {
         if !matches!(key.as_str(), "Version" | "Id" | "Statement") {
@@ -167,6 +182,9 @@ pub(super) fn check_document(text: &str, doc: &Value, ty: PolicyType) -> Vec<Fin
             if !sid.is_empty() {
                 if let Some((first, _)) = seen_sids.iter().find(|(_, s)| s == sid) {
                     let (sev, code) = if cx.ty.is_identity_like() {
+                        cx.iam_reject(|| {
+                            "Statement IDs (SID) in a single policy must be unique.".to_string()
+                        });
                         (Severity::Error, UNIQUE_SIDS_REQUIRED)
                     } else {
                         (Severity::Warning, UNIQUE_SIDS_RECOMMENDED)
@@ -189,7 +207,7 @@ pub(super) fn check_document(text: &str, doc: &Value, ty: PolicyType) -> Vec<Fin
             seen_bodies.push((path.clone(), body));
         }
     }
-    cx.findings
+    cx
 }
 
 fn check_size(cx: &mut Ctx, text: &str) {
@@ -386,6 +404,12 @@ fn check_statement(cx: &mut Ctx, path: &str, st: &Map<String, Value>) {
     if cx.ty == PolicyType::RoleTrust
         && (st.contains_key("Resource") || st.contains_key("NotResource"))
     {
+        let field = if st.contains_key("Resource") {
+            "Resource"
+        } else {
+            "NotResource"
+        };
+        cx.iam_reject(|| format!("Has prohibited field {field}"));
         cx.error(
             INVALID_POLICY_ELEMENT,
             path,
@@ -461,7 +485,14 @@ fn check_sid(cx: &mut Ctx, path: &str, sid: Option<&Value>) {
             &p,
             "Remove the empty Sid or give it a value.".to_string(),
         );
-    } else if cx.ty.is_identity_like() && !s.chars().all(|c| c.is_ascii_alphanumeric()) {
+    } else if (cx.ty.is_identity_like() || cx.ty == PolicyType::RoleTrust)
+        && !s.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        cx.iam_reject(|| {
+            "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the \
+             regular expression [0-9A-Za-z]*"
+                .to_string()
+        });
         cx.error(
             UNSUPPORTED_SID,
             &p,
@@ -743,6 +774,9 @@ pub(super) fn check_resource(cx: &mut Ctx, path: &str, r: &str) {
     if r == "*" {
         return;
     }
+    if let Some(m) = iam_resource_error(r) {
+        cx.iam_reject(|| m);
+    }
     check_variables(cx, path, r);
     if !r.starts_with("arn:") {
         cx.error(
@@ -753,6 +787,41 @@ pub(super) fn check_resource(cx: &mut Ctx, path: &str, r: &str) {
         return;
     }
     check_arn(cx, path, r, "resource");
+}
+
+/// IAM's own check of a Resource or NotResource value, in its words (the answers AWS gives,
+/// as recorded in moto's `test_iam_policies.py`). IAM reads the text after the first colon
+/// as the partition whatever comes before it, and Palisade is the `aws` partition: any
+/// other partition (`aws-cn`, a typo, an unsubstituted `${...}`) is refused; a wildcard
+/// that matches `aws` is not (AWS managed policies use `arn:*:`).
+fn iam_resource_error(r: &str) -> Option<String> {
+    let Some((_, rest)) = r.split_once(':') else {
+        return Some(format!("Resource {r} must be in ARN format or \"*\"."));
+    };
+    let (partition, after) = match rest.split_once(':') {
+        Some((p, a)) => (p, Some(a)),
+        None => (rest, None),
+    };
+    if !glob(partition, "aws", false) {
+        // IAM names the resource with its missing fields filled in by `*`.
+        let parts: Vec<&str> = after.unwrap_or("").splitn(4, ':').collect();
+        let field = |i: usize| parts.get(i).copied();
+        let service = match field(0) {
+            Some("") if parts.len() == 1 => "*",
+            Some(s) => s,
+            None => "*",
+        };
+        return Some(format!(
+            "Partition \"{partition}\" is not valid for resource \"arn:{partition}:{service}:{}:{}:{}\".",
+            field(1).unwrap_or("*"),
+            field(2).unwrap_or("*"),
+            field(3).unwrap_or("*"),
+        ));
+    }
+    if after.is_none() {
+        return Some("Resource vendor must be fully qualified and cannot contain regexes.".into());
+    }
+    None
 }
 
 /// Checks ARN syntax (for Resource and ARN-valued principals).
@@ -828,6 +897,27 @@ fn is_region(r: &str) -> bool {
         && rest
             .iter()
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+}
+
+/// The legacy CloudFront origin access identity principal,
+/// `arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity <ID>`, which S3 bucket
+/// policies accept although its account is not an account ID (CloudFront Developer Guide,
+/// "Restricting access to an Amazon S3 origin": the OAI's ARN in a bucket policy).
+fn is_cloudfront_oai(arn: &str) -> bool {
+    let mut it = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some("cloudfront"), Some(res)) = (
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+    ) else {
+        return false;
+    };
+    let id = res.strip_prefix("user/CloudFront Origin Access Identity ");
+    PARTITIONS.contains(&partition)
+        && id.is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 fn check_principal(cx: &mut Ctx, path: &str, st: &Map<String, Value>, allow: bool) {
@@ -960,6 +1050,9 @@ fn check_principal_id(cx: &mut Ctx, path: &str, kind: &str, s: &str) {
                     path,
                     format!("Wildcards are not allowed in the principal ARN {s:?}; use \"*\" with a condition on aws:PrincipalArn."),
                 );
+                return;
+            }
+            if is_cloudfront_oai(s) {
                 return;
             }
             check_arn(cx, path, s, "principal");

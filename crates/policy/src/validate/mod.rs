@@ -54,6 +54,19 @@ impl PolicyType {
         )
     }
 
+    /// IAM's own policy types (identity policies and role trust policies), which IAM checks
+    /// with rules of its own (see [`iam_rejection`]).
+    pub fn is_iam(self) -> bool {
+        matches!(
+            self,
+            PolicyType::Identity
+                | PolicyType::UserInline
+                | PolicyType::RoleInline
+                | PolicyType::GroupInline
+                | PolicyType::RoleTrust
+        )
+    }
+
     /// Policies that name who they apply to: Principal is required.
     pub fn needs_principal(self) -> bool {
         matches!(
@@ -289,6 +302,22 @@ pub fn validate(doc: &str, ty: PolicyType) -> Vec<Finding> {
             path: "$".to_string(),
         }],
     }
+}
+
+/// What IAM answers (MalformedPolicyDocument) for a document of one of its own policy types
+/// that breaks a rule of IAM's grammar the evaluator does not need: a Resource that is not
+/// an ARN in the `aws` partition, a Sid that is not alphanumeric, a Sid used twice in an
+/// identity policy, a Resource in a role trust policy. The same walk as [`validate`] finds
+/// these, next to its findings; this is the first one, in IAM's words. Findings do not
+/// depend on the partition; IAM's answer is the `aws` partition's (Palisade's). `None` when
+/// IAM takes the document, for other policy types, and for text that is not JSON (the
+/// parser's business).
+pub fn iam_rejection(doc: &str, ty: PolicyType) -> Option<String> {
+    if !ty.is_iam() {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(doc).ok()?;
+    check::walk(doc, &v, ty).iam_rejection
 }
 
 /// `palisade policy validate`: `{"findings":[{"severity","code","message","path"}]}` and

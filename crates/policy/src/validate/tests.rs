@@ -68,6 +68,12 @@ const CASES: &[Case] = &[
     ("good resource policy", RES,
      r#"{"Version":"2012-10-17","Statement":[{"Sid":"Public read","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:root","111122223333","arn:aws:sts::111122223333:assumed-role/r/s"],"Service":"cloudtrail.amazonaws.com"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#,
      &[]),
+    ("legacy CloudFront OAI principal", RES,
+     r#"{"Version":"2012-10-17","Statement":[{"Sid":"1","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity EAF5XXXXXXXXX"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#,
+     &[]),
+    ("cloudfront account outside the OAI form", RES,
+     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity ","arn:aws:iam::cloudfront:user/someone","arn:aws:iam::cloudfront:role/CloudFront Origin Access Identity E1"]},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#,
+     &["INVALID_ARN_ACCOUNT", "INVALID_ARN_ACCOUNT", "INVALID_ARN_ACCOUNT"]),
     ("bad principal key and format", RES,
      r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Aws":"x","AWS":["alice","arn:aws:iam::*:role/x"],"Service":"Lambda"},"Action":"s3:GetObject","Resource":"*"}]}"#,
      &["INVALID_PRINCIPAL_FORMAT", "UNSUPPORTED_WILDCARD_IN_PRINCIPAL", "INVALID_PRINCIPAL_KEY", "INVALID_SERVICE_PRINCIPAL_FORMAT"]),
@@ -77,6 +83,9 @@ const CASES: &[Case] = &[
     ("trust policy with resource", PolicyType::RoleTrust,
      r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole","Resource":"*"}]}"#,
      &["INVALID_POLICY_ELEMENT"]),
+    ("trust policy sid", PolicyType::RoleTrust,
+     r#"{"Version":"2012-10-17","Statement":[{"Sid":"ec2-assume","Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+     &["UNSUPPORTED_SID"]),
     ("both action and notaction", ID,
      r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:GetObject","NotAction":"s3:PutObject","Resource":"*"}]}"#,
      &["UNSUPPORTED_ELEMENT_COMBINATION"]),
@@ -375,6 +384,9 @@ fn aws_managed_policies_have_no_errors() {
     let mut failures = Vec::new();
     let mut warnings = std::collections::BTreeMap::<String, usize>::new();
     for p in palisade_iam_data::managed_policies() {
+        if let Some(m) = iam_rejection(p.document, ID) {
+            failures.push(format!("{}: IAM would refuse it: {m}", p.name));
+        }
         for f in validate(p.document, ID) {
             // AWS's own managed policies are exempt from the customer quota.
             if f.severity == Severity::Error && !f.code.starts_with("POLICY_SIZE_EXCEEDS") {
@@ -399,4 +411,58 @@ fn aws_managed_policies_have_no_errors() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// IAM's own answers, as AWS gives them (moto's `test_iam_policies.py` records them from
+/// AWS; the Sid message from a CloudTrail record of CreatePolicy).
+#[test]
+fn iam_rejections_in_aws_words() {
+    let identity = |resource: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:ListBucket","Resource":{resource}}}]}}"#
+        )
+    };
+    let cases: &[(PolicyType, String, Option<&str>)] = &[
+        (ID, identity(r#""arn:aws:s3:::b""#), None),
+        (ID, identity(r#"["*","arn:*:s3:::b","arn:aws:iam::*:role/${aws:username}"]"#), None),
+        (ID, identity(r#""invalid resource""#), Some(r#"Resource invalid resource must be in ARN format or "*"."#)),
+        (ID, identity(r#""""#), Some(r#"Resource  must be in ARN format or "*"."#)),
+        (ID, identity(r#"["arn:aws:s3:::ok","adf"]"#), Some(r#"Resource adf must be in ARN format or "*"."#)),
+        (ID, identity(r#""arn:foo:s3:::x""#), Some(r#"Partition "foo" is not valid for resource "arn:foo:s3:::x"."#)),
+        (ID, identity(r#""a:bsdfdsafsad""#), Some(r#"Partition "bsdfdsafsad" is not valid for resource "arn:bsdfdsafsad:*:*:*:*"."#)),
+        (ID, identity(r#""a:b:cadfsdf""#), Some(r#"Partition "b" is not valid for resource "arn:b:cadfsdf:*:*:*"."#)),
+        (ID, identity(r#""a:b:c:d:e:f:g:h""#), Some(r#"Partition "b" is not valid for resource "arn:b:c:d:e:f:g:h"."#)),
+        (ID, identity(r#""aws:s3:::example_bucket""#), Some(r#"Partition "s3" is not valid for resource "arn:s3:::example_bucket:*"."#)),
+        (ID, identity(r#""arn:aws-cn:s3:::b""#), Some(r#"Partition "aws-cn" is not valid for resource "arn:aws-cn:s3:::b"."#)),
+        (ID, identity(r#""arn:aws""#), Some("Resource vendor must be fully qualified and cannot contain regexes.")),
+        (PolicyType::UserInline,
+         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","NotResource":"bucket"}]}"#.to_string(),
+         Some(r#"Resource bucket must be in ARN format or "*"."#)),
+        (PolicyType::RoleInline,
+         r#"{"Version":"2012-10-17","Statement":[{"Sid":"read-only","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#.to_string(),
+         Some("Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*")),
+        (ID,
+         r#"{"Version":"2012-10-17","Statement":[{"Sid":"A","Effect":"Allow","Action":"s3:*","Resource":"*"},{"Sid":"A","Effect":"Deny","Action":"s3:Put*","Resource":"*"}]}"#.to_string(),
+         Some("Statement IDs (SID) in a single policy must be unique.")),
+        (PolicyType::RoleTrust,
+         r#"{"Version":"2012-10-17","Statement":[{"Sid":"","Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#.to_string(),
+         None),
+        (PolicyType::RoleTrust,
+         r#"{"Version":"2012-10-17","Statement":[{"Sid":"Trust EC2","Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#.to_string(),
+         Some("Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*")),
+        (PolicyType::RoleTrust,
+         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Resource":"foo"}]}"#.to_string(),
+         Some("Has prohibited field Resource")),
+        (PolicyType::RoleTrust,
+         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","NotResource":"*"}]}"#.to_string(),
+         Some("Has prohibited field NotResource")),
+        // Not IAM's documents: other services have rules of their own.
+        (RES,
+         r#"{"Version":"2012-10-17","Statement":[{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"foo"}]}"#.to_string(),
+         None),
+        (ID, "not json".to_string(), None),
+    ];
+    for (ty, doc, want) in cases {
+        assert_eq!(iam_rejection(doc, *ty).as_deref(), *want, "{ty}: {doc}");
+    }
 }

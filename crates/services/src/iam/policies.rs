@@ -10,7 +10,7 @@ use super::{
     model::{self, ManagedPolicy},
 };
 use crate::error::ApiError;
-use palisade_policy::{Policy, PolicyKind};
+use palisade_policy::{validate::PolicyType, ParseError, Policy, PolicyKind};
 use palisade_store::{ReadTx, WriteTx};
 
 // ---- documents ------------------------------------------------------------------------
@@ -91,20 +91,25 @@ pub fn check_document(doc: &str, kind: DocKind) -> Result<(), IamError> {
             "Syntax errors in policy.".into(),
         ));
     }
-    let pk = match kind {
-        DocKind::Identity => PolicyKind::Identity,
-        DocKind::Trust => PolicyKind::Resource,
+    let (pk, ty) = match kind {
+        DocKind::Identity => (PolicyKind::Identity, PolicyType::Identity),
+        DocKind::Trust => (PolicyKind::Resource, PolicyType::RoleTrust),
     };
-    match Policy::parse(doc, pk) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(IamError::MalformedPolicyDocument(aws_message(
-            &e.message, kind,
-        ))),
+    if let Err(e) = Policy::parse(doc, pk) {
+        return Err(IamError::MalformedPolicyDocument(aws_message(&e, doc)));
+    }
+    // What IAM refuses beyond what evaluation needs (Resource format, Sid characters, a
+    // Resource in a trust policy), found by the validator's walk, in IAM's words.
+    match palisade_policy::validate::iam_rejection(doc, ty) {
+        Some(m) => Err(IamError::MalformedPolicyDocument(m)),
+        None => Ok(()),
     }
 }
 
-/// The engine's parse error in IAM's words.
-pub(super) fn aws_message(msg: &str, kind: DocKind) -> String {
+/// The engine's parse error in IAM's words. Never the parser's own text: it names serde's
+/// types and positions, which IAM does not.
+pub(super) fn aws_message(e: &ParseError, doc: &str) -> String {
+    let msg = e.message.as_str();
     let m = if msg.starts_with("invalid JSON") || msg.starts_with("duplicate key") {
         "Syntax errors in policy."
     } else if msg.contains("\"Principal\" or \"NotPrincipal\" in a resource-based policy") {
@@ -122,18 +127,41 @@ pub(super) fn aws_message(msg: &str, kind: DocKind) -> String {
     } else if msg.contains("\"Effect\"") || msg.starts_with("Effect must be") {
         "Invalid effect"
     } else if msg.contains("principal") {
-        return format!("Invalid principal in policy: {msg}");
-    } else if msg.starts_with("unknown statement element")
-        || msg.starts_with("unknown policy element")
-    {
-        "Syntax errors in policy."
-    } else if msg.contains("condition") {
-        return format!("Syntax errors in policy. {msg}");
+        // IAM names the principal it refuses as `"AWS":"value"`.
+        return match principal_at(doc, &e.path) {
+            Some((key, value)) => format!("Invalid principal in policy: \"{key}\":\"{value}\""),
+            None => "Invalid principal in policy".to_owned(),
+        };
     } else {
+        // Unknown elements, bad condition blocks, wrong JSON types.
         "Syntax errors in policy."
     };
-    let _ = kind;
     m.to_owned()
+}
+
+/// The principal type and value a parse error's path names (`$.Statement[0].Principal.AWS`
+/// or `...AWS[1]`), when that is a string.
+fn principal_at(doc: &str, path: &str) -> Option<(String, String)> {
+    let root: serde_json::Value = serde_json::from_str(doc).ok()?;
+    let mut v = &root;
+    let mut key = None;
+    let mut rest = path.strip_prefix('$')?;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            let (k, r) = r.split_at(end);
+            v = v.get(k)?;
+            key = Some(k);
+            rest = r;
+        } else {
+            let r = rest.strip_prefix('[')?;
+            let (i, r) = r.split_once(']')?;
+            v = v.get(i.parse::<usize>().ok()?)?;
+            rest = r;
+        }
+    }
+    let key = key.filter(|k| matches!(*k, "AWS" | "Service" | "Federated" | "CanonicalUser"))?;
+    Some((key.to_owned(), v.as_str()?.to_owned()))
 }
 
 /// A managed policy document: syntax, then the 6,144-character quota.
@@ -1189,6 +1217,22 @@ mod tests {
                 DocKind::Identity,
                 "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
             ),
+            // Never the engine's own words.
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEqualz":{"aws:username":"a"}}}]}"#,
+                DocKind::Identity,
+                "Syntax errors in policy.",
+            ),
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:root","alice"]},"Action":"sts:AssumeRole"}]}"#,
+                DocKind::Trust,
+                r#"Invalid principal in policy: "AWS":"alice""#,
+            ),
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"arn:aws:iam::111122223333:root","Action":"sts:AssumeRole"}]}"#,
+                DocKind::Trust,
+                "Invalid principal in policy",
+            ),
         ];
         for (doc, kind, want) in cases {
             assert_eq!(
@@ -1202,6 +1246,31 @@ mod tests {
             DocKind::Trust
         )
         .is_ok());
+        // IAM's grammar beyond the evaluator's: the validator's answers reach the caller.
+        let cases: &[(&str, DocKind, &str)] = &[
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"foo"}]}"#,
+                DocKind::Identity,
+                r#"Resource foo must be in ARN format or "*"."#,
+            ),
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Sid":"read only","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+                DocKind::Identity,
+                "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*",
+            ),
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole","Resource":"*"}]}"#,
+                DocKind::Trust,
+                "Has prohibited field Resource",
+            ),
+        ];
+        for (doc, kind, want) in cases {
+            assert_eq!(
+                check_document(doc, *kind),
+                Err(IamError::MalformedPolicyDocument((*want).to_owned())),
+                "{doc}"
+            );
+        }
     }
 
     #[test]

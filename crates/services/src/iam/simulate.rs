@@ -435,21 +435,22 @@ fn parse_input_policies(
     for (i, text) in list.iter().enumerate() {
         check_document(field, text)?;
         let id = format!("{label}.{}", i + 1);
-        // The parser's own words for JSON errors are not AWS's (and name serde's types).
-        let policy = Policy::parse(text, kind).map_err(|e| {
-            let doc_kind = if kind == PolicyKind::Resource {
-                super::policies::DocKind::Trust
-            } else {
-                super::policies::DocKind::Identity
-            };
-            invalid(format!(
-                "Invalid policy document {id}: {}",
-                super::policies::aws_message(&e.message, doc_kind)
-            ))
-        })?;
+        let policy = parse_given(text, &id, kind)?;
         out.push(SimPolicy::new(id, IAM_POLICY, text, policy));
     }
     Ok(out)
+}
+
+/// A policy the caller passed in (PolicyInputList, PermissionsBoundaryPolicyInputList,
+/// ResourcePolicy); one the engine refuses is InvalidInput in IAM's words, never the
+/// parser's (which name serde's types and positions).
+fn parse_given(text: &str, id: &str, kind: PolicyKind) -> Result<Policy, ApiError> {
+    Policy::parse(text, kind).map_err(|e| {
+        invalid(format!(
+            "Invalid policy document {id}: {}",
+            super::policies::aws_message(&e, text)
+        ))
+    })
 }
 
 /// A stored policy that no longer parses: AWS's PolicyEvaluation error.
@@ -585,8 +586,7 @@ fn build(
     };
     let resource_policy = match o.resource_policy {
         Some(text) => {
-            let policy = Policy::parse(text, PolicyKind::Resource)
-                .map_err(|e| invalid(format!("Invalid policy document ResourcePolicy: {e}")))?;
+            let policy = parse_given(text, "ResourcePolicy", PolicyKind::Resource)?;
             Some(SimPolicy::new(
                 "ResourcePolicy".to_owned(),
                 "resource",

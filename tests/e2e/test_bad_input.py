@@ -10,7 +10,7 @@ import botocore.credentials
 import botocore.exceptions
 import pytest
 
-from conftest import ROOT_AK, ROOT_SK, client
+from conftest import ACCOUNT, ROOT_AK, ROOT_SK, client
 
 
 def signed(endpoint, service, body, headers, method="POST", path="/", sk=ROOT_SK):
@@ -310,3 +310,48 @@ def test_tag_text_follows_the_tag_patterns(endpoint):
             orgs.tag_resource(ResourceId=root, Tags=tags)
         assert e.value.response["Error"]["Code"] == "InvalidInputException"
     assert orgs.list_tags_for_resource(ResourceId=root)["Tags"] == []
+
+
+def test_policies_naming_a_missing_user_or_role_are_refused(endpoint):
+    """AWS resolves a resource policy's IAM principals when it is saved: a user or role that
+    does not exist is refused, by each service in its words. Principals of accounts this
+    server does not hold are taken as written."""
+    iam, kms, sm = client(endpoint, "iam"), client(endpoint, "kms"), client(endpoint, "secretsmanager")
+    iam.create_user(UserName="real", Path="/team/")
+    real, ghost = f"arn:aws:iam::{ACCOUNT}:user/team/real", f"arn:aws:iam::{ACCOUNT}:user/ghost"
+    outside = "arn:aws:iam::111122223333:role/partner"
+
+    def trust(principal):
+        return json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}]})
+
+    def resource_policy(principal, action):
+        return json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": action, "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": action, "Resource": "*"}]})
+
+    missing = [ghost, f"arn:aws:iam::{ACCOUNT}:user/real", f"arn:aws:iam::{ACCOUNT}:role/ghost"]
+    for p in missing:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            iam.create_role(RoleName="r", AssumeRolePolicyDocument=trust([real, p]))
+        assert e.value.response["Error"]["Code"] == "MalformedPolicyDocument"
+        assert e.value.response["Error"]["Message"] == f'Invalid principal in policy: "AWS":"{p}"'
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=trust([real, outside]))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_assume_role_policy(RoleName="r", PolicyDocument=trust(ghost))
+    assert e.value.response["Error"]["Code"] == "MalformedPolicyDocument"
+
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.create_key(Policy=resource_policy(ghost, "kms:*"))
+    assert e.value.response["Error"]["Code"] == "MalformedPolicyDocumentException"
+    key = kms.create_key(Policy=resource_policy(real, "kms:*"))["KeyMetadata"]["KeyId"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.put_key_policy(KeyId=key, PolicyName="default", Policy=resource_policy(ghost, "kms:*"))
+    assert e.value.response["Error"]["Code"] == "MalformedPolicyDocumentException"
+
+    sm.create_secret(Name="shared", SecretString="v")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        sm.put_resource_policy(SecretId="shared", ResourcePolicy=resource_policy(ghost, "secretsmanager:GetSecretValue"))
+    assert e.value.response["Error"]["Code"] == "MalformedPolicyDocumentException"
+    assert "ResourcePolicy" not in sm.get_resource_policy(SecretId="shared")
+    sm.put_resource_policy(SecretId="shared", ResourcePolicy=resource_policy(real, "secretsmanager:GetSecretValue"))

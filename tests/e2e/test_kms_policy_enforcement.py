@@ -70,10 +70,11 @@ def test_a_key_named_by_alias_is_authorized_against_the_key(endpoint):
 
 def test_key_policy_without_account_delegation_denies_what_iam_allows(endpoint):
     admin_role = f"arn:aws:iam::{ACCOUNT}:user/keyadmin"
+    # Principals must exist before a key policy names them (AWS resolves them then).
+    keyadmin = user(endpoint, "keyadmin")  # no IAM policy at all: the key policy grants
     key = key_with_policy(endpoint, [
         {"Sid": "KeyAdminOnly", "Effect": "Allow", "Principal": {"AWS": admin_role}, "Action": "kms:*", "Resource": "*"},
     ])
-    keyadmin = user(endpoint, "keyadmin")  # no IAM policy at all: the key policy grants
     blob = keyadmin.encrypt(KeyId=key, Plaintext=b"pet records")["CiphertextBlob"]
     app = user(endpoint, "app", ALL_KMS)  # IAM allows everything in KMS...
     message = denied(lambda: app.decrypt(CiphertextBlob=blob))  # ...but the key policy does not
@@ -83,13 +84,13 @@ def test_key_policy_without_account_delegation_denies_what_iam_allows(endpoint):
 
 
 def test_explicit_deny_in_key_policy_wins(endpoint):
+    app = user(endpoint, "app", ALL_KMS)
     key = key_with_policy(endpoint, [
         {"Sid": "Account", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
          "Action": "kms:*", "Resource": "*"},
         {"Sid": "NoDecryptForApp", "Effect": "Deny", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/app"},
          "Action": "kms:Decrypt", "Resource": "*"},
     ])
-    app = user(endpoint, "app", ALL_KMS)
     blob = app.encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"]
     message = denied(lambda: app.decrypt(CiphertextBlob=blob))
     assert "explicit deny in a resource-based policy" in message
@@ -98,6 +99,7 @@ def test_explicit_deny_in_key_policy_wins(endpoint):
 
 
 def test_key_policy_conditions_on_encryption_context(endpoint):
+    app = user(endpoint, "app")
     key = key_with_policy(endpoint, [
         {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
          "Action": ["kms:Create*", "kms:Describe*", "kms:Put*", "kms:Get*"], "Resource": "*"},
@@ -105,7 +107,6 @@ def test_key_policy_conditions_on_encryption_context(endpoint):
          "Action": ["kms:Encrypt", "kms:Decrypt"], "Resource": "*",
          "Condition": {"StringEquals": {"kms:EncryptionContext:app": "pettracker"}}},
     ])
-    app = user(endpoint, "app")
     blob = app.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"app": "pettracker"})["CiphertextBlob"]
     assert app.decrypt(CiphertextBlob=blob, EncryptionContext={"app": "pettracker"})["Plaintext"] == b"x"
     denied(lambda: app.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"app": "other"}))
@@ -153,6 +154,7 @@ def test_alias_operations_need_the_alias_and_every_key_involved(endpoint):
 
 
 def test_key_policy_deny_on_the_aliased_key_stops_delete_alias(endpoint):
+    app = user(endpoint, "app", ALL_KMS)
     key = key_with_policy(endpoint, [
         {"Sid": "Account", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
          "Action": "kms:*", "Resource": "*"},
@@ -160,7 +162,6 @@ def test_key_policy_deny_on_the_aliased_key_stops_delete_alias(endpoint):
          "Action": "kms:DeleteAlias", "Resource": "*"},
     ])
     client(endpoint, "kms").create_alias(AliasName="alias/kept", TargetKeyId=key)
-    app = user(endpoint, "app", ALL_KMS)
     assert "explicit deny in a resource-based policy" in denied(lambda: app.delete_alias(AliasName="alias/kept"))
     client(endpoint, "kms").delete_alias(AliasName="alias/kept")
 
@@ -196,6 +197,7 @@ def test_policy_lockout_safety_check(endpoint):
     # A user may hand the key to the account (IAM decides), but not lock itself out.
     app = user(endpoint, "app", ALL_KMS)
     mine = app.create_key()["KeyMetadata"]["KeyId"]
+    client(endpoint, "iam").create_user(UserName="someone-else")
     other_admin = json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/someone-else"}, "Action": "kms:*", "Resource": "*"}]})
     with pytest.raises(ClientError) as e:

@@ -2312,13 +2312,11 @@ fn check_policy(doc: &str) -> Result<Value, ApiError> {
             "This resource policy contains a syntax error.",
         )
     })?;
-    palisade_policy::Policy::parse(doc, palisade_policy::PolicyKind::Resource).map_err(|e| {
+    // Not the parser's own words (serde's types and positions).
+    palisade_policy::Policy::parse(doc, palisade_policy::PolicyKind::Resource).map_err(|_| {
         err(
             "MalformedPolicyDocumentException",
-            format!(
-                "This resource policy contains an unsupported element: {}",
-                e.message
-            ),
+            "This resource policy contains an unsupported element.",
         )
     })?;
     Ok(v)
@@ -3628,6 +3626,12 @@ impl crate::Operation for Operation {
             }
             O::PutResourcePolicy(i) => {
                 let v = check_policy(&i.resource_policy)?;
+                if crate::iam::principals::missing_principal(tx, &i.resource_policy)?.is_some() {
+                    return Err(err(
+                        "MalformedPolicyDocumentException",
+                        "This resource policy contains an unsupported principal.",
+                    ));
+                }
                 let mut s = load_live(tx, ctx, &i.secret_id)?;
                 not_on_replica(&s)?;
                 if i.block_public_policy == Some(true) && is_public(&v) {

@@ -17,6 +17,7 @@ pub mod login_profiles;
 pub mod mfa;
 pub mod model;
 pub mod policies;
+pub mod principals;
 pub mod providers;
 pub mod roles;
 pub mod simulate;

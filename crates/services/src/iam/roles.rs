@@ -215,6 +215,7 @@ pub fn create_role(
     model::validate_tags(&tags)?;
     let doc = policies::decode_document(&i.assume_role_policy_document);
     policies::check_trust_document(&doc)?;
+    trust_principals_exist(tx, &doc)?;
     if let Some(b) = &i.permissions_boundary {
         policies::check_boundary(tx, account, b)?;
     }
@@ -501,6 +502,7 @@ impl crate::Operation for Operation {
                 let mut role = load(tx, account, &i.role_name)?;
                 let doc = policies::decode_document(&i.policy_document);
                 policies::check_trust_document(&doc)?;
+                trust_principals_exist(tx, &doc)?;
                 role.assume_role_policy_document = doc;
                 model::put(tx, &role_key(&i.role_name), &role)?;
                 let mut reply = Reply::empty();
@@ -582,4 +584,16 @@ fn put_user(tx: &mut dyn WriteTx, account: &str, user: &User) -> Result<(), ApiE
         &model::entity_key(account, "user", &user.user_name),
         user,
     )
+}
+
+/// A trust policy's IAM user and role principals must exist when it is saved (AWS:
+/// MalformedPolicyDocument, "Invalid principal in policy").
+fn trust_principals_exist(tx: &dyn ReadTx, doc: &str) -> Result<(), ApiError> {
+    match super::principals::missing_principal(tx, doc)? {
+        Some(arn) => Err(IamError::MalformedPolicyDocument(format!(
+            "Invalid principal in policy: \"AWS\":\"{arn}\""
+        ))
+        .into()),
+        None => Ok(()),
+    }
 }

@@ -657,6 +657,18 @@ fn require_usage(k: &KeyRecord, usage: &str, op: &str) -> Result<(), ApiError> {
 
 /// Validates a key policy document: a resource policy the engine can parse, within KMS's
 /// 32 KB quota.
+/// A key policy's IAM user and role principals must exist when it is set (AWS:
+/// MalformedPolicyDocumentException).
+fn key_policy_principals_exist(tx: &dyn ReadTx, doc: &str) -> Result<(), ApiError> {
+    match crate::iam::principals::missing_principal(tx, doc)? {
+        Some(_) => Err(err(
+            "MalformedPolicyDocumentException",
+            "Policy contains a statement with one or more invalid principals.",
+        )),
+        None => Ok(()),
+    }
+}
+
 fn check_key_policy(doc: &str) -> Result<(), ApiError> {
     if doc.is_empty() {
         return Err(kerr::too_short("policy", 1));
@@ -1136,6 +1148,7 @@ fn create_key(
     let policy = match &i.policy {
         Some(p) => {
             check_key_policy(p)?;
+            key_policy_principals_exist(tx, p)?;
             check_lockout(env, p, ctx, &arn, i.bypass_policy_lockout_safety_check)?;
             p.clone()
         }
@@ -2584,6 +2597,7 @@ impl crate::Operation for Operation {
             O::PutKeyPolicy(i) => {
                 policy_name_ok(&i.policy_name)?;
                 check_key_policy(&i.policy)?;
+                key_policy_principals_exist(tx, &i.policy)?;
                 key_write(tx, ctx, &i.key_id, |k| {
                     check_lockout(
                         env,

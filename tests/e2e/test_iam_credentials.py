@@ -482,6 +482,10 @@ def test_oidc_provider_bad_input(iam, raw_iam):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.create_open_id_connect_provider(Url="http://insecure.example.com", ThumbprintList=[THUMB])
     assert err(e)[0] == "InvalidInput"
+    for url in ("https://idp.example.com:99999", "https://idp.example.com:0"):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            iam.create_open_id_connect_provider(Url=url, ThumbprintList=[THUMB])
+        assert err(e)[0] == "InvalidInput", url
     with pytest.raises(botocore.exceptions.ClientError) as e:
         raw_iam.create_open_id_connect_provider(Url="https://idp.example.com", ThumbprintList=["not-hex"])
     assert err(e)[0] == "ValidationError"

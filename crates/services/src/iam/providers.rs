@@ -270,11 +270,17 @@ fn oidc_host_path(url: &str) -> Result<String, ApiError> {
         .ok_or_else(|| invalid("Invalid URL. The URL must begin with https://"))?;
     let rest = rest.trim_end_matches('/');
     let host = rest.split('/').next().unwrap_or_default();
-    if host.is_empty()
+    let (name, port) = match host.split_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (host, None),
+    };
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    if name.is_empty()
+        || !port_ok
         || rest.contains(['?', '#', ' '])
-        || !host
+        || !name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
     {
         return Err(invalid(format!("Invalid URL {url}.")));
     }
@@ -768,5 +774,18 @@ mod tests {
         );
         assert!(oidc_host_path("http://example.com").is_err());
         assert!(oidc_host_path("https://").is_err());
+        assert_eq!(
+            oidc_host_path("https://idp.example.com:8443/x").ok(),
+            Some("idp.example.com:8443/x".to_owned())
+        );
+        for bad in [
+            "https://host:99999",
+            "https://host:0",
+            "https://host:",
+            "https://:443",
+            "https://a:b:c",
+        ] {
+            assert!(oidc_host_path(bad).is_err(), "{bad}");
+        }
     }
 }

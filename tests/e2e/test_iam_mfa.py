@@ -263,3 +263,40 @@ def test_seed_mfa_status_loop(aws_cli, iam):
         assert rc == 0, stderr
         result[user] = mfa.strip()
     assert result == {"alex": serial, "maya": "None"}
+
+
+def test_codes_from_a_real_authenticator_work_after_the_business_clock_moved(endpoint, iam):
+    """AWS has only real time: an authenticator app's code (wall clock) keeps working while
+    the business clock is set elsewhere (here 2030), for EnableMFADevice and STS; codes
+    for the business time work too, and each works once on its clock."""
+    import time
+
+    iam.create_user(UserName="wall")
+    serial, seed = new_device(iam, "wall-phone")
+    key = iam.create_access_key(UserName="wall")["AccessKey"]
+    iam.put_user_policy(UserName="wall", PolicyName="sts", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:GetSessionToken", "Resource": "*"}]}))
+    sts = client(endpoint, "sts", ak=key["AccessKeyId"], sk=key["SecretAccessKey"])
+
+    def wall_step():
+        # Stay clear of a step boundary so the pair below is current when it arrives.
+        while time.time() % 30 > 25:
+            time.sleep(0.5)
+        return int(time.time()) // 30
+
+    w = wall_step()
+    iam.enable_mfa_device(UserName="wall", SerialNumber=serial,
+                          AuthenticationCode1=totp(seed, w - 1), AuthenticationCode2=totp(seed, w))
+    w = wall_step()
+    code = totp(seed, w + 1)
+    creds = sts.get_session_token(SerialNumber=serial, TokenCode=code)["Credentials"]
+    assert creds["AccessKeyId"].startswith("ASIA")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        sts.get_session_token(SerialNumber=serial, TokenCode=code)
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    # A code for the business clock's time works as well.
+    assert sts.get_session_token(SerialNumber=serial, TokenCode=totp(seed, STEP0 + 1))["Credentials"]
+    # Far from both clocks: refused.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        sts.get_session_token(SerialNumber=serial, TokenCode=totp(seed, STEP0 + 500))
+    assert e.value.response["Error"]["Code"] == "AccessDenied"

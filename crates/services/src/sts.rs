@@ -580,10 +580,17 @@ fn verify_mfa(
     // The device belongs to the calling identity's account (a serial number is an ARN
     // `arn:aws:iam::<account>:mfa/<name>`).
     let account = ctx.principal.account_id.as_str();
-    let step =
-        crate::iam::totp::verify_mfa_token(tx, &env.master_key, account, serial, code, ctx.now)?
-            .ok_or_else(invalid)?;
-    crate::iam::totp::record_mfa_use(tx, account, serial, step).map_err(|_| invalid())?;
+    let accepted = crate::iam::totp::verify_mfa_token(
+        tx,
+        &env.master_key,
+        account,
+        serial,
+        code,
+        ctx.now,
+        time::OffsetDateTime::now_utc(),
+    )?
+    .ok_or_else(invalid)?;
+    crate::iam::totp::record_mfa_use(tx, account, serial, accepted).map_err(|_| invalid())?;
     Ok(true)
 }
 

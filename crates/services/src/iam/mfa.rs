@@ -304,6 +304,7 @@ fn create_device(
         enable_date: None,
         tags: tags.clone(),
         last_used_step: None,
+        last_used_wall_step: None,
         drift_steps: 0,
     };
     seed.fill(0);
@@ -326,6 +327,7 @@ fn check_codes(
     input: &CodesInput,
     center: u64,
     window: u64,
+    last_used: Option<u64>,
 ) -> Result<u64, ApiError> {
     validate_code("authenticationCode1", &input.authentication_code1)?;
     validate_code("authenticationCode2", &input.authentication_code2)?;
@@ -337,7 +339,7 @@ fn check_codes(
         center,
         window,
     )
-    .filter(|first| device.last_used_step.is_none_or(|last| *first > last));
+    .filter(|first| last_used.is_none_or(|last| *first > last));
     found.ok_or_else(|| IamError::InvalidAuthenticationCode(BAD_CODE.into()).into())
 }
 
@@ -361,12 +363,37 @@ fn enable_device(
         ))
         .into());
     }
-    let center = totp::device_step(&device, ctx.now);
-    let first = check_codes(env, &device, input, center, totp::WINDOW)?;
+    // Codes from the business clock or, once it was moved, the wall clock (`totp`).
+    let wall_now = time::OffsetDateTime::now_utc();
+    let first = check_codes(
+        env,
+        &device,
+        input,
+        totp::device_step(&device, ctx.now),
+        totp::WINDOW,
+        device.last_used_step,
+    )
+    .or_else(|e| {
+        check_codes(
+            env,
+            &device,
+            input,
+            totp::device_step(&device, wall_now),
+            totp::WINDOW,
+            device.last_used_wall_step,
+        )
+        .map_err(|_| e)
+    })?;
+    let second = totp::accepted_at(&device, first + 1, ctx.now, wall_now);
     let enable_date = model::iso(ctx.now);
     device.user_name = Some(user.user_name.clone());
     device.enable_date = Some(enable_date.clone());
-    device.last_used_step = Some(first + 1);
+    if second.business || !second.wall {
+        device.last_used_step = Some(first + 1);
+    }
+    if second.wall {
+        device.last_used_wall_step = Some(first + 1);
+    }
     model::put(
         tx,
         &model::virtual_mfa_key(account, &device.serial_number),
@@ -418,7 +445,15 @@ fn resync_device(
     let user = users::load(tx, account, &input.user_name)?;
     let mut device = assigned_device(tx, account, &user.user_name, &input.serial_number)?;
     // Resync looks for the device's clock around ours, whatever drift was learnt before.
-    let first = check_codes(env, &device, input, totp::time_step(ctx.now), RESYNC_WINDOW)?;
+    // Resync learns drift against the business clock only.
+    let first = check_codes(
+        env,
+        &device,
+        input,
+        totp::time_step(ctx.now),
+        RESYNC_WINDOW,
+        device.last_used_step,
+    )?;
     let second = first + 1;
     let now_step = totp::time_step(ctx.now);
     device.drift_steps = if second >= now_step {

@@ -145,9 +145,14 @@ pub struct VirtualMfaDevice {
     pub enable_date: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
-    /// The last TOTP time step accepted: codes at or before it are refused (a code works once).
+    /// The last TOTP time step accepted on the business clock: codes at or before it are
+    /// refused (a code works once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_used_step: Option<u64>,
+    /// The same on the wall clock, for codes an authenticator computed from real time
+    /// once the business clock was moved ([`super::totp`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_wall_step: Option<u64>,
     /// Steps between the device's clock and ours, learnt by ResyncMFADevice.
     #[serde(default)]
     pub drift_steps: i64,

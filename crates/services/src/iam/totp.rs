@@ -2,10 +2,12 @@
 //! steps, 6 digits, as AWS virtual MFA devices use) and the checks other services make
 //! with them (STS `SerialNumber` + `TokenCode`).
 //!
-//! Every time comes from the business clock (`ctx.now`), never the wall clock. A seed is
-//! only ever in clear in memory: at rest it is sealed under the master key, bound to the
-//! device's serial number. Codes work once: a step at or before the device's last
-//! accepted step is refused.
+//! Codes are checked against two clocks: the business clock (`ctx.now`), so tests that
+//! move it can compute codes for the time they set, and the wall clock, so a real
+//! authenticator app (or `pyotp.TOTP(seed).now()`) keeps working after the business clock
+//! moved, as it would on AWS, which has only real time. Each clock keeps its own last
+//! accepted step: a code works once on either. A seed is only ever in clear in memory: at
+//! rest it is sealed under the master key, bound to the device's serial number.
 
 use super::{error::IamError, model};
 use crate::error::ApiError;
@@ -156,12 +158,49 @@ pub fn device_step(device: &model::VirtualMfaDevice, now: OffsetDateTime) -> u64
     }
 }
 
+/// An accepted MFA code: its step, and on which clocks it was current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AcceptedStep {
+    pub step: u64,
+    pub business: bool,
+    pub wall: bool,
+}
+
+/// The steps of the window around `center` not at or before `last`.
+fn window_after(center: u64, last: Option<u64>) -> (u64, u64) {
+    let earliest = match last {
+        Some(last) => last.saturating_add(1).max(center.saturating_sub(WINDOW)),
+        None => center.saturating_sub(WINDOW),
+    };
+    (earliest, center.saturating_add(WINDOW))
+}
+
+/// Where `step` falls for `device`: current (and unused) on the business clock at `now`,
+/// on the wall clock at `wall_now`, or both.
+pub fn accepted_at(
+    device: &model::VirtualMfaDevice,
+    step: u64,
+    now: OffsetDateTime,
+    wall_now: OffsetDateTime,
+) -> AcceptedStep {
+    let within = |center: u64, last: Option<u64>| {
+        let (earliest, latest) = window_after(center, last);
+        (earliest..=latest).contains(&step)
+    };
+    AcceptedStep {
+        step,
+        business: within(device_step(device, now), device.last_used_step),
+        wall: within(device_step(device, wall_now), device.last_used_wall_step),
+    }
+}
+
 /// Checks an MFA code (STS `TokenCode`) for the device `serial_number` of `account`.
 ///
-/// `Some(step)` when the device exists, is enabled (assigned to a user) and `code` is its
-/// code for a step within one step of now that has not been used yet; `None` for a wrong,
-/// old or already used code, or no such (enabled) device. A caller that accepts the code
-/// then calls [`record_mfa_use`] with the step in the same transaction, so it works once.
+/// `Some` when the device exists, is enabled (assigned to a user) and `code` is its code
+/// for a step within one step of now, on the business clock (`now`) or the wall clock
+/// (`wall_now`), not used yet on that clock; `None` for a wrong, old or already used code,
+/// or no such (enabled) device. A caller that accepts the code then calls
+/// [`record_mfa_use`] in the same transaction, so it works once.
 pub fn verify_mfa_token(
     tx: &dyn ReadTx,
     master_key: &MasterKey,
@@ -169,7 +208,8 @@ pub fn verify_mfa_token(
     serial_number: &str,
     code: &str,
     now: OffsetDateTime,
-) -> Result<Option<u64>, ApiError> {
+    wall_now: OffsetDateTime,
+) -> Result<Option<AcceptedStep>, ApiError> {
     let Some(device) =
         model::get::<model::VirtualMfaDevice>(tx, &model::virtual_mfa_key(account, serial_number))?
     else {
@@ -179,26 +219,29 @@ pub fn verify_mfa_token(
         return Ok(None);
     }
     let seed = open_seed(master_key, &device.serial_number, &device.sealed_seed)?;
-    let t = device_step(&device, now);
-    let earliest = match device.last_used_step {
-        Some(last) => last.saturating_add(1).max(t.saturating_sub(WINDOW)),
-        None => t.saturating_sub(WINDOW),
-    };
-    let latest = t.saturating_add(WINDOW);
-    if earliest > latest {
-        return Ok(None);
+    for (center, last) in [
+        (device_step(&device, now), device.last_used_step),
+        (device_step(&device, wall_now), device.last_used_wall_step),
+    ] {
+        let (earliest, latest) = window_after(center, last);
+        if earliest > latest {
+            continue;
+        }
+        if let Some(step) = find_step(&seed, code, earliest, latest) {
+            return Ok(Some(accepted_at(&device, step, now, wall_now)));
+        }
     }
-    Ok(find_step(&seed, code, earliest, latest))
+    Ok(None)
 }
 
-/// Records that `step`'s code of the device was used. Fails with
-/// `InvalidAuthenticationCode` when that step (or a later one) was already used, so a
-/// code never works twice. Callers other than IAM map that error to their own.
+/// Records that the accepted code's step was used, on each clock it was current on.
+/// Fails with `InvalidAuthenticationCode` when it was already used there, so a code never
+/// works twice. Callers other than IAM map that error to their own.
 pub fn record_mfa_use(
     tx: &mut dyn WriteTx,
     account: &str,
     serial_number: &str,
-    step: u64,
+    accepted: AcceptedStep,
 ) -> Result<(), ApiError> {
     let key = model::virtual_mfa_key(account, serial_number);
     let Some(mut device) = model::get::<model::VirtualMfaDevice>(tx, &key)? else {
@@ -207,13 +250,22 @@ pub fn record_mfa_use(
         ))
         .into());
     };
-    if device.last_used_step.is_some_and(|last| step <= last) {
+    let used = |last: Option<u64>| last.is_some_and(|last| accepted.step <= last);
+    if (accepted.business && used(device.last_used_step))
+        || (accepted.wall && used(device.last_used_wall_step))
+        || !(accepted.business || accepted.wall)
+    {
         return Err(IamError::InvalidAuthenticationCode(
             "Authentication code for device is not valid.".into(),
         )
         .into());
     }
-    device.last_used_step = Some(step);
+    if accepted.business {
+        device.last_used_step = Some(accepted.step);
+    }
+    if accepted.wall {
+        device.last_used_wall_step = Some(accepted.step);
+    }
     model::put(tx, &key, &device)
 }
 

@@ -639,7 +639,17 @@ mod tests {
         for (pw, ok) in cases {
             assert_eq!(check_policy(Some(&policy), pw).is_ok(), ok, "{pw}");
         }
-        assert!(check_policy(None, "a").is_ok());
+        // No account policy: AWS's default (8 characters, three of the four kinds).
+        for (pw, ok) in [
+            ("a", false),
+            ("aaaaaaaa", false),
+            ("Abcdefg1", true),
+            ("abcdef1!", true),
+            ("ABCDEFG!", false),
+            ("Ab1!", false),
+        ] {
+            assert_eq!(check_policy(None, pw).is_ok(), ok, "{pw}");
+        }
         assert!(policy_from_input(&PasswordPolicyInput {
             minimum_password_length: Some(5),
             ..Default::default()

@@ -176,16 +176,19 @@ def test_retire_grant_is_decided_by_the_grant_and_iam_policies_never_the_key_pol
     iam = client(endpoint, "iam")
     k = kms(endpoint)
     me = f"arn:aws:iam::{ACCOUNT}:root"
-    key = k.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": me}, "Action": "kms:*", "Resource": "*"},
-        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/keypolicy-only"},
-         "Action": "kms:RetireGrant", "Resource": "*"}]}))["KeyMetadata"]["Arn"]
 
     def user(name, policy=None):
         ak, sk = make_user(endpoint, name)
         if policy:
             iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
         return client(endpoint, "kms", ak=ak, sk=sk)
+
+    # A key policy's principals must exist when it is set.
+    keypolicy_only = user("keypolicy-only")
+    key = k.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": me}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/keypolicy-only"},
+         "Action": "kms:RetireGrant", "Resource": "*"}]}))["KeyMetadata"]["Arn"]
 
     def grant(**kw):
         return k.create_grant(KeyId=key, GranteePrincipal=ROLE_ARN, Operations=["Decrypt"], **kw)["GrantToken"]
@@ -210,10 +213,22 @@ def test_retire_grant_is_decided_by_the_grant_and_iam_policies_never_the_key_pol
     # The key policy naming a user for kms:RetireGrant does not let it retire.
     token = grant()
     with pytest.raises(ClientError) as e:
-        user("keypolicy-only").retire_grant(GrantToken=token)
+        keypolicy_only.retire_grant(GrantToken=token)
     assert error_code(e) == "AccessDeniedException"
     assert live() == 1
     k.retire_grant(GrantToken=token)  # the key's account root may
+
+    # A grantee allowed to retire its own grant cannot retire another grant on the key.
+    own_arn = f"arn:aws:iam::{ACCOUNT}:user/own-grantee"
+    own = user("own-grantee")
+    mine = k.create_grant(KeyId=key, GranteePrincipal=own_arn, Operations=["Decrypt", "RetireGrant"])["GrantToken"]
+    theirs = grant()
+    with pytest.raises(ClientError) as e:
+        own.retire_grant(GrantToken=theirs)
+    assert error_code(e) == "AccessDeniedException"
+    own.retire_grant(GrantToken=mine)
+    assert live() == 1
+    k.retire_grant(GrantToken=theirs)
 
     # A retiring principal that is another account: its administrators may retire.
     orgs = client(endpoint, "organizations")

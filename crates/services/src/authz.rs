@@ -30,6 +30,11 @@ pub struct AuthzCheck {
 /// explicitly denies.
 pub const NAMED_IN_GRANT: &str = "palisade:NamedInGrant";
 
+/// Note on a `kms:RetireGrant` check: the grant's retiring principal is the caller's
+/// account, which delegates with its own IAM policies (AWS KMS guide, "Retiring and
+/// revoking grants").
+pub const RETIRE_DELEGATED: &str = "palisade:RetireDelegatedByAccount";
+
 impl AuthzCheck {
     pub fn new(action: impl Into<String>, resource: impl Into<String>) -> Self {
         AuthzCheck {

@@ -785,12 +785,19 @@ impl PolicyAuthorizer {
             "aws:ResourceAccount",
             [resource_account.unwrap_or(&p.account_id).to_owned()],
         );
+        // A retiring account delegating kms:RetireGrant: its own IAM policies decide, as
+        // for a resource of its own (the key's account stays the resource account).
+        let delegated = check.noted(crate::authz::RETIRE_DELEGATED).is_some();
         let request = Request {
             principal: &p.arn,
             principal_account: Some(&p.account_id),
             action: &check.action,
             resource: &check.resource,
-            resource_account,
+            resource_account: if delegated {
+                Some(p.account_id.as_str())
+            } else {
+                resource_account
+            },
             context: &context,
         };
         let set = PolicySet {
@@ -814,10 +821,17 @@ impl PolicyAuthorizer {
         // lifted when a grant gives the caller this operation (explicit denies stand).
         if ev.decision == palisade_policy::Decision::ImplicitDeny
             && check.resource.starts_with("arn:aws:kms:")
-            && (check.noted(crate::authz::NAMED_IN_GRANT).is_some()
-                || self.grant_allows(check, p)?)
         {
-            return Ok(AuthzDecision::Allow);
+            // RetireGrant is lifted only by the grant being retired naming the caller;
+            // another grant's RetireGrant operation does not reach it.
+            let lifted = if check.action.eq_ignore_ascii_case("kms:RetireGrant") {
+                check.noted(crate::authz::NAMED_IN_GRANT).is_some()
+            } else {
+                self.grant_allows(check, p)?
+            };
+            if lifted {
+                return Ok(AuthzDecision::Allow);
+            }
         }
         {
             Ok(AuthzDecision::Deny {

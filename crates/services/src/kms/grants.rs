@@ -595,14 +595,12 @@ fn authorize_retire(
         ));
     }
     let mut check = crate::authz::AuthzCheck::new("kms:RetireGrant", g.key_arn.clone());
-    // A retiring account delegates within itself: its IAM policies alone decide there.
-    check.resource_account = Some(if named || caller.account_id == g.account {
-        g.account.clone()
-    } else {
-        caller.account_id.clone()
-    });
+    check.resource_account = Some(g.account.clone());
     if named {
         check.note(crate::authz::NAMED_IN_GRANT, "true");
+    } else if caller.account_id != g.account {
+        // A retiring account delegates within itself: its IAM policies alone decide.
+        check.note(crate::authz::RETIRE_DELEGATED, "true");
     }
     match env.authorizer.authorize(&check, ctx) {
         crate::authz::AuthzDecision::Allow => Ok(()),

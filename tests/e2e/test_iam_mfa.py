@@ -300,3 +300,40 @@ def test_codes_from_a_real_authenticator_work_after_the_business_clock_moved(end
     with pytest.raises(botocore.exceptions.ClientError) as e:
         sts.get_session_token(SerialNumber=serial, TokenCode=totp(seed, STEP0 + 500))
     assert e.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_a_code_works_once_whichever_clock_it_is_current_on(endpoint, iam):
+    """A step accepted on one clock is refused on the other (the business clock moved back
+    over it), and codes used by EnableMFADevice or ResyncMFADevice are refused by STS."""
+    import time
+
+    while time.time() % 30 > 15:  # the whole test within one 30-second step
+        time.sleep(0.5)
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    assert admin(endpoint, "/_palisade/clock", {"set": now.isoformat().replace("+00:00", "Z")})[0] == 200
+    w = int(time.time()) // 30
+    iam.create_user(UserName="once")
+    serial, seed = new_device(iam, "once-phone")
+    key = iam.create_access_key(UserName="once")["AccessKey"]
+    iam.put_user_policy(UserName="once", PolicyName="sts", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:GetSessionToken", "Resource": "*"}]}))
+    sts = client(endpoint, "sts", ak=key["AccessKeyId"], sk=key["SecretAccessKey"])
+
+    def refused(step):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            sts.get_session_token(SerialNumber=serial, TokenCode=totp(seed, step))
+        assert e.value.response["Error"]["Code"] == "AccessDenied", step
+
+    iam.enable_mfa_device(UserName="once", SerialNumber=serial,
+                          AuthenticationCode1=totp(seed, w - 1), AuthenticationCode2=totp(seed, w))
+    refused(w)
+    # Business time 90 s ahead: step w+1 is current on the wall clock only.
+    assert admin(endpoint, "/_palisade/clock", {"advance_seconds": 90})[0] == 200
+    sts.get_session_token(SerialNumber=serial, TokenCode=totp(seed, w + 1))
+    # Back again: w+1 is current on the business clock now, and still used.
+    assert admin(endpoint, "/_palisade/clock", {"advance_seconds": -90})[0] == 200
+    refused(w + 1)
+    # Codes ResyncMFADevice took are used too.
+    iam.resync_mfa_device(UserName="once", SerialNumber=serial,
+                          AuthenticationCode1=totp(seed, w + 2), AuthenticationCode2=totp(seed, w + 3))
+    refused(w + 3)

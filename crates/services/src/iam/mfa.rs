@@ -305,6 +305,7 @@ fn create_device(
         tags: tags.clone(),
         last_used_step: None,
         last_used_wall_step: None,
+        used_steps: Vec::new(),
         drift_steps: 0,
     };
     seed.fill(0);
@@ -320,14 +321,14 @@ fn create_device(
     })
 }
 
-/// Finds two consecutive codes around the device's clock, after its last used step.
+/// ResyncMFADevice's search: two consecutive codes around the business clock's step,
+/// after its last used step and never accepted before.
 fn check_codes(
     env: &Env,
     device: &VirtualMfaDevice,
     input: &CodesInput,
     center: u64,
     window: u64,
-    last_used: Option<u64>,
 ) -> Result<u64, ApiError> {
     validate_code("authenticationCode1", &input.authentication_code1)?;
     validate_code("authenticationCode2", &input.authentication_code2)?;
@@ -339,7 +340,11 @@ fn check_codes(
         center,
         window,
     )
-    .filter(|first| last_used.is_none_or(|last| *first > last));
+    .filter(|first| {
+        device.last_used_step.is_none_or(|last| *first > last)
+            && !totp::step_used(device, *first)
+            && !totp::step_used(device, first.saturating_add(1))
+    });
     found.ok_or_else(|| IamError::InvalidAuthenticationCode(BAD_CODE.into()).into())
 }
 
@@ -364,35 +369,25 @@ fn enable_device(
         .into());
     }
     // Codes from the business clock or, once it was moved, the wall clock (`totp`).
+    validate_code("authenticationCode1", &input.authentication_code1)?;
+    validate_code("authenticationCode2", &input.authentication_code2)?;
+    let seed = totp::open_seed(&env.master_key, &device.serial_number, &device.sealed_seed)?;
     let wall_now = time::OffsetDateTime::now_utc();
-    let first = check_codes(
-        env,
+    let first = totp::find_consecutive_unused(
         &device,
-        input,
-        totp::device_step(&device, ctx.now),
-        totp::WINDOW,
-        device.last_used_step,
+        &seed,
+        &input.authentication_code1,
+        &input.authentication_code2,
+        ctx.now,
+        wall_now,
     )
-    .or_else(|e| {
-        check_codes(
-            env,
-            &device,
-            input,
-            totp::device_step(&device, wall_now),
-            totp::WINDOW,
-            device.last_used_wall_step,
-        )
-        .map_err(|_| e)
-    })?;
-    let second = totp::accepted_at(&device, first + 1, ctx.now, wall_now);
+    .ok_or_else(|| ApiError::from(IamError::InvalidAuthenticationCode(BAD_CODE.into())))?;
     let enable_date = model::iso(ctx.now);
     device.user_name = Some(user.user_name.clone());
     device.enable_date = Some(enable_date.clone());
-    if second.business || !second.wall {
-        device.last_used_step = Some(first + 1);
-    }
-    if second.wall {
-        device.last_used_wall_step = Some(first + 1);
+    for step in [first, first + 1] {
+        let accepted = totp::accepted_at(&device, step, ctx.now, wall_now);
+        totp::remember(&mut device, accepted);
     }
     model::put(
         tx,
@@ -446,14 +441,7 @@ fn resync_device(
     let mut device = assigned_device(tx, account, &user.user_name, &input.serial_number)?;
     // Resync looks for the device's clock around ours, whatever drift was learnt before.
     // Resync learns drift against the business clock only.
-    let first = check_codes(
-        env,
-        &device,
-        input,
-        totp::time_step(ctx.now),
-        RESYNC_WINDOW,
-        device.last_used_step,
-    )?;
+    let first = check_codes(env, &device, input, totp::time_step(ctx.now), RESYNC_WINDOW)?;
     let second = first + 1;
     let now_step = totp::time_step(ctx.now);
     device.drift_steps = if second >= now_step {
@@ -461,7 +449,11 @@ fn resync_device(
     } else {
         -i64::try_from(now_step - second).unwrap_or(0)
     };
-    device.last_used_step = Some(second);
+    let wall_now = time::OffsetDateTime::now_utc();
+    for step in [first, second] {
+        let accepted = totp::accepted_at(&device, step, ctx.now, wall_now);
+        totp::remember(&mut device, accepted);
+    }
     model::put(
         tx,
         &model::virtual_mfa_key(account, &device.serial_number),

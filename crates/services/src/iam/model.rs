@@ -153,6 +153,10 @@ pub struct VirtualMfaDevice {
     /// once the business clock was moved ([`super::totp`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_used_wall_step: Option<u64>,
+    /// The most recent steps accepted, on either clock: none of them is accepted again,
+    /// whichever clock it would now be current on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub used_steps: Vec<u64>,
     /// Steps between the device's clock and ours, learnt by ResyncMFADevice.
     #[serde(default)]
     pub drift_steps: i64,

@@ -166,7 +166,11 @@ pub struct AcceptedStep {
     pub wall: bool,
 }
 
-/// The steps of the window around `center` not at or before `last`.
+/// How many accepted steps a device remembers ([`model::VirtualMfaDevice::used_steps`]):
+/// more than both clocks' windows hold.
+const REMEMBERED_STEPS: usize = 16;
+
+/// The steps of the window around `center` after `last`.
 fn window_after(center: u64, last: Option<u64>) -> (u64, u64) {
     let earliest = match last {
         Some(last) => last.saturating_add(1).max(center.saturating_sub(WINDOW)),
@@ -175,7 +179,32 @@ fn window_after(center: u64, last: Option<u64>) -> (u64, u64) {
     (earliest, center.saturating_add(WINDOW))
 }
 
-/// Where `step` falls for `device`: current (and unused) on the business clock at `now`,
+/// Each clock's current step for `device` and the last step used on it. A device from
+/// before the wall clock was checked has only the business one, which also bounds the
+/// wall clock unless it lies ahead of it (the business clock was moved forward).
+fn clocks(
+    device: &model::VirtualMfaDevice,
+    now: OffsetDateTime,
+    wall_now: OffsetDateTime,
+) -> [(u64, Option<u64>); 2] {
+    let wall = device_step(device, wall_now);
+    let wall_last = device.last_used_wall_step.or(device
+        .last_used_step
+        .filter(|l| *l <= wall.saturating_add(WINDOW)));
+    [
+        (device_step(device, now), device.last_used_step),
+        (wall, wall_last),
+    ]
+}
+
+/// Whether `step` was accepted before, on either clock: a code works once.
+pub fn step_used(device: &model::VirtualMfaDevice, step: u64) -> bool {
+    device.used_steps.contains(&step)
+        || device.last_used_step == Some(step)
+        || device.last_used_wall_step == Some(step)
+}
+
+/// Where `step` falls for `device`: current and unused on the business clock at `now`,
 /// on the wall clock at `wall_now`, or both.
 pub fn accepted_at(
     device: &model::VirtualMfaDevice,
@@ -183,23 +212,61 @@ pub fn accepted_at(
     now: OffsetDateTime,
     wall_now: OffsetDateTime,
 ) -> AcceptedStep {
-    let within = |center: u64, last: Option<u64>| {
+    let used = step_used(device, step);
+    let [business, wall] = clocks(device, now, wall_now).map(|(center, last)| {
         let (earliest, latest) = window_after(center, last);
-        (earliest..=latest).contains(&step)
-    };
+        !used && (earliest..=latest).contains(&step)
+    });
     AcceptedStep {
         step,
-        business: within(device_step(device, now), device.last_used_step),
-        wall: within(device_step(device, wall_now), device.last_used_wall_step),
+        business,
+        wall,
     }
+}
+
+/// Remembers an accepted step on `device`: the last used step of each clock it was
+/// current on moves to it, and it joins the steps never accepted again.
+pub fn remember(device: &mut model::VirtualMfaDevice, accepted: AcceptedStep) {
+    let later = |last: Option<u64>| Some(last.map_or(accepted.step, |l| l.max(accepted.step)));
+    if accepted.business || !accepted.wall {
+        device.last_used_step = later(device.last_used_step);
+    }
+    if accepted.wall {
+        device.last_used_wall_step = later(device.last_used_wall_step);
+    }
+    device.used_steps.push(accepted.step);
+    if device.used_steps.len() > REMEMBERED_STEPS {
+        device.used_steps.remove(0);
+    }
+}
+
+/// The first step of two consecutive codes (IAM's EnableMFADevice) current on either
+/// clock and not used before.
+pub fn find_consecutive_unused(
+    device: &model::VirtualMfaDevice,
+    seed: &[u8],
+    code1: &str,
+    code2: &str,
+    now: OffsetDateTime,
+    wall_now: OffsetDateTime,
+) -> Option<u64> {
+    clocks(device, now, wall_now)
+        .into_iter()
+        .find_map(|(center, last)| {
+            find_consecutive(seed, code1, code2, center, WINDOW).filter(|first| {
+                last.is_none_or(|l| *first > l)
+                    && !step_used(device, *first)
+                    && !step_used(device, first.saturating_add(1))
+            })
+        })
 }
 
 /// Checks an MFA code (STS `TokenCode`) for the device `serial_number` of `account`.
 ///
 /// `Some` when the device exists, is enabled (assigned to a user) and `code` is its code
 /// for a step within one step of now, on the business clock (`now`) or the wall clock
-/// (`wall_now`), not used yet on that clock; `None` for a wrong, old or already used code,
-/// or no such (enabled) device. A caller that accepts the code then calls
+/// (`wall_now`), never accepted before; `None` for a wrong, old or already used code, or
+/// no such (enabled) device. A caller that accepts the code then calls
 /// [`record_mfa_use`] in the same transaction, so it works once.
 pub fn verify_mfa_token(
     tx: &dyn ReadTx,
@@ -215,28 +282,24 @@ pub fn verify_mfa_token(
     else {
         return Ok(None);
     };
-    if device.user_name.is_none() || device.enable_date.is_none() {
+    if device.user_name.is_none() || device.enable_date.is_none() || !is_code(code) {
         return Ok(None);
     }
     let seed = open_seed(master_key, &device.serial_number, &device.sealed_seed)?;
-    for (center, last) in [
-        (device_step(&device, now), device.last_used_step),
-        (device_step(&device, wall_now), device.last_used_wall_step),
-    ] {
+    for (center, last) in clocks(&device, now, wall_now) {
         let (earliest, latest) = window_after(center, last);
-        if earliest > latest {
-            continue;
-        }
-        if let Some(step) = find_step(&seed, code, earliest, latest) {
+        let found =
+            (earliest..=latest).find(|&s| !step_used(&device, s) && code_matches(&seed, s, code));
+        if let Some(step) = found {
             return Ok(Some(accepted_at(&device, step, now, wall_now)));
         }
     }
     Ok(None)
 }
 
-/// Records that the accepted code's step was used, on each clock it was current on.
-/// Fails with `InvalidAuthenticationCode` when it was already used there, so a code never
-/// works twice. Callers other than IAM map that error to their own.
+/// Records that the accepted code's step was used ([`remember`]). Fails with
+/// `InvalidAuthenticationCode` when it was already used, so a code never works twice.
+/// Callers other than IAM map that error to their own.
 pub fn record_mfa_use(
     tx: &mut dyn WriteTx,
     account: &str,
@@ -250,22 +313,13 @@ pub fn record_mfa_use(
         ))
         .into());
     };
-    let used = |last: Option<u64>| last.is_some_and(|last| accepted.step <= last);
-    if (accepted.business && used(device.last_used_step))
-        || (accepted.wall && used(device.last_used_wall_step))
-        || !(accepted.business || accepted.wall)
-    {
+    if step_used(&device, accepted.step) || !(accepted.business || accepted.wall) {
         return Err(IamError::InvalidAuthenticationCode(
             "Authentication code for device is not valid.".into(),
         )
         .into());
     }
-    if accepted.business {
-        device.last_used_step = Some(accepted.step);
-    }
-    if accepted.wall {
-        device.last_used_wall_step = Some(accepted.step);
-    }
+    remember(&mut device, accepted);
     model::put(tx, &key, &device)
 }
 

@@ -205,12 +205,8 @@ def test_organizations_requests_are_checked_before_anything_is_read(endpoint, ta
 
 @pytest.mark.parametrize("max_items", [0, 1001])
 def test_iam_max_items_out_of_range(endpoint, max_items):
-    import boto3
-    import botocore.config
-
     # boto3 would refuse 0 itself; the server must too.
-    iam = boto3.session.Session(aws_access_key_id=ROOT_AK, aws_secret_access_key=ROOT_SK, region_name="us-east-1").client(
-        "iam", endpoint_url=endpoint, config=botocore.config.Config(parameter_validation=False))
+    iam = client(endpoint, "iam", validate=False)
     for call in (lambda: iam.list_users(MaxItems=max_items), lambda: iam.list_mfa_devices(MaxItems=max_items),
                  lambda: iam.list_account_aliases(MaxItems=max_items),
                  lambda: iam.list_policy_versions(PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess", MaxItems=max_items)):
@@ -220,19 +216,10 @@ def test_iam_max_items_out_of_range(endpoint, max_items):
         assert f"Value '{max_items}' at 'maxItems'" in e.value.response["Error"]["Message"]
 
 
-def unvalidated(endpoint, service):
-    """A boto3 client that sends what it is given (boto3 would refuse these itself)."""
-    import boto3
-    import botocore.config
-
-    return boto3.session.Session(aws_access_key_id=ROOT_AK, aws_secret_access_key=ROOT_SK, region_name="us-east-1").client(
-        service, endpoint_url=endpoint, config=botocore.config.Config(parameter_validation=False))
-
-
 def test_members_out_of_their_models_bounds_are_validation_errors(endpoint):
     """Lengths, counts and patterns from the botocore models, found unchecked by a probe:
     each is AWS's ValidationException, and nothing changes."""
-    kms, sm, ct, ssm = (unvalidated(endpoint, s) for s in ("kms", "secretsmanager", "cloudtrail", "ssm"))
+    kms, sm, ct, ssm = (client(endpoint, s, validate=False) for s in ("kms", "secretsmanager", "cloudtrail", "ssm"))
     mac_key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     sm.create_secret(Name="bounds", SecretString="v")

@@ -560,12 +560,14 @@ def test_the_root_users_own_key_is_an_iam_access_key(endpoint, aws_cli):
     assert e.value.response["Error"]["Code"] == "LimitExceeded"
     # With the second key, the root user retires the first, as the seed says to.
     root2 = client(endpoint, "iam", ak=second["AccessKeyId"], sk=second["SecretAccessKey"])
-    root2.update_access_key(AccessKeyId=ROOT_AK, Status="Inactive")
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        iam.list_access_keys()
-    assert e.value.response["Error"]["Code"] == "InvalidClientTokenId"
-    root2.delete_access_key(AccessKeyId=ROOT_AK)
-    assert [k["AccessKeyId"] for k in root2.list_access_keys()["AccessKeyMetadata"]] == [second["AccessKeyId"]]
-    # A reset restores the data dir's root key (and only it).
-    assert admin(endpoint, "/_palisade/reset", {}, ak=second["AccessKeyId"], sk=second["SecretAccessKey"])[0] == 200
+    try:
+        root2.update_access_key(AccessKeyId=ROOT_AK, Status="Inactive")
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            iam.list_access_keys()
+        assert e.value.response["Error"]["Code"] == "InvalidClientTokenId"
+        root2.delete_access_key(AccessKeyId=ROOT_AK)
+        assert [k["AccessKeyId"] for k in root2.list_access_keys()["AccessKeyMetadata"]] == [second["AccessKeyId"]]
+    finally:
+        # A reset restores the data dir's root key (and only it); later tests sign with it.
+        assert admin(endpoint, "/_palisade/reset", {}, ak=second["AccessKeyId"], sk=second["SecretAccessKey"])[0] == 200
     assert [k["AccessKeyId"] for k in iam.list_access_keys()["AccessKeyMetadata"]] == [ROOT_AK]

@@ -252,14 +252,8 @@ def test_grant_tokens_and_constraints_are_checked(endpoint):
     """GrantTokens on every operation that takes them: at most 10, non-empty, and tokens KMS
     issued (InvalidGrantTokenException). Constraints: at most 8 pairs, values up to 384
     characters, symmetric encryption keys only; their keys match case-insensitively."""
-    import boto3
-    import botocore.config
-
-    from conftest import ROOT_AK, ROOT_SK
-
     k = kms(endpoint)
-    raw = boto3.session.Session(aws_access_key_id=ROOT_AK, aws_secret_access_key=ROOT_SK, region_name="us-east-1").client(
-        "kms", endpoint_url=endpoint, config=botocore.config.Config(parameter_validation=False))
+    raw = client(endpoint, "kms", validate=False)
     key = new_key(k)["KeyId"]
     real = k.create_grant(KeyId=key, GranteePrincipal=ROLE_ARN, Operations=["Encrypt"])["GrantToken"]
     k.encrypt(KeyId=key, Plaintext=b"x", GrantTokens=[real])

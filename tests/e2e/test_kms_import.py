@@ -177,15 +177,11 @@ def test_key_material_ids(endpoint):
     """ImportKeyMaterial and DeleteImportedKeyMaterial answer the material's KeyMaterialId (64
     hex digits); a KeyMaterialId that is malformed or names no material of the key is
     refused and nothing changes; ImportType takes only its two values."""
-    import boto3
-    import botocore.config
-
-    from conftest import ROOT_AK, ROOT_SK
+    from conftest import client
 
     k = kms(endpoint)
     # boto3 would refuse some of these itself; the server must too.
-    raw = boto3.session.Session(aws_access_key_id=ROOT_AK, aws_secret_access_key=ROOT_SK, region_name="us-east-1").client(
-        "kms", endpoint_url=endpoint, config=botocore.config.Config(parameter_validation=False))
+    raw = client(endpoint, "kms", validate=False)
     key = new_key(k, Origin="EXTERNAL")["KeyId"]
     material = os.urandom(32)
     p = k.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")

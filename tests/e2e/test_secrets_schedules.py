@@ -5,12 +5,10 @@ Palisade rotates when a window opens; NextRotationDate is the window's last seco
 import datetime
 import json
 
-import boto3
-import botocore.config
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, ROOT_AK, ROOT_SK, admin, client
+from conftest import ACCOUNT, admin, client
 
 REGION = "us-east-1"
 RANDOM_ROTATOR = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:palisade-rotation-random-password"
@@ -108,8 +106,7 @@ def test_schedule_with_the_aws_cli(endpoint, aws_cli):
 
 def test_bad_rules_are_refused_and_change_nothing(endpoint):
     sm = client(endpoint, "secretsmanager")
-    raw = boto3.session.Session(aws_access_key_id=ROOT_AK, aws_secret_access_key=ROOT_SK, region_name=REGION).client(
-        "secretsmanager", endpoint_url=endpoint, config=botocore.config.Config(parameter_validation=False))
+    raw = client(endpoint, "secretsmanager", region=REGION, validate=False)
     sm.create_secret(Name="w/bad", SecretString="v1")
     cases = [
         ({"ScheduleExpression": "rate(1 day)", "Duration": "25h"}, "InvalidParameterException"),

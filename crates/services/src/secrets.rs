@@ -2749,8 +2749,11 @@ fn update_secret(
                 .check_usable()
                 .map_err(kms_failure(false))?;
         }
-        s.kms_key_id = k;
-        reseal_labeled(tx, env, ctx, &mut s)?;
+        // The same key as given before: nothing to reseal.
+        if k != s.kms_key_id {
+            s.kms_key_id = k;
+            reseal_labeled(tx, env, ctx, &mut s)?;
+        }
     }
     s.last_changed = ctx.now;
     let mut o = arn_name(&s);

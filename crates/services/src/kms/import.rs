@@ -366,8 +366,8 @@ pub(super) fn import_material(
         ));
     }
     let fp = fingerprint(&material);
-    // Reimporting names the material it reimports.
-    if let (Some(id), Some(_)) = (&i.key_material_id, &r.fingerprint) {
+    // Reimporting names the material it reimports (a key never imported has none).
+    if let Some(id) = &i.key_material_id {
         if let Err(e) = named_material(&k, &r, id) {
             material.fill(0);
             return Err(e);

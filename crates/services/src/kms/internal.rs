@@ -74,6 +74,8 @@ fn managed_key(
     if let Some(a) = store::get_alias(tx, &account, &region, &alias)? {
         if let Some(k) = store::get_key(tx, &account, &region, &a.target_key_id)? {
             if !k.deleted(ctx.now) {
+                // Made before AWS managed keys rotated: their yearly rotation starts now.
+                super::rotation::ensure_managed(tx, &k, ctx.now)?;
                 return Ok((k, false));
             }
         }

@@ -90,6 +90,19 @@ pub(super) fn start_managed(
     put(tx, &r)
 }
 
+/// [`start_managed`] for an AWS managed key from a data dir made before they rotated
+/// (one read when it already rotates).
+pub(super) fn ensure_managed(
+    tx: &mut dyn WriteTx,
+    k: &KeyRecord,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    if get(tx, k)?.is_none() {
+        start_managed(tx, k, now)?;
+    }
+    Ok(())
+}
+
 fn rotation_key(account: &str, region: &str, key_id: &str) -> Vec<u8> {
     Key::new()
         .str("kmsrot")

@@ -390,8 +390,9 @@ def test_credential_report(endpoint, aws_cli, iam):
     rc, out, stderr = aws_cli("iam", "get-credential-report", "--query", "Content", "--output", "text")
     assert rc == 0, stderr
     text = base64.b64decode(out.strip()).decode()
-    unused = [line.split(",") for line in text.splitlines()[1:] if line.split(",")[10] != "N/A"]
-    assert unused == []  # nothing used yet: every access_key_1_last_used_date is N/A
+    used = [line.split(",") for line in text.splitlines()[1:] if line.split(",")[10] != "N/A"]
+    # Only the root user's own key (this test's) has an access_key_1_last_used_date yet.
+    assert [u[0] for u in used] == ["<root_account>"]
 
     # Reports expire after four hours of business time; a new one is generated then.
     status_code, _ = admin(endpoint, "/_palisade/clock", {"advance_seconds": 4 * 3600 + 60})
@@ -418,8 +419,8 @@ def test_seed_credential_report_pipeline(aws_cli, endpoint, tmp_path):
          "awk -F',' 'NR>1 && $11!=\"N/A\" {print $1, $11}'; echo rc=${PIPESTATUS[0]}${PIPESTATUS[1]}"],
         capture_output=True, env=env, timeout=60,
     )
-    # The root user's own access key (column 11: access_key_1_last_rotated) is what the
-    # seed's audit looks for.
+    # The root user's own access key, used by this test (column 11:
+    # access_key_1_last_used_date), is what the seed's audit finds.
     lines = p.stdout.decode().strip().splitlines()
     assert lines[-1] == "rc=00", p.stderr.decode()
     assert [l.split()[0] for l in lines[:-1]] == ["<root_account>"]

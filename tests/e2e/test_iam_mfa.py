@@ -265,18 +265,24 @@ def test_seed_mfa_status_loop(aws_cli, iam):
     assert result == {"alex": serial, "maya": "None"}
 
 
+def session_token_user(endpoint, iam, name):
+    """A user with a (not yet enabled) virtual MFA device, allowed GetSessionToken:
+    (serial, seed, its STS client)."""
+    iam.create_user(UserName=name)
+    serial, seed = new_device(iam, f"{name}-phone")
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    iam.put_user_policy(UserName=name, PolicyName="sts", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:GetSessionToken", "Resource": "*"}]}))
+    return serial, seed, client(endpoint, "sts", ak=key["AccessKeyId"], sk=key["SecretAccessKey"])
+
+
 def test_codes_from_a_real_authenticator_work_after_the_business_clock_moved(endpoint, iam):
     """AWS has only real time: an authenticator app's code (wall clock) keeps working while
     the business clock is set elsewhere (here 2030), for EnableMFADevice and STS; codes
     for the business time work too, and each works once on its clock."""
     import time
 
-    iam.create_user(UserName="wall")
-    serial, seed = new_device(iam, "wall-phone")
-    key = iam.create_access_key(UserName="wall")["AccessKey"]
-    iam.put_user_policy(UserName="wall", PolicyName="sts", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:GetSessionToken", "Resource": "*"}]}))
-    sts = client(endpoint, "sts", ak=key["AccessKeyId"], sk=key["SecretAccessKey"])
+    serial, seed, sts = session_token_user(endpoint, iam, "wall")
 
     def wall_step():
         # Stay clear of a step boundary so the pair below is current when it arrives.
@@ -312,12 +318,7 @@ def test_a_code_works_once_whichever_clock_it_is_current_on(endpoint, iam):
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     assert admin(endpoint, "/_palisade/clock", {"set": now.isoformat().replace("+00:00", "Z")})[0] == 200
     w = int(time.time()) // 30
-    iam.create_user(UserName="once")
-    serial, seed = new_device(iam, "once-phone")
-    key = iam.create_access_key(UserName="once")["AccessKey"]
-    iam.put_user_policy(UserName="once", PolicyName="sts", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:GetSessionToken", "Resource": "*"}]}))
-    sts = client(endpoint, "sts", ak=key["AccessKeyId"], sk=key["SecretAccessKey"])
+    serial, seed, sts = session_token_user(endpoint, iam, "once")
 
     def refused(step):
         with pytest.raises(botocore.exceptions.ClientError) as e:

@@ -39,4 +39,5 @@ pub use eval::{
     Evaluation, MatchedStatement, PolicySet, PolicySource, Request, ResourcePolicy,
     ResourcePolicyType,
 };
+pub use pattern::split_arn;
 pub use policy::{Effect, ParseError, Policy, PolicyKind, Statement, Version};

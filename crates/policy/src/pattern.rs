@@ -176,7 +176,7 @@ pub(crate) fn glob_match(p: &[Tok], s: &[u8], ci: bool) -> bool {
 /// Splits an ARN-shaped string into its first five colon-separated segments and the rest
 /// (the resource part, which may itself contain colons). Returns `None` unless the string
 /// starts with `arn:` and has at least six segments.
-pub(crate) fn split_arn(s: &str) -> Option<[&str; 6]> {
+pub fn split_arn(s: &str) -> Option<[&str; 6]> {
     let mut it = s.splitn(6, ':');
     let a = it.next()?;
     let b = it.next()?;

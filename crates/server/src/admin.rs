@@ -56,14 +56,16 @@ pub async fn handle(
     let env = app.env.clone();
     match (parts.method.clone(), path) {
         (http::Method::POST, "/_palisade/reset") => {
-            let app = app.clone();
+            let app2 = app.clone();
             let done = tokio::task::spawn_blocking(move || {
-                accounts::reset(&app.env, &app.root_access_key_id)
+                accounts::reset(&app2.env, &app2.root_access_key_id)
             })
             .await;
             match done {
                 Ok(Ok(())) => {
                     env.authorizer.invalidate();
+                    // The wiped keys' last uses are gone: the next use of each is written.
+                    app.key_use.lock().clear();
                     wire::admin_json(200, json!({"status": "reset"}), request_id)
                 }
                 _ => internal(request_id),

@@ -904,15 +904,7 @@ fn is_region(r: &str) -> bool {
 /// policies accept although its account is not an account ID (CloudFront Developer Guide,
 /// "Restricting access to an Amazon S3 origin": the OAI's ARN in a bucket policy).
 fn is_cloudfront_oai(arn: &str) -> bool {
-    let mut it = arn.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some("cloudfront"), Some(res)) = (
-        it.next(),
-        it.next(),
-        it.next(),
-        it.next(),
-        it.next(),
-        it.next(),
-    ) else {
+    let Some([_, partition, "iam", "", "cloudfront", res]) = crate::pattern::split_arn(arn) else {
         return false;
     };
     let id = res.strip_prefix("user/CloudFront Origin Access Identity ");

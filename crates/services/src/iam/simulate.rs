@@ -403,15 +403,7 @@ fn is_date(v: &str) -> bool {
 
 /// `arn:PARTITION:iam::ACCOUNT:(user|group|role)/[path/]NAME` -> (account, kind, name).
 fn parse_entity_arn(arn: &str) -> Option<(&str, EntityKind, &str)> {
-    let mut it = arn.splitn(6, ':');
-    let (Some("arn"), Some(_), Some("iam"), Some(""), Some(account), Some(resource)) = (
-        it.next(),
-        it.next(),
-        it.next(),
-        it.next(),
-        it.next(),
-        it.next(),
-    ) else {
+    let Some([_, _, "iam", "", account, resource]) = palisade_policy::split_arn(arn) else {
         return None;
     };
     let (kind, rest) = resource.split_once('/')?;

@@ -215,6 +215,12 @@ def test_error_cases(endpoint, aws_cli):
     with pytest.raises(ClientError) as e:
         s.create_secret(Name="e2", SecretString="v", AddReplicaRegions=[{"Region": PRIMARY}])
     assert error(e) == ("InvalidParameterException", "Invalid replica region.")
+    # Names of the model's pattern that are no region of the aws partition; nothing made.
+    for region in ("moon-1", "cn-north-1", "us-gov-west-1"):
+        with pytest.raises(ClientError) as e:
+            s.create_secret(Name="e3", SecretString="v", AddReplicaRegions=[{"Region": region}])
+        assert error(e) == ("InvalidParameterException", "Invalid replica region."), region
+    assert [x["Name"] for x in s.list_secrets()["SecretList"]] == ["e"]
     with pytest.raises(ClientError) as e:
         s.describe_secret(SecretId="e2")  # nothing half-written
     assert error(e)[0] == "ResourceNotFoundException"

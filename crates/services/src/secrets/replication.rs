@@ -106,6 +106,23 @@ fn invalid_region() -> ApiError {
     invalid_param("Invalid replica region.")
 }
 
+/// Whether `region` is a region name of the aws partition, the one this server serves
+/// (botocore's endpoints data: `^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$`); a replica
+/// elsewhere (`moon-1`, `cn-north-1`) is not a region AWS can replicate to from here.
+fn in_aws_partition(region: &str) -> bool {
+    let mut parts = region.split('-');
+    let (Some(area), Some(name), Some(number), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"].contains(&area)
+        && !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn region_ctx(ctx: &RequestContext, region: &str) -> RequestContext {
     let mut c = ctx.clone();
     c.region = region.to_owned();
@@ -335,7 +352,7 @@ pub(super) fn add_replicas(
     let mut wanted: Vec<(String, Option<String>)> = Vec::new();
     for r in regions {
         let region = r.region.clone().ok_or_else(invalid_region)?;
-        if region == p.region {
+        if region == p.region || !in_aws_partition(&region) {
             return Err(invalid_region());
         }
         let key = r.kms_key_id.clone().filter(|k| !k.is_empty());

@@ -424,6 +424,16 @@ def test_bad_input(endpoint):
     assert status == 400 and body["__type"].endswith("ValidationException")
     status, body = raw_call(endpoint, "Encrypt", {"KeyId": md["KeyId"], "Plaintext": 5})
     assert status == 400 and body["__type"].endswith("SerializationException")
+    # A structure given as an array (serde would fill it by position) is the wrong type,
+    # at any depth, and changes nothing.
+    for action, body in (("CreateKey", {"Tags": [["app", "pettracker"]]}),
+                         ("TagResource", {"KeyId": md["KeyId"], "Tags": [["app", "other"]]}),
+                         ("CreateGrant", {"KeyId": md["KeyId"], "GranteePrincipal": f"arn:aws:iam::{ACCOUNT}:root",
+                                          "Operations": ["Decrypt"], "Constraints": [{"a": "b"}]})):
+        status, resp = raw_call(endpoint, action, body)
+        assert status == 400 and resp["__type"].endswith("SerializationException"), (action, resp)
+    assert k.list_resource_tags(KeyId=md["KeyId"])["Tags"] == []
+    assert k.list_grants(KeyId=md["KeyId"])["Grants"] == []
     # Nothing half-created by the failed CreateKey calls.
     assert [x["KeyId"] for x in k.list_keys()["Keys"]] == [md["KeyId"]]
 

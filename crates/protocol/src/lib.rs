@@ -2,6 +2,7 @@
 //! codecs and AWS's error bodies. Knows HTTP shapes (the `http` crate) but nothing of any
 //! service's logic.
 
+pub mod json;
 pub mod query;
 pub mod sigv4;
 pub mod xml;

@@ -33,7 +33,7 @@ impl Input<'_> {
                         "The request body contains a value of the wrong type or an unknown value.",
                     )),
                 };
-                serde_json::from_slice(body).map_err(json_error)
+                palisade_protocol::json::from_slice(body).map_err(json_error)
             }
         }
     }

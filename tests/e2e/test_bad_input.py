@@ -161,6 +161,17 @@ def test_simulator_parse_errors_do_not_leak_parser_text(endpoint):
     message = e.value.response["Error"]["Message"]
     assert "Syntax errors in policy." in message
     assert "line 1" not in message and "key must be a string" not in message
+    # STS session policies the same way.
+    from conftest import admin_client
+    iam.create_role(RoleName="leak", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]}))
+    bad_condition = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"StringEqualz": {"aws:username": "a"}}}]})
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        admin_client(endpoint, "sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/leak", RoleSessionName="leak",
+                                                  Policy=bad_condition)
+    assert e.value.response["Error"] == {"Type": "Sender", "Code": "MalformedPolicyDocument",
+                                         "Message": "Syntax errors in policy."}
 
 
 @pytest.mark.parametrize(

@@ -630,11 +630,11 @@ fn session_policies(
     if let Some(doc) = policy {
         any = true;
         let min = minify(doc)?;
-        Policy::parse(doc, PolicyKind::Session).map_err(|e| {
-            ApiError::from(StsError::MalformedPolicyDocument(format!(
-                "Syntax errors in policy. ({}: {})",
-                e.path, e.message
-            )))
+        // AWS does not echo the parser's words (serde's types and positions); nor do we.
+        Policy::parse(doc, PolicyKind::Session).map_err(|_| {
+            ApiError::from(StsError::MalformedPolicyDocument(
+                "Syntax errors in policy.".into(),
+            ))
         })?;
         packed += min.chars().count();
         documents.push(doc.to_owned());

@@ -43,17 +43,22 @@ fn seal_root_secret(master: &MasterKey, akid: &str, secret: &str) -> Result<Stri
     Ok(base64::engine::general_purpose::STANDARD.encode(sealed))
 }
 
+/// The data dir's bootstrap record, once the first start wrote it.
+fn bootstrap_record(store: &dyn Store) -> Result<Option<BootstrapRecord>, ApiError> {
+    let mut raw = None;
+    store.read(&mut |tx| {
+        raw = tx.get(&keyspace::meta("bootstrap"))?;
+        Ok(())
+    })?;
+    raw.map(|r| serde_json::from_slice(&r).map_err(ApiError::internal))
+        .transpose()
+}
+
 /// The root key's secret: from the bootstrap record, else (data dirs from before it was
 /// kept there) from the credential itself.
 fn root_secret(env: &Env, akid: &str) -> Result<String, ApiError> {
     use base64::Engine as _;
-    let mut raw = None;
-    env.store.read(&mut |tx| {
-        raw = tx.get(&keyspace::meta("bootstrap"))?;
-        Ok(())
-    })?;
-    let sealed = raw
-        .and_then(|r| serde_json::from_slice::<BootstrapRecord>(&r).ok())
+    let sealed = bootstrap_record(env.store.as_ref())?
         .and_then(|r| r.sealed_root_secret)
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
     if let Some(sealed) = sealed {
@@ -162,13 +167,7 @@ pub fn bootstrap(
     account_id: &str,
     root_key: Option<(String, String)>,
 ) -> Result<Bootstrap, ApiError> {
-    let mut existing = None;
-    store.read(&mut |tx| {
-        existing = tx.get(&keyspace::meta("bootstrap"))?;
-        Ok(())
-    })?;
-    if let Some(raw) = existing {
-        let rec: BootstrapRecord = serde_json::from_slice(&raw).map_err(ApiError::internal)?;
+    if let Some(rec) = bootstrap_record(store)? {
         backfill_root_key(store, master, &rec)?;
         return Ok(Bootstrap {
             account_id: rec.management_account,

@@ -6,7 +6,8 @@
 //! move it can compute codes for the time they set, and the wall clock, so a real
 //! authenticator app (or `pyotp.TOTP(seed).now()`) keeps working after the business clock
 //! moved, as it would on AWS, which has only real time. Each clock keeps its own last
-//! accepted step: a code works once on either. A seed is only ever in clear in memory: at
+//! accepted step, and the device remembers its recent accepted steps: a code works once,
+//! whichever clock it is current on. A seed is only ever in clear in memory: at
 //! rest it is sealed under the master key, bound to the device's serial number.
 
 use super::{error::IamError, model};
@@ -103,12 +104,18 @@ fn code_matches(secret: &[u8], step: u64, given: &str) -> bool {
     aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), given.as_bytes()).is_ok()
 }
 
-/// The step in `from..=to` whose code is `given`, if any (earliest first).
-pub fn find_step(secret: &[u8], given: &str, from: u64, to: u64) -> Option<u64> {
+/// The earliest step in `from..=to` that `usable` allows and whose code is `given`.
+pub fn find_step(
+    secret: &[u8],
+    given: &str,
+    from: u64,
+    to: u64,
+    usable: impl Fn(u64) -> bool,
+) -> Option<u64> {
     if !is_code(given) {
         return None;
     }
-    (from..=to).find(|&s| code_matches(secret, s, given))
+    (from..=to).find(|&s| usable(s) && code_matches(secret, s, given))
 }
 
 /// The step `s` where `code1` is the code of `s` and `code2` that of `s + 1`, with `s + 1`
@@ -282,15 +289,13 @@ pub fn verify_mfa_token(
     else {
         return Ok(None);
     };
-    if device.user_name.is_none() || device.enable_date.is_none() || !is_code(code) {
+    if device.user_name.is_none() || device.enable_date.is_none() {
         return Ok(None);
     }
     let seed = open_seed(master_key, &device.serial_number, &device.sealed_seed)?;
     for (center, last) in clocks(&device, now, wall_now) {
         let (earliest, latest) = window_after(center, last);
-        let found =
-            (earliest..=latest).find(|&s| !step_used(&device, s) && code_matches(&seed, s, code));
-        if let Some(step) = found {
+        if let Some(step) = find_step(&seed, code, earliest, latest, |s| !step_used(&device, s)) {
             return Ok(Some(accepted_at(&device, step, now, wall_now)));
         }
     }
@@ -390,10 +395,21 @@ mod tests {
     fn windows_and_consecutive_codes() {
         let t = 1_000_000u64;
         let c = |s| code(RFC_SECRET, s);
-        assert_eq!(find_step(RFC_SECRET, &c(t), t - 1, t + 1), Some(t));
-        assert_eq!(find_step(RFC_SECRET, &c(t - 5), t - 1, t + 1), None);
-        assert_eq!(find_step(RFC_SECRET, "12345", t - 1, t + 1), None);
-        assert_eq!(find_step(RFC_SECRET, "abcdef", t - 1, t + 1), None);
+        assert_eq!(
+            find_step(RFC_SECRET, &c(t), t - 1, t + 1, |_| true),
+            Some(t)
+        );
+        // A step the caller may not use is skipped.
+        assert_eq!(find_step(RFC_SECRET, &c(t), t - 1, t + 1, |s| s != t), None);
+        assert_eq!(
+            find_step(RFC_SECRET, &c(t - 5), t - 1, t + 1, |_| true),
+            None
+        );
+        assert_eq!(find_step(RFC_SECRET, "12345", t - 1, t + 1, |_| true), None);
+        assert_eq!(
+            find_step(RFC_SECRET, "abcdef", t - 1, t + 1, |_| true),
+            None
+        );
         assert_eq!(
             find_consecutive(RFC_SECRET, &c(t - 1), &c(t), t, 1),
             Some(t - 1)

@@ -9,6 +9,12 @@ use std::{
     process::ExitCode,
 };
 
+/// mimalloc instead of the system allocator: the request path allocates many short-lived
+/// buffers on several threads, and glibc's malloc (with its fastbin consolidation) cost
+/// about a fifth of the CPU per request in `bench/run.sh` (see the README's numbers).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "palisade",

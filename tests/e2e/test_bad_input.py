@@ -353,3 +353,104 @@ def test_policies_naming_a_missing_user_or_role_are_refused(endpoint):
     assert e.value.response["Error"]["Code"] == "MalformedPolicyDocumentException"
     assert "ResourcePolicy" not in sm.get_resource_policy(SecretId="shared")
     sm.put_resource_policy(SecretId="shared", ResourcePolicy=resource_policy(real, "secretsmanager:GetSecretValue"))
+
+
+def _code(call):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        call()
+    return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize(
+    "op,params,field",
+    [
+        ("get_user", {"UserName": "bad name!"}, "userName"),
+        ("delete_role", {"RoleName": "a" * 65}, "roleName"),
+        ("get_group", {"GroupName": ""}, "groupName"),
+        ("get_instance_profile", {"InstanceProfileName": "a" * 129}, "instanceProfileName"),
+        ("get_user_policy", {"UserName": "u1", "PolicyName": "a" * 129}, "policyName"),
+        ("list_attached_role_policies", {"RoleName": "no/slash"}, "roleName"),
+        ("update_user", {"UserName": "u1", "NewUserName": "a" * 65}, "newUserName"),
+    ],
+)
+def test_iam_names_are_validated_on_every_operation(endpoint, op, params, field):
+    # The model's name shapes hold for reads, updates and deletes too: a malformed name
+    # is a ValidationError, not a NoSuchEntity for a name that could never exist.
+    iam = client(endpoint, "iam", validate=False)
+    code, message = _code(lambda: getattr(iam, op)(**params))
+    assert code == "ValidationError", (op, code, message)
+    assert f"at '{field}'" in message
+
+
+def test_iam_empty_name_says_minimum_length(endpoint):
+    iam = client(endpoint, "iam", validate=False)
+    code, message = _code(lambda: iam.get_role(RoleName=""))
+    assert code == "ValidationError"
+    assert "greater than or equal to 1" in message
+
+
+@pytest.mark.parametrize("keys", [[""], ["a" * 129], ["bad\nkey"]])
+def test_untag_keys_follow_the_tag_key_shape(endpoint, keys):
+    iam = client(endpoint, "iam", validate=False)
+    sm = client(endpoint, "secretsmanager", validate=False)
+    ssm = client(endpoint, "ssm", validate=False)
+    iam.create_user(UserName="u1", Tags=[{"Key": "keep", "Value": "v"}])
+    sm.create_secret(Name="s1", SecretString="x", Tags=[{"Key": "keep", "Value": "v"}])
+    ssm.put_parameter(Name="/p", Value="v", Type="String", Tags=[{"Key": "keep", "Value": "v"}])
+    for call, want in [
+        (lambda: iam.untag_user(UserName="u1", TagKeys=keys), "ValidationError"),
+        (lambda: sm.untag_resource(SecretId="s1", TagKeys=keys), "ValidationException"),
+        (
+            lambda: ssm.remove_tags_from_resource(ResourceType="Parameter", ResourceId="/p", TagKeys=keys),
+            "ValidationException",
+        ),
+    ]:
+        code, message = _code(call)
+        assert code == want, (code, message)
+        assert "at 'tagKeys'" in message
+    # Nothing was removed.
+    assert iam.list_user_tags(UserName="u1")["Tags"] == [{"Key": "keep", "Value": "v"}]
+    assert sm.describe_secret(SecretId="s1")["Tags"] == [{"Key": "keep", "Value": "v"}]
+
+
+@pytest.mark.parametrize(
+    "op,params",
+    [
+        ("generate_data_key", {"KeySpec": "AES_256"}),
+        ("generate_data_key_pair", {"KeyPairSpec": "RSA_2048"}),
+        ("generate_random", {"NumberOfBytes": 32}),
+    ],
+)
+def test_kms_recipient_never_gets_the_plaintext(endpoint, op, params):
+    # KMS answers a Recipient only with CiphertextForRecipient, for attestation documents
+    # signed by the AWS Nitro PKI; Palisade cannot verify those, so it refuses the call
+    # rather than return the plaintext the caller asked to keep out of its hands.
+    kms = client(endpoint, "kms", validate=False)
+    kid = kms.create_key()["KeyMetadata"]["KeyId"]
+    if op != "generate_random":
+        params = dict(params, KeyId=kid)
+    good = {"KeyEncryptionAlgorithm": "RSAES_OAEP_SHA_256", "AttestationDocument": b"not a nitro document"}
+    code, message = _code(lambda: getattr(kms, op)(Recipient=good, **params))
+    assert code == "ValidationException", message
+    assert "attestation document" in message.lower()
+    code, message = _code(
+        lambda: getattr(kms, op)(Recipient=dict(good, KeyEncryptionAlgorithm="BOGUS"), **params)
+    )
+    assert code == "ValidationException"
+    assert "recipient.keyEncryptionAlgorithm" in message
+    # Without Recipient the same call works.
+    assert getattr(kms, op)(**params)["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_kms_decrypt_with_recipient_is_refused(endpoint):
+    kms = client(endpoint, "kms", validate=False)
+    kid = kms.create_key()["KeyMetadata"]["KeyId"]
+    blob = kms.encrypt(KeyId=kid, Plaintext=b"secret")["CiphertextBlob"]
+    code, _ = _code(
+        lambda: kms.decrypt(
+            CiphertextBlob=blob,
+            Recipient={"KeyEncryptionAlgorithm": "RSAES_OAEP_SHA_256", "AttestationDocument": b"doc"},
+        )
+    )
+    assert code == "ValidationException"
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"secret"

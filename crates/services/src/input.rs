@@ -79,6 +79,23 @@ pub fn lower_camel(name: &str) -> String {
     }
 }
 
+/// AWS's validation message when a tag key given to an untag operation (IAM `Untag*`,
+/// Secrets Manager `UntagResource`, SSM `RemoveTagsFromResource`) is not 1..=128
+/// characters of the tag pattern, as the three models state it; `None` when all are.
+/// Each service answers it with its own code.
+pub fn untag_keys_violation(keys: &[String]) -> Option<String> {
+    let bad = keys.iter().any(|k| {
+        let n = k.chars().count();
+        n == 0 || n > 128 || !is_tag_text(k)
+    });
+    bad.then(|| {
+        format!(
+            "1 validation error detected: Value '[{}]' at 'tagKeys' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [\\p{{L}}\\p{{Z}}\\p{{N}}_.:/=+\\-@]+]",
+            keys.join(", ")
+        )
+    })
+}
+
 /// Whether `s` is made of what AWS's tag patterns allow, `[\p{L}\p{Z}\p{N}_.:/=+\-@]`:
 /// letters, separators (Unicode category Z: spaces, not tabs or newlines), numbers and
 /// `_.:/=+-@` (IAM, Organizations and SSM tag keys and values).

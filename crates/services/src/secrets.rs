@@ -1948,7 +1948,12 @@ pub fn decode(
         "RestoreSecret" => input.parse().map(O::RestoreSecret),
         "GetRandomPassword" => input.parse().map(O::GetRandomPassword),
         "TagResource" => input.parse().map(O::TagResource),
-        "UntagResource" => input.parse().map(O::UntagResource),
+        "UntagResource" => input.parse::<UntagResourceInput>().and_then(|i| {
+            match crate::input::untag_keys_violation(&i.tag_keys) {
+                Some(message) => Err(ApiError::new("ValidationException", 400, message)),
+                None => Ok(O::UntagResource(i)),
+            }
+        }),
         "PutResourcePolicy" => input.parse().map(O::PutResourcePolicy),
         "GetResourcePolicy" => input.parse().map(O::GetResourcePolicy),
         "DeleteResourcePolicy" => input.parse().map(O::DeleteResourcePolicy),

@@ -598,7 +598,12 @@ pub fn decode(
         "DeleteParameter" => input.parse().map(O::DeleteParameter),
         "DeleteParameters" => input.parse().map(O::DeleteParameters),
         "AddTagsToResource" => input.parse().map(O::AddTagsToResource),
-        "RemoveTagsFromResource" => input.parse().map(O::RemoveTagsFromResource),
+        "RemoveTagsFromResource" => input.parse::<RemoveTagsInput>().and_then(|i| {
+            match crate::input::untag_keys_violation(&i.tag_keys) {
+                Some(message) => Err(ApiError::new("ValidationException", 400, message)),
+                None => Ok(O::RemoveTagsFromResource(i)),
+            }
+        }),
         "ListTagsForResource" => input.parse().map(O::ListTagsForResource),
         _ => return None,
     };

@@ -16,6 +16,7 @@ pub mod instance_profiles;
 pub mod login_profiles;
 pub mod mfa;
 pub mod model;
+mod name_members;
 pub mod policies;
 pub mod principals;
 pub mod providers;
@@ -50,7 +51,26 @@ pub fn decode(action: &str, input: &Input<'_>) -> Option<Result<Box<dyn Operatio
         account::decode,
         simulate::decode,
     ];
-    areas.iter().find_map(|decode| decode(action, input))
+    let decoded = areas.iter().find_map(|decode| decode(action, input))?;
+    Some(decoded.and_then(|op| check_names(action, input).map(|()| op)))
+}
+
+/// Every name member of the call against its model shape, for reads, updates and
+/// deletes as much as for creates: IAM answers a malformed name with ValidationError,
+/// never NoSuchEntity.
+fn check_names(action: &str, input: &Input<'_>) -> Result<(), ApiError> {
+    let Input::Query(params) = input else {
+        return Ok(());
+    };
+    let table = name_members::NAME_MEMBERS;
+    let from = table.partition_point(|(op, _, _)| *op < action);
+    let rows = table.get(from..).unwrap_or_default();
+    for (_, member, max) in rows.iter().take_while(|(op, _, _)| *op == action) {
+        if let Some((_, value)) = params.iter().find(|(k, _)| k == member) {
+            model::validate_name(&crate::input::lower_camel(member), value, *max)?;
+        }
+    }
+    Ok(())
 }
 
 /// CloudTrail records IAM members in lowerCamelCase (`userName`, `policyArn`).

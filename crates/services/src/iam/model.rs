@@ -234,7 +234,14 @@ fn constraint(field: &str, value: &str, rule: &str) -> IamError {
 /// Names of users, groups, roles, policies, instance profiles: `[\w+=,.@-]+`, 1..=max.
 pub fn validate_name(field: &str, value: &str, max: usize) -> Result<(), IamError> {
     let len = value.chars().count();
-    if len == 0 || len > max {
+    if len == 0 {
+        return Err(constraint(
+            field,
+            value,
+            "Member must have length greater than or equal to 1",
+        ));
+    }
+    if len > max {
         return Err(constraint(
             field,
             value,

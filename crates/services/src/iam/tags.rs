@@ -164,7 +164,11 @@ pub fn decode(
             .and_then(|i| require(kind, &i.target()).map(|_| Operation::Tag(kind, i))),
         "Untag" => input
             .parse::<UntagInput>()
-            .and_then(|i| require(kind, &i.target()).map(|_| Operation::Untag(kind, i))),
+            .and_then(|i| require(kind, &i.target()).map(|_| i))
+            .and_then(|i| match crate::input::untag_keys_violation(&i.tag_keys) {
+                Some(message) => Err(ApiError::new("ValidationError", 400, message)),
+                None => Ok(Operation::Untag(kind, i)),
+            }),
         _ => input
             .parse::<ListTagsInput>()
             .and_then(|i| require(kind, &i.target()).map(|_| Operation::List(kind, i))),

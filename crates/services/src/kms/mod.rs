@@ -372,6 +372,66 @@ fn check_grant_tokens(input: &Input<'_>) -> Result<(), ApiError> {
     }
 }
 
+/// The operations that take a `Recipient` (an AWS Nitro Enclaves or NitroTPM attestation
+/// document whose public key should receive the plaintext instead of the caller).
+const RECIPIENT_OPERATIONS: [&str; 5] = [
+    "Decrypt",
+    "DeriveSharedSecret",
+    "GenerateDataKey",
+    "GenerateDataKeyPair",
+    "GenerateRandom",
+];
+
+/// `Recipient`: checked against the model, then refused. KMS accepts only attestation
+/// documents signed by the AWS Nitro PKI and answers them with `CiphertextForRecipient`
+/// and no plaintext; Palisade cannot verify such a signature, so it never answers a
+/// Recipient call at all rather than hand back the plaintext the caller asked to withhold.
+/// AWS documents no error code for a document it cannot verify; ValidationException, the
+/// code of every other malformed input to these operations, is inferred.
+fn check_recipient(action: &str, input: &Input<'_>) -> Result<(), ApiError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct RecipientInfo {
+        key_encryption_algorithm: Option<String>,
+        attestation_document: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct WithRecipient {
+        recipient: Option<RecipientInfo>,
+    }
+    let Input::Json(body) = input else {
+        return Ok(());
+    };
+    if !RECIPIENT_OPERATIONS.contains(&action) || !body.windows(9).any(|w| w == b"Recipient") {
+        return Ok(());
+    }
+    let Some(r) = input.parse::<WithRecipient>()?.recipient else {
+        return Ok(());
+    };
+    if let Some(alg) = r.key_encryption_algorithm.as_deref() {
+        if alg != "RSAES_OAEP_SHA_256" {
+            return Err(kerr::enum_violation(
+                alg,
+                "recipient.keyEncryptionAlgorithm",
+                &["RSAES_OAEP_SHA_256"],
+            ));
+        }
+    }
+    if let Some(doc) = r.attestation_document.as_deref() {
+        let bytes = unb64(doc, "Recipient.AttestationDocument")?;
+        if bytes.is_empty() {
+            return Err(kerr::too_short("recipient.attestationDocument", 1));
+        }
+        if bytes.len() > 262_144 {
+            return Err(kerr::too_long("recipient.attestationDocument", 262_144));
+        }
+    }
+    Err(kerr::validation(
+        "The attestation document in Recipient is not valid: it is not signed by the AWS Nitro PKI.",
+    ))
+}
+
 pub fn decode(
     action: &str,
     input: &Input<'_>,
@@ -434,6 +494,7 @@ pub fn decode(
     };
     Some(
         op.and_then(|op| check_grant_tokens(input).map(|()| op))
+            .and_then(|op| check_recipient(action, input).map(|()| op))
             .map(|op| Box::new(op) as Box<dyn crate::Operation>),
     )
 }

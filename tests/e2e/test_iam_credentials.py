@@ -297,6 +297,39 @@ def test_change_password_is_for_iam_users(iam):
     assert err(e)[0] == "InvalidUserType"
 
 
+def test_allow_users_to_change_password_lets_every_user_change_their_own(endpoint, iam):
+    """The password policy's AllowUsersToChangePassword is "the same as attaching
+    IAMUserChangePassword to all users": GetAccountPasswordPolicy, and ChangePassword on
+    oneself only. Without it a user with no policies can do neither."""
+    iam.create_user(UserName="kim")
+    iam.create_user(UserName="lee")
+    iam.create_login_profile(UserName="kim", Password="Kim-Passw0rd!!")
+    iam.create_login_profile(UserName="lee", Password="Lee-Passw0rd!!")
+    key = iam.create_access_key(UserName="kim")["AccessKey"]
+    kim = client(endpoint, "iam", ak=key["AccessKeyId"], sk=key["SecretAccessKey"])
+    iam.update_account_password_policy(MinimumPasswordLength=12, AllowUsersToChangePassword=False)
+    for call in (lambda: kim.get_account_password_policy(),
+                 lambda: kim.change_password(OldPassword="Kim-Passw0rd!!", NewPassword="Kim-Newer-Pw1!")):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert err(e)[0] == "AccessDenied"
+
+    iam.update_account_password_policy(MinimumPasswordLength=12, AllowUsersToChangePassword=True)
+    assert kim.get_account_password_policy()["PasswordPolicy"]["AllowUsersToChangePassword"] is True
+    kim.change_password(OldPassword="Kim-Passw0rd!!", NewPassword="Kim-Newer-Pw1!")
+    # Still only their own: other users and other actions stay denied.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kim.update_login_profile(UserName="lee", Password="Taken-Over-Pw1!")
+    assert err(e)[0] == "AccessDenied"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kim.list_users()
+    assert err(e)[0] == "AccessDenied"
+    # The password policy itself still applies to the change.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kim.change_password(OldPassword="Kim-Newer-Pw1!", NewPassword="short")
+    assert err(e)[0] == "PasswordPolicyViolation"
+
+
 def test_login_profile_errors(iam):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.create_login_profile(UserName="ghost", Password="Whatever-1!")

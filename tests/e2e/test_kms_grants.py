@@ -291,3 +291,25 @@ def test_grant_tokens_and_constraints_are_checked(endpoint):
     with pytest.raises(ClientError) as e:
         user.decrypt(CiphertextBlob=bad, EncryptionContext={"Department": "it"})
     assert error_code(e) == "AccessDeniedException"
+
+
+def test_constraints_do_not_bind_describe_key(endpoint):
+    """AWS's GrantConstraints: constraints apply to the operations that take an encryption
+    context; DescribeKey in a constrained grant works without one (the seed's grant of
+    Decrypt + DescribeKey with EncryptionContextEquals)."""
+    k = kms(endpoint)
+    key = new_key(k)["KeyId"]
+    ctx = {"app": "pettracker"}
+    blob = k.encrypt(KeyId=key, Plaintext=b"pet", EncryptionContext=ctx)["CiphertextBlob"]
+    ak, sk = make_user(endpoint)
+    user = client(endpoint, "kms", ak=ak, sk=sk)
+    with pytest.raises(ClientError) as e:
+        user.describe_key(KeyId=key)
+    assert error_code(e) == "AccessDeniedException"
+    k.create_grant(KeyId=key, GranteePrincipal=USER_ARN, Operations=["Decrypt", "DescribeKey"],
+                   Constraints={"EncryptionContextEquals": ctx})
+    assert user.describe_key(KeyId=key)["KeyMetadata"]["KeyId"] == key
+    assert user.decrypt(CiphertextBlob=blob, EncryptionContext=ctx)["Plaintext"] == b"pet"
+    with pytest.raises(ClientError) as e:
+        user.decrypt(CiphertextBlob=blob)
+    assert error_code(e) in ("AccessDeniedException", "InvalidCiphertextException")

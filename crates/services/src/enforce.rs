@@ -176,6 +176,12 @@ impl PolicyAuthorizer {
                             )?;
                         }
                     }
+                    if principal.kind == PrincipalKind::IAMUser {
+                        if let Some(p) = self_service_password_policy(tx, account, &principal.arn)?
+                        {
+                            out.identity.push(p);
+                        }
+                    }
                     self.boundary_and_tags(
                         tx,
                         account,
@@ -845,6 +851,32 @@ impl PolicyAuthorizer {
             })
         }
     }
+}
+
+/// What the account password policy's `AllowUsersToChangePassword` gives every IAM user:
+/// "the same as attaching [IAMUserChangePassword] to all users" (AWS's IAM guide), that is
+/// `iam:GetAccountPasswordPolicy`, and `iam:ChangePassword` on the user itself. An
+/// identity policy like any other, so boundaries and SCPs still limit it. The policy cache
+/// is dropped after every IAM write, UpdateAccountPasswordPolicy included.
+fn self_service_password_policy(
+    tx: &dyn ReadTx,
+    account: &str,
+    user_arn: &str,
+) -> Result<Option<Policy>, ApiError> {
+    let allowed = crate::iam::login_profiles::get_policy(tx, account)?
+        .is_some_and(|p| p.allow_users_to_change_password);
+    if !allowed {
+        return Ok(None);
+    }
+    let doc = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "iam:GetAccountPasswordPolicy", "Resource": "*"},
+            {"Effect": "Allow", "Action": "iam:ChangePassword", "Resource": user_arn},
+        ],
+    })
+    .to_string();
+    Ok(Policy::parse(&doc, PolicyKind::Identity).ok())
 }
 
 fn build_org(tx: &dyn ReadTx, account: &str, generation: u64) -> Result<AccountOrg, ApiError> {

@@ -698,12 +698,28 @@ pub fn grants_allow(
         return Ok(false);
     };
     let grants = scan(tx, key_grants_prefix(account, region, &key_id))?;
+    // Constraints bind only the operations that take an encryption context (and
+    // CreateGrant); "they don't apply to ... operations, such as DescribeKey or
+    // RetireGrant" (AWS's GrantConstraints).
+    let constrained = CONTEXT_OPERATIONS.contains(&op) || op == "CreateGrant";
     Ok(grants.iter().any(|g| {
         g.operations.iter().any(|o| o == op)
             && principal_matches(&g.grantee_principal, grantee_arn)
-            && constraints_hold(&g.constraints, encryption_context)
+            && (!constrained || constraints_hold(&g.constraints, encryption_context))
     }))
 }
+
+/// The grant operations that take an encryption context.
+const CONTEXT_OPERATIONS: [&str; 8] = [
+    "Decrypt",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateDataKeyWithoutPlaintext",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+];
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]

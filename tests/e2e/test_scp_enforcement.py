@@ -83,6 +83,25 @@ def test_region_allow_list_scp(endpoint, estate):
     assert "Keys" in client(endpoint, "kms", region="eu-central-1").list_keys()
 
 
+def test_global_services_are_requested_in_us_east_1(endpoint, estate):
+    """IAM and Organizations have one endpoint, in us-east-1: aws:RequestedRegion is
+    us-east-1 for their calls whatever region the client signs, so a region deny that
+    does not exempt them still lets them through (and denies KMS elsewhere)."""
+    orgs, root, _, accounts = estate
+    deny_elsewhere = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Action": "*", "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}}}]}
+    pid = orgs.create_policy(Content=json.dumps(deny_elsewhere), Description="us-east-1 only", Name="UsEast1",
+                             Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]["Id"]
+    orgs.attach_policy(PolicyId=pid, TargetId=root)
+    admin = assume_access_role(endpoint, accounts["Prod"])
+    assert "Roles" in session(endpoint, "iam", admin, region="eu-west-1").list_roles()
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        session(endpoint, "kms", admin, region="eu-west-1").list_keys()
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "Organization" in session(endpoint, "organizations", admin, region="eu-west-1").describe_organization()
+
+
 def test_cross_account_assume_role_from_dev_into_prod_with_mfa(endpoint, estate):
     _, _, _, accounts = estate
     dev, prod = accounts["Dev"], accounts["Prod"]

@@ -265,7 +265,13 @@ async fn api(
     let ctx = RequestContext {
         request_id: request_id.to_owned(),
         principal: cred.principal.clone(),
-        region: sig.scope.region.clone(),
+        // IAM and Organizations have one endpoint, in us-east-1: that is their calls'
+        // region (aws:RequestedRegion, CloudTrail's awsRegion) whatever the client signed.
+        region: if service.global {
+            "us-east-1".to_owned()
+        } else {
+            sig.scope.region.clone()
+        },
         source_ip: remote.ip().to_string(),
         user_agent: parts
             .headers

@@ -1248,6 +1248,23 @@ fn function_name(lambda_arn: &str) -> Option<&str> {
     name.split(':').next().filter(|n| !n.is_empty())
 }
 
+/// The built-in rotators' names (after [`ROTATOR_PREFIX`]), as CONTRACT.md lists them.
+const BUILT_IN_ROTATORS: [&str; 2] = ["random-password", "iam-access-key"];
+
+/// Whether Secrets Manager could invoke the rotation function `lambda_arn`: a built-in
+/// rotator or a registered hook. AWS invokes the function when rotation is configured
+/// (its createSecret step, or testSecret when not rotating immediately), so a function
+/// it cannot invoke fails RotateSecret and changes nothing.
+fn can_invoke(tx: &dyn ReadTx, lambda_arn: &str) -> Result<bool, ApiError> {
+    if let Some(name) = rotator(lambda_arn) {
+        return Ok(BUILT_IN_ROTATORS.contains(&name));
+    }
+    match function_name(lambda_arn) {
+        Some(name) => Ok(hooks::get(tx, name)?.is_some()),
+        None => Ok(false),
+    }
+}
+
 /// A built-in rotator, by its reserved function name.
 fn rotator(lambda_arn: &str) -> Option<&str> {
     function_name(lambda_arn)?.strip_prefix(ROTATOR_PREFIX)
@@ -1426,8 +1443,8 @@ fn create_pending(
 ) -> Result<(SecretValue, Option<(String, String)>), String> {
     match strategy {
         "random-password" => {
-            let password = random_password(&GetRandomPasswordInput::default())
-                .map_err(|e| e.message)?;
+            let password =
+                random_password(&GetRandomPasswordInput::default()).map_err(|e| e.message)?;
             match current {
                 Some(SecretValue::Binary(_)) => {
                     Err("The random-password rotator rotates string secrets only.".into())
@@ -1466,7 +1483,13 @@ fn create_pending(
                 .map_err(|e| e.message)?;
             for k in keys {
                 if k.access_key_id != old && k.status == "Inactive" {
-                    iam_call(tx, env, ctx, "DeleteAccessKey", json!({"UserName": user, "AccessKeyId": k.access_key_id}))?;
+                    iam_call(
+                        tx,
+                        env,
+                        ctx,
+                        "DeleteAccessKey",
+                        json!({"UserName": user, "AccessKeyId": k.access_key_id}),
+                    )?;
                 }
             }
             let created = iam_call(tx, env, ctx, "CreateAccessKey", json!({"UserName": user}))?;
@@ -1480,10 +1503,14 @@ fn create_pending(
                 .ok_or("CreateAccessKey returned no secret")?;
             o.insert("AccessKeyId".into(), akid.into());
             o.insert("SecretAccessKey".into(), secret.into());
-            Ok((SecretValue::String(Value::Object(o).to_string()), Some((user, old))))
+            Ok((
+                SecretValue::String(Value::Object(o).to_string()),
+                Some((user, old)),
+            ))
         }
         other => Err(format!(
-            "Unknown built-in rotator {ROTATOR_PREFIX}{other}; built-in rotators are random-password and iam-access-key."
+            "Unknown built-in rotator {ROTATOR_PREFIX}{other}; built-in rotators are {}.",
+            BUILT_IN_ROTATORS.join(" and ")
         )),
     }
 }
@@ -3097,10 +3124,16 @@ fn rotate_secret(
     if let Some(l) = &i.rotation_lambda_arn {
         s.rotation_lambda_arn = Some(l.clone());
     }
-    if s.rotation_lambda_arn.is_none() {
+    let Some(function) = s.rotation_lambda_arn.as_deref() else {
         return Err(err(
             "InvalidRequestException",
             "No Lambda rotation function ARN is associated with this secret.",
+        ));
+    };
+    if !can_invoke(tx, function)? {
+        return Err(err(
+            "AccessDeniedException",
+            "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants access to the principal secretsmanager.amazonaws.com.",
         ));
     }
     if let Some(r) = &i.rotation_rules {

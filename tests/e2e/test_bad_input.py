@@ -454,3 +454,30 @@ def test_kms_decrypt_with_recipient_is_refused(endpoint):
     )
     assert code == "ValidationException"
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"secret"
+
+
+def test_kms_and_ssm_model_bounds_come_before_lookups(endpoint):
+    """Model constraints a probe found unchecked: each is a ValidationException, never a
+    NotFoundException that repeats the input or a silent 200."""
+    kms = client(endpoint, "kms", validate=False)
+    ssm = client(endpoint, "ssm", validate=False)
+    kid = kms.create_key()["KeyMetadata"]["KeyId"]
+    calls = [
+        lambda: kms.list_grants(KeyId=kid, GrantId=""),
+        lambda: kms.list_grants(KeyId=kid, GrantId="a" * 129),
+        lambda: kms.get_key_policy(KeyId=kid, PolicyName="a" * 129),
+        lambda: kms.put_key_policy(KeyId=kid, PolicyName="a" * 129, Policy="{}"),
+        lambda: kms.schedule_key_deletion(KeyId=""),
+        lambda: kms.schedule_key_deletion(KeyId="k" * 2049),
+        lambda: kms.put_key_policy(KeyId="", Policy="x"),
+        lambda: ssm.get_parameter(Name=""),
+        lambda: ssm.delete_parameter(Name=""),
+        lambda: ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": ["a" * 1025]}]),
+        lambda: ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [""]}]),
+    ]
+    for i, call in enumerate(calls):
+        code, message = _code(call)
+        assert code == "ValidationException", (i, code, message)
+        assert "k" * 100 not in message
+    # The key is untouched by the refused deletion calls.
+    assert kms.describe_key(KeyId=kid)["KeyMetadata"]["KeyState"] == "Enabled"

@@ -311,6 +311,11 @@ fn find_param(
     ctx: &RequestContext,
     raw: &str,
 ) -> Result<(Option<ParameterRecord>, Option<String>), ApiError> {
+    if raw.is_empty() {
+        return Err(validation(
+            "1 validation error detected: Value '' at 'name' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ));
+    }
     if raw.chars().count() > 2048 {
         return Err(too_long("name", "", 2048));
     }
@@ -1158,6 +1163,13 @@ fn check_filters(filters: &[StringFilter], by_path: bool) -> Result<(), ApiError
         }
         if values.len() > 50 {
             return Err(validation("1 validation error detected: Value at 'parameterFilters.1.member.values' failed to satisfy constraint: Member must have length less than or equal to 50"));
+        }
+        // ParameterStringFilterValue: 1..=1024 characters.
+        if values
+            .iter()
+            .any(|v| v.is_empty() || v.chars().count() > 1024)
+        {
+            return Err(validation("1 validation error detected: Value at 'parameterFilters.1.member.values' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1]"));
         }
         let option = f.option.as_deref();
         match key {

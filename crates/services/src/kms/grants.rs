@@ -452,6 +452,14 @@ pub(super) fn list(
 ) -> Result<Reply, ApiError> {
     check_key_id_len(&i.key_id, "keyId")?;
     let (limit, start) = paging(i.limit, &i.marker)?;
+    if let Some(id) = &i.grant_id {
+        // GrantIdType: 1..=128 characters.
+        match id.chars().count() {
+            0 => return Err(kerr::too_short("grantId", 1)),
+            n if n > 128 => return Err(kerr::too_long("grantId", 128)),
+            _ => {}
+        }
+    }
     if let Some(p) = &i.grantee_principal {
         check_principal(p, "granteePrincipal")?;
     }

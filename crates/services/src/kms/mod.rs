@@ -1275,6 +1275,7 @@ fn schedule_deletion(
     ctx: &RequestContext,
     i: &ScheduleKeyDeletionInput,
 ) -> Result<Reply, ApiError> {
+    check_key_id_len(&i.key_id, "keyId")?;
     let days = i.pending_window_in_days.unwrap_or(30);
     if !(1..=365).contains(&days) {
         return Err(kerr::out_of_range(days, "pendingWindowInDays", 1, 365));
@@ -1740,6 +1741,7 @@ fn mac_op(
 fn policy_name_ok(name: &Option<String>) -> Result<(), ApiError> {
     match name.as_deref() {
         None | Some("default") => Ok(()),
+        Some(n) if n.chars().count() > 128 => Err(kerr::too_long("policyName", 128)),
         Some(n) if n.is_empty() || !n.chars().all(|c| c.is_alphanumeric() || c == '_') => Err(kerr::validation(format!(
             "1 validation error detected: Value '{n}' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w]+"
         ))),
@@ -2656,6 +2658,7 @@ impl crate::Operation for Operation {
                 Ok(reply)
             }
             O::PutKeyPolicy(i) => {
+                check_key_id_len(&i.key_id, "keyId")?;
                 policy_name_ok(&i.policy_name)?;
                 check_key_policy(&i.policy)?;
                 key_policy_principals_exist(tx, &i.policy)?;

@@ -762,3 +762,59 @@ def test_changing_the_kms_key_reseals_labelled_versions_and_keeps_the_old_cipher
     s.put_secret_value(SecretId="rekey", SecretString="v4")
     current = [v for v in s.list_secret_version_ids(SecretId="rekey")["Versions"] if "AWSCURRENT" in v["VersionStages"]]
     assert current[0]["KmsKeyIds"] == [third]
+
+
+def test_kms_use_by_secrets_manager_and_ssm_is_in_cloudtrail(endpoint):
+    """KMS logs the requests Secrets Manager and SSM make for a caller: the caller's
+    identity with invokedBy the service, which is also the source address and user agent
+    (the seed's CloudTrail filters rely on invokedBy)."""
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="reader")
+    iam.put_user_policy(UserName="reader", PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [
+            "secretsmanager:GetSecretValue", "ssm:GetParameter", "kms:Decrypt"], "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="reader")["AccessKey"]
+    reader_sm = sm(endpoint, ak=key["AccessKeyId"], sk=key["SecretAccessKey"])
+    reader_ssm = client(endpoint, "ssm", ak=key["AccessKeyId"], sk=key["SecretAccessKey"])
+    s = sm(endpoint)
+    arn = s.create_secret(Name="pettracker/db", SecretString="pw")["ARN"]
+    client(endpoint, "ssm").put_parameter(Name="/pettracker/db", Value="pw", Type="SecureString")
+    assert reader_sm.get_secret_value(SecretId="pettracker/db")["SecretString"] == "pw"
+    assert reader_ssm.get_parameter(Name="/pettracker/db", WithDecryption=True)["Parameter"]["Value"] == "pw"
+
+    def kms_events(name):
+        out = []
+        for e in events(endpoint, name):
+            ev = json.loads(e["CloudTrailEvent"])
+            if ev["eventSource"] == "kms.amazonaws.com":
+                out.append(ev)
+        return out
+
+    created = [e for e in kms_events("GenerateDataKey")
+               if e["userIdentity"].get("invokedBy") == "secretsmanager.amazonaws.com"]
+    assert created and created[0]["userIdentity"]["arn"].endswith(":root")
+    assert created[0]["requestParameters"]["encryptionContext"]["SecretARN"] == arn
+    decrypts = {e["userIdentity"]["invokedBy"]: e for e in kms_events("Decrypt")
+                if e["userIdentity"]["arn"].endswith(":user/reader")}
+    assert set(decrypts) == {"secretsmanager.amazonaws.com", "ssm.amazonaws.com"}
+    for by, ev in decrypts.items():
+        assert ev["sourceIPAddress"] == by and ev["userAgent"] == by
+        assert ev["readOnly"] is True and "errorCode" not in ev
+        assert ev["resources"][0]["type"] == "AWS::KMS::Key"
+        assert ev["resources"][0]["ARN"].startswith(f"arn:aws:kms:us-east-1:{ACCOUNT}:key/")
+    assert decrypts["secretsmanager.amazonaws.com"]["requestParameters"]["encryptionContext"]["SecretARN"] == arn
+    # The caller's own events stay the service's, without invokedBy.
+    own = [json.loads(e["CloudTrailEvent"]) for e in events(endpoint, "GetSecretValue")]
+    assert own and all("invokedBy" not in ev["userIdentity"] for ev in own)
+    # A denied use is logged too, with its error: a customer managed key whose default
+    # policy leaves it to IAM, and a reader without kms:Decrypt.
+    cmk = client(endpoint, "kms").create_key()["KeyMetadata"]["Arn"]
+    s.create_secret(Name="pettracker/api", SecretString="k", KmsKeyId=cmk)
+    iam.delete_user_policy(UserName="reader", PolicyName="p")
+    iam.put_user_policy(UserName="reader", PolicyName="q", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                                                "Resource": "*"}]}))
+    with pytest.raises(ClientError):
+        reader_sm.get_secret_value(SecretId="pettracker/api")
+    denied = [e for e in kms_events("Decrypt") if "errorCode" in e]
+    assert denied and denied[0]["userIdentity"]["invokedBy"] == "secretsmanager.amazonaws.com"

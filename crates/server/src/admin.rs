@@ -234,6 +234,7 @@ fn authenticate(
         user_agent: String::new(),
         now: env.clock.now(),
         secure_transport: false,
+        invoked: Default::default(),
     };
     let allowed = |action: &&str| {
         let check = palisade_services::authz::AuthzCheck::new(*action, "*");

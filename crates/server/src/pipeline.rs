@@ -281,6 +281,7 @@ async fn api(
             .to_owned(),
         now,
         secure_transport: false,
+        invoked: Default::default(),
     };
     let op = match service.decode(&action, &input) {
         Ok(op) => op,
@@ -583,6 +584,9 @@ async fn run(
     commit(app, move |tx| {
         record_key_use(tx, key_use.as_ref())?;
         let mut result = None;
+        // Calls to other services from an earlier attempt (the snapshot try of a
+        // `reads_first` operation) are made again by this one.
+        ctx.invoked.clear();
         tx.nested(&mut |tx| {
             let r = op.write(tx, &env, &ctx);
             let ok = r.is_ok();

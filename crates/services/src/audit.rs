@@ -77,6 +77,9 @@ struct UserIdentity<'a> {
     /// Temporary credentials: how they were obtained.
     #[serde(skip_serializing_if = "Option::is_none")]
     session_context: Option<SessionContextJson<'a>>,
+    /// A call a service made for the caller (KMS used by Secrets Manager): that service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invoked_by: Option<&'a str>,
 }
 
 /// CloudTrail's `userIdentity.sessionContext`.
@@ -243,6 +246,7 @@ pub fn prepare(call: Call<'_>) -> Result<Prepared, StoreError> {
             access_key_id: &p.access_key_id,
             user_name: (p.kind == crate::PrincipalKind::IAMUser).then_some(p.user_name.as_str()),
             session_context: SessionContextJson::of(p),
+            invoked_by: None,
         },
         event_time: ctx
             .now
@@ -315,7 +319,95 @@ pub fn prepare(call: Call<'_>) -> Result<Prepared, StoreError> {
             records.push(copy_head.encode(&copy.to_string()));
         }
     }
+    for invoked in ctx.invoked.take() {
+        invoked_records(ctx, &invoked, &mut records)?;
+    }
     Ok(Prepared { records })
+}
+
+/// The records of a call a service made for the request ([`crate::context::InvokedCall`]):
+/// the called service's event, with the caller's identity, `invokedBy` and the calling
+/// service as source address and user agent, in the caller's account and, when the
+/// resource is another account's, in that account too.
+fn invoked_records(
+    ctx: &crate::RequestContext,
+    c: &crate::context::InvokedCall,
+    records: &mut Vec<Vec<u8>>,
+) -> Result<(), StoreError> {
+    let p = &ctx.principal;
+    let event_id = new_event_id(ctx.now);
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let mut accounts = vec![p.account_id.as_str()];
+    if c.resource_account != p.account_id {
+        accounts.push(&c.resource_account);
+    }
+    for (n, account) in accounts.into_iter().enumerate() {
+        let id = if n == 0 {
+            event_id.clone()
+        } else {
+            new_event_id(ctx.now)
+        };
+        let record = Record {
+            event_version: "1.09",
+            user_identity: UserIdentity {
+                kind: p.kind.as_str(),
+                principal_id: &p.principal_id,
+                arn: &p.arn,
+                account_id: &p.account_id,
+                access_key_id: &p.access_key_id,
+                user_name: (p.kind == crate::PrincipalKind::IAMUser)
+                    .then_some(p.user_name.as_str()),
+                session_context: SessionContextJson::of(p),
+                invoked_by: Some(&c.invoked_by),
+            },
+            event_time: ctx
+                .now
+                .replace_nanosecond(0)
+                .unwrap_or(ctx.now)
+                .format(&Rfc3339)
+                .unwrap_or_default(),
+            event_source: c.event_source,
+            event_name: c.event_name,
+            aws_region: &c.region,
+            source_ip_address: &c.invoked_by,
+            user_agent: &c.invoked_by,
+            error_code: c.error.as_ref().map(|e| e.0.as_str()),
+            error_message: c.error.as_ref().map(|e| e.1.as_str()),
+            request_parameters: Some(&c.request_parameters),
+            response_elements: None,
+            request_id: &request_id,
+            event_id: &id,
+            read_only: true,
+            resources: c
+                .resources
+                .iter()
+                .map(|(kind, arn)| ResourceRef {
+                    account_id: &c.resource_account,
+                    kind,
+                    arn,
+                })
+                .collect(),
+            event_type: "AwsApiCall",
+            management_event: true,
+            recipient_account_id: account,
+            event_category: "Management",
+        };
+        let json = serde_json::to_string(&record).map_err(|e| StoreError::Other(e.to_string()))?;
+        let head = Header {
+            account: Cow::Borrowed(account),
+            region: Cow::Borrowed(&c.region),
+            micros: micros(ctx.now),
+            event_id: Cow::Borrowed(&id),
+            event_name: Cow::Borrowed(c.event_name),
+            event_source: Cow::Borrowed(c.event_source),
+            read_only: true,
+            username: Cow::Borrowed(&p.user_name),
+            access_key_id: Cow::Borrowed(&p.access_key_id),
+            resources: borrowed(&c.resources),
+        };
+        records.push(head.encode(&json));
+    }
+    Ok(())
 }
 
 /// A new id for an event at `time` (the business clock's): a version-7 UUID, whose leading

@@ -324,6 +324,7 @@ mod tests {
             user_agent: "test".into(),
             now: time::OffsetDateTime::from_unix_timestamp(1_800_000_000 + n / 3).unwrap(),
             secure_transport: false,
+            invoked: Default::default(),
         }
     }
 

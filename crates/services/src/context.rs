@@ -124,6 +124,46 @@ pub struct RequestContext {
     /// The business clock's time for this request (see [`crate::clock`]).
     pub now: OffsetDateTime,
     pub secure_transport: bool,
+    /// Calls made to other services on this request's behalf (CloudTrail records them
+    /// beside the request's own event).
+    pub invoked: InvokedCalls,
+}
+
+/// One call a service made to another for a request, as CloudTrail records it: Secrets
+/// Manager's and SSM's use of KMS, logged by KMS with the caller's identity and
+/// `invokedBy` the calling service.
+#[derive(Debug, Clone)]
+pub struct InvokedCall {
+    /// The calling service, `secretsmanager.amazonaws.com`.
+    pub invoked_by: String,
+    /// The called service, `kms.amazonaws.com`.
+    pub event_source: &'static str,
+    pub event_name: &'static str,
+    pub region: String,
+    pub request_parameters: serde_json::Value,
+    /// CloudTrail `resources` (type, ARN) and the account that owns them.
+    pub resources: Vec<(String, String)>,
+    pub resource_account: String,
+    /// The call's error (code, message), if it failed.
+    pub error: Option<(String, String)>,
+}
+
+/// The [`InvokedCall`]s of one request; clones share the list (a request's context copied
+/// for another region still records into the request).
+#[derive(Debug, Clone, Default)]
+pub struct InvokedCalls(std::sync::Arc<parking_lot::Mutex<Vec<InvokedCall>>>);
+
+impl InvokedCalls {
+    pub fn push(&self, call: InvokedCall) {
+        self.0.lock().push(call);
+    }
+    /// Forgets the calls recorded so far (an operation about to run again from the start).
+    pub fn clear(&self) {
+        self.0.lock().clear();
+    }
+    pub fn take(&self) -> Vec<InvokedCall> {
+        std::mem::take(&mut *self.0.lock())
+    }
 }
 
 impl RequestContext {

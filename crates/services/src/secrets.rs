@@ -1408,6 +1408,7 @@ fn service_ctx(s: &SecretRecord, now: OffsetDateTime) -> RequestContext {
         user_agent: "secretsmanager.amazonaws.com".into(),
         now,
         secure_transport: true,
+        invoked: Default::default(),
     }
 }
 

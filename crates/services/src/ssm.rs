@@ -2606,6 +2606,7 @@ mod tests {
                 user_agent: "t".into(),
                 now,
                 secure_transport: false,
+                invoked: Default::default(),
             }
         }
 

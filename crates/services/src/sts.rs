@@ -1440,6 +1440,7 @@ mod tests {
             user_agent: "unit".into(),
             now: OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
             secure_transport: false,
+            invoked: Default::default(),
         }
     }
 

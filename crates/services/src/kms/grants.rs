@@ -807,6 +807,7 @@ mod tests {
             user_agent: "t".into(),
             now: OffsetDateTime::UNIX_EPOCH,
             secure_transport: false,
+            invoked: Default::default(),
         };
         let e2 = env.clone();
         let results = crate::accounts::write_blocking(env.store.as_ref(), move |tx| {

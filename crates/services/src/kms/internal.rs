@@ -154,6 +154,28 @@ fn authorize_use(
     }
 }
 
+/// Records the KMS request `service` made for the caller (CloudTrail: KMS's event, with
+/// the caller's identity and `invokedBy` the service), denied ones included.
+fn record_use(
+    ctx: &RequestContext,
+    service: &str,
+    event_name: &'static str,
+    key: &store::KeyRecord,
+    request_parameters: serde_json::Value,
+    error: Option<&ApiError>,
+) {
+    ctx.invoked.push(crate::context::InvokedCall {
+        invoked_by: format!("{service}.amazonaws.com"),
+        event_source: "kms.amazonaws.com",
+        event_name,
+        region: key.region.clone(),
+        request_parameters,
+        resources: vec![("AWS::KMS::Key".to_owned(), key.arn.clone())],
+        resource_account: key.account.clone(),
+        error: error.map(|e| (e.code.to_string(), e.message.clone())),
+    });
+}
+
 /// Who the call is for: a caller to authorize, or the service itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caller {
@@ -200,10 +222,34 @@ pub fn encrypt_for(
     // A managed key created in this very transaction is not yet visible to the
     // authorizer's snapshot; its policy allows every principal of the account through
     // the service, which is the caller here.
-    if caller == Caller::Principal && !created {
-        for action in actions {
-            authorize_use(env, ctx, &key, action, service, encryption_context)?;
+    if caller == Caller::Principal {
+        // The service's own KMS request, as KMS logs it: GenerateDataKey (envelope
+        // encryption) or Encrypt, on the key the caller named or the managed key.
+        let event: &'static str = if actions.contains(&"GenerateDataKey") {
+            "GenerateDataKey"
+        } else {
+            "Encrypt"
+        };
+        let mut params = serde_json::json!({
+            "keyId": key_id.map_or_else(|| format!("alias/aws/{service}"), str::to_owned),
+            "encryptionContext": encryption_context,
+        });
+        if let Some(o) = params.as_object_mut() {
+            if event == "GenerateDataKey" {
+                o.insert("keySpec".into(), "AES_256".into());
+            } else {
+                o.insert("encryptionAlgorithm".into(), "SYMMETRIC_DEFAULT".into());
+            }
         }
+        let authorized = if created {
+            Ok(())
+        } else {
+            actions.iter().try_for_each(|action| {
+                authorize_use(env, ctx, &key, action, service, encryption_context)
+            })
+        };
+        record_use(ctx, service, event, &key, params, authorized.as_ref().err());
+        authorized?;
     }
     let version = key.current_version();
     let mut material = store::material(&env.master_key, &key, version)?
@@ -238,7 +284,20 @@ pub fn decrypt_for(
     };
     key.check_usable()?;
     if caller == Caller::Principal {
-        authorize_use(env, ctx, &key, "Decrypt", service, encryption_context)?;
+        let authorized = authorize_use(env, ctx, &key, "Decrypt", service, encryption_context);
+        let params = serde_json::json!({
+            "encryptionContext": encryption_context,
+            "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+        });
+        record_use(
+            ctx,
+            service,
+            "Decrypt",
+            &key,
+            params,
+            authorized.as_ref().err(),
+        );
+        authorized?;
     }
     let mut material = store::material(&env.master_key, &key, parsed.material_version)?
         .ok_or_else(kerr::invalid_ciphertext)?;
@@ -286,6 +345,7 @@ mod tests {
             user_agent: "t".into(),
             now: OffsetDateTime::UNIX_EPOCH,
             secure_transport: false,
+            invoked: Default::default(),
         }
     }
 

@@ -474,6 +474,7 @@ mod tests {
             user_agent: "t".into(),
             now,
             secure_transport: false,
+            invoked: Default::default(),
         }
     }
 

@@ -518,6 +518,7 @@ mod tests {
             user_agent: "t".into(),
             now: OffsetDateTime::UNIX_EPOCH,
             secure_transport: false,
+            invoked: Default::default(),
         }
     }
 

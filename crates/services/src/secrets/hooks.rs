@@ -521,6 +521,7 @@ fn role_session(
             user_agent: "lambda.amazonaws.com".into(),
             now: env2.clock.now(),
             secure_transport: true,
+            invoked: Default::default(),
         };
         let input: crate::sts::AssumeRoleInput =
             serde_json::from_value(json!({"RoleArn": role, "RoleSessionName": name}))

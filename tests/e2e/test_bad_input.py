@@ -481,3 +481,17 @@ def test_kms_and_ssm_model_bounds_come_before_lookups(endpoint):
         assert "k" * 100 not in message
     # The key is untouched by the refused deletion calls.
     assert kms.describe_key(KeyId=kid)["KeyMetadata"]["KeyState"] == "Enabled"
+
+
+def test_secrets_next_token_length_is_a_validation_error(endpoint):
+    sm = client(endpoint, "secretsmanager", validate=False)
+    sm.create_secret(Name="s1", SecretString="x")
+    for token in ("", "a" * 4097):
+        for call in (lambda: sm.list_secrets(NextToken=token),
+                     lambda: sm.list_secret_version_ids(SecretId="s1", NextToken=token)):
+            code, message = _code(call)
+            assert code == "ValidationException", (code, message)
+            assert "nextToken" in message
+    # A well-formed but unknown token is still the service's own error.
+    code, _ = _code(lambda: sm.list_secrets(NextToken="bm90LWEtbnVtYmVy"))
+    assert code == "InvalidParameterException"

@@ -2223,6 +2223,10 @@ fn random_suffix() -> Result<String, ApiError> {
 }
 
 fn decode_token(t: &Option<String>) -> Result<usize, ApiError> {
+    if let Some(t) = t {
+        // NextTokenType: 1..=4096 characters, checked before the token is read.
+        check_len(t, "nextToken", 1, 4096)?;
+    }
     match t {
         None => Ok(0),
         Some(t) => base64::engine::general_purpose::STANDARD

@@ -474,6 +474,7 @@ def test_kms_and_ssm_model_bounds_come_before_lookups(endpoint):
         lambda: ssm.delete_parameter(Name=""),
         lambda: ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": ["a" * 1025]}]),
         lambda: ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [""]}]),
+        lambda: ssm.describe_parameters(Filters=[{"Key": "Name", "Values": ["v"] * 51}]),
     ]
     for i, call in enumerate(calls):
         code, message = _code(call)

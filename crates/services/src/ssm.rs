@@ -1315,7 +1315,10 @@ fn check_legacy(filters: &[LegacyFilter]) -> Result<(), ApiError> {
                 f.key
             )));
         }
-        if f.values.is_empty() || f.values.len() > 50 {
+        if f.values.len() > 50 {
+            return Err(validation("1 validation error detected: Value at 'filters.1.member.values' failed to satisfy constraint: Member must have length less than or equal to 50"));
+        }
+        if f.values.is_empty() {
             return Err(filter_error(
                 "InvalidFilterValue",
                 format!(

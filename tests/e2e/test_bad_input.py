@@ -496,3 +496,10 @@ def test_secrets_next_token_length_is_a_validation_error(endpoint):
     # A well-formed but unknown token is still the service's own error.
     code, _ = _code(lambda: sm.list_secrets(NextToken="bm90LWEtbnVtYmVy"))
     assert code == "InvalidParameterException"
+
+
+def test_list_mfa_devices_as_root_refuses_a_marker(endpoint):
+    iam = client(endpoint, "iam", validate=False)
+    assert iam.list_mfa_devices()["MFADevices"] == []
+    code, message = _code(lambda: iam.list_mfa_devices(Marker="garbage"))
+    assert code == "InvalidInput" and message == "Invalid Marker."

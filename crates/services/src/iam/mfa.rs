@@ -584,6 +584,10 @@ impl crate::Operation for Operation {
                     // Root devices are not managed through this API.
                     access_keys::Subject::Root => {
                         model::max_items(i.max_items)?;
+                        // An empty list has no pages: any marker is one IAM never gave.
+                        if i.marker.is_some() {
+                            return Err(IamError::InvalidInput("Invalid Marker.".into()).into());
+                        }
                         model::Page {
                             items: Vec::new(),
                             marker: None,

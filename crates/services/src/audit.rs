@@ -82,6 +82,29 @@ struct UserIdentity<'a> {
     invoked_by: Option<&'a str>,
 }
 
+impl<'a> UserIdentity<'a> {
+    fn of(p: &'a crate::Principal, invoked_by: Option<&'a str>) -> Self {
+        UserIdentity {
+            kind: p.kind.as_str(),
+            principal_id: &p.principal_id,
+            arn: &p.arn,
+            account_id: &p.account_id,
+            access_key_id: &p.access_key_id,
+            user_name: (p.kind == crate::PrincipalKind::IAMUser).then_some(p.user_name.as_str()),
+            session_context: SessionContextJson::of(p),
+            invoked_by,
+        }
+    }
+}
+
+/// CloudTrail's `eventTime`: whole seconds, RFC 3339.
+pub fn event_time(now: OffsetDateTime) -> String {
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
 /// CloudTrail's `userIdentity.sessionContext`.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -238,22 +261,8 @@ pub fn prepare(call: Call<'_>) -> Result<Prepared, StoreError> {
     let resources: &[(String, String)] = reply.map(|r| r.resources.as_slice()).unwrap_or_default();
     let record = Record {
         event_version: "1.09",
-        user_identity: UserIdentity {
-            kind: p.kind.as_str(),
-            principal_id: &p.principal_id,
-            arn: &p.arn,
-            account_id: &p.account_id,
-            access_key_id: &p.access_key_id,
-            user_name: (p.kind == crate::PrincipalKind::IAMUser).then_some(p.user_name.as_str()),
-            session_context: SessionContextJson::of(p),
-            invoked_by: None,
-        },
-        event_time: ctx
-            .now
-            .replace_nanosecond(0)
-            .unwrap_or(ctx.now)
-            .format(&Rfc3339)
-            .unwrap_or_default(),
+        user_identity: UserIdentity::of(p, None),
+        event_time: event_time(ctx.now),
         event_source: call.service.event_source,
         event_name: call.event_name,
         aws_region: region,
@@ -349,23 +358,8 @@ fn invoked_records(
         };
         let record = Record {
             event_version: "1.09",
-            user_identity: UserIdentity {
-                kind: p.kind.as_str(),
-                principal_id: &p.principal_id,
-                arn: &p.arn,
-                account_id: &p.account_id,
-                access_key_id: &p.access_key_id,
-                user_name: (p.kind == crate::PrincipalKind::IAMUser)
-                    .then_some(p.user_name.as_str()),
-                session_context: SessionContextJson::of(p),
-                invoked_by: Some(&c.invoked_by),
-            },
-            event_time: ctx
-                .now
-                .replace_nanosecond(0)
-                .unwrap_or(ctx.now)
-                .format(&Rfc3339)
-                .unwrap_or_default(),
+            user_identity: UserIdentity::of(p, Some(&c.invoked_by)),
+            event_time: event_time(ctx.now),
             event_source: c.event_source,
             event_name: c.event_name,
             aws_region: &c.region,

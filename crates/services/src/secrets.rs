@@ -1595,11 +1595,7 @@ fn record_service_event(
     detail: Value,
 ) -> Result<(), ApiError> {
     let event_id = crate::audit::new_event_id(now);
-    let time = now
-        .replace_nanosecond(0)
-        .unwrap_or(now)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let time = crate::audit::event_time(now);
     let record = json!({
         "eventVersion": "1.09",
         "userIdentity": {"accountId": s.account, "invokedBy": "secretsmanager.amazonaws.com"},

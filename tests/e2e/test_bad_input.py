@@ -397,19 +397,26 @@ def test_untag_keys_follow_the_tag_key_shape(endpoint, keys):
     iam.create_user(UserName="u1", Tags=[{"Key": "keep", "Value": "v"}])
     sm.create_secret(Name="s1", SecretString="x", Tags=[{"Key": "keep", "Value": "v"}])
     ssm.put_parameter(Name="/p", Value="v", Type="String", Tags=[{"Key": "keep", "Value": "v"}])
-    for call, want in [
+    checks = [
         (lambda: iam.untag_user(UserName="u1", TagKeys=keys), "ValidationError"),
-        (lambda: sm.untag_resource(SecretId="s1", TagKeys=keys), "ValidationException"),
         (
             lambda: ssm.remove_tags_from_resource(ResourceType="Parameter", ResourceId="/p", TagKeys=keys),
             "ValidationException",
         ),
-    ]:
+    ]
+    # Secrets Manager's TagKeyType has a length and no pattern: any character may be
+    # tagged, and so untagged.
+    if keys != ["bad\nkey"]:
+        checks.append((lambda: sm.untag_resource(SecretId="s1", TagKeys=keys), "ValidationException"))
+    for call, want in checks:
         code, message = _code(call)
         assert code == want, (code, message)
         assert "at 'tagKeys'" in message
     # Nothing was removed.
     assert iam.list_user_tags(UserName="u1")["Tags"] == [{"Key": "keep", "Value": "v"}]
+    if keys == ["bad\nkey"]:
+        sm.tag_resource(SecretId="s1", Tags=[{"Key": "cost#center\nx", "Value": "1"}])
+        sm.untag_resource(SecretId="s1", TagKeys=["cost#center\nx"])
     assert sm.describe_secret(SecretId="s1")["Tags"] == [{"Key": "keep", "Value": "v"}]
 
 
@@ -456,12 +463,20 @@ def test_kms_decrypt_with_recipient_is_refused(endpoint):
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"secret"
 
 
-def test_kms_and_ssm_model_bounds_come_before_lookups(endpoint):
+@pytest.mark.parametrize("who", ["root", "user without policies"])
+def test_kms_and_ssm_model_bounds_come_before_lookups(endpoint, who):
     """Model constraints a probe found unchecked: each is a ValidationException, never a
-    NotFoundException that repeats the input or a silent 200."""
-    kms = client(endpoint, "kms", validate=False)
-    ssm = client(endpoint, "ssm", validate=False)
-    kid = kms.create_key()["KeyMetadata"]["KeyId"]
+    NotFoundException that repeats the input or a silent 200, and, being checked before
+    authorization, never AccessDenied either."""
+    kid = client(endpoint, "kms").create_key()["KeyMetadata"]["KeyId"]
+    creds = {}
+    if who != "root":
+        iam = client(endpoint, "iam")
+        iam.create_user(UserName="nobody")
+        k = iam.create_access_key(UserName="nobody")["AccessKey"]
+        creds = {"ak": k["AccessKeyId"], "sk": k["SecretAccessKey"]}
+    kms = client(endpoint, "kms", validate=False, **creds)
+    ssm = client(endpoint, "ssm", validate=False, **creds)
     calls = [
         lambda: kms.list_grants(KeyId=kid, GrantId=""),
         lambda: kms.list_grants(KeyId=kid, GrantId="a" * 129),
@@ -481,7 +496,7 @@ def test_kms_and_ssm_model_bounds_come_before_lookups(endpoint):
         assert code == "ValidationException", (i, code, message)
         assert "k" * 100 not in message
     # The key is untouched by the refused deletion calls.
-    assert kms.describe_key(KeyId=kid)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert client(endpoint, "kms").describe_key(KeyId=kid)["KeyMetadata"]["KeyState"] == "Enabled"
 
 
 def test_secrets_next_token_length_is_a_validation_error(endpoint):
@@ -503,3 +518,17 @@ def test_list_mfa_devices_as_root_refuses_a_marker(endpoint):
     assert iam.list_mfa_devices()["MFADevices"] == []
     code, message = _code(lambda: iam.list_mfa_devices(Marker="garbage"))
     assert code == "InvalidInput" and message == "Invalid Marker."
+
+
+def test_kms_recipient_spelled_with_escapes_is_refused_too(endpoint):
+    # JSON member names may be written with \u escapes; the refusal reads the parsed body.
+    body = b'{"NumberOfBytes": 16, "Recip\\u0069ent": {"KeyEncryptionAlgorithm": "RSAES_OAEP_SHA_256", "AttestationDocument": "ZG9j"}}'
+    req = botocore.awsrequest.AWSRequest(
+        method="POST", url=endpoint + "/", data=body,
+        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "TrentService.GenerateRandom"})
+    botocore.auth.SigV4Auth(botocore.credentials.Credentials(ROOT_AK, ROOT_SK), "kms", "us-east-1").add_auth(req)
+    r = urllib.request.Request(endpoint + "/", data=body, headers=dict(req.headers), method="POST")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(r)
+    assert e.value.code == 400
+    assert json.loads(e.value.read())["__type"] == "ValidationException"

@@ -292,6 +292,24 @@ def test_unreachable_and_unregistered_hooks(endpoint):
     assert sm.get_secret_value(SecretId="u2")["SecretString"] == "x"
 
 
+
+def test_a_hook_unregistered_after_configuration_fails_its_schedule_visibly(endpoint):
+    sm = client(endpoint, "secretsmanager")
+    sm.create_secret(Name="later", SecretString="x")
+    admin(endpoint, "/_palisade/rotation-hooks", {"name": "temp", "url": "http://127.0.0.1:9/x", "timeout_seconds": 2})
+    sm.rotate_secret(SecretId="later", RotationLambdaARN=fn_arn("temp"), RotateImmediately=False,
+                     RotationRules={"AutomaticallyAfterDays": 1})
+    assert admin_raw(endpoint, "/_palisade/rotation-hooks/temp", b"", method="DELETE")[0] == 200
+    # RotateSecret now refuses it; the schedule already set fails when due, and says so.
+    with pytest.raises(ClientError) as e:
+        sm.rotate_secret(SecretId="later")
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert admin(endpoint, "/_palisade/clock", {"advance_seconds": 2 * 86400})[0] == 200
+    failed = wait_events(endpoint, "RotationFailed", 1)
+    assert any("temp" in ev["CloudTrailEvent"] for ev in failed)
+    assert sm.get_secret_value(SecretId="later")["SecretString"] == "x"
+
+
 HOOK_SCRIPT = r'''
 import json, os, sys
 import boto3

@@ -337,7 +337,8 @@ pub fn prepare(call: Call<'_>) -> Result<Prepared, StoreError> {
 /// The records of a call a service made for the request ([`crate::context::InvokedCall`]):
 /// the called service's event, with the caller's identity, `invokedBy` and the calling
 /// service as source address and user agent, in the caller's account and, when the
-/// resource is another account's, in that account too.
+/// resource is another account's, in that account too (with `sharedEventID`). The
+/// identity is the request's principal: services make these calls only for the caller.
 fn invoked_records(
     ctx: &crate::RequestContext,
     c: &crate::context::InvokedCall,
@@ -386,7 +387,18 @@ fn invoked_records(
             recipient_account_id: account,
             event_category: "Management",
         };
-        let json = serde_json::to_string(&record).map_err(|e| StoreError::Other(e.to_string()))?;
+        let json = if n == 0 {
+            serde_json::to_string(&record)
+        } else {
+            // The other account's copy names the event both accounts share.
+            serde_json::to_value(&record).map(|mut v| {
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("sharedEventID".into(), Value::String(event_id.clone()));
+                }
+                v.to_string()
+            })
+        }
+        .map_err(|e| StoreError::Other(e.to_string()))?;
         let head = Header {
             account: Cow::Borrowed(account),
             region: Cow::Borrowed(&c.region),

@@ -80,17 +80,21 @@ pub fn lower_camel(name: &str) -> String {
 }
 
 /// AWS's validation message when a tag key given to an untag operation (IAM `Untag*`,
-/// Secrets Manager `UntagResource`, SSM `RemoveTagsFromResource`) is not 1..=128
-/// characters of the tag pattern, as the three models state it; `None` when all are.
-/// Each service answers it with its own code.
-pub fn untag_keys_violation(keys: &[String]) -> Option<String> {
+/// Secrets Manager `UntagResource`, SSM `RemoveTagsFromResource`) breaks the model's tag
+/// key shape: 1..=128 characters and, where the service's model has one, its `pattern`
+/// (as the model writes it; the characters are [`is_tag_text`]'s). `None` when all keys
+/// hold. Each service answers it with its own code.
+pub fn untag_keys_violation(keys: &[String], pattern: Option<&str>) -> Option<String> {
     let bad = keys.iter().any(|k| {
         let n = k.chars().count();
-        n == 0 || n > 128 || !is_tag_text(k)
+        n == 0 || n > 128 || (pattern.is_some() && !is_tag_text(k))
     });
     bad.then(|| {
+        let rule = pattern
+            .map(|p| format!(", Member must satisfy regular expression pattern: {p}"))
+            .unwrap_or_default();
         format!(
-            "1 validation error detected: Value '[{}]' at 'tagKeys' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [\\p{{L}}\\p{{Z}}\\p{{N}}_.:/=+\\-@]+]",
+            "1 validation error detected: Value '[{}]' at 'tagKeys' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1{rule}]",
             keys.join(", ")
         )
     })

@@ -1972,8 +1972,9 @@ pub fn decode(
         "RestoreSecret" => input.parse().map(O::RestoreSecret),
         "GetRandomPassword" => input.parse().map(O::GetRandomPassword),
         "TagResource" => input.parse().map(O::TagResource),
+        // TagKeyType: 1..=128 characters, no pattern (TagResource checks the same).
         "UntagResource" => input.parse::<UntagResourceInput>().and_then(|i| {
-            match crate::input::untag_keys_violation(&i.tag_keys) {
+            match crate::input::untag_keys_violation(&i.tag_keys, None) {
                 Some(message) => Err(ApiError::new("ValidationException", 400, message)),
                 None => Ok(O::UntagResource(i)),
             }
@@ -3125,18 +3126,12 @@ fn rotate_secret(
     if let Some(l) = &i.rotation_lambda_arn {
         s.rotation_lambda_arn = Some(l.clone());
     }
-    let Some(function) = s.rotation_lambda_arn.as_deref() else {
+    let Some(function) = s.rotation_lambda_arn.clone() else {
         return Err(err(
             "InvalidRequestException",
             "No Lambda rotation function ARN is associated with this secret.",
         ));
     };
-    if !can_invoke(tx, function)? {
-        return Err(err(
-            "AccessDeniedException",
-            "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants access to the principal secretsmanager.amazonaws.com.",
-        ));
-    }
     if let Some(r) = &i.rotation_rules {
         s.rotation_rules = Some(r.clone());
     }
@@ -3147,6 +3142,12 @@ fn rotate_secret(
             o.insert("VersionId".into(), run.token.clone().into());
             return Ok(reply_for(&s, Value::Object(o)));
         }
+    }
+    if !can_invoke(tx, &function)? {
+        return Err(err(
+            "AccessDeniedException",
+            "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants access to the principal secretsmanager.amazonaws.com.",
+        ));
     }
     if rotation_in_progress(&s) {
         return Err(err(

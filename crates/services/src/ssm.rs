@@ -587,7 +587,9 @@ pub fn decode(
         "GetParameter" => input.parse().map(O::GetParameter),
         "GetParameters" => input.parse().map(O::GetParameters),
         "GetParametersByPath" => input.parse().map(O::GetParametersByPath),
-        "DescribeParameters" => input.parse().map(O::DescribeParameters),
+        "DescribeParameters" => input
+            .parse::<DescribeParametersInput>()
+            .and_then(|i| check_describe_input(&i).map(|_| O::DescribeParameters(i))),
         "GetParameterHistory" => input.parse().map(O::GetParameterHistory),
         "LabelParameterVersion" => input.parse().map(O::LabelParameterVersion),
         "UnlabelParameterVersion" => input
@@ -604,7 +606,10 @@ pub fn decode(
         "DeleteParameters" => input.parse().map(O::DeleteParameters),
         "AddTagsToResource" => input.parse().map(O::AddTagsToResource),
         "RemoveTagsFromResource" => input.parse::<RemoveTagsInput>().and_then(|i| {
-            match crate::input::untag_keys_violation(&i.tag_keys) {
+            match crate::input::untag_keys_violation(
+                &i.tag_keys,
+                Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
+            ) {
                 Some(message) => Err(ApiError::new("ValidationException", 400, message)),
                 None => Ok(O::RemoveTagsFromResource(i)),
             }
@@ -612,7 +617,29 @@ pub fn decode(
         "ListTagsForResource" => input.parse().map(O::ListTagsForResource),
         _ => return None,
     };
-    Some(op.map(|op| Box::new(op) as Box<dyn crate::Operation>))
+    Some(
+        op.and_then(|op| non_empty_name(&op).map(|()| op))
+            .map(|op| Box::new(op) as Box<dyn crate::Operation>),
+    )
+}
+
+/// PSParameterName's minimum of 1, a model check made before authorization (AWS's
+/// ValidationException, never AccessDenied or ParameterNotFound).
+fn non_empty_name(op: &Operation) -> Result<(), ApiError> {
+    use Operation as O;
+    let name = match op {
+        O::GetParameter(i) => &i.name,
+        O::GetParameterHistory(i) => &i.name,
+        O::LabelParameterVersion(i) | O::UnlabelParameterVersion(i) => &i.name,
+        O::DeleteParameter(i) => &i.name,
+        _ => return Ok(()),
+    };
+    if name.is_empty() {
+        return Err(validation(
+            "1 validation error detected: Value '' at 'name' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- outputs
@@ -1763,21 +1790,30 @@ fn get_parameters_by_path(
     Ok(Reply::new(body))
 }
 
-fn describe_parameters(
-    tx: &dyn ReadTx,
-    ctx: &RequestContext,
-    i: &DescribeParametersInput,
-) -> Result<Reply, ApiError> {
+/// DescribeParameters' checks of its input alone (made at decode, before authorization,
+/// and again here): MaxResults, and Filters or ParameterFilters. Returns the page size.
+fn check_describe_input(i: &DescribeParametersInput) -> Result<usize, ApiError> {
     let limit = max_results(i.max_results, 50, 10)?;
-    let filters = i.filters.clone().unwrap_or_default();
-    let pfilters = i.parameter_filters.clone().unwrap_or_default();
+    let filters = i.filters.as_deref().unwrap_or_default();
+    let pfilters = i.parameter_filters.as_deref().unwrap_or_default();
     if !filters.is_empty() && !pfilters.is_empty() {
         return Err(validation(
             "You can use either Filters or ParameterFilters in a single request.",
         ));
     }
-    check_legacy(&filters)?;
-    check_filters(&pfilters, false)?;
+    check_legacy(filters)?;
+    check_filters(pfilters, false)?;
+    Ok(limit)
+}
+
+fn describe_parameters(
+    tx: &dyn ReadTx,
+    ctx: &RequestContext,
+    i: &DescribeParametersInput,
+) -> Result<Reply, ApiError> {
+    let limit = check_describe_input(i)?;
+    let filters = i.filters.clone().unwrap_or_default();
+    let pfilters = i.parameter_filters.clone().unwrap_or_default();
     let after = decode_token(&i.next_token)?;
     if i.shared == Some(true) {
         // Nothing is shared with this account through AWS RAM here.

@@ -165,9 +165,14 @@ pub fn decode(
         "Untag" => input
             .parse::<UntagInput>()
             .and_then(|i| require(kind, &i.target()).map(|_| i))
-            .and_then(|i| match crate::input::untag_keys_violation(&i.tag_keys) {
-                Some(message) => Err(ApiError::new("ValidationError", 400, message)),
-                None => Ok(Operation::Untag(kind, i)),
+            .and_then(|i| {
+                match crate::input::untag_keys_violation(
+                    &i.tag_keys,
+                    Some("[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"),
+                ) {
+                    Some(message) => Err(ApiError::new("ValidationError", 400, message)),
+                    None => Ok(Operation::Untag(kind, i)),
+                }
             }),
         _ => input
             .parse::<ListTagsInput>()

@@ -219,9 +219,6 @@ pub fn encrypt_for(
         ));
     }
     key.check_usable()?;
-    // A managed key created in this very transaction is not yet visible to the
-    // authorizer's snapshot; its policy allows every principal of the account through
-    // the service, which is the caller here.
     if caller == Caller::Principal {
         // The service's own KMS request, as KMS logs it: GenerateDataKey (envelope
         // encryption) or Encrypt, on the key the caller named or the managed key.
@@ -241,6 +238,9 @@ pub fn encrypt_for(
                 o.insert("encryptionAlgorithm".into(), "SYMMETRIC_DEFAULT".into());
             }
         }
+        // A managed key created in this very transaction is not yet visible to the
+        // authorizer's snapshot; its policy allows every principal of the account through
+        // the service, which is the caller here.
         let authorized = if created {
             Ok(())
         } else {

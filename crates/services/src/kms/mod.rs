@@ -352,6 +352,12 @@ pub enum Operation {
     DeleteImportedKeyMaterial(import::DeleteImportedKeyMaterialInput),
 }
 
+/// Whether a JSON body may hold the member `name`: it spells it, or it has an escape (a
+/// member name can be spelled with `\u` escapes). The cheap test before a second parse.
+fn mentions(body: &[u8], name: &[u8]) -> bool {
+    body.contains(&b'\\') || body.windows(name.len()).any(|w| w == name)
+}
+
 /// GrantTokens, for every operation that takes them ([`grants::check_grant_tokens`]). The
 /// body is searched first so requests without tokens are not parsed twice.
 fn check_grant_tokens(input: &Input<'_>) -> Result<(), ApiError> {
@@ -363,7 +369,7 @@ fn check_grant_tokens(input: &Input<'_>) -> Result<(), ApiError> {
     let Input::Json(body) = input else {
         return Ok(());
     };
-    if !body.windows(11).any(|w| w == b"GrantTokens") {
+    if !mentions(body, b"GrantTokens") {
         return Ok(());
     }
     match input.parse::<Tokens>()?.grant_tokens {
@@ -403,7 +409,7 @@ fn check_recipient(action: &str, input: &Input<'_>) -> Result<(), ApiError> {
     let Input::Json(body) = input else {
         return Ok(());
     };
-    if !RECIPIENT_OPERATIONS.contains(&action) || !body.windows(9).any(|w| w == b"Recipient") {
+    if !RECIPIENT_OPERATIONS.contains(&action) || !mentions(body, b"Recipient") {
         return Ok(());
     }
     let Some(r) = input.parse::<WithRecipient>()?.recipient else {
@@ -443,7 +449,10 @@ pub fn decode(
         "ListKeys" => input.parse().map(O::ListKeys),
         "EnableKey" => input.parse().map(O::EnableKey),
         "DisableKey" => input.parse().map(O::DisableKey),
-        "ScheduleKeyDeletion" => input.parse().map(O::ScheduleKeyDeletion),
+        // Model checks before authorization, as AWS makes them.
+        "ScheduleKeyDeletion" => input
+            .parse::<ScheduleKeyDeletionInput>()
+            .and_then(|i| check_key_id_len(&i.key_id, "keyId").map(|()| O::ScheduleKeyDeletion(i))),
         "CancelKeyDeletion" => input.parse().map(O::CancelKeyDeletion),
         "UpdateKeyDescription" => input.parse().map(O::UpdateKeyDescription),
         "TagResource" => input.parse().map(O::TagResource),
@@ -464,8 +473,16 @@ pub fn decode(
         "GenerateRandom" => input.parse().map(O::GenerateRandom),
         "GenerateMac" => input.parse().map(O::GenerateMac),
         "VerifyMac" => input.parse().and_then(require_mac).map(O::VerifyMac),
-        "PutKeyPolicy" => input.parse().map(O::PutKeyPolicy),
-        "GetKeyPolicy" => input.parse().map(O::GetKeyPolicy),
+        "PutKeyPolicy" => input.parse::<PutKeyPolicyInput>().and_then(|i| {
+            check_key_id_len(&i.key_id, "keyId")?;
+            policy_name_shape(&i.policy_name)?;
+            Ok(O::PutKeyPolicy(i))
+        }),
+        "GetKeyPolicy" => input.parse::<GetKeyPolicyInput>().and_then(|i| {
+            check_key_id_len(&i.key_id, "keyId")?;
+            policy_name_shape(&i.policy_name)?;
+            Ok(O::GetKeyPolicy(i))
+        }),
         "ListKeyPolicies" => input
             .parse()
             .and_then(require_key_id)
@@ -483,7 +500,9 @@ pub fn decode(
         "RotateKeyOnDemand" => input.parse().map(O::RotateKeyOnDemand),
         "ListKeyRotations" => input.parse().map(O::ListKeyRotations),
         "CreateGrant" => input.parse().map(O::CreateGrant),
-        "ListGrants" => input.parse().map(O::ListGrants),
+        "ListGrants" => input
+            .parse::<grants::ListGrantsInput>()
+            .and_then(|i| grants::check_list_input(&i).map(|()| O::ListGrants(i))),
         "ListRetirableGrants" => input.parse().map(O::ListRetirableGrants),
         "RetireGrant" => input.parse().map(O::RetireGrant),
         "RevokeGrant" => input.parse().map(O::RevokeGrant),
@@ -1738,13 +1757,23 @@ fn mac_op(
     Ok(reply)
 }
 
-fn policy_name_ok(name: &Option<String>) -> Result<(), ApiError> {
+/// PolicyNameType: 1..=128 word characters (a model check, made at decode).
+fn policy_name_shape(name: &Option<String>) -> Result<(), ApiError> {
     match name.as_deref() {
-        None | Some("default") => Ok(()),
+        None => Ok(()),
         Some(n) if n.chars().count() > 128 => Err(kerr::too_long("policyName", 128)),
         Some(n) if n.is_empty() || !n.chars().all(|c| c.is_alphanumeric() || c == '_') => Err(kerr::validation(format!(
             "1 validation error detected: Value '{n}' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w]+"
         ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// A key has one policy, `default`.
+fn policy_name_ok(name: &Option<String>) -> Result<(), ApiError> {
+    policy_name_shape(name)?;
+    match name.as_deref() {
+        None | Some("default") => Ok(()),
         Some(_) => Err(err("NotFoundException", "No such policy exists")),
     }
 }

@@ -822,3 +822,9 @@ def test_kms_use_by_secrets_manager_and_ssm_is_in_cloudtrail(endpoint):
         reader_sm.get_secret_value(SecretId="pettracker/api")
     denied = [e for e in kms_events("Decrypt") if "errorCode" in e]
     assert denied and denied[0]["userIdentity"]["invokedBy"] == "secretsmanager.amazonaws.com"
+    # A key KMS refuses to use (disabled) fails the read, and KMS's request is logged too.
+    client(endpoint, "kms").disable_key(KeyId=cmk)
+    with pytest.raises(ClientError):
+        s.get_secret_value(SecretId="pettracker/api")
+    disabled = [e for e in kms_events("Decrypt") if e.get("errorCode") and e["userIdentity"]["arn"].endswith(":root")]
+    assert len(disabled) == 1 and disabled[0]["resources"][0]["ARN"] == cmk

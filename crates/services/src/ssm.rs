@@ -1730,6 +1730,9 @@ fn check_names_list(names: &[String]) -> Result<(), ApiError> {
     if names.iter().any(|n| n.chars().count() > 2048) {
         return Err(too_long("names.member", "", 2048));
     }
+    if names.iter().any(String::is_empty) {
+        return Err(validation("1 validation error detected: Value at 'names.member' failed to satisfy constraint: Member must have length greater than or equal to 1"));
+    }
     Ok(())
 }
 

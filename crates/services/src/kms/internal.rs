@@ -207,8 +207,8 @@ pub fn encrypt_for(
         Some(id) => (store::resolve(tx, ctx, id)?, false),
         None => managed_key(tx, env, ctx, service)?,
     };
-    if key.key_usage != "ENCRYPT_DECRYPT" {
-        return Err(kerr::err(
+    let usable = if key.key_usage != "ENCRYPT_DECRYPT" {
+        Err(kerr::err(
             "InvalidKeyUsageException",
             format!(
                 "{} key usage is {} which is not valid for {}.",
@@ -216,10 +216,13 @@ pub fn encrypt_for(
                 key.key_usage,
                 actions.first().unwrap_or(&"Encrypt")
             ),
-        ));
-    }
-    key.check_usable()?;
-    if caller == Caller::Principal {
+        ))
+    } else {
+        key.check_usable()
+    };
+    if caller != Caller::Principal {
+        usable?;
+    } else {
         // The service's own KMS request, as KMS logs it: GenerateDataKey (envelope
         // encryption) or Encrypt, on the key the caller named or the managed key.
         let event: &'static str = if actions.contains(&"GenerateDataKey") {
@@ -238,16 +241,18 @@ pub fn encrypt_for(
                 o.insert("encryptionAlgorithm".into(), "SYMMETRIC_DEFAULT".into());
             }
         }
-        // A managed key created in this very transaction is not yet visible to the
-        // authorizer's snapshot; its policy allows every principal of the account through
-        // the service, which is the caller here.
-        let authorized = if created {
-            Ok(())
-        } else {
+        // A key KMS refuses to use is a failed request too, and logged as one. A managed
+        // key created in this very transaction is not yet visible to the authorizer's
+        // snapshot; its policy allows every principal of the account through the
+        // service, which is the caller here.
+        let authorized = usable.and_then(|()| {
+            if created {
+                return Ok(());
+            }
             actions.iter().try_for_each(|action| {
                 authorize_use(env, ctx, &key, action, service, encryption_context)
             })
-        };
+        });
         record_use(ctx, service, event, &key, params, authorized.as_ref().err());
         authorized?;
     }
@@ -282,9 +287,11 @@ pub fn decrypt_for(
             .ok_or_else(|| kerr::key_not_found(parsed.key_arn))?,
         _ => return Err(kerr::invalid_ciphertext()),
     };
-    key.check_usable()?;
     if caller == Caller::Principal {
-        let authorized = authorize_use(env, ctx, &key, "Decrypt", service, encryption_context);
+        // A key KMS refuses to use is a failed request too, and logged as one.
+        let authorized = key
+            .check_usable()
+            .and_then(|()| authorize_use(env, ctx, &key, "Decrypt", service, encryption_context));
         let params = serde_json::json!({
             "encryptionContext": encryption_context,
             "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
@@ -298,6 +305,8 @@ pub fn decrypt_for(
             authorized.as_ref().err(),
         );
         authorized?;
+    } else {
+        key.check_usable()?;
     }
     let mut material = store::material(&env.master_key, &key, parsed.material_version)?
         .ok_or_else(kerr::invalid_ciphertext)?;

@@ -589,7 +589,7 @@ pub fn decode(
         "GetParametersByPath" => input.parse().map(O::GetParametersByPath),
         "DescribeParameters" => input
             .parse::<DescribeParametersInput>()
-            .and_then(|i| check_describe_input(&i).map(|_| O::DescribeParameters(i))),
+            .and_then(|i| check_describe_input(&i).map(|()| O::DescribeParameters(i))),
         "GetParameterHistory" => input.parse().map(O::GetParameterHistory),
         "LabelParameterVersion" => input.parse().map(O::LabelParameterVersion),
         "UnlabelParameterVersion" => input
@@ -1793,10 +1793,10 @@ fn get_parameters_by_path(
     Ok(Reply::new(body))
 }
 
-/// DescribeParameters' checks of its input alone (made at decode, before authorization,
-/// and again here): MaxResults, and Filters or ParameterFilters. Returns the page size.
-fn check_describe_input(i: &DescribeParametersInput) -> Result<usize, ApiError> {
-    let limit = max_results(i.max_results, 50, 10)?;
+/// DescribeParameters' checks of its input alone, made at decode (before authorization):
+/// MaxResults, and Filters or ParameterFilters.
+fn check_describe_input(i: &DescribeParametersInput) -> Result<(), ApiError> {
+    max_results(i.max_results, 50, 10)?;
     let filters = i.filters.as_deref().unwrap_or_default();
     let pfilters = i.parameter_filters.as_deref().unwrap_or_default();
     if !filters.is_empty() && !pfilters.is_empty() {
@@ -1805,8 +1805,7 @@ fn check_describe_input(i: &DescribeParametersInput) -> Result<usize, ApiError> 
         ));
     }
     check_legacy(filters)?;
-    check_filters(pfilters, false)?;
-    Ok(limit)
+    check_filters(pfilters, false)
 }
 
 fn describe_parameters(
@@ -1814,7 +1813,8 @@ fn describe_parameters(
     ctx: &RequestContext,
     i: &DescribeParametersInput,
 ) -> Result<Reply, ApiError> {
-    let limit = check_describe_input(i)?;
+    // The filters were checked at decode (check_describe_input).
+    let limit = max_results(i.max_results, 50, 10)?;
     let filters = i.filters.clone().unwrap_or_default();
     let pfilters = i.parameter_filters.clone().unwrap_or_default();
     let after = decode_token(&i.next_token)?;

@@ -463,7 +463,7 @@ pub(super) fn list(
     ctx: &RequestContext,
     i: &ListGrantsInput,
 ) -> Result<Reply, ApiError> {
-    check_list_input(i)?;
+    // KeyId and GrantId were checked at decode (check_list_input).
     let (limit, start) = paging(i.limit, &i.marker)?;
     if let Some(p) = &i.grantee_principal {
         check_principal(p, "granteePrincipal")?;

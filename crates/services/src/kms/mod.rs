@@ -449,7 +449,8 @@ pub fn decode(
         "ListKeys" => input.parse().map(O::ListKeys),
         "EnableKey" => input.parse().map(O::EnableKey),
         "DisableKey" => input.parse().map(O::DisableKey),
-        // Model checks before authorization, as AWS makes them.
+        // Model checks before authorization, as AWS makes them (the operations rely on
+        // them: ScheduleKeyDeletion, PutKeyPolicy, GetKeyPolicy, ListGrants).
         "ScheduleKeyDeletion" => input
             .parse::<ScheduleKeyDeletionInput>()
             .and_then(|i| check_key_id_len(&i.key_id, "keyId").map(|()| O::ScheduleKeyDeletion(i))),
@@ -1294,7 +1295,6 @@ fn schedule_deletion(
     ctx: &RequestContext,
     i: &ScheduleKeyDeletionInput,
 ) -> Result<Reply, ApiError> {
-    check_key_id_len(&i.key_id, "keyId")?;
     let days = i.pending_window_in_days.unwrap_or(30);
     if !(1..=365).contains(&days) {
         return Err(kerr::out_of_range(days, "pendingWindowInDays", 1, 365));
@@ -1769,9 +1769,8 @@ fn policy_name_shape(name: &Option<String>) -> Result<(), ApiError> {
     }
 }
 
-/// A key has one policy, `default`.
+/// A key has one policy, `default` (the name's shape is checked at decode).
 fn policy_name_ok(name: &Option<String>) -> Result<(), ApiError> {
-    policy_name_shape(name)?;
     match name.as_deref() {
         None | Some("default") => Ok(()),
         Some(_) => Err(err("NotFoundException", "No such policy exists")),
@@ -2553,7 +2552,6 @@ impl crate::Operation for Operation {
             O::GenerateMac(i) => mac_op(tx, env, ctx, i, false),
             O::VerifyMac(i) => mac_op(tx, env, ctx, i, true),
             O::GetKeyPolicy(i) => {
-                check_key_id_len(&i.key_id, "keyId")?;
                 policy_name_ok(&i.policy_name)?;
                 let k = store::resolve_own(tx, ctx, &i.key_id)?;
                 let mut reply = Reply::new(json!({ "Policy": k.policy, "PolicyName": "default" }));
@@ -2687,7 +2685,6 @@ impl crate::Operation for Operation {
                 Ok(reply)
             }
             O::PutKeyPolicy(i) => {
-                check_key_id_len(&i.key_id, "keyId")?;
                 policy_name_ok(&i.policy_name)?;
                 check_key_policy(&i.policy)?;
                 key_policy_principals_exist(tx, &i.policy)?;

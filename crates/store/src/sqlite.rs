@@ -1,5 +1,6 @@
-//! The SQLite adapter: one table `kv(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID` for the
-//! keys and one rowid table `log(seq INTEGER PRIMARY KEY, v BLOB)` for the jobs' log, in
+//! The SQLite adapter: one rowid table `kv(k BLOB PRIMARY KEY, v BLOB)` for the keys
+//! (values are reached through the key's index; see [`migrate_kv_to_rowid`] for why not
+//! `WITHOUT ROWID`) and one rowid table `log(seq INTEGER PRIMARY KEY, v BLOB)` for the jobs' log, in
 //! one database file in WAL mode (so a job's keys and log records commit atomically), and
 //! the appended stream beside it.
 //!
@@ -81,7 +82,11 @@ impl Default for SqliteOptions {
         let cpus = std::thread::available_parallelism().map_or(4, |n| n.get());
         SqliteOptions {
             durability: Durability::Full,
-            readers: cpus.clamp(2, 16),
+            // A request can hold a few at once (an authorization's read inside its
+            // operation's, a KMS read inside that); when the pool is empty a read opens a
+            // connection of its own (schema parse, pragmas), which cost GetSecretValue
+            // about 4% of its CPU with 2 per core.
+            readers: (cpus * 4).clamp(8, 64),
             max_batch: 1024,
             busy_timeout: Duration::from_secs(5),
             cache_size_kib: 64 * 1024,
@@ -89,8 +94,9 @@ impl Default for SqliteOptions {
             // again (munmap, TLB shootdowns on every core); reads through the page cache
             // cost ~25% less CPU per IAM GetUser (measured, bench/iam.sh scenario).
             mmap_size: 0,
-            // 8 KiB pages hold a ~1.5 KB audit record inside its leaf: with 4 KiB pages it
-            // spills to an overflow page (WITHOUT ROWID cells are capped near 1 KB there).
+            // 8 KiB pages: chosen while `kv` was WITHOUT ROWID, whose cells are capped near
+            // 1 KB with 4 KiB pages (a ~1.5 KB record spilled to an overflow page); they
+            // also keep the index's posting lists (up to 64 KiB) on fewer overflow pages.
             page_size: 8192,
             // 64 MiB of WAL between checkpoints: hot index pages rewritten by many commits
             // are copied back once. Measured with examples/writer_ceiling.
@@ -290,12 +296,50 @@ fn open_writer(path: &Path, opts: &SqliteOptions) -> Result<Connection, StoreErr
     writer_conn.pragma_update(None, "journal_size_limit", opts.wal_size_limit)?;
     writer_conn.pragma_update(None, "temp_store", "MEMORY")?;
     writer_conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;
+        "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL);
          CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, v BLOB NOT NULL);
          CREATE TABLE IF NOT EXISTS appends (id INTEGER PRIMARY KEY CHECK (id = 1),
                                              start INTEGER NOT NULL);",
     )?;
+    migrate_kv_to_rowid(&writer_conn)?;
     Ok(writer_conn)
+}
+
+/// Data directories made before the `kv` table became a rowid table held it `WITHOUT
+/// ROWID`; their rows are copied into the new layout once, in one transaction.
+///
+/// Why the layout changed: a `WITHOUT ROWID` table is one index b-tree whose cells are
+/// whole rows, interior ones included. The CloudTrail index's posting lists are rows of up
+/// to 64 KiB (secrets and key policies reach tens of KiB too); every binary search that met
+/// such a cell copied the whole row out of its overflow pages to compare keys. That was a
+/// fifth of the CPU of a `GetSecretValue`. In a rowid table the key index holds only the
+/// keys, and values are reached by rowid, whose interior cells hold no payload.
+fn migrate_kv_to_rowid(conn: &Connection) -> Result<(), StoreError> {
+    let sql: Option<String> = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'kv'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if !sql.is_some_and(|s| s.to_ascii_uppercase().contains("WITHOUT ROWID")) {
+        return Ok(());
+    }
+    let rows: i64 = conn.query_row("SELECT count(*) FROM kv", [], |r| r.get(0))?;
+    tracing::info!(rows, "store: moving table kv to the rowid layout (once)");
+    conn.execute_batch(
+        "BEGIN IMMEDIATE;
+         DROP TABLE IF EXISTS kv_rowid;
+         CREATE TABLE kv_rowid (k BLOB PRIMARY KEY, v BLOB NOT NULL);
+         INSERT INTO kv_rowid (k, v) SELECT k, v FROM kv ORDER BY k;
+         DROP TABLE kv;
+         ALTER TABLE kv_rowid RENAME TO kv;
+         COMMIT;",
+    )
+    .inspect_err(|_| {
+        let _ = conn.execute_batch("ROLLBACK");
+    })?;
+    Ok(())
 }
 
 /// The appended stream's truncation point (0 until the first reset or retention cut).
@@ -944,6 +988,59 @@ mod tests {
             assert_eq!(get("page_size"), "Integer(8192)");
             assert_eq!(get("wal_autocheckpoint"), "Integer(8000)");
             assert_eq!(get("busy_timeout"), "Integer(5000)");
+        }
+    }
+
+    /// A data directory from before the rowid layout opens with every key kept, large
+    /// values included, and is moved to the new layout.
+    #[test]
+    fn without_rowid_kv_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let big = vec![7u8; 100_000];
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "PRAGMA page_size = 8192; PRAGMA journal_mode = WAL;
+                 CREATE TABLE kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;",
+            )
+            .unwrap();
+            for i in 0u32..500 {
+                let v: &[u8] = if i == 250 { &big } else { &i.to_be_bytes() };
+                c.execute(
+                    "INSERT INTO kv (k, v) VALUES (?1, ?2)",
+                    (i.to_be_bytes(), v),
+                )
+                .unwrap();
+            }
+        }
+        for _ in 0..2 {
+            let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+            let mut seen = Vec::new();
+            store
+                .read(&mut |tx| {
+                    let mut end = Vec::new();
+                    let all = tx.scan(&Range::prefix(&[], &mut end), 1000)?;
+                    seen = all.into_iter().map(|(k, v)| (k, v.len())).collect();
+                    assert_eq!(tx.get(&250u32.to_be_bytes())?, Some(big.clone()));
+                    assert_eq!(
+                        tx.get(&3u32.to_be_bytes())?,
+                        Some(3u32.to_be_bytes().to_vec())
+                    );
+                    Ok(())
+                })
+                .unwrap();
+            assert_eq!(seen.len(), 500);
+            assert!(seen.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0)));
+            assert_eq!(seen.get(250).map(|e| e.1), Some(big.len()));
+            store.shutdown();
+            let c = Connection::open(&path).unwrap();
+            let sql: String = c
+                .query_row("SELECT sql FROM sqlite_master WHERE name = 'kv'", [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert!(!sql.contains("WITHOUT ROWID"), "{sql}");
         }
     }
 }

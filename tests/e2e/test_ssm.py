@@ -609,6 +609,27 @@ def test_bad_input_is_refused_and_nothing_is_created(endpoint, aws_cli):
     assert rc != 0 and "HierarchyLevelLimitExceededException" in err
 
 
+def test_name_list_checks_come_before_authorization(endpoint):
+    # AWS checks GetParameters'/DeleteParameters' Names against the model before it
+    # authorizes each name: a caller allowed nothing still gets ValidationException.
+    ak, sk = iam_user(endpoint, "ssm-list-nobody", {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}],
+    })
+    ssm = client(endpoint, "ssm", ak, sk, validate=False)
+    eleven = [f"/n{i}" for i in range(11)]
+    for call in (ssm.get_parameters, ssm.delete_parameters):
+        for names, where in ((eleven, "'names'"), ([""], "'names.member'"), (["/a", "/" + "x" * 2048], "'names.member'")):
+            with pytest.raises(botocore.exceptions.ClientError) as e:
+                call(Names=names)
+            assert code_of(e) == "ValidationException", (call, names)
+            assert where in e.value.response["Error"]["Message"]
+        # A well-formed list is authorized name by name: denied.
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call(Names=["/a"])
+        assert code_of(e) == "AccessDeniedException"
+
+
 # ---------------------------------------------------------------- CloudTrail
 
 

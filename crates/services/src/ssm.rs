@@ -585,7 +585,10 @@ pub fn decode(
     let op = match action {
         "PutParameter" => input.parse().map(O::PutParameter),
         "GetParameter" => input.parse().map(O::GetParameter),
-        "GetParameters" => input.parse().map(O::GetParameters),
+        // The list's model checks come before authorization, which is per name.
+        "GetParameters" => input
+            .parse::<GetParametersInput>()
+            .and_then(|i| check_names_list(&i.names).map(|()| O::GetParameters(i))),
         "GetParametersByPath" => input.parse().map(O::GetParametersByPath),
         "DescribeParameters" => input
             .parse::<DescribeParametersInput>()
@@ -603,7 +606,9 @@ pub fn decode(
             })
             .map(O::UnlabelParameterVersion),
         "DeleteParameter" => input.parse().map(O::DeleteParameter),
-        "DeleteParameters" => input.parse().map(O::DeleteParameters),
+        "DeleteParameters" => input
+            .parse::<NamesInput>()
+            .and_then(|i| check_names_list(&i.names).map(|()| O::DeleteParameters(i))),
         "AddTagsToResource" => input.parse().map(O::AddTagsToResource),
         "RemoveTagsFromResource" => input.parse::<RemoveTagsInput>().and_then(|i| {
             match crate::input::untag_keys_violation(
@@ -1681,7 +1686,7 @@ fn get_parameters(
     ctx: &RequestContext,
     i: &GetParametersInput,
 ) -> Result<Reply, ApiError> {
-    check_names_list(&i.names)?;
+    // The list was checked at decode (check_names_list).
     let mut parameters = Vec::new();
     let mut invalid = Vec::new();
     let mut seen = Vec::new();
@@ -2040,7 +2045,7 @@ fn delete_parameters(
     ctx: &RequestContext,
     i: &NamesInput,
 ) -> Result<Reply, ApiError> {
-    check_names_list(&i.names)?;
+    // The list was checked at decode (check_names_list).
     let mut deleted = Vec::new();
     let mut invalid = Vec::new();
     for raw in &i.names {

@@ -828,3 +828,19 @@ def test_kms_use_by_secrets_manager_and_ssm_is_in_cloudtrail(endpoint):
         s.get_secret_value(SecretId="pettracker/api")
     disabled = [e for e in kms_events("Decrypt") if e.get("errorCode") and e["userIdentity"]["arn"].endswith(":root")]
     assert len(disabled) == 1 and disabled[0]["resources"][0]["ARN"] == cmk
+    # So is a request on a key KMS cannot find: deleted once its waiting period passed on
+    # the business clock, or never created.
+    client(endpoint, "kms").schedule_key_deletion(KeyId=cmk, PendingWindowInDays=7)
+    advance(endpoint, 8 * 86400)
+    with pytest.raises(ClientError):
+        s.get_secret_value(SecretId="pettracker/api")
+    gone = [e for e in kms_events("Decrypt") if e.get("errorCode") == "NotFoundException"]
+    assert len(gone) == 1, gone
+    assert gone[0]["userIdentity"]["invokedBy"] == "secretsmanager.amazonaws.com"
+    assert [r["ARN"] for r in gone[0]["resources"]] == [cmk]
+    missing = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
+    with pytest.raises(ClientError):
+        s.create_secret(Name="pettracker/none", SecretString="x", KmsKeyId=missing)
+    nokey = [e for e in kms_events("GenerateDataKey") if e.get("errorCode") == "NotFoundException"]
+    assert len(nokey) == 1 and nokey[0]["requestParameters"]["keyId"] == missing
+    assert nokey[0]["userIdentity"]["invokedBy"] == "secretsmanager.amazonaws.com"

@@ -154,26 +154,56 @@ fn authorize_use(
     }
 }
 
+/// The key a recorded KMS request was made on.
+enum Target<'a> {
+    Found(&'a store::KeyRecord),
+    /// Not found (never existed, or deleted): the event is the caller's alone, in
+    /// `region`, naming the key's ARN when the request gave one.
+    Missing {
+        region: String,
+        arn: Option<String>,
+    },
+}
+
 /// Records the KMS request `service` made for the caller (CloudTrail: KMS's event, with
-/// the caller's identity and `invokedBy` the service), denied ones included.
+/// the caller's identity and `invokedBy` the service), failed ones included: denied, on a
+/// key KMS refuses to use, or on a key it cannot find.
 fn record_use(
     ctx: &RequestContext,
     service: &str,
     event_name: &'static str,
-    key: &store::KeyRecord,
+    target: Target<'_>,
     request_parameters: serde_json::Value,
     error: Option<&ApiError>,
 ) {
+    let (region, arn, resource_account) = match target {
+        Target::Found(key) => (
+            key.region.clone(),
+            Some(key.arn.clone()),
+            key.account.clone(),
+        ),
+        Target::Missing { region, arn } => (region, arn, ctx.principal.account_id.clone()),
+    };
     ctx.invoked.push(crate::context::InvokedCall {
         invoked_by: format!("{service}.amazonaws.com"),
         event_source: "kms.amazonaws.com",
         event_name,
-        region: key.region.clone(),
+        region,
         request_parameters,
-        resources: vec![("AWS::KMS::Key".to_owned(), key.arn.clone())],
-        resource_account: key.account.clone(),
+        resources: arn
+            .map(|a| vec![("AWS::KMS::Key".to_owned(), a)])
+            .unwrap_or_default(),
+        resource_account,
         error: error.map(|e| (e.code.to_string(), e.message.clone())),
     });
+}
+
+/// The region a key reference names (an ARN's), else the caller's.
+fn region_of(key_id: &str, ctx: &RequestContext) -> String {
+    match store::KeyRef::parse(key_id, ctx) {
+        store::KeyRef::Key { region, .. } | store::KeyRef::Alias { region, .. } => region,
+        store::KeyRef::Invalid(_) => ctx.region.clone(),
+    }
 }
 
 /// Who the call is for: a caller to authorize, or the service itself.
@@ -203,8 +233,38 @@ pub fn encrypt_for(
     plaintext: &[u8],
     encryption_context: &BTreeMap<String, String>,
 ) -> Result<(Vec<u8>, String), ApiError> {
+    // The service's own KMS request, as KMS logs it: GenerateDataKey (envelope
+    // encryption) or Encrypt, on the key the caller named or the managed key.
+    let event: &'static str = if actions.contains(&"GenerateDataKey") {
+        "GenerateDataKey"
+    } else {
+        "Encrypt"
+    };
+    let mut params = serde_json::json!({
+        "keyId": key_id.map_or_else(|| format!("alias/aws/{service}"), str::to_owned),
+        "encryptionContext": encryption_context,
+    });
+    if let Some(o) = params.as_object_mut() {
+        if event == "GenerateDataKey" {
+            o.insert("keySpec".into(), "AES_256".into());
+        } else {
+            o.insert("encryptionAlgorithm".into(), "SYMMETRIC_DEFAULT".into());
+        }
+    }
     let (key, created) = match key_id {
-        Some(id) => (store::resolve(tx, ctx, id)?, false),
+        Some(id) => match store::resolve(tx, ctx, id) {
+            Ok(key) => (key, false),
+            Err(e) => {
+                if caller == Caller::Principal {
+                    let target = Target::Missing {
+                        region: region_of(id, ctx),
+                        arn: None,
+                    };
+                    record_use(ctx, service, event, target, params, Some(&e));
+                }
+                return Err(e);
+            }
+        },
         None => managed_key(tx, env, ctx, service)?,
     };
     let usable = if key.key_usage != "ENCRYPT_DECRYPT" {
@@ -223,24 +283,6 @@ pub fn encrypt_for(
     if caller != Caller::Principal {
         usable?;
     } else {
-        // The service's own KMS request, as KMS logs it: GenerateDataKey (envelope
-        // encryption) or Encrypt, on the key the caller named or the managed key.
-        let event: &'static str = if actions.contains(&"GenerateDataKey") {
-            "GenerateDataKey"
-        } else {
-            "Encrypt"
-        };
-        let mut params = serde_json::json!({
-            "keyId": key_id.map_or_else(|| format!("alias/aws/{service}"), str::to_owned),
-            "encryptionContext": encryption_context,
-        });
-        if let Some(o) = params.as_object_mut() {
-            if event == "GenerateDataKey" {
-                o.insert("keySpec".into(), "AES_256".into());
-            } else {
-                o.insert("encryptionAlgorithm".into(), "SYMMETRIC_DEFAULT".into());
-            }
-        }
         // A key KMS refuses to use is a failed request too, and logged as one. A managed
         // key created in this very transaction is not yet visible to the authorizer's
         // snapshot; its policy allows every principal of the account through the
@@ -253,7 +295,15 @@ pub fn encrypt_for(
                 authorize_use(env, ctx, &key, action, service, encryption_context)
             })
         });
-        record_use(ctx, service, event, &key, params, authorized.as_ref().err());
+        let target = Target::Found(&key);
+        record_use(
+            ctx,
+            service,
+            event,
+            target,
+            params,
+            authorized.as_ref().err(),
+        );
         authorized?;
     }
     let version = key.current_version();
@@ -277,14 +327,32 @@ pub fn decrypt_for(
     encryption_context: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>, ApiError> {
     let parsed = blob::parse(ciphertext).ok_or_else(kerr::invalid_ciphertext)?;
+    let params = || {
+        serde_json::json!({
+            "encryptionContext": encryption_context,
+            "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+        })
+    };
     let key = match store::KeyRef::parse(parsed.key_arn, ctx) {
         store::KeyRef::Key {
             account,
             region,
             id,
-        } => store::get_key(tx, &account, &region, &id)?
-            .filter(|k| !k.deleted(ctx.now))
-            .ok_or_else(|| kerr::key_not_found(parsed.key_arn))?,
+        } => match store::get_key(tx, &account, &region, &id)?.filter(|k| !k.deleted(ctx.now)) {
+            Some(key) => key,
+            None => {
+                // The key was deleted (or never was): KMS answers, and logs, NotFound.
+                let e = kerr::key_not_found(parsed.key_arn);
+                if caller == Caller::Principal {
+                    let target = Target::Missing {
+                        region,
+                        arn: Some(parsed.key_arn.to_owned()),
+                    };
+                    record_use(ctx, service, "Decrypt", target, params(), Some(&e));
+                }
+                return Err(e);
+            }
+        },
         _ => return Err(kerr::invalid_ciphertext()),
     };
     if caller == Caller::Principal {
@@ -292,16 +360,13 @@ pub fn decrypt_for(
         let authorized = key
             .check_usable()
             .and_then(|()| authorize_use(env, ctx, &key, "Decrypt", service, encryption_context));
-        let params = serde_json::json!({
-            "encryptionContext": encryption_context,
-            "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
-        });
+        let target = Target::Found(&key);
         record_use(
             ctx,
             service,
             "Decrypt",
-            &key,
-            params,
+            target,
+            params(),
             authorized.as_ref().err(),
         );
         authorized?;

@@ -18,6 +18,7 @@ pub mod clock;
 pub mod cloudtrail;
 pub mod context;
 pub mod credentials;
+pub mod decoded;
 pub mod due;
 pub mod enforce;
 pub mod env;

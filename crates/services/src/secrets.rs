@@ -283,11 +283,60 @@ fn get_secret(
     region: &str,
     name: &str,
 ) -> Result<Option<SecretRecord>, ApiError> {
+    get_secret_as(tx, account, region, name)
+}
+
+/// [`get_secret`] decoded as `T`: the whole record, or a part of it ([`SecretHead`]).
+fn get_secret_as<T: SecretArn>(
+    tx: &dyn ReadTx,
+    account: &str,
+    region: &str,
+    name: &str,
+) -> Result<Option<T>, ApiError> {
     tx.get(&secret_key(account, region, name))?
-        .map(|raw| {
-            serde_json::from_slice(&raw).map_err(|e| ApiError::internal(format!("secret: {e}")))
-        })
+        .map(|raw| T::decode(&raw).map_err(|e| ApiError::internal(format!("secret: {e}"))))
         .transpose()
+}
+
+/// Decoded secret records by their bytes ([`crate::decoded`]).
+static SECRETS: std::sync::LazyLock<crate::decoded::DecodeCache<SecretRecord>> =
+    std::sync::LazyLock::new(crate::decoded::DecodeCache::new);
+static SECRET_HEADS: std::sync::LazyLock<crate::decoded::DecodeCache<SecretHead>> =
+    std::sync::LazyLock::new(crate::decoded::DecodeCache::new);
+
+/// What authorization reads of a secret (its ARN, tags and policy), decoded without the
+/// rest: a GetSecretValue authorizes against the same secret three times.
+#[derive(Debug, Clone, Deserialize)]
+struct SecretHead {
+    arn: String,
+    #[serde(default)]
+    tags: Vec<(String, String)>,
+    #[serde(default)]
+    policy: Option<String>,
+}
+
+/// A decoded secret record, whole or in part, and its ARN.
+trait SecretArn: Sized {
+    fn arn(&self) -> &str;
+    fn decode(raw: &[u8]) -> Result<Self, serde_json::Error>;
+}
+
+impl SecretArn for SecretRecord {
+    fn arn(&self) -> &str {
+        &self.arn
+    }
+    fn decode(raw: &[u8]) -> Result<Self, serde_json::Error> {
+        SECRETS.decode(raw).map(|s| SecretRecord::clone(&s))
+    }
+}
+
+impl SecretArn for SecretHead {
+    fn arn(&self) -> &str {
+        &self.arn
+    }
+    fn decode(raw: &[u8]) -> Result<Self, serde_json::Error> {
+        SECRET_HEADS.decode(raw).map(|s| SecretHead::clone(&s))
+    }
 }
 
 fn put_secret(tx: &mut dyn WriteTx, s: &SecretRecord) -> Result<(), ApiError> {
@@ -361,22 +410,22 @@ fn parse_arn(arn: &str) -> Option<(&str, &str, &str)> {
 
 /// The secret a full ARN (`arn`, whose parts are `(region, account, res)`) or a partial
 /// one (the name without the random suffix) names.
-fn by_arn(
+fn by_arn<T: SecretArn>(
     tx: &dyn ReadTx,
     (region, account, res): (&str, &str, &str),
     arn: &str,
-) -> Result<Option<SecretRecord>, ApiError> {
+) -> Result<Option<T>, ApiError> {
     let suffixed = res.len().checked_sub(7).and_then(|i| {
         (res.as_bytes().get(i) == Some(&b'-'))
             .then(|| res.get(..i))
             .flatten()
     });
     if let Some(name) = suffixed {
-        if let Some(s) = get_secret(tx, account, region, name)?.filter(|s| s.arn == arn) {
+        if let Some(s) = get_secret_as::<T>(tx, account, region, name)?.filter(|s| s.arn() == arn) {
             return Ok(Some(s));
         }
     }
-    get_secret(tx, account, region, res)
+    get_secret_as(tx, account, region, res)
 }
 
 /// Finds a secret by name, full ARN, or partial ARN (no random suffix); deleted secrets
@@ -411,12 +460,12 @@ pub const UNRESOLVED_SUFFIX: &str = "-??????";
 /// The secret an ARN names: a full ARN, a partial one (the name without the random
 /// suffix, as clients may pass), or the `...:secret:<name>-??????` form [`authz_arn`]
 /// builds for names.
-fn secret_for_arn(tx: &dyn ReadTx, arn: &str) -> Result<Option<SecretRecord>, ApiError> {
+fn secret_for_arn(tx: &dyn ReadTx, arn: &str) -> Result<Option<SecretHead>, ApiError> {
     let Some((region, account, res)) = parse_arn(arn) else {
         return Ok(None);
     };
     match res.strip_suffix(UNRESOLVED_SUFFIX) {
-        Some(name) => get_secret(tx, account, region, name),
+        Some(name) => get_secret_as(tx, account, region, name),
         None => by_arn(tx, (region, account, res), arn),
     }
 }

@@ -338,7 +338,9 @@ pub fn decrypt_for(
             account,
             region,
             id,
-        } => match store::get_key(tx, &account, &region, &id)?.filter(|k| !k.deleted(ctx.now)) {
+        } => match store::get_key_shared(tx, &account, &region, &id)?
+            .filter(|k| !k.deleted(ctx.now))
+        {
             Some(key) => key,
             None => {
                 // The key was deleted (or never was): KMS answers, and logs, NotFound.

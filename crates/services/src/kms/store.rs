@@ -117,8 +117,26 @@ pub fn get_key(
     region: &str,
     id: &str,
 ) -> Result<Option<KeyRecord>, ApiError> {
+    Ok(get_key_shared(tx, account, region, id)?.map(|k| KeyRecord::clone(&k)))
+}
+
+/// Decoded key records by their bytes ([`crate::decoded`]): a key is read on every use,
+/// once for its policy and once for the operation.
+static KEYS: std::sync::LazyLock<crate::decoded::DecodeCache<KeyRecord>> =
+    std::sync::LazyLock::new(crate::decoded::DecodeCache::new);
+
+/// [`get_key`] without a copy of the record.
+pub fn get_key_shared(
+    tx: &dyn ReadTx,
+    account: &str,
+    region: &str,
+    id: &str,
+) -> Result<Option<std::sync::Arc<KeyRecord>>, ApiError> {
     tx.get(&key_key(account, region, id))?
-        .map(|raw| decode(&raw))
+        .map(|raw| {
+            KEYS.decode(&raw)
+                .map_err(|e| ApiError::internal(format!("kms record: {e}")))
+        })
         .transpose()
 }
 
@@ -391,18 +409,10 @@ pub fn key_facts(tx: &dyn ReadTx, key_arn: &str) -> Result<Vec<(String, Vec<Stri
 /// `None` when there is no such key. Used by the authorizer to evaluate key policies
 /// (`ResourcePolicyType::KmsKey`).
 pub fn key_policy_for_arn(tx: &dyn ReadTx, key_arn: &str) -> Result<Option<String>, ApiError> {
-    #[derive(serde::Deserialize)]
-    struct PolicyOnly {
-        policy: String,
-    }
     let Some((account, region, id)) = key_of_arn(tx, key_arn)? else {
         return Ok(None);
     };
-    // Only the policy: decoding the whole record (sealed material included) on every
-    // authorization was a fifth of a KMS call.
-    tx.get(&key_key(account, region, &id))?
-        .map(|raw| decode::<PolicyOnly>(&raw).map(|k| k.policy))
-        .transpose()
+    Ok(get_key_shared(tx, account, region, &id)?.map(|k| k.policy.clone()))
 }
 
 /// AWS's default key policy (exactly as GetKeyPolicy returns it).

@@ -172,6 +172,11 @@ def test_assume_role_boto3_with_path_session_policy_and_tags(endpoint):
         ({"Tags": [{"Key": "a", "Value": "1"}], "TransitiveTagKeys": ["b"]}, "InvalidParameterValue", "transitive tag key must be included"),
         ({"PolicyArns": [{"arn": "arn:aws:iam::aws:policy/NoSuchPolicyAnywhere"}]}, "InvalidParameterValue", "does not exist"),
         ({"SourceIdentity": "aws:me"}, "ValidationError", "aws:"),
+        # The session policy types' pattern: tab, LF, CR and U+0020..U+00FF only.
+        ({"Policy": json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::\u0101"}]}, ensure_ascii=False)}, "ValidationError", "at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"),
+        ({"ProvidedContexts": [{"ProviderArn": "arn:aws:iam::aws:contextProvider/IdentityCenter", "ContextAssertion": "abcd"}] * 6}, "ValidationError", "at 'providedContexts' failed to satisfy constraint: Member must have length less than or equal to 5"),
+        ({"ProvidedContexts": [{"ProviderArn": "arn:aws:iam::aws:contextProvider/IdentityCenter", "ContextAssertion": "abc"}]}, "ValidationError", "at 'providedContexts.1.member.contextAssertion' failed to satisfy constraint: Member must have length greater than or equal to 4"),
+        ({"ProvidedContexts": [{"ProviderArn": "arn:short", "ContextAssertion": "abcd"}]}, "ValidationError", "at 'providedContexts.1.member.providerArn'"),
     ],
 )
 def test_assume_role_bad_input(endpoint, kwargs, code, message):
@@ -449,6 +454,7 @@ def test_get_federation_token_as_root_and_bad_input(endpoint, aws_cli):
         ({"Name": "ok-name", "DurationSeconds": 129601}, "ValidationError"),
         ({"Name": "ok-name", "Policy": "[]"}, "MalformedPolicyDocument"),
         ({"Name": "ok-name", "Policy": "x" * 2049}, "ValidationError"),
+        ({"Name": "ok-name", "Policy": '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::\u0101"}]}'}, "ValidationError"),
     ]:
         err, status = error_of(sts.get_federation_token, **kwargs)
         assert (err["Code"], status) == (code, 400), kwargs

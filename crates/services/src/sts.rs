@@ -119,6 +119,19 @@ pub struct AssumeRoleInput {
     pub token_code: Option<String>,
     #[serde(default)]
     pub source_identity: Option<String>,
+    #[serde(default)]
+    pub provided_contexts: Option<Vec<ProvidedContext>>,
+}
+
+/// A trusted context assertion (AWS IAM Identity Center). Palisade checks the model's
+/// bounds and does not add the assertion's context keys: it cannot verify AWS's signature.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProvidedContext {
+    #[serde(default)]
+    pub provider_arn: Option<String>,
+    #[serde(default)]
+    pub context_assertion: Option<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -357,6 +370,38 @@ impl Violations {
         }
     }
 
+    /// A session policy: `sessionPolicyDocumentType` (max 2048) or the unrestricted type,
+    /// both with the pattern `[\u0009\u000A\u000D\u0020-\u00FF]+`.
+    fn session_policy(&mut self, policy: &str, max: usize) {
+        self.length("policy", policy, 1, max);
+        self.pattern(
+            "policy",
+            policy,
+            |c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}'),
+            "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
+        );
+    }
+
+    fn provided_contexts(&mut self, contexts: Option<&[ProvidedContext]>) {
+        let Some(contexts) = contexts else { return };
+        let n = contexts.len();
+        if n == 0 {
+            self.0.push("Value '[]' at 'providedContexts' failed to satisfy constraint: Member must have length greater than or equal to 1".into());
+        }
+        if n > 5 {
+            self.0.push(format!("Value '[{n}]' at 'providedContexts' failed to satisfy constraint: Member must have length less than or equal to 5"));
+        }
+        for (i, c) in contexts.iter().enumerate() {
+            let at = |m: &str| format!("providedContexts.{}.member.{m}", i + 1);
+            if let Some(a) = &c.provider_arn {
+                self.length(&at("providerArn"), a, 20, 2048);
+            }
+            if let Some(a) = &c.context_assertion {
+                self.length(&at("contextAssertion"), a, 4, 2048);
+            }
+        }
+    }
+
     fn policy_arns(&mut self, arns: Option<&[PolicyDescriptor]>) {
         let Some(arns) = arns else { return };
         for (i, d) in arns.iter().enumerate() {
@@ -391,10 +436,11 @@ fn validate_assume_role(i: &AssumeRoleInput) -> Result<(), ApiError> {
         v.range("durationSeconds", d, 900, 43_200);
     }
     if let Some(p) = &i.policy {
-        v.length("policy", p, 1, usize::MAX);
+        v.session_policy(p, usize::MAX);
     }
     v.policy_arns(i.policy_arns.as_deref());
     v.tags(i.tags.as_deref());
+    v.provided_contexts(i.provided_contexts.as_deref());
     if let Some(keys) = &i.transitive_tag_keys {
         if keys.len() > 50 {
             v.0.push(format!(
@@ -447,7 +493,7 @@ fn validate_federation(i: &GetFederationTokenInput) -> Result<(), ApiError> {
     let mut v = Violations::default();
     v.session_name("name", &i.name, 2, 32);
     if let Some(p) = &i.policy {
-        v.length("policy", p, 1, 2048);
+        v.session_policy(p, 2048);
     }
     v.policy_arns(i.policy_arns.as_deref());
     if let Some(d) = i.duration_seconds {
@@ -1479,6 +1525,7 @@ mod tests {
             serial_number: None,
             token_code: None,
             source_identity: None,
+            provided_contexts: None,
         }
     }
 

@@ -145,6 +145,46 @@ def test_lookup_events_errors(endpoint, kwargs, code):
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
+def test_lookup_input_checks_come_before_authorization(endpoint):
+    # A caller allowed nothing in CloudTrail gets the input's own error, as from the model's
+    # checks, not AccessDenied; a well-formed request is then denied.
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="ct-nobody")
+    key = iam.create_access_key(UserName="ct-nobody")["AccessKey"]
+    ct = client(endpoint, "cloudtrail", key["AccessKeyId"], key["SecretAccessKey"], validate=False)
+    for kwargs, code in [
+        ({"MaxResults": 0}, "InvalidMaxResultsException"),
+        ({"EventCategory": "bad"}, "InvalidEventCategoryException"),
+        ({"LookupAttributes": [{"AttributeKey": "Foo", "AttributeValue": "x"}]}, "InvalidLookupAttributesException"),
+        ({"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": ""}]}, "ValidationException"),
+        ({"StartTime": 2000000000, "EndTime": 1000000000}, "InvalidTimeRangeException"),
+    ]:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            ct.lookup_events(**kwargs)
+        assert e.value.response["Error"]["Code"] == code, kwargs
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ct.lookup_events()
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_lookup_value_length_counts_separators_twice(endpoint):
+    # The model: '_', ' ', ',' and '\n' count as two characters toward the 2000 limit.
+    ct = client(endpoint, "cloudtrail", validate=False)
+    ok = [{"AttributeKey": "EventName", "AttributeValue": "_" * 1000}]
+    assert ct.lookup_events(LookupAttributes=ok)["Events"] == []
+    over = [{"AttributeKey": "EventName", "AttributeValue": "_" * 1001}]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ct.lookup_events(LookupAttributes=over)
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_a_range_older_than_90_days_finds_nothing(endpoint):
+    client(endpoint, "sts").get_caller_identity()
+    now = time.time()
+    found = client(endpoint, "cloudtrail").lookup_events(StartTime=now - 200 * 86400, EndTime=now - 100 * 86400)
+    assert found["Events"] == []
+
+
 def test_cli_lookup_events(aws_cli):
     rc, _, err = aws_cli("sts", "get-caller-identity")
     assert rc == 0, err

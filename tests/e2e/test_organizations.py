@@ -165,6 +165,40 @@ def test_accounts_create_move_remove_close(org):
     assert code(e) == "AccountNotFoundException"
 
 
+def test_model_checks_on_accounts_and_policy_types(endpoint, org):
+    orgs, o, root = org
+    raw = client(endpoint, "organizations", validate=False)
+
+    def refused(call, **kw):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call(**kw)
+        return e.value.response["Error"]
+
+    e = refused(raw.create_account, Email="x@pettracker.example", AccountName="")
+    assert e["Code"] == "ValidationException"
+    assert "Member must have length greater than or equal to 1" in e["Message"]
+    # CreateAccountName's pattern is printable ASCII ([\u0020-\u007E]+).
+    e = refused(raw.create_account, Email="x@pettracker.example", AccountName="caf\u00e9")
+    assert e["Code"] == "InvalidInputException"
+    e = refused(raw.create_account, Email="x@pettracker.example", AccountName="ok", RoleName="AWSServiceRoleForX")
+    assert e["Code"] == "InvalidInputException"
+    e = refused(raw.list_create_account_status, States=["NOPE"])
+    assert e["Code"] == "InvalidInputException"
+    assert len(orgs.list_accounts()["Accounts"]) == 1  # nothing was created
+    # Every policy type of the model may be listed; those Palisade does not manage have
+    # no policies. An unknown type names the member it came in.
+    for ty in ("TAG_POLICY", "BACKUP_POLICY", "S3_POLICY", "BEDROCK_POLICY"):
+        assert orgs.list_policies(Filter=ty)["Policies"] == []
+        assert orgs.list_policies_for_target(TargetId=root["Id"], Filter=ty)["Policies"] == []
+    e = refused(raw.list_policies, Filter="NOPE")
+    assert e["Code"] == "ValidationException" and "at 'filter'" in e["Message"]
+    assert "NETWORK_SECURITY_DIRECTOR_POLICY" in e["Message"]
+    e = refused(raw.enable_policy_type, RootId=root["Id"], PolicyType="NOPE")
+    assert "at 'policyType'" in e["Message"]
+    e = refused(raw.enable_policy_type, RootId=root["Id"], PolicyType="TAG_POLICY")
+    assert e["Code"] == "NotImplemented"
+
+
 def test_scp_lifecycle(org):
     orgs, o, root = org
     ou = orgs.create_organizational_unit(ParentId=root["Id"], Name="Prod")["OrganizationalUnit"]

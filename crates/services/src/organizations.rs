@@ -722,20 +722,47 @@ fn target(
     Ok(None)
 }
 
-fn check_policy_type(ty: &str) -> Result<(), ApiError> {
+/// The model's `PolicyType` enum.
+const POLICY_TYPES: &[&str] = &[
+    "SERVICE_CONTROL_POLICY",
+    "RESOURCE_CONTROL_POLICY",
+    "TAG_POLICY",
+    "BACKUP_POLICY",
+    "AISERVICES_OPT_OUT_POLICY",
+    "CHATBOT_POLICY",
+    "DECLARATIVE_POLICY_EC2",
+    "SECURITYHUB_POLICY",
+    "INSPECTOR_POLICY",
+    "UPGRADE_ROLLOUT_POLICY",
+    "BEDROCK_POLICY",
+    "S3_POLICY",
+    "NETWORK_SECURITY_DIRECTOR_POLICY",
+];
+
+/// `ty`, given as member `field`, is one of the model's policy types. Listing by a type
+/// Palisade does not manage is valid and finds nothing: no such policy can exist.
+fn check_policy_type(field: &str, ty: &str) -> Result<(), ApiError> {
+    if POLICY_TYPES.contains(&ty) {
+        return Ok(());
+    }
+    Err(err(
+        "ValidationException",
+        format!(
+            "1 validation error detected: Value '{ty}' at '{field}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+            POLICY_TYPES.join(", ")
+        ),
+    ))
+}
+
+/// [`check_policy_type`], and a type whose policies Palisade creates and enforces (SCPs
+/// and RCPs); the management policy types (tag, backup, ...) answer 501.
+fn check_managed_policy_type(field: &str, ty: &str) -> Result<(), ApiError> {
+    check_policy_type(field, ty)?;
     match ty {
         SCP | RCP => Ok(()),
-        "TAG_POLICY"
-        | "BACKUP_POLICY"
-        | "AISERVICES_OPT_OUT_POLICY"
-        | "CHATBOT_POLICY"
-        | "DECLARATIVE_POLICY_EC2" => Err(err(
-            "PolicyTypeNotAvailableForOrganizationException",
-            "You can't use the specified policy type with the feature set currently enabled for this organization.",
-        )),
-        _ => Err(err(
-            "ValidationException",
-            format!("1 validation error detected: Value '{ty}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [SERVICE_CONTROL_POLICY, RESOURCE_CONTROL_POLICY, TAG_POLICY, BACKUP_POLICY, AISERVICES_OPT_OUT_POLICY, CHATBOT_POLICY, DECLARATIVE_POLICY_EC2]"),
+        other => Err(crate::registry::not_implemented(
+            "organizations",
+            &format!("{other} policies"),
         )),
     }
 }
@@ -1439,15 +1466,28 @@ fn validation(field: &str, value: &str, rule: &str) -> ApiError {
 }
 
 fn check_name(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    check_name_in(field, value, max, '\u{ff}')
+}
+
+/// [`check_name`] with the highest character the name's pattern allows (`CreateAccountName`:
+/// `[\u0020-\u007E]+`).
+fn check_name_in(field: &str, value: &str, max: usize, last: char) -> Result<(), ApiError> {
     let n = value.chars().count();
-    if n == 0 || n > max {
+    if n == 0 {
+        return Err(validation(
+            field,
+            value,
+            "Member must have length greater than or equal to 1",
+        ));
+    }
+    if n > max {
         return Err(validation(
             field,
             value,
             &format!("Member must have length less than or equal to {max}"),
         ));
     }
-    if value.chars().any(|c| !(' '..='\u{ff}').contains(&c)) {
+    if value.chars().any(|c| !(' '..=last).contains(&c)) {
         return Err(invalid_input(
             "INVALID_PATTERN",
             "You provided a value that does not match the required pattern.",
@@ -1548,8 +1588,10 @@ fn policy_list(
     org: &Organization,
     ty: &str,
 ) -> Result<Vec<PolicySummary>, ApiError> {
+    // The AWS managed FullAWSAccess policy of the type, if it has one (SCPs and RCPs).
     let mut out: Vec<PolicySummary> = managed_policy(org, full_access_id(ty))
         .map(|p| p.policy_summary)
+        .filter(|p| p.kind == ty)
         .into_iter()
         .collect();
     for (_, raw) in scan(tx, &policies_prefix(&org.id))? {
@@ -1657,6 +1699,14 @@ fn read_op(op: &Operation, tx: &dyn ReadTx, ctx: &RequestContext) -> Result<Valu
         "ListCreateAccountStatus" => {
             let org = reader(tx, ctx)?;
             let i: ListCreateAccountStatusInput = op.input()?;
+            for st in i.states.iter().flatten() {
+                if !["IN_PROGRESS", "SUCCEEDED", "FAILED"].contains(&st.as_str()) {
+                    return Err(invalid_input(
+                        "INVALID_ENUM",
+                        "You specified an invalid value.",
+                    ));
+                }
+            }
             let mut all = Vec::new();
             for (_, raw) in scan(tx, &cars_prefix(&org.id))? {
                 let s: CreateAccountStatus =
@@ -1777,14 +1827,14 @@ fn read_op(op: &Operation, tx: &dyn ReadTx, ctx: &RequestContext) -> Result<Valu
         "ListPolicies" => {
             let org = reader(tx, ctx)?;
             let i: ListPoliciesInput = op.input()?;
-            check_policy_type(&i.filter)?;
+            check_policy_type("filter", &i.filter)?;
             let (items, next) = page(policy_list(tx, &org, &i.filter)?, &i.paging)?;
             Ok(with_next(serde_json::json!({ "Policies": items }), next))
         }
         "ListPoliciesForTarget" => {
             let org = reader(tx, ctx)?;
             let i: ListPoliciesForTargetInput = op.input()?;
-            check_policy_type(&i.filter)?;
+            check_policy_type("filter", &i.filter)?;
             target(tx, &org.id, &i.target_id)?.ok_or_else(target_not_found)?;
             let mut out = Vec::new();
             for parts in scan_ids(tx, &att_prefix(&org.id, &i.target_id, Some(&i.filter)), 0)? {
@@ -2137,7 +2187,7 @@ fn write_op(
         "EnablePolicyType" | "DisablePolicyType" => {
             let org = management(tx, ctx)?;
             let i: PolicyTypeInput = op.input()?;
-            check_policy_type(&i.policy_type)?;
+            check_managed_policy_type("policyType", &i.policy_type)?;
             let mut root = get::<Root>(tx, &root_key(&org.id, &i.root_id))?.ok_or_else(|| {
                 err(
                     "RootNotFoundException",
@@ -2195,7 +2245,7 @@ fn write_op(
         "CreatePolicy" => {
             let org = management(tx, ctx)?;
             let i: CreatePolicyInput = op.input()?;
-            check_policy_type(&i.kind)?;
+            check_managed_policy_type("type", &i.kind)?;
             check_name("name", &i.name, 128)?;
             if i.description.chars().count() > 512 {
                 return Err(validation(
@@ -2439,7 +2489,7 @@ fn create_account(
     i: &CreateAccountInput,
 ) -> Result<CreateAccountStatus, ApiError> {
     check_email(&i.email)?;
-    check_name("accountName", &i.account_name, 50)?;
+    check_name_in("accountName", &i.account_name, 50, '~')?;
     if let Some(b) = &i.iam_user_access_to_billing {
         if b != "ALLOW" && b != "DENY" {
             return Err(validation(
@@ -2453,12 +2503,17 @@ fn create_account(
         .role_name
         .clone()
         .unwrap_or_else(|| "OrganizationAccountAccessRole".into());
-    iam::model::validate_name("roleName", &role_name, 64).map_err(|_| {
-        invalid_input(
-            "INVALID_ROLE_NAME",
-            "You provided a role name that isn't valid.",
-        )
-    })?;
+    // InvalidInputException's documented INVALID_ROLE_NAME: "A role name can't begin
+    // with the reserved prefix AWSServiceRoleFor."
+    iam::model::validate_name("roleName", &role_name, 64)
+        .ok()
+        .filter(|()| !role_name.starts_with("AWSServiceRoleFor"))
+        .ok_or_else(|| {
+            invalid_input(
+                "INVALID_ROLE_NAME",
+                "You provided a role name that isn't valid.",
+            )
+        })?;
     let tags = i.tags.clone().unwrap_or_default();
     validate_tags(tx, &org.id, "", &tags)?;
     let now = epoch(ctx.now);

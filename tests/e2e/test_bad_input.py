@@ -108,10 +108,13 @@ def test_server_still_healthy_after_bad_input(endpoint):
 def test_real_but_unimplemented_operation_is_named(endpoint):
     # A real STS operation Palisade does not serve yet: 501 NotImplemented, in STS's shape.
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        client(endpoint, "sts").decode_authorization_message(EncodedMessage="x")
+        client(endpoint, "sts").assume_root(
+            TargetPrincipal="123456789012",
+            TaskPolicyArn={"arn": "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"},
+        )
     assert e.value.response["Error"]["Code"] == "NotImplemented"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
-    assert "sts:DecodeAuthorizationMessage" in e.value.response["Error"]["Message"]
+    assert "sts:AssumeRoot" in e.value.response["Error"]["Message"]
 
 
 def test_real_but_unimplemented_service_is_named(endpoint):

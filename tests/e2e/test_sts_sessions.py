@@ -460,6 +460,30 @@ def test_get_federation_token_as_root_and_bad_input(endpoint, aws_cli):
         assert (err["Code"], status) == (code, 400), kwargs
 
 
+# ---- DecodeAuthorizationMessage --------------------------------------------------------
+
+
+def test_decode_authorization_message(endpoint, aws_cli):
+    # No Palisade service encodes its authorization failures, so no message decodes; the
+    # model's bounds come first, then the permission, then the model's error.
+    sts = unchecked(endpoint, "sts")
+    for message in ("", "x" * 10241):
+        err, status = error_of(sts.decode_authorization_message, EncodedMessage=message)
+        assert (err["Code"], status) == ("ValidationError", 400), message
+        assert "at 'encodedMessage'" in err["Message"]
+    err, status = error_of(sts.decode_authorization_message, EncodedMessage="garbage")
+    assert (err["Code"], status) == ("InvalidAuthorizationMessageException", 400)
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="no-decode")
+    key = iam.create_access_key(UserName="no-decode")["AccessKey"]
+    nobody = unchecked(endpoint, "sts", ak=key["AccessKeyId"], sk=key["SecretAccessKey"])
+    err, status = error_of(nobody.decode_authorization_message, EncodedMessage="garbage")
+    assert (err["Code"], status) == ("AccessDenied", 403)
+    assert "sts:DecodeAuthorizationMessage" in err["Message"]
+    rc, _, out = aws_cli("sts", "decode-authorization-message", "--encoded-message", "abc")
+    assert rc != 0 and "InvalidAuthorizationMessageException" in out
+
+
 # ---- GetAccessKeyInfo ------------------------------------------------------------------
 
 

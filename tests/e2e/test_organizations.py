@@ -538,3 +538,28 @@ def test_organizations_calls_are_authorized_against_the_resources_they_name(endp
     assert f"account/{o['Id']}/{dev}" in e.value.response["Error"]["Message"]
     # The policy's type is known from the policy itself.
     admin.attach_policy(PolicyId=other["Id"], TargetId=dev)
+
+
+def test_enum_and_email_checks_come_before_authorization(endpoint, org):
+    # Model checks (enums, the email's pattern) answer a caller allowed nothing before
+    # authorization, as required members, patterns and lengths already did.
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="org-nobody")
+    key = iam.create_access_key(UserName="org-nobody")["AccessKey"]
+    raw = client(endpoint, "organizations", key["AccessKeyId"], key["SecretAccessKey"], validate=False)
+    orgs, o, root = org
+    for call, kw, want in [
+        (raw.create_policy, dict(Content="{}", Description="d", Name="n", Type="NOPE"), "ValidationException"),
+        (raw.create_organization, dict(FeatureSet="NOPE"), "ValidationException"),
+        (raw.list_children, dict(ParentId=root["Id"], ChildType="NOPE"), "ValidationException"),
+        (raw.enable_policy_type, dict(RootId=root["Id"], PolicyType="NOPE"), "ValidationException"),
+        (raw.create_account, dict(Email="bad", AccountName="x"), "InvalidInputException"),
+        (raw.create_account, dict(Email="a@b.example", AccountName="x", IamUserAccessToBilling="MAYBE"), "ValidationException"),
+        (raw.list_create_account_status, dict(States=["NOPE"]), "InvalidInputException"),
+    ]:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call(**kw)
+        assert code(e) == want, (call, kw, e.value.response["Error"])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        raw.list_children(ParentId=root["Id"], ChildType="ACCOUNT")
+    assert code(e) == "AccessDeniedException"

@@ -722,7 +722,8 @@ fn target(
     Ok(None)
 }
 
-/// The model's `PolicyType` enum.
+/// The model's `PolicyType` enum (checked at decode, [`ENUMS`]). Listing by a type Palisade
+/// does not manage is valid and finds nothing: no such policy can exist.
 const POLICY_TYPES: &[&str] = &[
     "SERVICE_CONTROL_POLICY",
     "RESOURCE_CONTROL_POLICY",
@@ -739,25 +740,9 @@ const POLICY_TYPES: &[&str] = &[
     "NETWORK_SECURITY_DIRECTOR_POLICY",
 ];
 
-/// `ty`, given as member `field`, is one of the model's policy types. Listing by a type
-/// Palisade does not manage is valid and finds nothing: no such policy can exist.
-fn check_policy_type(field: &str, ty: &str) -> Result<(), ApiError> {
-    if POLICY_TYPES.contains(&ty) {
-        return Ok(());
-    }
-    Err(err(
-        "ValidationException",
-        format!(
-            "1 validation error detected: Value '{ty}' at '{field}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
-            POLICY_TYPES.join(", ")
-        ),
-    ))
-}
-
-/// [`check_policy_type`], and a type whose policies Palisade creates and enforces (SCPs
-/// and RCPs); the management policy types (tag, backup, ...) answer 501.
-fn check_managed_policy_type(field: &str, ty: &str) -> Result<(), ApiError> {
-    check_policy_type(field, ty)?;
+/// A type whose policies Palisade creates and enforces (SCPs and RCPs); the management
+/// policy types (tag, backup, ...) answer 501. The enum itself was checked at decode.
+fn check_managed_policy_type(ty: &str) -> Result<(), ApiError> {
     match ty {
         SCP | RCP => Ok(()),
         other => Err(crate::registry::not_implemented(
@@ -1096,6 +1081,31 @@ const ID_PATTERNS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Enum members per operation (botocore's model): (operation, member, values). Checked at
+/// decode with the other model constraints, before authorization.
+const ENUMS: &[(&str, &str, &[&str])] = &[
+    ("CreatePolicy", "Type", POLICY_TYPES),
+    ("EnablePolicyType", "PolicyType", POLICY_TYPES),
+    ("DisablePolicyType", "PolicyType", POLICY_TYPES),
+    ("ListPolicies", "Filter", POLICY_TYPES),
+    ("ListPoliciesForTarget", "Filter", POLICY_TYPES),
+    (
+        "CreateOrganization",
+        "FeatureSet",
+        &["ALL", "CONSOLIDATED_BILLING"],
+    ),
+    (
+        "ListChildren",
+        "ChildType",
+        &["ORGANIZATIONAL_UNIT", "ACCOUNT"],
+    ),
+    (
+        "CreateAccount",
+        "IamUserAccessToBilling",
+        &["ALLOW", "DENY"],
+    ),
+];
+
 /// String members with length limits (botocore's model): (member, min, max).
 const LENGTHS: &[(&str, usize, usize)] = &[
     ("Name", 1, 128),
@@ -1142,6 +1152,39 @@ fn check_shape(action: &str, body: &Value) -> Result<(), ApiError> {
                     "The request body contains a value of the wrong type or an unknown value.",
                 ))
             }
+        }
+    }
+    for (_, member, values) in ENUMS.iter().filter(|(a, _, _)| *a == action) {
+        if let Some(v) = body.get(member).and_then(Value::as_str) {
+            if !values.contains(&v) {
+                return Err(validation(
+                    &crate::input::lower_camel(member),
+                    v,
+                    &format!(
+                        "Member must satisfy enum value set: [{}]",
+                        values.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if action == "ListCreateAccountStatus" {
+        let states = body.get("States").and_then(Value::as_array);
+        if states.is_some_and(|st| {
+            st.iter().any(|v| {
+                !v.as_str()
+                    .is_some_and(|v| ["IN_PROGRESS", "SUCCEEDED", "FAILED"].contains(&v))
+            })
+        }) {
+            return Err(invalid_input(
+                "INVALID_ENUM",
+                "You specified an invalid value.",
+            ));
+        }
+    }
+    if action == "CreateAccount" {
+        if let Some(email) = body.get("Email").and_then(Value::as_str) {
+            check_email(email)?;
         }
     }
     for (member, min, max) in LENGTHS {
@@ -1338,8 +1381,7 @@ struct CreateAccountInput {
     account_name: String,
     #[serde(default)]
     role_name: Option<String>,
-    #[serde(default)]
-    iam_user_access_to_billing: Option<String>,
+    // IamUserAccessToBilling is checked at decode (ENUMS); billing is not modelled.
     #[serde(default)]
     tags: Option<Vec<Tag>>,
 }
@@ -1642,13 +1684,7 @@ fn read_op(op: &Operation, tx: &dyn ReadTx, ctx: &RequestContext) -> Result<Valu
         "ListChildren" => {
             let org = reader(tx, ctx)?;
             let i: ListChildrenInput = op.input()?;
-            if i.child_type != ACCOUNT && i.child_type != OU {
-                return Err(validation(
-                    "childType",
-                    &i.child_type,
-                    "Member must satisfy enum value set: [ORGANIZATIONAL_UNIT, ACCOUNT]",
-                ));
-            }
+            // ChildType was checked at decode (check_shape).
             parent_kind(tx, &org.id, &i.parent_id)?.ok_or_else(parent_not_found)?;
             let kids: Vec<Child> = children(tx, &org.id, &i.parent_id, &i.child_type)?
                 .into_iter()
@@ -1699,14 +1735,7 @@ fn read_op(op: &Operation, tx: &dyn ReadTx, ctx: &RequestContext) -> Result<Valu
         "ListCreateAccountStatus" => {
             let org = reader(tx, ctx)?;
             let i: ListCreateAccountStatusInput = op.input()?;
-            for st in i.states.iter().flatten() {
-                if !["IN_PROGRESS", "SUCCEEDED", "FAILED"].contains(&st.as_str()) {
-                    return Err(invalid_input(
-                        "INVALID_ENUM",
-                        "You specified an invalid value.",
-                    ));
-                }
-            }
+            // States were checked at decode (check_shape).
             let mut all = Vec::new();
             for (_, raw) in scan(tx, &cars_prefix(&org.id))? {
                 let s: CreateAccountStatus =
@@ -1827,14 +1856,12 @@ fn read_op(op: &Operation, tx: &dyn ReadTx, ctx: &RequestContext) -> Result<Valu
         "ListPolicies" => {
             let org = reader(tx, ctx)?;
             let i: ListPoliciesInput = op.input()?;
-            check_policy_type("filter", &i.filter)?;
             let (items, next) = page(policy_list(tx, &org, &i.filter)?, &i.paging)?;
             Ok(with_next(serde_json::json!({ "Policies": items }), next))
         }
         "ListPoliciesForTarget" => {
             let org = reader(tx, ctx)?;
             let i: ListPoliciesForTargetInput = op.input()?;
-            check_policy_type("filter", &i.filter)?;
             target(tx, &org.id, &i.target_id)?.ok_or_else(target_not_found)?;
             let mut out = Vec::new();
             for parts in scan_ids(tx, &att_prefix(&org.id, &i.target_id, Some(&i.filter)), 0)? {
@@ -1904,14 +1931,8 @@ fn write_op(
     match op.name {
         "CreateOrganization" => {
             let i: CreateOrganizationInput = op.input()?;
+            // FeatureSet was checked at decode (check_shape).
             let fs = i.feature_set.as_deref().unwrap_or("ALL");
-            if fs != "ALL" && fs != "CONSOLIDATED_BILLING" {
-                return Err(validation(
-                    "featureSet",
-                    fs,
-                    "Member must satisfy enum value set: [ALL, CONSOLIDATED_BILLING]",
-                ));
-            }
             let org = create_organization(tx, env, ctx, fs)?;
             let arn = org.arn.clone();
             Ok((
@@ -2187,7 +2208,7 @@ fn write_op(
         "EnablePolicyType" | "DisablePolicyType" => {
             let org = management(tx, ctx)?;
             let i: PolicyTypeInput = op.input()?;
-            check_managed_policy_type("policyType", &i.policy_type)?;
+            check_managed_policy_type(&i.policy_type)?;
             let mut root = get::<Root>(tx, &root_key(&org.id, &i.root_id))?.ok_or_else(|| {
                 err(
                     "RootNotFoundException",
@@ -2245,7 +2266,7 @@ fn write_op(
         "CreatePolicy" => {
             let org = management(tx, ctx)?;
             let i: CreatePolicyInput = op.input()?;
-            check_managed_policy_type("type", &i.kind)?;
+            check_managed_policy_type(&i.kind)?;
             check_name("name", &i.name, 128)?;
             if i.description.chars().count() > 512 {
                 return Err(validation(
@@ -2488,17 +2509,8 @@ fn create_account(
     org: &Organization,
     i: &CreateAccountInput,
 ) -> Result<CreateAccountStatus, ApiError> {
-    check_email(&i.email)?;
+    // Email and IamUserAccessToBilling were checked at decode (check_shape).
     check_name_in("accountName", &i.account_name, 50, '~')?;
-    if let Some(b) = &i.iam_user_access_to_billing {
-        if b != "ALLOW" && b != "DENY" {
-            return Err(validation(
-                "iamUserAccessToBilling",
-                b,
-                "Member must satisfy enum value set: [ALLOW, DENY]",
-            ));
-        }
-    }
     let role_name = i
         .role_name
         .clone()

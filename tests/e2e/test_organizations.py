@@ -197,6 +197,9 @@ def test_model_checks_on_accounts_and_policy_types(endpoint, org):
     assert "at 'policyType'" in e["Message"]
     e = refused(raw.enable_policy_type, RootId=root["Id"], PolicyType="TAG_POLICY")
     assert e["Code"] == "NotImplemented"
+    # Never enabled, so disabling it is what AWS answers for a type not enabled.
+    e = refused(raw.disable_policy_type, RootId=root["Id"], PolicyType="TAG_POLICY")
+    assert e["Code"] == "PolicyTypeNotEnabledException"
 
 
 def test_scp_lifecycle(org):
@@ -554,6 +557,8 @@ def test_enum_and_email_checks_come_before_authorization(endpoint, org):
         (raw.list_children, dict(ParentId=root["Id"], ChildType="NOPE"), "ValidationException"),
         (raw.enable_policy_type, dict(RootId=root["Id"], PolicyType="NOPE"), "ValidationException"),
         (raw.create_account, dict(Email="bad", AccountName="x"), "InvalidInputException"),
+        (raw.create_account, dict(Email="a@b.example", AccountName=""), "ValidationException"),
+        (raw.create_account, dict(Email="a@b.example", AccountName="caf\u00e9"), "InvalidInputException"),
         (raw.create_account, dict(Email="a@b.example", AccountName="x", IamUserAccessToBilling="MAYBE"), "ValidationException"),
         (raw.list_create_account_status, dict(States=["NOPE"]), "InvalidInputException"),
     ]:

@@ -843,4 +843,5 @@ def test_kms_use_by_secrets_manager_and_ssm_is_in_cloudtrail(endpoint):
         s.create_secret(Name="pettracker/none", SecretString="x", KmsKeyId=missing)
     nokey = [e for e in kms_events("GenerateDataKey") if e.get("errorCode") == "NotFoundException"]
     assert len(nokey) == 1 and nokey[0]["requestParameters"]["keyId"] == missing
+    assert [r["ARN"] for r in nokey[0]["resources"]] == [missing]
     assert nokey[0]["userIdentity"]["invokedBy"] == "secretsmanager.amazonaws.com"

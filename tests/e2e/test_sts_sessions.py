@@ -379,6 +379,9 @@ def test_session_token_and_federation_credentials_are_limited_as_in_aws(endpoint
     err, status = error_of(plain_sts.get_access_key_info, AccessKeyId=ak)
     assert (err["Code"], status) == ("AccessDenied", 403)
     assert err["Message"] == "Cannot call GetAccessKeyInfo with session credentials"
+    err, status = error_of(plain_sts.decode_authorization_message, EncodedMessage="abc")
+    assert (err["Code"], status) == ("AccessDenied", 403)
+    assert err["Message"] == "Cannot call DecodeAuthorizationMessage with session credentials"
 
     everything = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
     fed = sts.get_federation_token(Name="nora-fed", Policy=everything)["Credentials"]

@@ -260,6 +260,8 @@ pub fn reset(env: &Env, root_access_key_id: &str) -> Result<(), ApiError> {
         Ok(())
     })?;
     env.credentials.clear();
+    crate::kms::store::clear_decoded();
+    crate::secrets::clear_decoded();
     env.clock.set_offset_micros(0);
     Ok(())
 }

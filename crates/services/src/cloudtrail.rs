@@ -137,8 +137,10 @@ fn check_input(input: &LookupEventsInput) -> Result<(), ApiError> {
             ));
         }
     }
-    if let (Some(s), Some(e)) = (input.start_time, input.end_time) {
-        if from_epoch(s)? > from_epoch(e)? {
+    let start = input.start_time.map(from_epoch).transpose()?;
+    let end = input.end_time.map(from_epoch).transpose()?;
+    if let (Some(s), Some(e)) = (start, end) {
+        if s > e {
             return Err(invalid(
                 "InvalidTimeRangeException",
                 "Start date must be earlier than end date.",
@@ -171,14 +173,22 @@ pub fn lookup_events(
         .first();
     let now = ctx.now;
     let oldest = now - audit::RETENTION;
-    let start = match input.start_time {
-        Some(s) => from_epoch(s)?.max(oldest),
-        None => oldest,
-    };
     let end = match input.end_time {
         Some(e) => from_epoch(e)?,
         None => now,
     };
+    let start = match input.start_time {
+        Some(s) => from_epoch(s)?,
+        None => oldest,
+    };
+    if start > end {
+        // A start after the end (now, when no end is given).
+        return Err(invalid(
+            "InvalidTimeRangeException",
+            "Start date must be earlier than end date.",
+        ));
+    }
+    let start = start.max(oldest);
     if start > end {
         // A range wholly older than the 90 days: valid, and nothing is kept there.
         return Ok(nothing());

@@ -40,11 +40,14 @@ impl<T: DeserializeOwned> DecodeCache<T> {
 
     /// `raw` decoded as JSON, from the cache when these bytes were decoded before.
     pub fn decode(&self, raw: &[u8]) -> Result<Arc<T>, serde_json::Error> {
+        if raw.len() > MAX_RECORD {
+            return serde_json::from_slice::<T>(raw).map(Arc::new);
+        }
         if let Some(v) = self.inner.read().map.get(raw) {
             return Ok(Arc::clone(v));
         }
         let value = Arc::new(serde_json::from_slice::<T>(raw)?);
-        if raw.len() <= MAX_RECORD {
+        {
             let mut inner = self.inner.write();
             if inner.bytes + raw.len() > MAX_BYTES {
                 inner.map.clear();
@@ -55,6 +58,13 @@ impl<T: DeserializeOwned> DecodeCache<T> {
             }
         }
         Ok(value)
+    }
+
+    /// Drops every entry (a reset: what was deleted leaves memory too).
+    pub fn clear(&self) {
+        let mut inner = self.inner.write();
+        inner.map.clear();
+        inner.bytes = 0;
     }
 }
 
@@ -88,11 +98,19 @@ mod tests {
     #[test]
     fn the_cache_starts_over_past_its_budget() {
         let c: DecodeCache<R> = DecodeCache::new();
-        let big = format!(r#"{{"a":"{}"}}"#, "z".repeat(MAX_RECORD - 16));
-        for i in 0..(MAX_BYTES / MAX_RECORD + 8) {
-            let raw = big.replacen('z', &format!("{}", i % 10), 1);
+        let records = MAX_BYTES / (MAX_RECORD - 64) + 8;
+        for i in 0..records {
+            let raw = format!(r#"{{"a":"{i:08}{}"}}"#, "z".repeat(MAX_RECORD - 64));
             c.decode(raw.as_bytes()).unwrap();
+            assert!(c.inner.read().bytes <= MAX_BYTES);
         }
-        assert!(c.inner.read().bytes <= MAX_BYTES);
+        // It was cleared on the way: fewer entries than records decoded.
+        assert!(c.inner.read().map.len() < records);
+        c.clear();
+        assert_eq!((c.inner.read().map.len(), c.inner.read().bytes), (0, 0));
+        // A record over the size limit decodes and is not kept.
+        let huge = format!(r#"{{"a":"{}"}}"#, "h".repeat(MAX_RECORD));
+        assert_eq!(c.decode(huge.as_bytes()).unwrap().a.len(), MAX_RECORD);
+        assert_eq!(c.inner.read().map.len(), 0);
     }
 }

@@ -1186,6 +1186,9 @@ fn check_shape(action: &str, body: &Value) -> Result<(), ApiError> {
         if let Some(email) = body.get("Email").and_then(Value::as_str) {
             check_email(email)?;
         }
+        if let Some(name) = body.get("AccountName").and_then(Value::as_str) {
+            check_name_in("accountName", name, 50, '~')?;
+        }
     }
     for (member, min, max) in LENGTHS {
         if let Some(s) = body.get(member).and_then(Value::as_str) {
@@ -2208,7 +2211,6 @@ fn write_op(
         "EnablePolicyType" | "DisablePolicyType" => {
             let org = management(tx, ctx)?;
             let i: PolicyTypeInput = op.input()?;
-            check_managed_policy_type(&i.policy_type)?;
             let mut root = get::<Root>(tx, &root_key(&org.id, &i.root_id))?.ok_or_else(|| {
                 err(
                     "RootNotFoundException",
@@ -2224,6 +2226,9 @@ fn write_op(
                 )
                 .collect();
             if op.name == "EnablePolicyType" {
+                // A type Palisade does not manage is never enabled: disabling it is
+                // PolicyTypeNotEnabled, as in AWS; enabling it answers 501.
+                check_managed_policy_type(&i.policy_type)?;
                 if enabled {
                     return Err(err(
                         "PolicyTypeAlreadyEnabledException",
@@ -2509,8 +2514,7 @@ fn create_account(
     org: &Organization,
     i: &CreateAccountInput,
 ) -> Result<CreateAccountStatus, ApiError> {
-    // Email and IamUserAccessToBilling were checked at decode (check_shape).
-    check_name_in("accountName", &i.account_name, 50, '~')?;
+    // Email, AccountName and IamUserAccessToBilling were checked at decode (check_shape).
     let role_name = i
         .role_name
         .clone()

@@ -304,6 +304,12 @@ static SECRETS: std::sync::LazyLock<crate::decoded::DecodeCache<SecretRecord>> =
 static SECRET_HEADS: std::sync::LazyLock<crate::decoded::DecodeCache<SecretHead>> =
     std::sync::LazyLock::new(crate::decoded::DecodeCache::new);
 
+/// Forgets every decoded secret record (a reset).
+pub fn clear_decoded() {
+    SECRETS.clear();
+    SECRET_HEADS.clear();
+}
+
 /// What authorization reads of a secret (its ARN, tags and policy), decoded without the
 /// rest: a GetSecretValue authorizes against the same secret three times.
 #[derive(Debug, Clone, Deserialize)]

@@ -389,12 +389,21 @@ impl Violations {
     /// A session policy: `sessionPolicyDocumentType` (max 2048) or the unrestricted type,
     /// both with the pattern `[\u0009\u000A\u000D\u0020-\u00FF]+`.
     fn session_policy(&mut self, policy: &str, max: usize) {
+        const PATTERN: &str = "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+";
+        // `+`: an empty policy fails the pattern as well as the length.
+        if policy.is_empty() {
+            self.add(
+                "policy",
+                policy,
+                &format!("Member must satisfy regular expression pattern: {PATTERN}"),
+            );
+        }
         self.length("policy", policy, 1, max);
         self.pattern(
             "policy",
             policy,
             |c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}'),
-            "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
+            PATTERN,
         );
     }
 
@@ -1301,7 +1310,10 @@ impl crate::Operation for Operation {
             Operation::GetFederationToken(_) => refuse_sessions(ctx, "GetFederationToken"),
             Operation::AssumeRole(_) => refuse_restricted_sessions(ctx, "AssumeRole"),
             Operation::GetAccessKeyInfo(_) => refuse_restricted_sessions(ctx, "GetAccessKeyInfo"),
-            Operation::GetCallerIdentity | Operation::DecodeAuthorizationMessage(_) => Ok(()),
+            Operation::DecodeAuthorizationMessage(_) => {
+                refuse_restricted_sessions(ctx, "DecodeAuthorizationMessage")
+            }
+            Operation::GetCallerIdentity => Ok(()),
         }
     }
 

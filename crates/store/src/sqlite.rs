@@ -60,12 +60,13 @@ pub enum Durability {
 #[derive(Debug, Clone)]
 pub struct SqliteOptions {
     pub durability: Durability,
-    /// Read-only connections in the pool (at least 1).
+    /// Most read-only connections kept in the pool (at least 1); opened as reads need them.
     pub readers: usize,
     /// Most jobs in one group commit (at least 1).
     pub max_batch: usize,
     pub busy_timeout: Duration,
-    /// Page cache per connection, in KiB.
+    /// Page cache of the writer, in KiB; each reader gets a quarter of it (a reader's cache
+    /// starts over whenever another connection has committed, so it seldom fills).
     pub cache_size_kib: u32,
     /// Bytes of the database file to memory-map for reads (0 = off).
     pub mmap_size: u64,
@@ -85,8 +86,9 @@ impl Default for SqliteOptions {
             // A request can hold a few at once (an authorization's read inside its
             // operation's, a KMS read inside that); when the pool is empty a read opens a
             // connection of its own (schema parse, pragmas), which cost GetSecretValue
-            // about 4% of its CPU with 2 per core.
-            readers: (cpus * 4).clamp(8, 64),
+            // about 4% of its CPU with one per core (two on the 2-core machine). Each
+            // reader's page cache is a quarter of `cache_size_kib` (`open_reader`).
+            readers: (cpus * 4).clamp(8, 32),
             max_batch: 1024,
             busy_timeout: Duration::from_secs(5),
             cache_size_kib: 64 * 1024,
@@ -205,7 +207,10 @@ impl SqliteStore {
 
         let readers = opts.readers.max(1);
         let (pool_put, pool_take) = crossbeam_channel::bounded(readers);
-        for _ in 0..readers {
+        // Two open now; the pool grows to `readers` as reads need more (`read` opens one
+        // when the pool is empty and keeps it while there is room), so a start does not
+        // wait for connections it may never use.
+        for _ in 0..readers.min(2) {
             let c = open_reader(path, &opts)?;
             pool_put
                 .send(c)
@@ -296,7 +301,7 @@ fn open_writer(path: &Path, opts: &SqliteOptions) -> Result<Connection, StoreErr
     writer_conn.pragma_update(None, "journal_size_limit", opts.wal_size_limit)?;
     writer_conn.pragma_update(None, "temp_store", "MEMORY")?;
     writer_conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL);
+        "CREATE TABLE IF NOT EXISTS kv (k BLOB NOT NULL PRIMARY KEY, v BLOB NOT NULL);
          CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, v BLOB NOT NULL);
          CREATE TABLE IF NOT EXISTS appends (id INTEGER PRIMARY KEY CHECK (id = 1),
                                              start INTEGER NOT NULL);",
@@ -330,7 +335,7 @@ fn migrate_kv_to_rowid(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(
         "BEGIN IMMEDIATE;
          DROP TABLE IF EXISTS kv_rowid;
-         CREATE TABLE kv_rowid (k BLOB PRIMARY KEY, v BLOB NOT NULL);
+         CREATE TABLE kv_rowid (k BLOB NOT NULL PRIMARY KEY, v BLOB NOT NULL);
          INSERT INTO kv_rowid (k, v) SELECT k, v FROM kv ORDER BY k;
          DROP TABLE kv;
          ALTER TABLE kv_rowid RENAME TO kv;
@@ -339,6 +344,9 @@ fn migrate_kv_to_rowid(conn: &Connection) -> Result<(), StoreError> {
     .inspect_err(|_| {
         let _ = conn.execute_batch("ROLLBACK");
     })?;
+    // The old table's pages are free pages now: give the space back (once).
+    conn.execute_batch("VACUUM")?;
+    tracing::info!("store: table kv moved to the rowid layout");
     Ok(())
 }
 
@@ -469,6 +477,7 @@ fn open_reader(path: &Path, opts: &SqliteOptions) -> Result<Connection, StoreErr
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     configure(&c, opts)?;
+    c.pragma_update(None, "cache_size", -i64::from(opts.cache_size_kib / 4))?;
     Ok(c)
 }
 
@@ -1041,6 +1050,11 @@ mod tests {
                 })
                 .unwrap();
             assert!(!sql.contains("WITHOUT ROWID"), "{sql}");
+            // The old table's pages were given back.
+            let free: i64 = c
+                .query_row("PRAGMA freelist_count", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(free, 0);
         }
     }
 }

@@ -198,11 +198,23 @@ fn record_use(
     });
 }
 
-/// The region a key reference names (an ARN's), else the caller's.
-fn region_of(key_id: &str, ctx: &RequestContext) -> String {
+/// The key a request named that KMS could not find: the region the reference names (an
+/// ARN's, else the caller's) and, for a key (not an alias), its ARN.
+fn missing(key_id: &str, ctx: &RequestContext) -> Target<'static> {
     match store::KeyRef::parse(key_id, ctx) {
-        store::KeyRef::Key { region, .. } | store::KeyRef::Alias { region, .. } => region,
-        store::KeyRef::Invalid(_) => ctx.region.clone(),
+        store::KeyRef::Key {
+            account,
+            region,
+            id,
+        } => Target::Missing {
+            arn: Some(store::key_arn(&region, &account, &id)),
+            region,
+        },
+        store::KeyRef::Alias { region, .. } => Target::Missing { region, arn: None },
+        store::KeyRef::Invalid(_) => Target::Missing {
+            region: ctx.region.clone(),
+            arn: None,
+        },
     }
 }
 
@@ -255,12 +267,10 @@ pub fn encrypt_for(
         Some(id) => match store::resolve(tx, ctx, id) {
             Ok(key) => (key, false),
             Err(e) => {
-                if caller == Caller::Principal {
-                    let target = Target::Missing {
-                        region: region_of(id, ctx),
-                        arn: None,
-                    };
-                    record_use(ctx, service, event, target, params, Some(&e));
+                // KMS's own answer (not found, invalid id) is logged; a failure of
+                // Palisade's store is not a KMS request.
+                if caller == Caller::Principal && !e.is_internal() {
+                    record_use(ctx, service, event, missing(id, ctx), params, Some(&e));
                 }
                 return Err(e);
             }

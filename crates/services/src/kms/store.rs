@@ -125,6 +125,11 @@ pub fn get_key(
 static KEYS: std::sync::LazyLock<crate::decoded::DecodeCache<KeyRecord>> =
     std::sync::LazyLock::new(crate::decoded::DecodeCache::new);
 
+/// Forgets every decoded key record (a reset).
+pub fn clear_decoded() {
+    KEYS.clear();
+}
+
 /// [`get_key`] without a copy of the record.
 pub fn get_key_shared(
     tx: &dyn ReadTx,

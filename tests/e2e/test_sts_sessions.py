@@ -498,6 +498,17 @@ def test_get_access_key_info(endpoint, aws_cli):
     assert client(endpoint, "sts").get_access_key_info(AccessKeyId=temp["AccessKeyId"])["Account"] == ACCOUNT
     err, status = error_of(unchecked(endpoint, "sts").get_access_key_info, AccessKeyId="short")
     assert (err["Code"], status) == ("ValidationError", 400)
+    # As AWS, the account comes from the key id itself: a user's key, then deleted, still
+    # answers; so does a key id Palisade never issued (a published example's account).
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="gaki")
+    key = iam.create_access_key(UserName="gaki")["AccessKey"]["AccessKeyId"]
+    iam.delete_access_key(UserName="gaki", AccessKeyId=key)
+    assert client(endpoint, "sts").get_access_key_info(AccessKeyId=key)["Account"] == ACCOUNT
+    foreign = client(endpoint, "sts").get_access_key_info(AccessKeyId="ASIAY34FZKBOKMUTVV7A")
+    assert foreign["Account"] == "609629065308"
+    err, status = error_of(unchecked(endpoint, "sts").get_access_key_info, AccessKeyId="AKIA00000000000000000")
+    assert (err["Code"], status) == ("ValidationError", 400)
 
 
 # ---- CloudTrail --------------------------------------------------------------------------

@@ -178,7 +178,7 @@ pub fn bootstrap(
     let (akid, secret, generated) = match root_key {
         Some((a, s)) => (a, s, false),
         None => (
-            credentials::new_access_key_id(false)?,
+            credentials::new_access_key_id(false, account_id)?,
             credentials::new_secret_access_key()?,
             true,
         ),

@@ -181,13 +181,97 @@ fn random_chars(alphabet: &[u8], n: usize) -> Result<String, ApiError> {
         .collect())
 }
 
-/// A new access key id: `AKIA` (long-term) or `ASIA` (temporary) + 16 base32 characters.
-pub fn new_access_key_id(temporary: bool) -> Result<String, ApiError> {
+/// A new access key id of `account`: `AKIA` (long-term) or `ASIA` (temporary) + 16 base32
+/// characters holding the account as AWS's ids do (see [`account_of_key_id`]).
+pub fn new_access_key_id(temporary: bool, account: &str) -> Result<String, ApiError> {
     let prefix = if temporary { "ASIA" } else { "AKIA" };
-    Ok(format!("{prefix}{}", random_chars(BASE32, 16)?))
+    let mut random = [0u8; 10];
+    palisade_store::seal::fill_random(&mut random)
+        .map_err(|_| ApiError::internal("system random source failed"))?;
+    let mut bits = random.iter().fold(0u128, |a, b| (a << 8) | u128::from(*b));
+    if let Some(n) = account.parse::<u128>().ok().filter(|n| *n < 1 << 40) {
+        // Bit 79 clear, bits 78..39 the account, bits 38..0 random.
+        bits = (bits & ((1u128 << 39) - 1)) | (n << 39);
+    }
+    let chars: String = (0..16)
+        .rev()
+        .map(|i| {
+            let idx = usize::try_from((bits >> (i * 5)) & 0x1f).unwrap_or(0);
+            char::from(BASE32.get(idx).copied().unwrap_or(b'A'))
+        })
+        .collect();
+    Ok(format!("{prefix}{chars}"))
+}
+
+/// [`new_access_key_id`], never one already stored: with the account in the id, 39 bits
+/// are left random, so among a few hundred thousand keys of one account a repeat is
+/// possible, and it would replace the other key's record.
+pub fn unused_access_key_id(
+    tx: &dyn ReadTx,
+    temporary: bool,
+    account: &str,
+) -> Result<String, ApiError> {
+    for _ in 0..16 {
+        let id = new_access_key_id(temporary, account)?;
+        if tx.get(&keyspace::credential(&id))?.is_none() {
+            return Ok(id);
+        }
+    }
+    Err(ApiError::internal("no unused access key id after 16 draws"))
+}
+
+/// The account an AWS-format access key id names, without looking it up: the 16 base32
+/// characters after a 4-character prefix are 80 bits, whose first 48 are a clear top bit,
+/// the 40-bit account number and 7 more bits. AWS answers GetAccessKeyInfo this way, for
+/// any key, issued or not. `None` when the id is not of that form.
+pub fn account_of_key_id(akid: &str) -> Option<String> {
+    let body = akid.get(4..).filter(|b| b.len() == 16)?;
+    let mut bits = 0u128;
+    for c in body.bytes() {
+        let v = BASE32.iter().position(|x| *x == c)?;
+        bits = (bits << 5) | u128::try_from(v).ok()?;
+    }
+    let account = (bits >> 39) & ((1 << 40) - 1);
+    Some(format!("{account:012}"))
 }
 
 /// A new 40-character secret access key.
 pub fn new_secret_access_key() -> Result<String, ApiError> {
     random_chars(SECRET_CHARS, 40)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod key_id_tests {
+    use super::*;
+
+    #[test]
+    fn a_new_key_id_carries_its_account() {
+        for account in ["000000000000", "123456789012", "999999999999"] {
+            for temporary in [false, true] {
+                let id = new_access_key_id(temporary, account).unwrap();
+                assert_eq!(id.len(), 20);
+                assert!(id.starts_with(if temporary { "ASIA" } else { "AKIA" }));
+                assert!(id[4..].bytes().all(|b| BASE32.contains(&b)), "{id}");
+                assert_eq!(account_of_key_id(&id).as_deref(), Some(account), "{id}");
+            }
+        }
+        // Two ids of one account differ.
+        assert_ne!(
+            new_access_key_id(false, "123456789012").unwrap(),
+            new_access_key_id(false, "123456789012").unwrap()
+        );
+    }
+
+    #[test]
+    fn account_of_a_key_id_follows_the_published_layout() {
+        // A published example (Tal Be'ery, "A short note on AWS KEY ID", 2021):
+        // ASIAY34FZKBOKMUTVV7A belongs to account 609629065308.
+        assert_eq!(
+            account_of_key_id("ASIAY34FZKBOKMUTVV7A").as_deref(),
+            Some("609629065308")
+        );
+        assert_eq!(account_of_key_id("AKIA1234"), None);
+        assert_eq!(account_of_key_id("AKIA000000000000000!"), None);
+    }
 }

@@ -812,7 +812,7 @@ fn issue(
     mut principal: Principal,
     duration: i64,
 ) -> Result<Credentials, ApiError> {
-    let access_key_id = credentials::new_access_key_id(true)?;
+    let access_key_id = credentials::unused_access_key_id(tx, true, &principal.account_id)?;
     let secret = credentials::new_secret_access_key()?;
     let token = new_session_token()?;
     let expiration = ctx.now + Duration::seconds(duration);
@@ -1213,18 +1213,21 @@ pub fn get_federation_token(
 }
 
 /// The account that owns an access key. AWS derives it from the key id itself and answers
-/// for any key id, active, inactive or deleted; Palisade knows the keys it issued, and
-/// answers AWS's "does not exist" form for others.
+/// for any key id, active, inactive, deleted or never issued; so does Palisade, whose key
+/// ids carry their account the same way ([`credentials::account_of_key_id`]). A key it
+/// issued otherwise (a root key given in the environment) is looked up; an id of neither
+/// kind gets the "does not exist" form.
 pub fn get_access_key_info(
     tx: &dyn ReadTx,
     env: &Env,
     i: &GetAccessKeyInfoInput,
 ) -> Result<Reply, ApiError> {
-    let cred = credentials::get_credential(tx, &env.master_key, &i.access_key_id)?;
-    match cred {
-        Some(c) => Ok(Reply::new(GetAccessKeyInfoResult {
-            account: c.principal.account_id,
-        })),
+    let account = match credentials::get_credential(tx, &env.master_key, &i.access_key_id)? {
+        Some(c) => Some(c.principal.account_id),
+        None => credentials::account_of_key_id(&i.access_key_id),
+    };
+    match account {
+        Some(account) => Ok(Reply::new(GetAccessKeyInfoResult { account })),
         None => Err(StsError::Validation(format!(
             "The access key ID {} does not exist.",
             i.access_key_id

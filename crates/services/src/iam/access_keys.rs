@@ -400,7 +400,7 @@ fn create_access_key(
         ))
         .into());
     }
-    let akid = credentials::new_access_key_id(false)?;
+    let akid = credentials::unused_access_key_id(tx, false, account)?;
     let secret = credentials::new_secret_access_key()?;
     let principal = match &user {
         Some(u) => Principal {

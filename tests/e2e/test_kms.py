@@ -513,3 +513,28 @@ def test_update_alias_keeps_key_type_and_usage(endpoint):
     assert k.describe_key(KeyId="alias/app")["KeyMetadata"]["KeyId"] == sym
     k.update_alias(AliasName="alias/app", TargetKeyId=sym2)
     assert k.describe_key(KeyId="alias/app")["KeyMetadata"]["KeyId"] == sym2
+
+
+def test_key_management_refuses_aliases(endpoint):
+    # ScheduleKeyDeletion and the other key-management operations take "the key ID or key
+    # ARN"; an alias must not reach (and schedule for deletion) the key behind it.
+    k = client(endpoint, "kms")
+    key = k.create_key()["KeyMetadata"]
+    k.create_alias(AliasName="alias/keep-me", TargetKeyId=key["KeyId"])
+    alias_arn = f"arn:aws:kms:us-east-1:{ACCOUNT}:alias/keep-me"
+    for call, kw in [
+        (k.schedule_key_deletion, dict(PendingWindowInDays=7)),
+        (k.disable_key, {}),
+        (k.tag_resource, dict(Tags=[{"TagKey": "a", "TagValue": "b"}])),
+        (k.get_key_policy, dict(PolicyName="default")),
+        (k.update_key_description, dict(Description="d")),
+        (k.create_grant, dict(GranteePrincipal=f"arn:aws:iam::{ACCOUNT}:root", Operations=["Decrypt"])),
+    ]:
+        for ref in ("alias/keep-me", alias_arn):
+            with pytest.raises(botocore.exceptions.ClientError) as e:
+                call(KeyId=ref, **kw)
+            assert e.value.response["Error"]["Code"] == "NotFoundException", (call, ref)
+            assert e.value.response["Error"]["Message"] == f"Invalid keyId {ref}"
+    md = k.describe_key(KeyId="alias/keep-me")["KeyMetadata"]
+    assert md["KeyState"] == "Enabled" and md["Description"] == ""
+    assert k.list_resource_tags(KeyId=key["KeyId"])["Tags"] == []

@@ -31,10 +31,17 @@ def test_rotation_status_enable_disable(endpoint):
     k.disable_key_rotation(KeyId=key)
     s = k.get_key_rotation_status(KeyId=key)
     assert s["KeyRotationEnabled"] is False and "NextRotationDate" not in s
-    # Aliases work as key ids.
+    # The rotation operations take a key id or key ARN, not an alias (botocore's model
+    # documents aliases only for the cryptographic operations and DescribeKey).
     k.create_alias(AliasName="alias/rot", TargetKeyId=key)
-    k.enable_key_rotation(KeyId="alias/rot", RotationPeriodInDays=2560)
-    assert k.get_key_rotation_status(KeyId="alias/rot")["RotationPeriodInDays"] == 2560
+    for call in (lambda: k.enable_key_rotation(KeyId="alias/rot", RotationPeriodInDays=2560),
+                 lambda: k.get_key_rotation_status(KeyId="alias/rot")):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert error_code(e) == "NotFoundException"
+        assert e.value.response["Error"]["Message"] == "Invalid keyId alias/rot"
+    k.enable_key_rotation(KeyId=md["Arn"], RotationPeriodInDays=2560)
+    assert k.get_key_rotation_status(KeyId=md["Arn"])["RotationPeriodInDays"] == 2560
 
 
 def test_rotation_errors(endpoint):

@@ -515,6 +515,7 @@ pub fn decode(
     Some(
         op.and_then(|op| check_grant_tokens(input).map(|()| op))
             .and_then(|op| check_recipient(action, input).map(|()| op))
+            .and_then(|op| check_key_only(action, input).map(|()| op))
             .map(|op| Box::new(op) as Box<dyn crate::Operation>),
     )
 }
@@ -668,6 +669,60 @@ fn check_enum(value: &str, member: &str, allowed: &[&str]) -> Result<(), ApiErro
     } else {
         Err(kerr::enum_violation(value, member, allowed))
     }
+}
+
+/// Operations whose KeyId is "the key ID or key ARN" only (botocore's model documents
+/// aliases for the cryptographic operations and DescribeKey, not for these): an alias
+/// names no key here, and a destructive call through one (ScheduleKeyDeletion) must not
+/// reach the key behind it. ListResourceTags refuses it with InvalidArnException itself.
+const KEY_ONLY: &[&str] = &[
+    "CancelKeyDeletion",
+    "CreateGrant",
+    "DeleteImportedKeyMaterial",
+    "DisableKey",
+    "DisableKeyRotation",
+    "EnableKey",
+    "EnableKeyRotation",
+    "GetKeyPolicy",
+    "GetKeyRotationStatus",
+    "GetParametersForImport",
+    "ImportKeyMaterial",
+    "ListGrants",
+    "ListKeyPolicies",
+    "ListKeyRotations",
+    "PutKeyPolicy",
+    "RetireGrant",
+    "RevokeGrant",
+    "RotateKeyOnDemand",
+    "ScheduleKeyDeletion",
+    "TagResource",
+    "UntagResource",
+    "UpdateKeyDescription",
+];
+
+/// A [`KEY_ONLY`] operation given an alias (name or ARN): NotFoundException, in the form
+/// KMS answers for a KeyId it cannot use ("Invalid keyId alias/...").
+fn check_key_only(action: &str, input: &Input<'_>) -> Result<(), ApiError> {
+    if !KEY_ONLY.contains(&action) {
+        return Ok(());
+    }
+    let body: serde_json::Value = input.parse()?;
+    let Some(id) = body.get("KeyId").and_then(serde_json::Value::as_str) else {
+        return Ok(());
+    };
+    let alias = id.starts_with("alias/")
+        || (id.starts_with("arn:")
+            && id
+                .split(':')
+                .nth(5)
+                .is_some_and(|r| r.starts_with("alias/")));
+    if alias {
+        return Err(kerr::err(
+            "NotFoundException",
+            format!("Invalid keyId {id}"),
+        ));
+    }
+    Ok(())
 }
 
 fn check_key_id_len(s: &str, member: &str) -> Result<(), ApiError> {

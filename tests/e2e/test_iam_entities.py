@@ -305,6 +305,23 @@ def test_role_errors(endpoint):
     assert iam.list_roles()["Roles"] == []
 
 
+def test_trust_policy_may_only_name_sts_actions(endpoint):
+    iam = client(endpoint, "iam")
+    bad = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "s3:GetObject"}]}
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_role(RoleName="rt-bad", AssumeRolePolicyDocument=json.dumps(bad))
+    assert err(e) == ("MalformedPolicyDocument", "AssumeRole policy may only specify STS AssumeRole actions.", 400)
+    assert iam.list_roles()["Roles"] == []
+    ok = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}]}
+    iam.create_role(RoleName="rt-ok", AssumeRolePolicyDocument=json.dumps(ok))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_assume_role_policy(RoleName="rt-ok", PolicyDocument=json.dumps(bad))
+    assert err(e)[0] == "MalformedPolicyDocument"
+    assert iam.get_role(RoleName="rt-ok")["Role"]["AssumeRolePolicyDocument"]["Statement"][0]["Action"] == ["sts:AssumeRole", "sts:TagSession"]
+
+
 def test_role_update_trust_boundary_and_tags(endpoint):
     iam = client(endpoint, "iam")
     iam.create_role(

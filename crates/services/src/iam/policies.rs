@@ -100,10 +100,38 @@ pub fn check_document(doc: &str, kind: DocKind) -> Result<(), IamError> {
     }
     // What IAM refuses beyond what evaluation needs (Resource format, Sid characters, a
     // Resource in a trust policy), found by the validator's walk, in IAM's words.
-    match palisade_policy::validate::iam_rejection(doc, ty) {
-        Some(m) => Err(IamError::MalformedPolicyDocument(m)),
-        None => Ok(()),
+    if let Some(m) = palisade_policy::validate::iam_rejection(doc, ty) {
+        return Err(IamError::MalformedPolicyDocument(m));
     }
+    if kind == DocKind::Trust && !trust_actions_are_sts(doc) {
+        return Err(IamError::MalformedPolicyDocument(
+            "AssumeRole policy may only specify STS AssumeRole actions.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether every `Action` of a trust policy is an STS action (or `*`). IAM refuses others
+/// ("AssumeRole policy may only specify STS AssumeRole actions."); the STS actions a trust
+/// policy names besides AssumeRole* (TagSession, SetSourceIdentity, SetContext) pass.
+fn trust_actions_are_sts(doc: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(doc) else {
+        return true;
+    };
+    let statements = match v.get("Statement") {
+        Some(serde_json::Value::Array(list)) => list.iter().collect::<Vec<_>>(),
+        Some(one) => vec![one],
+        None => Vec::new(),
+    };
+    let sts = |a: &serde_json::Value| {
+        a.as_str()
+            .is_none_or(|a| a == "*" || a.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("sts:")))
+    };
+    statements.iter().all(|st| match st.get("Action") {
+        Some(serde_json::Value::Array(list)) => list.iter().all(sts),
+        Some(one) => sts(one),
+        None => true,
+    })
 }
 
 /// The engine's parse error in IAM's words. Never the parser's own text: it names serde's
@@ -1262,6 +1290,11 @@ mod tests {
                 r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole","Resource":"*"}]}"#,
                 DocKind::Trust,
                 "Has prohibited field Resource",
+            ),
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":["sts:AssumeRole","s3:GetObject"]}]}"#,
+                DocKind::Trust,
+                "AssumeRole policy may only specify STS AssumeRole actions.",
             ),
         ];
         for (doc, kind, want) in cases {

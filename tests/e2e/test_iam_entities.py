@@ -554,3 +554,27 @@ def test_user_permissions_boundary_counts(endpoint):
     iam.delete_user(UserName="sam")
     iam.delete_role_permissions_boundary(RoleName="r")
     assert iam.get_policy(PolicyArn=arn)["Policy"]["PermissionsBoundaryUsageCount"] == 0
+
+
+def test_tag_limits_and_messages_follow_the_model(endpoint):
+    iam = unvalidated(endpoint)
+    iam.create_user(UserName="tagged")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.tag_user(UserName="tagged", Tags=[{"Key": "ok", "Value": "v"}, {"Key": "vv", "Value": "v" * 257}])
+    assert err(e) == ("ValidationError", "1 validation error detected: Value at 'tags.2.member.value' failed to satisfy constraint: Member must have length less than or equal to 256", 400)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.tag_user(UserName="tagged", Tags=[{"Key": "k" * 129, "Value": "v"}])
+    assert "'tags.1.member.key'" in err(e)[1] and "less than or equal to 128" in err(e)[1]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.tag_user(UserName="tagged", Tags=[{"Key": "bad!", "Value": "v"}])
+    assert err(e)[1].endswith("'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+")
+    # More than 50 in one request: the model's list bound, before the user is looked up.
+    fifty_one = [{"Key": f"k{i}", "Value": "v"} for i in range(51)]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.tag_user(UserName="nobody-here", Tags=fifty_one)
+    assert err(e) == ("ValidationError", "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50", 400)
+    # More than 50 once merged with the user's own: the operation's LimitExceeded.
+    iam.tag_user(UserName="tagged", Tags=fifty_one[:50])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.tag_user(UserName="tagged", Tags=[{"Key": "one-more", "Value": "v"}])
+    assert err(e)[0] == "LimitExceeded"

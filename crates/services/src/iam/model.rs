@@ -301,25 +301,51 @@ pub fn path_prefix(value: Option<&str>) -> Result<&str, IamError> {
 
 /// Tags: at most 50, keys 1..=128 and values 0..=256 characters, keys unique (ignoring case).
 pub fn validate_tags(tags: &[Tag]) -> Result<(), IamError> {
+    // The model's tagListType: at most 50 in one request (more than 50 on the entity
+    // once merged is the operation's LimitExceeded).
     if tags.len() > 50 {
-        return Err(IamError::LimitExceeded(
-            "The number of tags has reached the maximum limit.".into(),
+        return Err(IamError::Validation(
+            "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50".into(),
         ));
     }
     let mut seen = std::collections::HashSet::new();
-    for t in tags {
+    let violation = |n: usize, what: &str, rule: String| {
+        IamError::Validation(format!(
+            "1 validation error detected: Value at 'tags.{n}.member.{what}' failed to satisfy constraint: Member must {rule}"
+        ))
+    };
+    for (i, t) in tags.iter().enumerate() {
+        let n = i + 1;
         let klen = t.key.chars().count();
-        if klen == 0 || klen > 128 || t.value.chars().count() > 256 {
-            return Err(IamError::Validation(format!(
-                "1 validation error detected: Value '{}' at 'tags' failed to satisfy constraint: Member must have length less than or equal to 128",
-                t.key
-            )));
+        if klen == 0 {
+            return Err(violation(
+                n,
+                "key",
+                "have length greater than or equal to 1".into(),
+            ));
         }
-        for (what, text) in [("key", &t.key), ("value", &t.value)] {
+        if klen > 128 {
+            return Err(violation(
+                n,
+                "key",
+                "have length less than or equal to 128".into(),
+            ));
+        }
+        if t.value.chars().count() > 256 {
+            return Err(violation(
+                n,
+                "value",
+                "have length less than or equal to 256".into(),
+            ));
+        }
+        // tagKeyType's pattern is `[...]+`, tagValueType's `[...]*`.
+        for (what, text, repeat) in [("key", &t.key, '+'), ("value", &t.value, '*')] {
             if !crate::input::is_tag_text(text) {
-                return Err(IamError::Validation(format!(
-                    "1 validation error detected: Value at 'tags.member.{what}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{{L}}\\p{{Z}}\\p{{N}}_.:/=+\\-@]*"
-                )));
+                return Err(violation(
+                    n,
+                    what,
+                    format!("satisfy regular expression pattern: [\\p{{L}}\\p{{Z}}\\p{{N}}_.:/=+\\-@]{repeat}"),
+                ));
             }
         }
         // AWS reserves the prefix for its own tags.

@@ -578,3 +578,21 @@ def test_tag_limits_and_messages_follow_the_model(endpoint):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.tag_user(UserName="tagged", Tags=[{"Key": "one-more", "Value": "v"}])
     assert err(e)[0] == "LimitExceeded"
+
+
+def test_validation_messages_name_the_bound_violated(endpoint):
+    iam = unvalidated(endpoint)
+    iam.create_user(UserName="bounds")
+    for call, kw, field, rule in [
+        (iam.update_access_key, dict(UserName="bounds", AccessKeyId="AKIA", Status="Inactive"),
+         "accessKeyId", "Member must have length greater than or equal to 16"),
+        (iam.enable_mfa_device, dict(UserName="bounds", SerialNumber="abc", AuthenticationCode1="123456", AuthenticationCode2="654321"),
+         "serialNumber", "Member must have length greater than or equal to 9"),
+        (iam.create_login_profile, dict(UserName="bounds", Password=""),
+         "password", "Member must have length greater than or equal to 1"),
+    ]:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call(**kw)
+        code, message, status = err(e)
+        assert (code, status) == ("ValidationError", 400), kw
+        assert f"at '{field}' failed to satisfy constraint: {rule}" in message, message

@@ -262,16 +262,13 @@ pub fn subject_arn(ctx: &RequestContext, given: Option<&str>) -> String {
 }
 
 fn validate_key_id(value: &str) -> Result<(), IamError> {
-    let len = value.chars().count();
-    let ok =
-        (16..=128).contains(&len) && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(IamError::Validation(format!(
-            "1 validation error detected: Value '{value}' at 'accessKeyId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w]+"
-        )))
-    }
+    model::check_shape(
+        "accessKeyId",
+        value,
+        (16, 128),
+        |c| c.is_ascii_alphanumeric() || c == '_',
+        "[\\w]+",
+    )
 }
 
 fn no_such_key(akid: &str) -> ApiError {

@@ -238,13 +238,20 @@ fn validate_password(field: &str, password: &str) -> Result<(), IamError> {
     let chars_ok = password
         .chars()
         .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}'));
-    if len == 0 || len > 128 || !chars_ok {
-        // The value is a secret: AWS does not echo it, nor do we.
-        return Err(IamError::Validation(format!(
-            "1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must have length less than or equal to 128 and satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"
-        )));
-    }
-    Ok(())
+    // The value is a secret: AWS does not echo it, nor do we. The first bound violated
+    // is named (an empty password is under the minimum, not over the maximum).
+    let rule = if len == 0 {
+        "have length greater than or equal to 1"
+    } else if len > 128 {
+        "have length less than or equal to 128"
+    } else if !chars_ok {
+        "satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"
+    } else {
+        return Ok(());
+    };
+    Err(IamError::Validation(format!(
+        "1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must {rule}"
+    )))
 }
 
 /// Checks a new password against the account's policy, or AWS's default one when the

@@ -170,18 +170,13 @@ pub fn serial_number(account: &str, path: &str, name: &str) -> String {
 }
 
 fn validate_serial(value: &str) -> Result<(), IamError> {
-    let len = value.chars().count();
-    let ok = (9..=256).contains(&len)
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(IamError::Validation(format!(
-            "1 validation error detected: Value '{value}' at 'serialNumber' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=/:,.@-]+"
-        )))
-    }
+    model::check_shape(
+        "serialNumber",
+        value,
+        (9, 256),
+        |c| c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(c),
+        "[\\w+=/:,.@-]+",
+    )
 }
 
 fn validate_code(field: &str, value: &str) -> Result<(), IamError> {

@@ -233,12 +233,30 @@ fn constraint(field: &str, value: &str, rule: &str) -> IamError {
 
 /// Names of users, groups, roles, policies, instance profiles: `[\w+=,.@-]+`, 1..=max.
 pub fn validate_name(field: &str, value: &str, max: usize) -> Result<(), IamError> {
+    check_shape(
+        field,
+        value,
+        (1, max),
+        |c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c),
+        "[\\w+=,.@-]+",
+    )
+}
+
+/// A string member's model constraints, reported as AWS does, the first one violated:
+/// the minimum length, the maximum, then the pattern (`ok` per character).
+pub fn check_shape(
+    field: &str,
+    value: &str,
+    (min, max): (usize, usize),
+    ok: impl Fn(char) -> bool,
+    pattern: &str,
+) -> Result<(), IamError> {
     let len = value.chars().count();
-    if len == 0 {
+    if len < min {
         return Err(constraint(
             field,
             value,
-            "Member must have length greater than or equal to 1",
+            &format!("Member must have length greater than or equal to {min}"),
         ));
     }
     if len > max {
@@ -248,14 +266,11 @@ pub fn validate_name(field: &str, value: &str, max: usize) -> Result<(), IamErro
             &format!("Member must have length less than or equal to {max}"),
         ));
     }
-    if !value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
-    {
+    if !value.chars().all(ok) {
         return Err(constraint(
             field,
             value,
-            "Member must satisfy regular expression pattern: [\\w+=,.@-]+",
+            &format!("Member must satisfy regular expression pattern: {pattern}"),
         ));
     }
     Ok(())

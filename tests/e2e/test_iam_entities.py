@@ -596,3 +596,18 @@ def test_validation_messages_name_the_bound_violated(endpoint):
         code, message, status = err(e)
         assert (code, status) == ("ValidationError", 400), kw
         assert f"at '{field}' failed to satisfy constraint: {rule}" in message, message
+
+
+def test_list_marker_is_checked_against_the_model(endpoint):
+    iam = unvalidated(endpoint)
+    for marker, rule in [("", "greater than or equal to 1"), ("m" * 321, "less than or equal to 320")]:
+        for call in (iam.list_roles, iam.list_users, iam.list_policies):
+            with pytest.raises(botocore.exceptions.ClientError) as e:
+                call(Marker=marker)
+            code, message, status = err(e)
+            assert (code, status) == ("ValidationError", 400)
+            assert f"at 'marker' failed to satisfy constraint: Member must have length {rule}" in message
+    # A well-formed marker Palisade never issued is the operation's own error.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.list_roles(Marker="not-a-marker")
+    assert err(e)[:2] == ("InvalidInput", "Invalid Marker.")

@@ -70,6 +70,18 @@ fn check_names(action: &str, input: &Input<'_>) -> Result<(), ApiError> {
             model::validate_name(&crate::input::lower_camel(member), value, *max)?;
         }
     }
+    // Every List* operation's Marker is the model's markerType: 1..320 characters of
+    // U+0020..U+00FF. A marker of the right shape that Palisade did not issue stays the
+    // operation's InvalidInput "Invalid Marker.".
+    if let Some((_, marker)) = params.iter().find(|(k, _)| k == "Marker") {
+        model::check_shape(
+            "marker",
+            marker,
+            (1, 320),
+            |c| ('\u{20}'..='\u{FF}').contains(&c),
+            "[\\u0020-\\u00FF]+",
+        )?;
+    }
     Ok(())
 }
 

@@ -538,3 +538,31 @@ def test_key_management_refuses_aliases(endpoint):
     md = k.describe_key(KeyId="alias/keep-me")["KeyMetadata"]
     assert md["KeyState"] == "Enabled" and md["Description"] == ""
     assert k.list_resource_tags(KeyId=key["KeyId"])["Tags"] == []
+
+
+def test_request_checks_come_before_authorization(endpoint):
+    # The model's checks (enums, ranges, lengths) answer a caller allowed nothing in KMS
+    # with ValidationException, as AWS's request validation does, not AccessDenied.
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="kms-nobody")
+    key = iam.create_access_key(UserName="kms-nobody")["AccessKey"]
+    nobody = boto3.session.Session(
+        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name="us-east-1"
+    ).client("kms", endpoint_url=endpoint, config=botocore.config.Config(parameter_validation=False))
+    target = client(endpoint, "kms").create_key()["KeyMetadata"]["KeyId"]
+    for call, kw in [
+        (nobody.create_key, dict(KeySpec="BOGUS")),
+        (nobody.create_key, dict(Description="d" * 8193)),
+        (nobody.list_keys, dict(Limit=0)),
+        (nobody.list_aliases, dict(Limit=1001)),
+        (nobody.list_keys, dict(Marker="")),
+        (nobody.generate_data_key, dict(KeyId=target, NumberOfBytes=0)),
+        (nobody.generate_data_key, dict(KeyId=target, KeySpec="AES_512")),
+        (nobody.generate_data_key_without_plaintext, dict(KeyId=target)),
+    ]:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call(**kw)
+        assert e.value.response["Error"]["Code"] == "ValidationException", (call, kw, e.value.response["Error"])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        nobody.list_keys(Limit=5)
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"

@@ -444,7 +444,9 @@ pub fn decode(
 ) -> Option<Result<Box<dyn crate::Operation>, ApiError>> {
     use Operation as O;
     let op = match action {
-        "CreateKey" => input.parse().map(O::CreateKey),
+        "CreateKey" => input
+            .parse::<CreateKeyInput>()
+            .and_then(|i| check_create_key_input(&i).map(|()| O::CreateKey(i))),
         "DescribeKey" => input.parse().map(O::DescribeKey),
         "ListKeys" => input.parse().map(O::ListKeys),
         "EnableKey" => input.parse().map(O::EnableKey),
@@ -469,8 +471,12 @@ pub fn decode(
         "Encrypt" => input.parse().map(O::Encrypt),
         "Decrypt" => input.parse().map(O::Decrypt),
         "ReEncrypt" => input.parse().map(O::ReEncrypt),
-        "GenerateDataKey" => input.parse().map(O::GenerateDataKey),
-        "GenerateDataKeyWithoutPlaintext" => input.parse().map(O::GenerateDataKeyWithoutPlaintext),
+        "GenerateDataKey" => input
+            .parse::<GenerateDataKeyInput>()
+            .and_then(|i| check_data_key_input(&i).map(|()| O::GenerateDataKey(i))),
+        "GenerateDataKeyWithoutPlaintext" => input
+            .parse::<GenerateDataKeyInput>()
+            .and_then(|i| check_data_key_input(&i).map(|()| O::GenerateDataKeyWithoutPlaintext(i))),
         "GenerateRandom" => input.parse().map(O::GenerateRandom),
         "GenerateMac" => input.parse().map(O::GenerateMac),
         "VerifyMac" => input.parse().and_then(require_mac).map(O::VerifyMac),
@@ -516,6 +522,7 @@ pub fn decode(
         op.and_then(|op| check_grant_tokens(input).map(|()| op))
             .and_then(|op| check_recipient(action, input).map(|()| op))
             .and_then(|op| check_key_only(action, input).map(|()| op))
+            .and_then(|op| check_list_paging(action, input).map(|()| op))
             .map(|op| Box::new(op) as Box<dyn crate::Operation>),
     )
 }
@@ -930,18 +937,33 @@ fn check_alias_name(name: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The List operations' `Limit` (LimitType, 1..1000) and `Marker` (MarkerType,
+/// 1..1024), checked at decode with the other model constraints, before authorization.
+fn check_list_paging(action: &str, input: &Input<'_>) -> Result<(), ApiError> {
+    if !action.starts_with("List") {
+        return Ok(());
+    }
+    let body: serde_json::Value = input.parse()?;
+    if let Some(l) = body.get("Limit").and_then(serde_json::Value::as_i64) {
+        if !(1..=1000).contains(&l) {
+            return Err(kerr::out_of_range(l, "limit", 1, 1000));
+        }
+    }
+    if let Some(m) = body.get("Marker").and_then(serde_json::Value::as_str) {
+        if m.is_empty() {
+            return Err(kerr::too_short("marker", 1));
+        }
+        if m.len() > 1024 {
+            return Err(kerr::too_long("marker", 1024));
+        }
+    }
+    Ok(())
+}
+
+/// A page's size and start. The model's bounds were checked at decode
+/// ([`check_list_paging`]).
 fn paging(limit: Option<i64>, marker: &Option<String>) -> Result<(usize, usize), ApiError> {
-    let limit = match limit {
-        Some(l) if !(1..=1000).contains(&l) => return Err(kerr::out_of_range(l, "limit", 1, 1000)),
-        Some(l) => usize::try_from(l).unwrap_or(100),
-        None => 100,
-    };
-    if marker.as_ref().is_some_and(|m| m.is_empty()) {
-        return Err(kerr::too_short("marker", 1));
-    }
-    if marker.as_ref().is_some_and(|m| m.len() > 1024) {
-        return Err(kerr::too_long("marker", 1024));
-    }
+    let limit = limit.and_then(|l| usize::try_from(l).ok()).unwrap_or(100);
     let start = match marker {
         Some(m) => m
             .parse::<usize>()
@@ -1174,12 +1196,9 @@ fn hmac_key(env: &Env, k: &KeyRecord) -> Result<aws_lc_rs::hmac::Key, ApiError> 
 
 // ---------------------------------------------------------------- operations
 
-fn create_key(
-    tx: &mut dyn WriteTx,
-    env: &Env,
-    ctx: &RequestContext,
-    i: &CreateKeyInput,
-) -> Result<Reply, ApiError> {
+/// CreateKey's checks that need nothing but the request (the model's enums and lengths,
+/// and the members that exclude each other), made at decode: before authorization.
+fn check_create_key_input(i: &CreateKeyInput) -> Result<(), ApiError> {
     if let (Some(a), Some(b)) = (&i.key_spec, &i.customer_master_key_spec) {
         if a != b {
             return Err(kerr::validation(
@@ -1216,6 +1235,21 @@ fn create_key(
             return Err(kerr::too_long("description", 8192));
         }
     }
+    Ok(())
+}
+
+fn create_key(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &CreateKeyInput,
+) -> Result<Reply, ApiError> {
+    // The request's model checks were made at decode (check_create_key_input).
+    let spec = i
+        .key_spec
+        .clone()
+        .or_else(|| i.customer_master_key_spec.clone())
+        .unwrap_or_else(|| "SYMMETRIC_DEFAULT".to_owned());
     let default_usage = if spec.starts_with("HMAC_") {
         "GENERATE_VERIFY_MAC"
     } else {
@@ -1523,13 +1557,9 @@ fn list_keys(tx: &dyn ReadTx, ctx: &RequestContext, i: &ListInput) -> Result<Rep
     Ok(Reply::new(out))
 }
 
-fn generate_data_key(
-    tx: &dyn ReadTx,
-    env: &Env,
-    ctx: &RequestContext,
-    i: &GenerateDataKeyInput,
-    with_plaintext: bool,
-) -> Result<Reply, ApiError> {
+/// GenerateDataKey's checks that need nothing but the request, made at decode: before
+/// authorization.
+fn check_data_key_input(i: &GenerateDataKeyInput) -> Result<(), ApiError> {
     check_key_id_len(&i.key_id, "keyId")?;
     check_context(&i.encryption_context)?;
     if let Some(s) = &i.key_spec {
@@ -1540,15 +1570,26 @@ fn generate_data_key(
             return Err(kerr::out_of_range(n, "numberOfBytes", 1, 1024));
         }
     }
+    if i.key_spec.is_some() == i.number_of_bytes.is_some() {
+        return Err(kerr::validation(
+            "Please specify either number of bytes or key spec.",
+        ));
+    }
+    Ok(())
+}
+
+fn generate_data_key(
+    tx: &dyn ReadTx,
+    env: &Env,
+    ctx: &RequestContext,
+    i: &GenerateDataKeyInput,
+    with_plaintext: bool,
+) -> Result<Reply, ApiError> {
+    // The request's own checks were made at decode (check_data_key_input).
     let len = match (i.key_spec.as_deref(), i.number_of_bytes) {
-        (Some(_), Some(_)) | (None, None) => {
-            return Err(kerr::validation(
-                "Please specify either number of bytes or key spec.",
-            ))
-        }
-        (Some("AES_128"), None) => 16,
-        (Some(_), None) => 32,
+        (Some("AES_128"), _) => 16,
         (None, Some(n)) => usize::try_from(n).unwrap_or(32),
+        _ => 32,
     };
     let key = store::resolve(tx, ctx, &i.key_id)?;
     require_usage(

@@ -611,3 +611,27 @@ def test_list_marker_is_checked_against_the_model(endpoint):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.list_roles(Marker="not-a-marker")
     assert err(e)[:2] == ("InvalidInput", "Invalid Marker.")
+
+
+def test_paths_and_max_items_are_checked_before_authorization(endpoint):
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="iam-nobody")
+    key = iam.create_access_key(UserName="iam-nobody")["AccessKey"]
+    nobody = boto3.session.Session(
+        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name="us-east-1"
+    ).client("iam", endpoint_url=endpoint, config=botocore.config.Config(parameter_validation=False))
+    for call, kw, field in [
+        (nobody.create_user, dict(UserName="x", Path="bad"), "'path'"),
+        (nobody.update_user, dict(UserName="x", NewPath="bad"), "'newPath'"),
+        (nobody.list_users, dict(PathPrefix="x"), "'pathPrefix'"),
+        (nobody.list_roles, dict(MaxItems=0), "'maxItems'"),
+        (nobody.list_users, dict(MaxItems=1001), "'maxItems'"),
+    ]:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call(**kw)
+        code, message, status = err(e)
+        assert (code, status) == ("ValidationError", 400), (kw, message)
+        assert field in message, message
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        nobody.list_users(MaxItems=10)
+    assert err(e)[0] == "AccessDenied"

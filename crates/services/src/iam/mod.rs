@@ -82,6 +82,25 @@ fn check_names(action: &str, input: &Input<'_>) -> Result<(), ApiError> {
             "[\\u0020-\\u00FF]+",
         )?;
     }
+    // Paths (pathType) and path prefixes (pathPrefixType), and MaxItems (1..1000): the
+    // operations check them again where they use them; here they answer before
+    // authorization, and a malformed path never reaches a resource ARN.
+    for (k, v) in params.iter() {
+        match k.as_str() {
+            "Path" => model::validate_path("path", v)?,
+            "NewPath" => model::validate_path("newPath", v)?,
+            "PathPrefix" => {
+                model::path_prefix(Some(v))?;
+            }
+            // A MaxItems that is not a number is the typed decoder's error.
+            "MaxItems" => {
+                if let Ok(n) = v.parse::<i64>() {
+                    model::max_items(Some(n))?;
+                }
+            }
+            _ => {}
+        }
+    }
     Ok(())
 }
 

@@ -108,6 +108,15 @@ def admin_user(endpoint, name="e2e-admin"):
     return _ADMIN_USERS[(endpoint, _RESETS[0])]
 
 
+def unprivileged_client(endpoint, service, user):
+    """A boto3 client of a new IAM user `user` with no policies, skipping botocore's own
+    parameter checks: what a caller allowed nothing gets for a malformed request."""
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    return client(endpoint, service, key["AccessKeyId"], key["SecretAccessKey"], validate=False)
+
+
 def admin_client(endpoint, service, region="us-east-1"):
     """A boto3 client signed as [`admin_user`]."""
     ak, sk = admin_user(endpoint)

@@ -6,7 +6,7 @@ import time
 import botocore.exceptions
 import pytest
 
-from conftest import ACCOUNT, ROOT_AK, Server, admin, client, root_env
+from conftest import ACCOUNT, ROOT_AK, Server, admin, client, root_env, unprivileged_client
 
 
 def events(endpoint, region="us-east-1", **kwargs):
@@ -148,10 +148,7 @@ def test_lookup_events_errors(endpoint, kwargs, code):
 def test_lookup_input_checks_come_before_authorization(endpoint):
     # A caller allowed nothing in CloudTrail gets the input's own error, as from the model's
     # checks, not AccessDenied; a well-formed request is then denied.
-    iam = client(endpoint, "iam")
-    iam.create_user(UserName="ct-nobody")
-    key = iam.create_access_key(UserName="ct-nobody")["AccessKey"]
-    ct = client(endpoint, "cloudtrail", key["AccessKeyId"], key["SecretAccessKey"], validate=False)
+    ct = unprivileged_client(endpoint, "cloudtrail", "ct-nobody")
     for kwargs, code in [
         ({"MaxResults": 0}, "InvalidMaxResultsException"),
         ({"EventCategory": "bad"}, "InvalidEventCategoryException"),

@@ -13,7 +13,7 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-from conftest import ACCOUNT, client
+from conftest import ACCOUNT, client, unprivileged_client
 
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
@@ -614,12 +614,7 @@ def test_list_marker_is_checked_against_the_model(endpoint):
 
 
 def test_paths_and_max_items_are_checked_before_authorization(endpoint):
-    iam = client(endpoint, "iam")
-    iam.create_user(UserName="iam-nobody")
-    key = iam.create_access_key(UserName="iam-nobody")["AccessKey"]
-    nobody = boto3.session.Session(
-        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name="us-east-1"
-    ).client("iam", endpoint_url=endpoint, config=botocore.config.Config(parameter_validation=False))
+    nobody = unprivileged_client(endpoint, "iam", "iam-nobody")
     for call, kw, field in [
         (nobody.create_user, dict(UserName="x", Path="bad"), "'path'"),
         (nobody.update_user, dict(UserName="x", NewPath="bad"), "'newPath'"),

@@ -13,7 +13,7 @@ import botocore.credentials
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, ROOT_AK, ROOT_SK, admin, client
+from conftest import ACCOUNT, ROOT_AK, ROOT_SK, admin, client, unprivileged_client
 
 REGION = "us-east-1"
 
@@ -543,12 +543,7 @@ def test_key_management_refuses_aliases(endpoint):
 def test_request_checks_come_before_authorization(endpoint):
     # The model's checks (enums, ranges, lengths) answer a caller allowed nothing in KMS
     # with ValidationException, as AWS's request validation does, not AccessDenied.
-    iam = client(endpoint, "iam")
-    iam.create_user(UserName="kms-nobody")
-    key = iam.create_access_key(UserName="kms-nobody")["AccessKey"]
-    nobody = boto3.session.Session(
-        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name="us-east-1"
-    ).client("kms", endpoint_url=endpoint, config=botocore.config.Config(parameter_validation=False))
+    nobody = unprivileged_client(endpoint, "kms", "kms-nobody")
     target = client(endpoint, "kms").create_key()["KeyMetadata"]["KeyId"]
     for call, kw in [
         (nobody.create_key, dict(KeySpec="BOGUS")),

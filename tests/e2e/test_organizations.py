@@ -7,7 +7,7 @@ import json
 import botocore.exceptions
 import pytest
 
-from conftest import ACCOUNT, admin_client, client
+from conftest import ACCOUNT, admin_client, client, unprivileged_client
 
 SCP_GUARDRAILS = {
     "Version": "2012-10-17",
@@ -546,10 +546,7 @@ def test_organizations_calls_are_authorized_against_the_resources_they_name(endp
 def test_enum_and_email_checks_come_before_authorization(endpoint, org):
     # Model checks (enums, the email's pattern) answer a caller allowed nothing before
     # authorization, as required members, patterns and lengths already did.
-    iam = client(endpoint, "iam")
-    iam.create_user(UserName="org-nobody")
-    key = iam.create_access_key(UserName="org-nobody")["AccessKey"]
-    raw = client(endpoint, "organizations", key["AccessKeyId"], key["SecretAccessKey"], validate=False)
+    raw = unprivileged_client(endpoint, "organizations", "org-nobody")
     orgs, o, root = org
     for call, kw, want in [
         (raw.create_policy, dict(Content="{}", Description="d", Name="n", Type="NOPE"), "ValidationException"),

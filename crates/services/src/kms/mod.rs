@@ -713,8 +713,12 @@ fn check_key_only(action: &str, input: &Input<'_>) -> Result<(), ApiError> {
     if !KEY_ONLY.contains(&action) {
         return Ok(());
     }
-    let body: serde_json::Value = input.parse()?;
-    let Some(id) = body.get("KeyId").and_then(serde_json::Value::as_str) else {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct KeyIdOnly {
+        key_id: Option<String>,
+    }
+    let Some(id) = input.parse::<KeyIdOnly>()?.key_id else {
         return Ok(());
     };
     let alias = id.starts_with("alias/")
@@ -943,13 +947,19 @@ fn check_list_paging(action: &str, input: &Input<'_>) -> Result<(), ApiError> {
     if !action.starts_with("List") {
         return Ok(());
     }
-    let body: serde_json::Value = input.parse()?;
-    if let Some(l) = body.get("Limit").and_then(serde_json::Value::as_i64) {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Page {
+        limit: Option<i64>,
+        marker: Option<String>,
+    }
+    let page: Page = input.parse()?;
+    if let Some(l) = page.limit {
         if !(1..=1000).contains(&l) {
             return Err(kerr::out_of_range(l, "limit", 1, 1000));
         }
     }
-    if let Some(m) = body.get("Marker").and_then(serde_json::Value::as_str) {
+    if let Some(m) = &page.marker {
         if m.is_empty() {
             return Err(kerr::too_short("marker", 1));
         }

@@ -561,7 +561,9 @@ def test_tag_limits_and_messages_follow_the_model(endpoint):
     iam.create_user(UserName="tagged")
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.tag_user(UserName="tagged", Tags=[{"Key": "ok", "Value": "v"}, {"Key": "vv", "Value": "v" * 257}])
-    assert err(e) == ("ValidationError", "1 validation error detected: Value at 'tags.2.member.value' failed to satisfy constraint: Member must have length less than or equal to 256", 400)
+    # AWS shows a string member's value (CloudFormation, also awsQuery: "Value '...' at
+    # 'tags.1.member.value'").
+    assert err(e) == ("ValidationError", f"1 validation error detected: Value '{'v' * 257}' at 'tags.2.member.value' failed to satisfy constraint: Member must have length less than or equal to 256", 400)
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.tag_user(UserName="tagged", Tags=[{"Key": "k" * 129, "Value": "v"}])
     assert "'tags.1.member.key'" in err(e)[1] and "less than or equal to 128" in err(e)[1]

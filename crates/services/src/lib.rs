@@ -27,6 +27,7 @@ pub mod iam;
 pub mod input;
 pub mod keyspace;
 pub mod kms;
+pub mod model_checks;
 pub mod organizations;
 pub mod registry;
 pub mod scheduler;

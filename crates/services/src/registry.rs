@@ -45,7 +45,11 @@ impl ServiceInfo {
     /// Decodes `action`, answering AWS's unknown-operation error for this protocol.
     pub fn decode(&self, action: &str, input: &Input<'_>) -> Result<Box<dyn Operation>, ApiError> {
         match (self.decode)(action, input) {
-            Some(result) => result,
+            Some(result) => {
+                let op = result?;
+                crate::model_checks::check(self.signing_name, action, input)?;
+                Ok(op)
+            }
             None => Err(self.unknown_operation(action)),
         }
     }

@@ -1,0 +1,169 @@
+"""The service models' input constraints are checked before authorization, all at once.
+
+AWS's service framework answers a request that breaks its model (lengths, ranges, patterns,
+enums, required members) with a ValidationError (awsQuery) or ValidationException (awsJson)
+naming every violation, whoever the caller is: a caller allowed nothing gets that, not
+AccessDenied. These tests use such a caller and boto3 without its own parameter checks.
+"""
+
+import datetime
+
+import botocore.exceptions
+import pytest
+
+from conftest import unprivileged_client
+
+
+def err(e):
+    r = e.value.response
+    return r["Error"]["Code"], r["Error"]["Message"], r["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def test_iam_enums_ranges_and_lists_of_enums(endpoint):
+    iam = unprivileged_client(endpoint, "iam", "nobody")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_access_key(AccessKeyId="AKIAIOSFODNN7EXAMPLE", Status="Paused")
+    assert err(e) == (
+        "ValidationError",
+        "1 validation error detected: Value 'Paused' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive, Expired]",
+        400,
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_account_password_policy(MinimumPasswordLength=5, MaxPasswordAge=0)
+    assert err(e) == (
+        "ValidationError",
+        "2 validation errors detected: "
+        "Value '5' at 'minimumPasswordLength' failed to satisfy constraint: Member must have value greater than or equal to 6; "
+        "Value '0' at 'maxPasswordAge' failed to satisfy constraint: Member must have value greater than or equal to 1",
+        400,
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_account_authorization_details(Filter=["User", "Robot"])
+    assert err(e) == (
+        "ValidationError",
+        "1 validation error detected: Value at 'filter' failed to satisfy constraint: Member must satisfy constraint: "
+        "[Member must satisfy enum value set: [User, Role, Group, LocalManagedPolicy, AWSManagedPolicy]]",
+        400,
+    )
+    # Well-formed requests still meet authorization.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_account_authorization_details(Filter=["User"])
+    assert err(e)[0] == "AccessDenied"
+
+
+def test_kms_reports_every_violation_and_hides_sensitive_values(endpoint):
+    kms = unprivileged_client(endpoint, "kms", "nobody")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.schedule_key_deletion(KeyId="k", PendingWindowInDays=400)
+    assert err(e) == (
+        "ValidationException",
+        "1 validation error detected: "
+        "Value '400' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value less than or equal to 365",
+        400,
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.encrypt(KeyId="alias/x", Plaintext=b"p" * 4097, EncryptionAlgorithm="ROT13")
+    code, message, status = err(e)
+    assert (code, status) == ("ValidationException", 400)
+    assert message.startswith("2 validation errors detected: ")
+    assert "Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096" in message
+    assert "Value 'ROT13' at 'encryptionAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [" in message
+    assert "ppp" not in message
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.encrypt(KeyId="alias/x", Plaintext=b"p")
+    assert err(e)[0] == "AccessDeniedException"
+
+
+def test_secrets_ssm_and_sts_members(endpoint):
+    sm = unprivileged_client(endpoint, "secretsmanager", "nobody")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        sm.list_secret_version_ids(SecretId="s", MaxResults=0)
+    assert err(e) == (
+        "ValidationException",
+        "1 validation error detected: Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1",
+        400,
+    )
+    ssm = unprivileged_client(endpoint, "ssm", "nobody2")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ssm.get_parameter_history(Name="/p", MaxResults=51)
+    assert err(e) == (
+        "ValidationException",
+        "1 validation error detected: Value '51' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50",
+        400,
+    )
+    sts = unprivileged_client(endpoint, "sts", "nobody3")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        sts.assume_role(RoleArn="arn:aws:iam::000000000000:role/r", RoleSessionName="sess", DurationSeconds=899)
+    assert err(e) == (
+        "ValidationError",
+        "1 validation error detected: Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900",
+        400,
+    )
+
+
+def dummy(shape, depth=0):
+    """A value of the member's type, for required members beside the one under test."""
+    t = shape.type_name
+    if t == "string":
+        return shape.enum[0] if shape.enum else "a" * max(shape.metadata.get("min", 1), 1)
+    if t in ("integer", "long"):
+        return shape.metadata.get("min", 1)
+    if t == "boolean":
+        return False
+    if t == "blob":
+        return b"a"
+    if t == "timestamp":
+        return datetime.datetime(2026, 1, 1)
+    if t == "list":
+        return [dummy(shape.member, depth + 1)] if depth < 3 else []
+    if t == "map":
+        return {}
+    if t == "structure":
+        return {n: dummy(shape.members[n], depth + 1) for n in shape.required_members} if depth < 3 else {}
+    return None
+
+
+SERVICES = ["iam", "kms", "secretsmanager", "ssm", "sts"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_no_over_long_member_reaches_authorization(endpoint, service):
+    """Every implemented operation, every top-level string member with a maximum length:
+    one over-long value from a caller allowed nothing is a 400 naming that member, never
+    AccessDenied, never a 5xx."""
+    c = unprivileged_client(endpoint, service, f"sweep-{service}")
+    model = c.meta.service_model
+    checked = 0
+    problems = []
+    for op_name in model.operation_names:
+        op = model.operation_model(op_name)
+        if op.input_shape is None:
+            continue
+        base = {n: dummy(op.input_shape.members[n]) for n in op.input_shape.required_members}
+        for name, shape in op.input_shape.members.items():
+            if shape.type_name != "string" or "max" not in shape.metadata or shape.enum:
+                continue
+            params = dict(base)
+            params[name] = "a" * (shape.metadata["max"] + 1)
+            try:
+                getattr(c, _method(c, op_name))(**params)
+                problems.append(f"{op_name}.{name}: accepted")
+                continue
+            except botocore.exceptions.ClientError as e:
+                r = e.response
+                code, status = r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"]
+                message = r["Error"].get("Message", "")
+            if code == "NotImplemented":
+                break
+            checked += 1
+            if status >= 500 or code.startswith("AccessDenied"):
+                problems.append(f"{op_name}.{name}: {status} {code}")
+    assert checked > 0
+    assert not problems, problems
+
+
+def _method(client, op_name):
+    for method, api in client.meta.method_to_api_mapping.items():
+        if api == op_name:
+            return method
+    raise KeyError(op_name)

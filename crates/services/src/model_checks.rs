@@ -97,13 +97,13 @@ pub fn check(service: &str, action: &str, input: &Input<'_>) -> Result<(), ApiEr
     let code = match input {
         Input::Query(params) => {
             let value = query_value(model, root, params, "");
-            walk_members(model, shape, value.as_ref(), "", &mut errors);
+            walk_members(model, shape, value.as_ref(), &Path::Root, &mut errors);
             "ValidationError"
         }
         Input::Json(body) => {
             // The decoder has accepted the body, so it is a JSON object (or empty).
             let value: Option<Value> = serde_json::from_slice(body).ok();
-            walk_members(model, shape, value.as_ref(), "", &mut errors);
+            walk_members(model, shape, value.as_ref(), &Path::Root, &mut errors);
             "ValidationException"
         }
     };
@@ -123,18 +123,14 @@ fn walk_members(
     model: &Model,
     shape: &Shape,
     value: Option<&Value>,
-    path: &str,
+    path: &Path<'_>,
     errors: &mut Vec<String>,
 ) {
     for (name, at, required) in &shape.m {
         let Some(member) = model.shapes.get(*at) else {
             continue;
         };
-        let member_path = if path.is_empty() {
-            lower_camel(name)
-        } else {
-            format!("{path}.{}", lower_camel(name))
-        };
+        let member_path = Path::Member(path, name);
         match value.and_then(|v| v.get(name)) {
             None | Some(Value::Null) => {
                 if *required {
@@ -148,7 +144,7 @@ fn walk_members(
     }
 }
 
-fn walk(model: &Model, shape: &Shape, value: &Value, path: &str, errors: &mut Vec<String>) {
+fn walk(model: &Model, shape: &Shape, value: &Value, path: &Path<'_>, errors: &mut Vec<String>) {
     let mut fail = |shown: Option<&str>, constraint: String| {
         errors.push(match shown {
             Some(v) if !shape.s => {
@@ -181,13 +177,7 @@ fn walk(model: &Model, shape: &Shape, value: &Value, path: &str, errors: &mut Ve
             } else {
                 for (i, item) in items.iter().enumerate() {
                     if !item.is_null() {
-                        walk(
-                            model,
-                            element,
-                            item,
-                            &format!("{path}.{}.member", i + 1),
-                            errors,
-                        );
+                        walk(model, element, item, &Path::Element(path, i + 1), errors);
                     }
                 }
             }
@@ -274,6 +264,25 @@ fn length(
 fn base64_len(s: &str) -> usize {
     let s = s.trim_end_matches('=');
     s.len() / 4 * 3 + (s.len() % 4).saturating_sub(1)
+}
+
+/// Where a value sits in the request, rendered only for a violation:
+/// `member.list.N.member.field`, members in lowerCamelCase.
+enum Path<'a> {
+    Root,
+    Member(&'a Path<'a>, &'a str),
+    Element(&'a Path<'a>, usize),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Member(Path::Root, name) => f.write_str(&lower_camel(name)),
+            Path::Member(parent, name) => write!(f, "{parent}.{}", lower_camel(name)),
+            Path::Element(parent, n) => write!(f, "{parent}.{n}.member"),
+        }
+    }
 }
 
 impl Shape {

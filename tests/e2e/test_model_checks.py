@@ -125,7 +125,7 @@ def dummy(shape, depth=0):
     return None
 
 
-SERVICES = ["iam", "kms", "secretsmanager", "ssm", "sts"]
+SERVICES = ["iam", "kms", "secretsmanager", "ssm", "sts", "organizations", "cloudtrail"]
 
 
 def violations(shape):
@@ -188,3 +188,15 @@ def _method(client, op_name):
         if api == op_name:
             return method
     raise KeyError(op_name)
+
+
+def test_organizations_paging_bounds_before_authorization(endpoint):
+    orgs = unprivileged_client(endpoint, "organizations", "nobody")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        orgs.list_accounts(MaxResults=21)
+    assert err(e) == ("InvalidInputException", "You specified an invalid value for MaxResults.", 400)
+    assert e.value.response["Reason"] == "MAX_VALUE_EXCEEDED"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        orgs.list_roots(NextToken="t" * 100_001)
+    assert err(e)[0] == "ValidationException"
+    assert "at 'nextToken' failed to satisfy constraint: Member must have length less than or equal to 100000" in err(e)[1]

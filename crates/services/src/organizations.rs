@@ -902,18 +902,24 @@ struct Paging {
     max_results: Option<i64>,
 }
 
-fn page<T>(items: Vec<T>, p: &Paging) -> Result<(Vec<T>, Option<String>), ApiError> {
-    let max = p.max_results.unwrap_or(20);
-    if !(1..=20).contains(&max) {
-        return Err(invalid_input(
+/// MaxResults is 1..20 (checked at decode, [`check_shape`], before authorization).
+fn check_max_results(body: &Value) -> Result<(), ApiError> {
+    match body.get("MaxResults").and_then(Value::as_i64) {
+        Some(max) if !(1..=20).contains(&max) => Err(invalid_input(
             if max < 1 {
                 "MIN_VALUE_EXCEEDED"
             } else {
                 "MAX_VALUE_EXCEEDED"
             },
             "You specified an invalid value for MaxResults.",
-        ));
+        )),
+        _ => Ok(()),
     }
+}
+
+fn page<T>(items: Vec<T>, p: &Paging) -> Result<(Vec<T>, Option<String>), ApiError> {
+    // In range since decode (check_max_results); the clamp only keeps the arithmetic safe.
+    let max = p.max_results.unwrap_or(20).clamp(1, 20);
     let start = match &p.next_token {
         Some(t) => t
             .strip_prefix("orgs-")
@@ -1111,6 +1117,8 @@ const LENGTHS: &[(&str, usize, usize)] = &[
     ("Name", 1, 128),
     ("Description", 0, 512),
     ("ServicePrincipal", 1, 128),
+    // Every List operation's NextToken (the model's NextToken shape: at most 100000).
+    ("NextToken", 0, 100_000),
 ];
 
 fn check_shape(action: &str, body: &Value) -> Result<(), ApiError> {
@@ -1182,6 +1190,7 @@ fn check_shape(action: &str, body: &Value) -> Result<(), ApiError> {
             ));
         }
     }
+    check_max_results(body)?;
     if action == "CreateAccount" {
         if let Some(email) = body.get("Email").and_then(Value::as_str) {
             check_email(email)?;

@@ -11,7 +11,7 @@ import datetime
 import botocore.exceptions
 import pytest
 
-from conftest import unprivileged_client
+from conftest import client, unprivileged_client
 
 
 def err(e):
@@ -200,3 +200,27 @@ def test_organizations_paging_bounds_before_authorization(endpoint):
         orgs.list_roots(NextToken="t" * 100_001)
     assert err(e)[0] == "ValidationException"
     assert "at 'nextToken' failed to satisfy constraint: Member must have length less than or equal to 100000" in err(e)[1]
+
+
+def test_kms_tag_lengths_are_the_models_validation(endpoint):
+    kms = unprivileged_client(endpoint, "kms", "nobody")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.tag_resource(KeyId="k", Tags=[{"TagKey": "k" * 129, "TagValue": "v"}])
+    assert err(e) == (
+        "ValidationException",
+        f"1 validation error detected: Value '{'k' * 129}' at 'tags.1.member.tagKey' failed to satisfy constraint: Member must have length less than or equal to 128",
+        400,
+    )
+    root = client(endpoint, "kms", validate=False)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        root.create_key(Tags=[{"TagKey": "ok", "TagValue": "v" * 257}])
+    assert err(e)[0] == "ValidationException"
+    assert "at 'tags.1.member.tagValue' failed to satisfy constraint: Member must have length less than or equal to 256" in err(e)[1]
+    assert root.list_keys()["Keys"] == []
+    # KMS's own rule stays KMS's own exception.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        root.create_key(Tags=[{"TagKey": "aws:x", "TagValue": "v"}])
+    assert err(e)[0] == "TagException"
+    key = root.create_key(Description="d" * 4000 + "é" * 4000)["KeyMetadata"]["KeyId"]
+    root.update_key_description(KeyId=key, Description="é" * 8192)
+    assert root.describe_key(KeyId=key)["KeyMetadata"]["Description"] == "é" * 8192

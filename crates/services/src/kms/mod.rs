@@ -757,17 +757,10 @@ fn check_context(c: &Option<Context>) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// KMS's own tag rules. Key and value lengths are the model's, checked before
+/// authorization (`model_checks`) as ValidationException.
 fn check_tags(tags: &[TagIn]) -> Result<(), ApiError> {
     for t in tags {
-        if t.tag_key.is_empty()
-            || t.tag_key.chars().count() > 128
-            || t.tag_value.chars().count() > 256
-        {
-            return Err(err(
-                "TagException",
-                "Tag key or value has an invalid length.",
-            ));
-        }
         if t.tag_key.starts_with("aws:") {
             return Err(err("TagException", "Tags beginning with aws: are reserved"));
         }
@@ -1240,11 +1233,7 @@ fn check_create_key_input(i: &CreateKeyInput) -> Result<(), ApiError> {
             "XksKeyId is valid only for a KMS key with an Origin value of EXTERNAL_KEY_STORE.",
         ));
     }
-    if let Some(d) = &i.description {
-        if d.len() > 8192 {
-            return Err(kerr::too_long("description", 8192));
-        }
-    }
+    // Description's 0..8192 characters are the model's (`model_checks`).
     Ok(())
 }
 
@@ -2743,9 +2732,8 @@ impl crate::Operation for Operation {
                 Ok(reply)
             }
             O::UpdateKeyDescription(i) => {
-                if i.description.len() > 8192 {
-                    return Err(kerr::too_long("description", 8192));
-                }
+                // Description's 0..8192 characters: the model's, checked before
+                // authorization (`model_checks`).
                 key_write(tx, ctx, &i.key_id, |k| {
                     k.description = i.description.clone();
                     Ok(())

@@ -224,3 +224,28 @@ def test_kms_tag_lengths_are_the_models_validation(endpoint):
     key = root.create_key(Description="d" * 4000 + "é" * 4000)["KeyMetadata"]["KeyId"]
     root.update_key_description(KeyId=key, Description="é" * 8192)
     assert root.describe_key(KeyId=key)["KeyMetadata"]["Description"] == "é" * 8192
+
+
+def test_iam_name_characters_answer_in_iams_own_words(endpoint):
+    # As IAM answers CreateUser ("Service: AmazonIdentityManagement; Status Code: 400;
+    # Error Code: ValidationError"); lengths stay the model's words.
+    iam = client(endpoint, "iam", validate=False)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_user(UserName="first last")
+    assert err(e) == (
+        "ValidationError",
+        "The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-",
+        400,
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_role(RoleName="r" * 65, AssumeRolePolicyDocument="{}")
+    assert err(e) == (
+        "ValidationError",
+        f"1 validation error detected: Value '{'r' * 65}' at 'roleName' failed to satisfy constraint: Member must have length less than or equal to 64",
+        400,
+    )
+    nobody = unprivileged_client(endpoint, "iam", "nobody")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        nobody.get_group(GroupName="ops#1")
+    assert err(e)[1] == "The specified value for groupName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-"
+    assert iam.list_users()["Users"][0]["UserName"] == "nobody"

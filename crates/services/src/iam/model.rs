@@ -225,21 +225,26 @@ pub fn arn(account: &str, kind: &str, path: &str, name: &str) -> String {
 
 fn constraint(field: &str, value: &str, rule: &str) -> IamError {
     // AWS: "1 validation error detected: Value 'x' at 'userName' failed to satisfy
-    // constraint: Member must satisfy regular expression pattern: [\w+=,.@-]+"
+    // constraint: Member must have length less than or equal to 64"
     IamError::Validation(format!(
         "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {rule}"
     ))
 }
 
 /// Names of users, groups, roles, policies, instance profiles: `[\w+=,.@-]+`, 1..=max.
+/// Lengths answer in the model's words; a character outside the pattern in IAM's own:
+/// "The specified value for userName is invalid. It must contain only alphanumeric
+/// characters and/or the following: +=,.@_-" (ValidationError, as IAM answers CreateUser).
 pub fn validate_name(field: &str, value: &str, max: usize) -> Result<(), IamError> {
-    check_shape(
-        field,
-        value,
-        (1, max),
-        |c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c),
-        "[\\w+=,.@-]+",
-    )
+    let ok = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
+    check_shape(field, value, (1, max), |_| true, "")?;
+    if value.chars().all(ok) {
+        Ok(())
+    } else {
+        Err(IamError::Validation(format!(
+            "The specified value for {field} is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-"
+        )))
+    }
 }
 
 /// A string member's model constraints, reported as AWS does, the first one violated:

@@ -561,3 +561,29 @@ def test_request_checks_come_before_authorization(endpoint):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         nobody.list_keys(Limit=5)
     assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_predefined_aws_aliases_are_listed_without_a_target_until_first_use(endpoint):
+    # AWS: ListAliases "might also include aliases that have no TargetKeyId field", the
+    # predefined aliases of AWS managed keys not made yet.
+    k = kms(endpoint)
+    listed = k.list_aliases()["Aliases"]
+    assert listed == [
+        {"AliasName": f"alias/aws/{s}", "AliasArn": f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/aws/{s}"}
+        for s in ("secretsmanager", "ssm")
+    ]
+    key = new_key(k)
+    k.create_alias(AliasName="alias/zz", TargetKeyId=key["KeyId"])
+    k.create_alias(AliasName="alias/aa", TargetKeyId=key["KeyId"])
+    client(endpoint, "ssm").put_parameter(Name="/p", Value="v", Type="SecureString")
+    listed = k.list_aliases()["Aliases"]
+    assert [a["AliasName"] for a in listed] == ["alias/aa", "alias/aws/secretsmanager", "alias/aws/ssm", "alias/zz"]
+    ssm_alias = listed[2]
+    assert ssm_alias["TargetKeyId"] and "CreationDate" in ssm_alias
+    assert "TargetKeyId" not in listed[1]
+    # A key filter never matches an alias without a target; paging covers them.
+    assert [a["AliasName"] for a in k.list_aliases(KeyId=key["KeyId"])["Aliases"]] == ["alias/aa", "alias/zz"]
+    first = k.list_aliases(Limit=2)
+    assert first["Truncated"] and [a["AliasName"] for a in first["Aliases"]] == ["alias/aa", "alias/aws/secretsmanager"]
+    rest = k.list_aliases(Limit=2, Marker=first["NextMarker"])
+    assert [a["AliasName"] for a in rest["Aliases"]] == ["alias/aws/ssm", "alias/zz"] and not rest["Truncated"]

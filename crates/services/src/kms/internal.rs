@@ -16,6 +16,11 @@ use crate::{
 use palisade_store::{ReadTx, WriteTx};
 use std::collections::BTreeMap;
 
+/// The services whose AWS managed key (`alias/aws/<service>`) Palisade makes on first use.
+/// Until then ListAliases shows the alias without a target, as AWS lists its predefined
+/// aliases.
+pub const MANAGED_KEY_SERVICES: &[&str] = &["secretsmanager", "ssm"];
+
 /// The description AWS gives an AWS managed key.
 fn managed_description(service: &str) -> String {
     let product = match service {

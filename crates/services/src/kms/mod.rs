@@ -1519,18 +1519,41 @@ fn list_aliases(tx: &dyn ReadTx, ctx: &RequestContext, i: &ListInput) -> Result<
         }
         None => None,
     };
-    let entries: Vec<Value> = store::all_aliases(tx, account, &ctx.region)?
-        .into_iter()
+    let aliases = store::all_aliases(tx, account, &ctx.region)?;
+    // AWS: "The response might also include aliases that have no TargetKeyId field. These
+    // are predefined aliases that AWS has created but has not yet associated with a KMS
+    // key." Here: the AWS managed keys Palisade's services make on first use.
+    let predefined: Vec<(String, Option<&store::AliasRecord>)> = match filter {
+        Some(_) => Vec::new(),
+        None => internal::MANAGED_KEY_SERVICES
+            .iter()
+            .map(|s| format!("alias/aws/{s}"))
+            .filter(|name| !aliases.iter().any(|a| a.name == *name))
+            .map(|name| (name, None))
+            .collect(),
+    };
+    let mut named: Vec<(String, Option<&store::AliasRecord>)> = aliases
+        .iter()
         .filter(|a| alias_target_live(tx, ctx, a))
         .filter(|a| filter.as_ref().is_none_or(|f| *f == a.target_key_id))
-        .map(|a| {
-            json!({
-                "AliasName": a.name,
-                "AliasArn": store::alias_arn(&ctx.region, account, &a.name),
-                "TargetKeyId": a.target_key_id,
-                "CreationDate": epoch(a.creation_date),
-                "LastUpdatedDate": epoch(a.last_updated_date),
-            })
+        .map(|a| (a.name.clone(), Some(a)))
+        .chain(predefined)
+        .collect();
+    named.sort_by(|x, y| x.0.cmp(&y.0));
+    let entries: Vec<Value> = named
+        .into_iter()
+        .map(|(name, a)| {
+            let arn = store::alias_arn(&ctx.region, account, &name);
+            match a {
+                Some(a) => json!({
+                    "AliasName": name,
+                    "AliasArn": arn,
+                    "TargetKeyId": a.target_key_id,
+                    "CreationDate": epoch(a.creation_date),
+                    "LastUpdatedDate": epoch(a.last_updated_date),
+                }),
+                None => json!({ "AliasName": name, "AliasArn": arn }),
+            }
         })
         .collect();
     let (items, truncated, next) = page(&entries, limit, start)?;

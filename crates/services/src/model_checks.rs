@@ -96,13 +96,22 @@ pub fn check(service: &str, action: &str, input: &Input<'_>) -> Result<(), ApiEr
     let mut errors = Vec::new();
     let code = match input {
         Input::Query(params) => {
-            let value = query_value(model, root, params, "");
+            let params: Params<'_> = params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let value = query_value(model, root, &params, "", 0);
             walk_members(model, shape, value.as_ref(), &Path::Root, &mut errors);
             "ValidationError"
         }
         Input::Json(body) => {
-            // The decoder has accepted the body, so it is a JSON object (or empty).
-            let value: Option<Value> = serde_json::from_slice(body).ok();
+            // The decoder has read the members it knows; one it skips can still be
+            // something `Value` refuses (a lone surrogate escape, a number past f64). Such
+            // a body is the decoder's to judge: no member reads as missing here.
+            let Ok(value) = serde_json::from_slice::<Value>(body) else {
+                return Ok(());
+            };
+            let value = Some(value);
             walk_members(model, shape, value.as_ref(), &Path::Root, &mut errors);
             "ValidationException"
         }
@@ -169,10 +178,20 @@ fn walk(model: &Model, shape: &Shape, value: &Value, path: &Path<'_>, errors: &m
                     walk(model, element, item, path, &mut bad);
                 }
                 if !bad.is_empty() {
-                    errors.push(format!(
-                        "Value at '{path}' failed to satisfy constraint: Member must satisfy constraint: [{}]",
+                    let constraint = format!(
+                        "Member must satisfy constraint: [{}]",
                         element.constraints().join(", ")
-                    ));
+                    );
+                    errors.push(if element.s || element.k == Kind::Blob {
+                        format!("Value at '{path}' failed to satisfy constraint: {constraint}")
+                    } else {
+                        // Java's List.toString: `[a, b]`.
+                        let shown: Vec<String> = items.iter().map(scalar_text).collect();
+                        format!(
+                            "Value '[{}]' at '{path}' failed to satisfy constraint: {constraint}",
+                            shown.join(", ")
+                        )
+                    });
                 }
             } else {
                 for (i, item) in items.iter().enumerate() {
@@ -235,6 +254,15 @@ fn walk(model: &Model, shape: &Shape, value: &Value, path: &Path<'_>, errors: &m
             length(shape, base64_len(s), None, &mut fail);
         }
         Kind::Other => {}
+    }
+}
+
+/// A scalar as Java prints it inside a list.
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "null".to_owned(),
+        other => other.to_string(),
     }
 }
 
@@ -351,6 +379,10 @@ fn from_java(java: &str) -> String {
                     'w' => ("0-9A-Za-z_", "[0-9A-Za-z_]"),
                     'd' => ("0-9", "[0-9]"),
                     's' => ("\\t\\n\\x0B\\x0C\\r ", "[\\t\\n\\x0B\\x0C\\r ]"),
+                    // Negated classes nest inside a class in the regex crate's syntax.
+                    'W' => ("[^0-9A-Za-z_]", "[^0-9A-Za-z_]"),
+                    'D' => ("[^0-9]", "[^0-9]"),
+                    'S' => ("[^\\t\\n\\x0B\\x0C\\r ]", "[^\\t\\n\\x0B\\x0C\\r ]"),
                     'u' => {
                         let hex: String = (0..4).filter_map(|_| chars.next()).collect();
                         out.push_str(&format!("\\x{{{hex}}}"));
@@ -367,7 +399,6 @@ fn from_java(java: &str) -> String {
             '[' => {
                 in_class += 1;
                 out.push(c);
-                // A `]` or `^]` right after `[` is a literal in both syntaxes.
             }
             ']' if in_class > 0 => {
                 in_class -= 1;
@@ -379,16 +410,28 @@ fn from_java(java: &str) -> String {
     out
 }
 
+/// awsQuery parameters by name, sorted: members are found by lookup and lists and maps by
+/// one range scan, whatever the number of parameters.
+type Params<'a> = std::collections::BTreeMap<&'a str, &'a str>;
+
+/// Structures nest at most this deep in a walk (the models' inputs nest 4 deep at most; a
+/// recursive shape stops here).
+const MAX_DEPTH: usize = 16;
+
 /// An awsQuery request's members as the JSON value the model walk reads: structures from
 /// `Prefix.Member`, lists from `Prefix.member.N` (an empty `Prefix=` is an empty list),
 /// maps from `Prefix.entry.N.key|value`, scalars as strings.
 fn query_value(
     model: &Model,
     at: usize,
-    params: &[(String, String)],
+    params: &Params<'_>,
     prefix: &str,
+    depth: usize,
 ) -> Option<Value> {
     let shape = model.shapes.get(at)?;
+    if depth > MAX_DEPTH {
+        return None;
+    }
     match shape.k {
         Kind::Structure => {
             let mut object = serde_json::Map::new();
@@ -398,7 +441,15 @@ fn query_value(
                 } else {
                     format!("{prefix}.{name}")
                 };
-                if let Some(v) = query_value(model, *member, params, &key) {
+                // Nothing under this member: skip the walk into its shape.
+                let present = params
+                    .range(key.as_str()..)
+                    .next()
+                    .is_some_and(|(k, _)| k.starts_with(key.as_str()));
+                if !present {
+                    continue;
+                }
+                if let Some(v) = query_value(model, *member, params, &key, depth + 1) {
                     object.insert(name.clone(), v);
                 }
             }
@@ -407,22 +458,19 @@ fn query_value(
         Kind::List => {
             let head = format!("{prefix}.member.");
             let mut indexes: Vec<usize> = params
-                .iter()
-                .filter_map(|(k, _)| k.strip_prefix(&head))
-                .filter_map(|rest| rest.split('.').next()?.parse().ok())
+                .range(head.as_str()..)
+                .take_while(|(k, _)| k.starts_with(head.as_str()))
+                .filter_map(|(k, _)| k.get(head.len()..)?.split('.').next()?.parse().ok())
                 .collect();
             indexes.sort_unstable();
             indexes.dedup();
             if indexes.is_empty() {
-                return params
-                    .iter()
-                    .any(|(k, v)| k == prefix && v.is_empty())
-                    .then(|| Value::Array(Vec::new()));
+                return (params.get(prefix) == Some(&"")).then(|| Value::Array(Vec::new()));
             }
             let items = indexes
                 .iter()
                 .map(|i| {
-                    query_value(model, shape.el, params, &format!("{head}{i}"))
+                    query_value(model, shape.el, params, &format!("{head}{i}"), depth + 1)
                         .unwrap_or(Value::Null)
                 })
                 .collect();
@@ -430,20 +478,17 @@ fn query_value(
         }
         Kind::Map => {
             let head = format!("{prefix}.entry.");
-            let mut entries = serde_json::Map::new();
-            for (k, v) in params {
-                if let Some(rest) = k.strip_prefix(&head) {
-                    if let Some(n) = rest.strip_suffix(".key") {
-                        entries.insert(format!("{n}:{v}"), Value::Null);
-                    }
-                }
-            }
+            let entries: serde_json::Map<String, Value> = params
+                .range(head.as_str()..)
+                .take_while(|(k, _)| k.starts_with(head.as_str()))
+                .filter_map(|(k, v)| {
+                    let n = k.get(head.len()..)?.strip_suffix(".key")?;
+                    Some((format!("{n}:{v}"), Value::Null))
+                })
+                .collect();
             (!entries.is_empty()).then_some(Value::Object(entries))
         }
-        _ => params
-            .iter()
-            .find(|(k, _)| k == prefix)
-            .map(|(_, v)| Value::String(v.clone())),
+        _ => params.get(prefix).map(|v| Value::String((*v).to_owned())),
     }
 }
 
@@ -487,6 +532,11 @@ mod tests {
         assert!(printable.is_match("é~ "));
         assert!(!printable.is_match("\u{100}"));
         assert!(re("\\d{12}").is_match("123456789012"));
+        // Java's \S is every character but the six ASCII spaces.
+        let visible = re("[\\s\\S]*\\S[\\s\\S]*");
+        assert!(visible.is_match("\u{A0}") && visible.is_match("a\u{3000}b"));
+        assert!(!visible.is_match(" \t\n"));
+        assert!(re("[\\W]+").is_match("é!") && !re("\\W").is_match("_"));
         assert!(!re("\\d{12}").is_match("١٢٣٤٥٦٧٨٩٠١٢"));
     }
 

@@ -448,3 +448,44 @@ def test_trust_policy_has_no_resource(endpoint):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.update_assume_role_policy(RoleName="app", PolicyDocument=json.dumps(no_principal))
     assert err(e)[0] == "MalformedPolicyDocument" and "no principals" in err(e)[1]
+
+
+def test_markers_stay_within_320_characters_with_long_paths(endpoint):
+    # IAM's markerType is 1..320 characters; a marker naming a policy under a 500-character
+    # path must still be one the next call accepts, and paging must return every item once.
+    iam = client(endpoint, "iam")
+    path = "/" + "/".join(["segment" + "x" * 40] * 10) + "/"
+    assert 450 < len(path) <= 512
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+    arns = [
+        iam.create_policy(PolicyName=f"{c}" * 120 + f"{i}", Path=path, PolicyDocument=doc)["Policy"]["Arn"]
+        for i, c in enumerate("abcde")
+    ]
+    iam.create_role(RoleName="long", Path=path, AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    for arn in arns:
+        iam.attach_role_policy(RoleName="long", PolicyArn=arn)
+
+    def walk(call, key, **kw):
+        seen, markers = [], []
+        r = call(MaxItems=1, **kw)
+        while True:
+            seen += r[key]
+            if not r["IsTruncated"]:
+                return seen, markers
+            markers.append(r["Marker"])
+            r = call(MaxItems=1, Marker=r["Marker"], **kw)
+
+    attached, markers = walk(iam.list_attached_role_policies, "AttachedPolicies", RoleName="long")
+    assert [a["PolicyArn"] for a in attached] == sorted(arns)
+    assert markers and all(len(m) <= 320 for m in markers), [len(m) for m in markers]
+    local, markers = walk(iam.list_policies, "Policies", Scope="Local", PathPrefix=path)
+    assert [p["Arn"] for p in local] == sorted(arns)
+    assert all(len(m) <= 320 for m in markers), [len(m) for m in markers]
+    entities, _ = walk(iam.list_entities_for_policy, "PolicyRoles", PolicyArn=arns[0])
+    assert [r["RoleName"] for r in entities] == ["long"]
+    # The item a marker points at is deleted before the next page: nothing is skipped.
+    r = iam.list_attached_role_policies(RoleName="long", MaxItems=2)
+    iam.detach_role_policy(RoleName="long", PolicyArn=sorted(arns)[2])
+    rest = iam.list_attached_role_policies(RoleName="long", Marker=r["Marker"])["AttachedPolicies"]
+    assert set(sorted(arns)[3:]) <= {a["PolicyArn"] for a in rest}

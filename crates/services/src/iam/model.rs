@@ -689,6 +689,91 @@ pub fn list_by_path<T: DeserializeOwned + HasPath>(
     )
 }
 
+/// A key suffix of at most this many bytes is a marker whole: its base64 is 300
+/// characters, inside IAM's markerType (1..320 characters).
+const MARKER_WHOLE: usize = 225;
+/// A longer one (a long path) keeps this many bytes, then its hash.
+const MARKER_HEAD: usize = 200;
+
+/// The marker for resuming a listing under `prefix` at `key`: the key after the prefix
+/// (which the request implies), URL-safe base64, `~`, 8 hex digits of its SHA-256 (so a
+/// marker IAM never issued is refused); or, when that would pass 320 characters, the
+/// first [`MARKER_HEAD`] bytes, `.`, and 16 hex digits of the whole suffix's SHA-256
+/// ([`marker_start`] finds the key among the few that share that head).
+pub fn encode_marker(prefix: &[u8], key: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let suffix = key.get(prefix.len()..).unwrap_or_default();
+    if suffix.len() <= MARKER_WHOLE {
+        return format!("{}~{}", b64.encode(suffix), suffix_hash(suffix, 4));
+    }
+    let head = suffix.get(..MARKER_HEAD).unwrap_or(suffix);
+    format!("{}.{}", b64.encode(head), suffix_hash(suffix, 8))
+}
+
+/// The first `bytes` bytes of the SHA-256 of `suffix`, in hex.
+fn suffix_hash(suffix: &[u8], bytes: usize) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, suffix);
+    d.as_ref()
+        .iter()
+        .take(bytes)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The key a marker from [`encode_marker`] resumes at. A hashed marker whose key is gone
+/// (deleted between pages) resumes at the first key sharing its head: items may repeat,
+/// none is skipped.
+pub fn marker_start(tx: &dyn ReadTx, prefix: &[u8], marker: &str) -> Result<Vec<u8>, ApiError> {
+    let invalid = || ApiError::from(IamError::InvalidInput("Invalid Marker.".into()));
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    if let Some((whole, hash)) = marker.split_once('~') {
+        let suffix = b64.decode(whole).map_err(|_| invalid())?;
+        if suffix_hash(&suffix, 4) != hash {
+            return Err(invalid());
+        }
+        let mut key = prefix.to_vec();
+        key.extend(suffix);
+        return Ok(key);
+    }
+    let Some((head, hash)) = marker.split_once('.') else {
+        return Err(invalid());
+    };
+    if head.is_empty() || hash.len() != 16 {
+        return Err(invalid());
+    }
+    let mut key = prefix.to_vec();
+    key.extend(b64.decode(head).map_err(|_| invalid())?);
+    let end = palisade_store::keys::prefix_end(&key);
+    let mut from = key.clone();
+    loop {
+        let range = Range {
+            start: Bound::Included(&from),
+            end: if end.is_empty() {
+                Bound::Unbounded
+            } else {
+                Bound::Excluded(&end)
+            },
+            reverse: false,
+        };
+        let batch = tx.scan(&range, 256)?;
+        let done = batch.len() < 256;
+        let mut last = None;
+        for (k, _) in batch {
+            if suffix_hash(k.get(prefix.len()..).unwrap_or_default(), 8) == hash {
+                return Ok(k);
+            }
+            last = Some(k);
+        }
+        match (done, last) {
+            (false, Some(mut k)) => {
+                k.push(0);
+                from = k;
+            }
+            _ => return Ok(key),
+        }
+    }
+}
+
 /// One page of a listing.
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -728,14 +813,7 @@ pub fn list_page<T: DeserializeOwned>(
 ) -> Result<Page<T>, ApiError> {
     let max = self::max_items(max_items)?;
     let start = match marker {
-        Some(m) => {
-            let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(m)
-                .ok()
-                .filter(|k| k.starts_with(prefix))
-                .ok_or_else(|| IamError::InvalidInput("Invalid Marker.".into()))?;
-            Some(key)
-        }
+        Some(m) => Some(marker_start(tx, prefix, m)?),
         None => None,
     };
     let end = palisade_store::keys::prefix_end(prefix);
@@ -760,7 +838,7 @@ pub fn list_page<T: DeserializeOwned>(
                 if items.len() == max {
                     return Ok(Page {
                         items,
-                        marker: Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&key)),
+                        marker: Some(encode_marker(prefix, &key)),
                     });
                 }
                 items.push(item);

@@ -688,23 +688,25 @@ fn list_policies(
                     None => counts.0 > 0 || counts.1 > 0,
                 })
     };
-    // Markers: `A<name>` resumes in AWS managed policies at `name`, `L<inner>` in the
-    // account's own.
-    let marker = match i.marker.as_deref() {
-        None => None,
-        Some(m) => Some(
-            b64.decode(m)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| IamError::InvalidInput("Invalid Marker.".into()))?,
-        ),
-    };
+    // Markers: `A<base64 name>` resumes in AWS managed policies at `name`, `L<inner>` in
+    // the account's own (`inner`: a `list_page` marker, already within IAM's 320
+    // characters less one).
+    let invalid = || ApiError::from(IamError::InvalidInput("Invalid Marker.".into()));
     let mut out = Vec::new();
-    let (aws_from, local_marker) = match marker.as_deref() {
+    let (aws_from, local_marker) = match i.marker.as_deref() {
         None => (Some(String::new()), None),
-        Some(m) if m.starts_with('A') => (Some(m.get(1..).unwrap_or_default().to_owned()), None),
-        Some(m) if m.starts_with('L') => (None, Some(m.get(1..).unwrap_or_default().to_owned())),
-        Some(_) => return Err(IamError::InvalidInput("Invalid Marker.".into()).into()),
+        Some(m) => match (m.get(..1), m.get(1..)) {
+            (Some("A"), Some(rest)) => {
+                let name = b64
+                    .decode(rest)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(invalid)?;
+                (Some(name), None)
+            }
+            (Some("L"), Some(rest)) => (None, Some(rest.to_owned())),
+            _ => return Err(invalid()),
+        },
     };
     if scope != "Local" {
         if let Some(from) = aws_from {
@@ -721,7 +723,7 @@ fn list_policies(
                     return Ok(ListPoliciesOutput {
                         policies: out,
                         is_truncated: true,
-                        marker: Some(b64.encode(format!("A{}", p.name))),
+                        marker: Some(format!("A{}", b64.encode(p.name))),
                     });
                 }
                 out.push(PolicyOut::from_aws(p, c));
@@ -744,7 +746,7 @@ fn list_policies(
                     )
                 },
             )?;
-            let marker = (!any.items.is_empty()).then(|| b64.encode("L"));
+            let marker = (!any.items.is_empty()).then(|| "L".to_owned());
             return Ok(ListPoliciesOutput {
                 policies: out,
                 is_truncated: marker.is_some(),
@@ -769,7 +771,7 @@ fn list_policies(
             o.tags = None;
             out.push(o);
         }
-        let marker = page.marker.map(|m| b64.encode(format!("L{m}")));
+        let marker = page.marker.map(|m| format!("L{m}"));
         return Ok(ListPoliciesOutput {
             policies: out,
             is_truncated: marker.is_some(),

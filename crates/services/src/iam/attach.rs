@@ -469,18 +469,8 @@ impl crate::Operation for Operation {
             }
             Operation::ListEntitiesForPolicy(i) => {
                 let policy = policies::resolve(tx, account, &i.policy_arn)?;
+                // EntityFilter is the model's enum, checked before authorization.
                 let filter = i.entity_filter.as_deref();
-                if let Some(f) = filter {
-                    if !matches!(
-                        f,
-                        "User" | "Role" | "Group" | "LocalManagedPolicy" | "AWSManagedPolicy"
-                    ) {
-                        return Err(IamError::Validation(format!(
-                            "1 validation error detected: Value '{f}' at 'entityFilter' failed to satisfy constraint: Member must satisfy enum value set: [User, Role, Group, LocalManagedPolicy, AWSManagedPolicy]"
-                        ))
-                        .into());
-                    }
-                }
                 let wants = |t: &str| match filter {
                     None | Some("LocalManagedPolicy") | Some("AWSManagedPolicy") => true,
                     Some(f) => f.eq_ignore_ascii_case(t),

@@ -596,13 +596,8 @@ impl crate::Operation for Operation {
                 }))
             }
             Operation::ListVirtualMFADevices(i) => {
+                // AssignmentStatus is the model's enum, checked before authorization.
                 let status = i.assignment_status.as_deref().unwrap_or("Any");
-                if !matches!(status, "Assigned" | "Unassigned" | "Any") {
-                    return Err(IamError::Validation(format!(
-                        "1 validation error detected: Value '{status}' at 'assignmentStatus' failed to satisfy constraint: Member must satisfy enum value set: [Assigned, Unassigned, Any]"
-                    ))
-                    .into());
-                }
                 let page = model::list_page::<VirtualMfaDevice>(
                     tx,
                     &model::table_prefix(account, TABLE),

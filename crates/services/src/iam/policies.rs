@@ -660,22 +660,10 @@ fn list_policies(
 ) -> Result<ListPoliciesOutput, ApiError> {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    // Scope and PolicyUsageFilter are the model's enums, checked before authorization
+    // (`model_checks`).
     let scope = i.scope.as_deref().unwrap_or("All");
-    if !matches!(scope, "All" | "AWS" | "Local") {
-        return Err(IamError::Validation(format!(
-            "1 validation error detected: Value '{scope}' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]"
-        ))
-        .into());
-    }
     let usage = i.policy_usage_filter.as_deref();
-    if let Some(u) = usage {
-        if !matches!(u, "PermissionsPolicy" | "PermissionsBoundary") {
-            return Err(IamError::Validation(format!(
-                "1 validation error detected: Value '{u}' at 'policyUsageFilter' failed to satisfy constraint: Member must satisfy enum value set: [PermissionsPolicy, PermissionsBoundary]"
-            ))
-            .into());
-        }
-    }
     let max = model::max_items(i.max_items)?;
     let only_attached = i.only_attached.unwrap_or(false);
     let prefix = model::path_prefix(i.path_prefix.as_deref())?.to_owned();

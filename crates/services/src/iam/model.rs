@@ -744,32 +744,46 @@ pub fn marker_start(tx: &dyn ReadTx, prefix: &[u8], marker: &str) -> Result<Vec<
     let mut key = prefix.to_vec();
     key.extend(b64.decode(head).map_err(|_| invalid())?);
     let end = palisade_store::keys::prefix_end(&key);
-    let mut from = key.clone();
+    let found = scan_each(tx, key.clone(), &end, |k, _| {
+        let same = suffix_hash(k.get(prefix.len()..).unwrap_or_default(), 8) == hash;
+        Ok(same.then(|| k.to_vec()))
+    })?;
+    Ok(found.unwrap_or(key))
+}
+
+/// Visits the records from `from` (included) to `end` (excluded; empty: no end) in key
+/// order, in batches, until `visit` returns something.
+fn scan_each<R>(
+    tx: &dyn ReadTx,
+    mut from: Vec<u8>,
+    end: &[u8],
+    mut visit: impl FnMut(&[u8], &[u8]) -> Result<Option<R>, ApiError>,
+) -> Result<Option<R>, ApiError> {
     loop {
         let range = Range {
             start: Bound::Included(&from),
             end: if end.is_empty() {
                 Bound::Unbounded
             } else {
-                Bound::Excluded(&end)
+                Bound::Excluded(end)
             },
             reverse: false,
         };
         let batch = tx.scan(&range, 256)?;
         let done = batch.len() < 256;
         let mut last = None;
-        for (k, _) in batch {
-            if suffix_hash(k.get(prefix.len()..).unwrap_or_default(), 8) == hash {
-                return Ok(k);
+        for (key, value) in batch {
+            if let Some(r) = visit(&key, &value)? {
+                return Ok(Some(r));
             }
-            last = Some(k);
+            last = Some(key);
         }
         match (done, last) {
             (false, Some(mut k)) => {
                 k.push(0);
                 from = k;
             }
-            _ => return Ok(key),
+            _ => return Ok(None),
         }
     }
 }
@@ -817,47 +831,19 @@ pub fn list_page<T: DeserializeOwned>(
         None => None,
     };
     let end = palisade_store::keys::prefix_end(prefix);
-    let mut from = start.unwrap_or_else(|| prefix.to_vec());
+    let from = start.unwrap_or_else(|| prefix.to_vec());
     let mut items = Vec::new();
-    loop {
-        let range = Range {
-            start: Bound::Included(&from),
-            end: if end.is_empty() {
-                Bound::Unbounded
-            } else {
-                Bound::Excluded(&end)
-            },
-            reverse: false,
-        };
-        let batch = tx.scan(&range, 256)?;
-        let done = batch.len() < 256;
-        let mut last = None;
-        for (key, value) in batch {
-            let item: T = serde_json::from_slice(&value).map_err(ApiError::internal)?;
-            if keep(&item) {
-                if items.len() == max {
-                    return Ok(Page {
-                        items,
-                        marker: Some(encode_marker(prefix, &key)),
-                    });
-                }
-                items.push(item);
+    let marker = scan_each(tx, from, &end, |key, value| {
+        let item: T = serde_json::from_slice(value).map_err(ApiError::internal)?;
+        if keep(&item) {
+            if items.len() == max {
+                return Ok(Some(encode_marker(prefix, key)));
             }
-            last = Some(key);
+            items.push(item);
         }
-        match (done, last) {
-            (false, Some(mut k)) => {
-                k.push(0);
-                from = k;
-            }
-            _ => {
-                return Ok(Page {
-                    items,
-                    marker: None,
-                })
-            }
-        }
-    }
+        Ok(None)
+    })?;
+    Ok(Page { items, marker })
 }
 
 // ---- groups, attachments, instance profiles -------------------------------------------

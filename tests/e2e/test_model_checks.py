@@ -69,6 +69,14 @@ def test_kms_reports_every_violation_and_hides_sensitive_values(endpoint):
     assert "Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096" in message
     assert "Value 'ROT13' at 'encryptionAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [" in message
     assert "ppp" not in message
+    # A blob's value is the Java buffer that held it, as AWS prints it.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.decrypt(CiphertextBlob=b"c" * 6145)
+    assert err(e) == (
+        "ValidationException",
+        "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=6145 cap=6145]' at 'ciphertextBlob' failed to satisfy constraint: Member must have length less than or equal to 6144",
+        400,
+    )
     with pytest.raises(botocore.exceptions.ClientError) as e:
         kms.encrypt(KeyId="alias/x", Plaintext=b"p")
     assert err(e)[0] == "AccessDeniedException"

@@ -251,7 +251,11 @@ fn walk(model: &Model, shape: &Shape, value: &Value, path: &Path<'_>, errors: &m
         }
         Kind::Blob => {
             let Some(s) = value.as_str() else { return };
-            length(shape, base64_len(s), None, &mut fail);
+            let n = base64_len(s);
+            // AWS prints a blob as the Java buffer holding it (Rekognition, KMS:
+            // "Value 'java.nio.HeapByteBuffer[pos=0 lim=0 cap=0]' at 'ciphertextBlob'").
+            let shown = format!("java.nio.HeapByteBuffer[pos=0 lim={n} cap={n}]");
+            length(shape, n, Some(&shown), &mut fail);
         }
         Kind::Other => {}
     }
@@ -571,6 +575,8 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("Value at 'plaintext' failed to satisfy constraint: Member must have length greater than or equal to 1"), "{err}");
         assert!(err.contains("Value 'ROT13' at 'encryptionAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [SYMMETRIC_DEFAULT, "), "{err}");
+        let err = json("kms", "Decrypt", r#"{"CiphertextBlob":""}"#).unwrap_err();
+        assert_eq!(err, "ValidationException: 1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=0 cap=0]' at 'ciphertextBlob' failed to satisfy constraint: Member must have length greater than or equal to 1");
         let err = json("kms", "Encrypt", r#"{"Plaintext":"AA=="}"#).unwrap_err();
         assert_eq!(err, "ValidationException: 1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null");
     }

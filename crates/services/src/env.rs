@@ -13,3 +13,49 @@ pub struct Env {
     /// The management account's id (fixed for the life of the data dir).
     pub management_account: String,
 }
+
+/// Unit-test environments.
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::authz::RootOnly;
+    use palisade_store::sqlite::SqliteStore;
+
+    /// An [`Env`] over a new data dir in a temporary directory, with root-only
+    /// authorization. The directory is removed when this is dropped.
+    pub(crate) struct TestEnv {
+        // Dropped before the directory (fields drop in order).
+        pub env: Arc<Env>,
+        _dir: tempfile::TempDir,
+    }
+
+    impl std::ops::Deref for TestEnv {
+        type Target = Arc<Env>;
+        fn deref(&self) -> &Arc<Env> {
+            &self.env
+        }
+    }
+
+    pub(crate) fn test_env(management_account: &str) -> TestEnv {
+        let dir = tempfile::Builder::new()
+            .prefix("palisade-unit-")
+            .tempdir()
+            .expect("temp dir");
+        let master_key = Arc::new(MasterKey::load_or_create(dir.path()).expect("master key"));
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("db.sqlite"), Default::default()).expect("store"),
+        );
+        TestEnv {
+            env: Arc::new(Env {
+                store,
+                master_key,
+                clock: Clock::default(),
+                credentials: CredentialCache::default(),
+                authorizer: Box::new(RootOnly),
+                management_account: management_account.into(),
+            }),
+            _dir: dir,
+        }
+    }
+}

@@ -2621,27 +2621,11 @@ mod tests {
             clippy::indexing_slicing
         )]
         use super::super::*;
-        use crate::{
-            accounts::write_blocking, authz::RootOnly, clock::Clock, context::Principal,
-            credentials::CredentialCache,
-        };
-        use palisade_store::{seal::MasterKey, sqlite::SqliteStore, Store};
+        use crate::{accounts::write_blocking, context::Principal};
         use std::sync::Arc;
 
-        fn env() -> Arc<Env> {
-            let dir = std::env::temp_dir().join(format!("palisade-ssm-{}", uuid::Uuid::new_v4()));
-            std::fs::create_dir_all(&dir).unwrap();
-            let master = Arc::new(MasterKey::load_or_create(&dir).unwrap());
-            let store: Arc<dyn Store> =
-                Arc::new(SqliteStore::open(&dir.join("db.sqlite"), Default::default()).unwrap());
-            Arc::new(Env {
-                store,
-                master_key: master,
-                clock: Clock::default(),
-                credentials: CredentialCache::default(),
-                authorizer: Box::new(RootOnly),
-                management_account: "111122223333".into(),
-            })
+        fn env() -> crate::env::testing::TestEnv {
+            crate::env::testing::test_env("111122223333")
         }
 
         fn ctx(now: OffsetDateTime) -> RequestContext {

@@ -789,23 +789,9 @@ mod tests {
 
     #[test]
     fn grants_allow_sees_created_grants() {
-        use crate::{
-            authz::RootOnly, clock::Clock, context::Principal, credentials::CredentialCache,
-            env::Env, Operation as _,
-        };
-        use palisade_store::{seal::MasterKey, sqlite::SqliteStore, Store};
-        use std::sync::Arc;
-        let dir = std::env::temp_dir().join(format!("palisade-kmsgrant-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let env = Arc::new(Env {
-            store: Arc::new(SqliteStore::open(&dir.join("db.sqlite"), Default::default()).unwrap())
-                as Arc<dyn Store>,
-            master_key: Arc::new(MasterKey::load_or_create(&dir).unwrap()),
-            clock: Clock::default(),
-            credentials: CredentialCache::default(),
-            authorizer: Box::new(RootOnly),
-            management_account: "111122223333".into(),
-        });
+        use crate::{context::Principal, Operation as _};
+
+        let env = crate::env::testing::test_env("111122223333");
         let c = RequestContext {
             request_id: "r".into(),
             principal: Principal::root("111122223333", "AKIAROOT"),

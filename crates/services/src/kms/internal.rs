@@ -401,30 +401,11 @@ pub fn decrypt_for(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use crate::{
-        authz::RootOnly,
-        clock::Clock,
-        context::{Principal, PrincipalKind},
-        credentials::CredentialCache,
-    };
-    use palisade_store::{seal::MasterKey, sqlite::SqliteStore, Store};
-    use std::sync::Arc;
+    use crate::context::{Principal, PrincipalKind};
     use time::OffsetDateTime;
 
-    fn env() -> Arc<Env> {
-        let dir = std::env::temp_dir().join(format!("palisade-kmsint-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let master = Arc::new(MasterKey::load_or_create(&dir).unwrap());
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(&dir.join("db.sqlite"), Default::default()).unwrap());
-        Arc::new(Env {
-            store,
-            master_key: master,
-            clock: Clock::default(),
-            credentials: CredentialCache::default(),
-            authorizer: Box::new(RootOnly),
-            management_account: "111122223333".into(),
-        })
+    fn env() -> crate::env::testing::TestEnv {
+        crate::env::testing::test_env("111122223333")
     }
 
     fn ctx(principal: Principal) -> RequestContext {

@@ -166,7 +166,7 @@ fn walk(model: &Model, shape: &Shape, value: &Value, path: &Path<'_>, errors: &m
         Kind::Structure => walk_members(model, shape, Some(value), path, errors),
         Kind::List => {
             let items = value.as_array().map(Vec::as_slice).unwrap_or_default();
-            length(shape, items.len(), None, &mut fail);
+            bounds(shape, items.len(), None, &mut fail);
             let Some(element) = model.shapes.get(shape.el) else {
                 return;
             };
@@ -203,29 +203,21 @@ fn walk(model: &Model, shape: &Shape, value: &Value, path: &Path<'_>, errors: &m
         }
         Kind::Map => {
             let n = value.as_object().map_or(0, serde_json::Map::len);
-            length(shape, n, None, &mut fail);
+            bounds(shape, n, None, &mut fail);
         }
         Kind::String => {
             let Some(s) = value.as_str() else { return };
             // Java counts UTF-16 code units.
-            length(shape, s.encode_utf16().count(), Some(s), &mut fail);
-            if let Some(re) = shape.pattern() {
-                if !re.is_match(s) {
-                    let p = shape.p.as_deref().unwrap_or_default();
-                    fail(
-                        Some(s),
-                        format!("Member must satisfy regular expression pattern: {p}"),
-                    );
+            bounds(shape, s.encode_utf16().count(), Some(s), &mut fail);
+            if shape.pattern().is_some_and(|re| !re.is_match(s)) {
+                if let Some(text) = shape.pattern_text() {
+                    fail(Some(s), text);
                 }
             }
-            if !shape.e.is_empty() && !shape.e.iter().any(|e| e == s) {
-                fail(
-                    Some(s),
-                    format!(
-                        "Member must satisfy enum value set: [{}]",
-                        shape.e.join(", ")
-                    ),
-                );
+            if !shape.e.iter().any(|e| e == s) {
+                if let Some(text) = shape.enum_text() {
+                    fail(Some(s), text);
+                }
             }
         }
         Kind::Integer | Kind::Long => {
@@ -235,19 +227,7 @@ fn walk(model: &Model, shape: &Shape, value: &Value, path: &Path<'_>, errors: &m
                 _ => None,
             };
             let Some(n) = n else { return };
-            let shown = n.to_string();
-            if let Some(min) = shape.min.filter(|&min| n < min) {
-                fail(
-                    Some(&shown),
-                    format!("Member must have value greater than or equal to {min}"),
-                );
-            }
-            if let Some(max) = shape.max.filter(|&max| n > max) {
-                fail(
-                    Some(&shown),
-                    format!("Member must have value less than or equal to {max}"),
-                );
-            }
+            bounds(shape, n, Some(&n.to_string()), &mut fail);
         }
         Kind::Blob => {
             let Some(s) = value.as_str() else { return };
@@ -255,7 +235,7 @@ fn walk(model: &Model, shape: &Shape, value: &Value, path: &Path<'_>, errors: &m
             // AWS prints a blob as the Java buffer holding it (Rekognition, KMS:
             // "Value 'java.nio.HeapByteBuffer[pos=0 lim=0 cap=0]' at 'ciphertextBlob'").
             let shown = format!("java.nio.HeapByteBuffer[pos=0 lim={n} cap={n}]");
-            length(shape, n, Some(&shown), &mut fail);
+            bounds(shape, n, Some(&shown), &mut fail);
         }
         Kind::Other => {}
     }
@@ -270,25 +250,23 @@ fn scalar_text(v: &Value) -> String {
     }
 }
 
-/// Length bounds (characters, bytes, elements or entries).
-fn length(
+/// A value's or a length's bounds (characters, bytes, elements or entries).
+fn bounds(
     shape: &Shape,
-    len: usize,
+    n: impl TryInto<i64>,
     shown: Option<&str>,
     fail: &mut impl FnMut(Option<&str>, String),
 ) {
-    let len = i64::try_from(len).unwrap_or(i64::MAX);
-    if let Some(min) = shape.min.filter(|&min| len < min) {
-        fail(
-            shown,
-            format!("Member must have length greater than or equal to {min}"),
-        );
+    let n = n.try_into().unwrap_or(i64::MAX);
+    if shape.min.is_some_and(|min| n < min) {
+        if let Some(text) = shape.at_least() {
+            fail(shown, text);
+        }
     }
-    if let Some(max) = shape.max.filter(|&max| len > max) {
-        fail(
-            shown,
-            format!("Member must have length less than or equal to {max}"),
-        );
+    if shape.max.is_some_and(|max| n > max) {
+        if let Some(text) = shape.at_most() {
+            fail(shown, text);
+        }
     }
 }
 
@@ -327,33 +305,55 @@ impl Shape {
 
     /// This shape's constraints in AWS's words, in the order AWS lists them.
     fn constraints(&self) -> Vec<String> {
-        let what = match self.k {
+        [
+            self.at_most(),
+            self.at_least(),
+            self.pattern_text(),
+            self.enum_text(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// What the bounds measure: a number's value, anything else's length.
+    fn measure(&self) -> &'static str {
+        match self.k {
             Kind::Integer | Kind::Long => "value",
             _ => "length",
-        };
-        let mut out = Vec::new();
-        if let Some(max) = self.max {
-            out.push(format!(
-                "Member must have {what} less than or equal to {max}"
-            ));
         }
-        if let Some(min) = self.min {
-            out.push(format!(
-                "Member must have {what} greater than or equal to {min}"
-            ));
-        }
-        if let Some(p) = &self.p {
-            out.push(format!(
-                "Member must satisfy regular expression pattern: {p}"
-            ));
-        }
-        if !self.e.is_empty() {
-            out.push(format!(
+    }
+
+    fn at_least(&self) -> Option<String> {
+        let min = self.min?;
+        let what = self.measure();
+        Some(format!(
+            "Member must have {what} greater than or equal to {min}"
+        ))
+    }
+
+    fn at_most(&self) -> Option<String> {
+        let max = self.max?;
+        let what = self.measure();
+        Some(format!(
+            "Member must have {what} less than or equal to {max}"
+        ))
+    }
+
+    fn pattern_text(&self) -> Option<String> {
+        let p = self.p.as_deref()?;
+        Some(format!(
+            "Member must satisfy regular expression pattern: {p}"
+        ))
+    }
+
+    fn enum_text(&self) -> Option<String> {
+        (!self.e.is_empty()).then(|| {
+            format!(
                 "Member must satisfy enum value set: [{}]",
                 self.e.join(", ")
-            ));
-        }
-        out
+            )
+        })
     }
 
     fn pattern(&self) -> Option<&regex::Regex> {

@@ -98,14 +98,14 @@ fn intern(
     let kind = shape.get("type").and_then(Value::as_str).context("type")?;
     let mut out = Map::new();
     out.insert("k".into(), json!(kind));
-    for (from, to) in [("min", "min"), ("max", "max")] {
-        if let Some(n) = shape.get(from) {
+    for bound in ["min", "max"] {
+        if let Some(n) = shape.get(bound) {
             // Ranges of doubles are not integers; none of these services' inputs has one
             // that Palisade would need, and a truncated bound would be wrong.
             let Some(n) = n.as_i64() else {
-                bail!("{name}: non-integer {from}");
+                bail!("{name}: non-integer {bound}");
             };
-            out.insert(to.into(), json!(n));
+            out.insert(bound.into(), json!(n));
         }
     }
     if let Some(p) = shape.get("pattern") {

@@ -2624,46 +2624,24 @@ fn create_account(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use crate::{accounts, authz::RootOnly, clock::Clock, credentials::CredentialCache};
-    use palisade_store::{seal::MasterKey, sqlite::SqliteStore, Store};
-    use std::sync::Arc;
+    use crate::accounts;
 
     const MGMT: &str = "111111111111";
     const ROOT_AK: &str = "AKIAORGSUNITTEST0000";
 
-    struct Fixture {
-        env: Arc<Env>,
-        dir: std::path::PathBuf,
-    }
-
-    impl Drop for Fixture {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
+    /// The test environment (a temporary data dir, removed on drop) with MGMT's root key.
+    type Fixture = crate::env::testing::TestEnv;
 
     fn fixture() -> Fixture {
-        let dir = std::env::temp_dir().join(format!("palisade-orgs-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let master = Arc::new(MasterKey::load_or_create(&dir).unwrap());
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(&dir.join("db.sqlite"), Default::default()).unwrap());
+        let f = crate::env::testing::test_env(MGMT);
         accounts::bootstrap(
-            store.as_ref(),
-            &master,
+            f.env.store.as_ref(),
+            &f.env.master_key,
             MGMT,
             Some((ROOT_AK.into(), "s".repeat(40))),
         )
         .unwrap();
-        let env = Arc::new(Env {
-            store,
-            master_key: master,
-            clock: Clock::default(),
-            credentials: CredentialCache::default(),
-            authorizer: Box::new(RootOnly),
-            management_account: MGMT.into(),
-        });
-        Fixture { env, dir }
+        f
     }
 
     fn ctx(account: &str) -> RequestContext {

@@ -700,3 +700,137 @@ def test_a_parameter_arn_names_its_own_account_and_region(endpoint):
             ssm.delete_parameter(Name=arn)
         assert code_of(e) in ("ParameterNotFound", "AccessDeniedException"), e.value.response
     assert ssm.get_parameter(Name="/own")["Parameter"]["Value"] == "v"
+
+
+# ---------------------------------------------------------------- Secrets Manager references
+
+REF = "/aws/reference/secretsmanager/"
+
+
+def test_reference_reads_a_secret_through_parameter_store(endpoint, aws_cli):
+    sm = client(endpoint, "secretsmanager")
+    made = sm.create_secret(Name="pettracker/prod/db", SecretString='{"password":"hunter2-ref"}')
+    ssm = client(endpoint, "ssm")
+    p = ssm.get_parameter(Name=REF + "pettracker/prod/db", WithDecryption=True)["Parameter"]
+    assert p["Name"] == REF + "pettracker/prod/db"
+    assert (p["Type"], p["Value"], p["Version"], p["DataType"]) == (
+        "SecureString", '{"password":"hunter2-ref"}', 0, "text")
+    assert p["ARN"] == made["ARN"]
+    assert "Selector" not in p
+    source = json.loads(p["SourceResult"])
+    assert source["ARN"] == made["ARN"] and source["Name"] == "pettracker/prod/db"
+    assert source["VersionIdsToStages"] == {made["VersionId"]: ["AWSCURRENT"]}
+    assert "SecretString" not in source  # metadata only
+
+    # The aws CLI, as the User Guide shows it.
+    rc, out, err = aws_cli("ssm", "get-parameter", "--name", REF + "pettracker/prod/db",
+                           "--with-decryption", "--query", "Parameter.Value", "--output", "text")
+    assert rc == 0, err
+    assert out == '{"password":"hunter2-ref"}\n'
+
+    # A staging label (or a version id) after ':' picks the version.
+    second = sm.put_secret_value(SecretId="pettracker/prod/db", SecretString="v2")
+    assert ssm.get_parameter(Name=REF + "pettracker/prod/db", WithDecryption=True)["Parameter"]["Value"] == "v2"
+    prev = ssm.get_parameter(Name=REF + "pettracker/prod/db:AWSPREVIOUS", WithDecryption=True)["Parameter"]
+    assert (prev["Value"], prev["Selector"], prev["Name"]) == (
+        '{"password":"hunter2-ref"}', ":AWSPREVIOUS", REF + "pettracker/prod/db")
+    by_id = ssm.get_parameter(Name=REF + "pettracker/prod/db:" + second["VersionId"], WithDecryption=True)
+    assert by_id["Parameter"]["Value"] == "v2"
+
+    # GetParameters mixes references and parameters; what reads nothing is invalid.
+    put(ssm, "/plain/one", "1")
+    r = ssm.get_parameters(Names=[REF + "pettracker/prod/db", "/plain/one", REF + "nope",
+                                  REF + "pettracker/prod/db:NOSUCHSTAGE", REF + "pettracker/prod/db:bad$stage"],
+                           WithDecryption=True)
+    assert sorted(x["Name"] for x in r["Parameters"]) == sorted(["/plain/one", REF + "pettracker/prod/db"])
+    assert sorted(r["InvalidParameters"]) == sorted([
+        REF + "nope", REF + "pettracker/prod/db:NOSUCHSTAGE", REF + "pettracker/prod/db:bad$stage"])
+
+
+def test_reference_needs_decryption_and_an_existing_secret(endpoint):
+    sm = client(endpoint, "secretsmanager")
+    sm.create_secret(Name="app/key", SecretString="k")
+    ssm = client(endpoint, "ssm")
+    for kw in ({}, {"WithDecryption": False}):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            ssm.get_parameter(Name=REF + "app/key", **kw)
+        assert code_of(e) == "ValidationException"
+        assert e.value.response["Error"]["Message"] == \
+            "WithDecryption flag must be True for retrieving a Secret Manager secret."
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ssm.get_parameters(Names=["/x", REF + "app/key"])
+    assert code_of(e) == "ValidationException"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ssm.get_parameter(Name=REF + "missing", WithDecryption=True)
+    assert code_of(e) == "ParameterNotFound"
+    assert REF + "missing" in e.value.response["Error"]["Message"]
+    # A secret scheduled for deletion is not found either.
+    sm.delete_secret(SecretId="app/key", RecoveryWindowInDays=7)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ssm.get_parameter(Name=REF + "app/key", WithDecryption=True)
+    assert code_of(e) == "ParameterNotFound"
+    # References are not parameters: nothing can be written under the reserved path.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        put(ssm, REF + "app/key", "x")
+    assert code_of(e) == "AccessDeniedException"
+
+
+def test_reference_needs_both_permissions_and_is_logged(endpoint):
+    sm = client(endpoint, "secretsmanager")
+    secret_arn = sm.create_secret(Name="svc/token", SecretString="tok-123")["ARN"]
+    ssm_only_ak, ssm_only_sk = iam_user(endpoint, "ssm-only", {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "ssm:GetParameter",
+                       "Resource": arn(REF + "svc/token")}],
+    })
+    ssm_only = client(endpoint, "ssm", ak=ssm_only_ak, sk=ssm_only_sk)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ssm_only.get_parameter(Name=REF + "svc/token", WithDecryption=True)
+    assert code_of(e) == "AccessDeniedException"
+    assert "secretsmanager:GetSecretValue" in e.value.response["Error"]["Message"]
+
+    sm_only_ak, sm_only_sk = iam_user(endpoint, "sm-only", {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}],
+    })
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        client(endpoint, "ssm", ak=sm_only_ak, sk=sm_only_sk).get_parameter(
+            Name=REF + "svc/token", WithDecryption=True)
+    assert code_of(e) == "AccessDeniedException"
+    assert "ssm:GetParameter" in e.value.response["Error"]["Message"]
+
+    # Both, as the CDK pattern grants them: the reference name and the secret's ARN.
+    both_ak, both_sk = iam_user(endpoint, "both", {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": arn(REF + "svc/token")},
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+             "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:svc/token-*"},
+        ],
+    })
+    both = client(endpoint, "ssm", ak=both_ak, sk=both_sk)
+    assert both.get_parameter(Name=REF + "svc/token", WithDecryption=True)["Parameter"]["Value"] == "tok-123"
+
+    # A secret's resource policy that denies the caller is honoured too.
+    sm.put_resource_policy(SecretId="svc/token", ResourcePolicy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/both"},
+                       "Action": "secretsmanager:GetSecretValue", "Resource": "*"}],
+    }))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        both.get_parameter(Name=REF + "svc/token", WithDecryption=True)
+    assert code_of(e) == "AccessDeniedException"
+
+    # CloudTrail: SSM's GetParameter, and Secrets Manager's GetSecretValue made for the
+    # caller by ssm.amazonaws.com, the denied one included; never the value.
+    ct = client(endpoint, "cloudtrail")
+    evs = [json.loads(e["CloudTrailEvent"]) for e in ct.lookup_events(LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": "GetSecretValue"}])["Events"]]
+    via = [e for e in evs if e["userIdentity"].get("invokedBy") == "ssm.amazonaws.com"]
+    assert {e["userIdentity"]["userName"] for e in via} == {"ssm-only", "both"}
+    ok = [e for e in via if "errorCode" not in e]
+    assert len(ok) == 1 and ok[0]["requestParameters"] == {"secretId": "svc/token"}
+    assert ok[0]["resources"][0]["ARN"] == secret_arn
+    assert {e.get("errorCode") for e in via if e is not ok[0]} == {"AccessDeniedException"}
+    for e in evs:
+        assert "tok-123" not in json.dumps(e)

@@ -2651,6 +2651,89 @@ fn get_secret_value(
     Ok(reply)
 }
 
+/// A secret value read for another service on the caller's behalf: Parameter Store's
+/// `/aws/reference/secretsmanager/` names ([`read_for_service`]).
+pub(crate) struct ServedValue {
+    pub arn: String,
+    /// SecretString, or a binary secret's bytes in base64.
+    pub value: String,
+    /// When the version read was created.
+    pub created: OffsetDateTime,
+    /// The secret as DescribeSecret shows it (metadata only, no value).
+    pub description: Value,
+}
+
+/// GetSecretValue made by `service` for the caller: the version `selector` names (a
+/// version id or a staging label; AWSCURRENT when `None`), authorized as the caller's own
+/// `secretsmanager:GetSecretValue` (identity and resource policies, and kms:Decrypt
+/// through Secrets Manager) and recorded as Secrets Manager's event with `invokedBy`
+/// the service, failed ones included. Errors are Secrets Manager's.
+pub(crate) fn read_for_service(
+    tx: &dyn ReadTx,
+    env: &Env,
+    ctx: &RequestContext,
+    service: &str,
+    id: &str,
+    selector: Option<&str>,
+) -> Result<ServedValue, ApiError> {
+    let mut resource: Option<(String, String)> = None;
+    let result = (|| {
+        let s = load_live(tx, ctx, id)?;
+        resource = Some((s.arn.clone(), s.account.clone()));
+        let mut c = AuthzCheck::new("secretsmanager:GetSecretValue", s.arn.clone());
+        c.resource_account = Some(s.account.clone());
+        c.context
+            .push(("secretsmanager:SecretId".into(), vec![id.to_owned()]));
+        if let crate::authz::AuthzDecision::Deny { message } = env.authorizer.authorize(&c, ctx) {
+            return Err(err("AccessDeniedException", message));
+        }
+        let v = match selector {
+            None => select_version(&s, &None, &None)?,
+            Some(sel) => match s.version(sel).filter(|v| !v.empty) {
+                Some(v) => v,
+                None => select_version(&s, &None, &Some(sel.to_owned()))?,
+            },
+        };
+        let value = match read_value(tx, env, ctx, Caller::Principal, &s, v)? {
+            SecretValue::String(x) => x,
+            SecretValue::Binary(b) => base64::engine::general_purpose::STANDARD.encode(b),
+        };
+        Ok(ServedValue {
+            arn: s.arn.clone(),
+            value,
+            created: v.created,
+            description: describe(&s),
+        })
+    })();
+    let mut params = serde_json::Map::new();
+    params.insert("secretId".into(), id.into());
+    if let Some(sel) = selector {
+        params.insert("versionStage".into(), sel.into());
+    }
+    let (resources, resource_account) = match resource {
+        Some((arn, account)) => (
+            vec![("AWS::SecretsManager::Secret".to_owned(), arn)],
+            account,
+        ),
+        None => (Vec::new(), ctx.principal.account_id.clone()),
+    };
+    ctx.invoked.push(crate::context::InvokedCall {
+        invoked_by: format!("{service}.amazonaws.com"),
+        event_source: "secretsmanager.amazonaws.com",
+        event_name: "GetSecretValue",
+        region: ctx.region.clone(),
+        request_parameters: Value::Object(params),
+        resources,
+        resource_account,
+        error: result
+            .as_ref()
+            .err()
+            .filter(|e| !e.is_internal())
+            .map(|e| (e.code.to_string(), e.message.clone())),
+    });
+    result
+}
+
 fn batch_get(
     tx: &mut dyn WriteTx,
     env: &Env,

@@ -659,6 +659,8 @@ struct ParameterOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     selector: Option<String>,
     last_modified_date: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_result: Option<String>,
     #[serde(rename = "ARN")]
     arn: String,
     data_type: String,
@@ -781,9 +783,114 @@ fn parameter_out(
         version: v.version,
         selector: selector.map(|s| format!(":{s}")),
         last_modified_date: epoch(v.last_modified_date),
+        source_result: None,
         arn: parameter_arn(&ctx.region, &ctx.principal.account_id, &p.name),
         data_type: v.data_type.clone(),
     })
+}
+
+// ---------------------------------------------------------------- Secrets Manager references
+
+/// `/aws/reference/secretsmanager/SECRET[:selector]`: GetParameter and GetParameters read
+/// a Secrets Manager secret through Parameter Store, which keeps nothing of it (AWS
+/// Systems Manager User Guide, "Referencing AWS Secrets Manager secrets from Parameter
+/// Store parameters"). The caller needs ssm:GetParameter(s) on the reference name (the
+/// pipeline's check) and secretsmanager:GetSecretValue on the secret, which Parameter
+/// Store asks for on the caller's behalf (logged as Secrets Manager's event, `invokedBy`
+/// ssm.amazonaws.com). The selector is the version's staging label (or its id).
+mod reference {
+    use super::*;
+
+    pub const PREFIX: &str = "/aws/reference/secretsmanager/";
+
+    /// The secret id and selector of a reference name; `None` for any other name.
+    pub fn parse(raw: &str) -> Option<(&str, Option<&str>)> {
+        let rest = raw.strip_prefix(PREFIX)?;
+        Some(match rest.split_once(':') {
+            Some((id, sel)) => (id, Some(sel)),
+            None => (rest, None),
+        })
+    }
+
+    /// Whether `raw` names a secret reference.
+    pub fn is_reference(raw: &str) -> bool {
+        raw.starts_with(PREFIX)
+    }
+
+    /// Reading a secret through Parameter Store needs WithDecryption (the message is the
+    /// one moto reproduces from AWS).
+    pub fn check_decryption(with_decryption: Option<bool>) -> Result<(), ApiError> {
+        if with_decryption == Some(true) {
+            return Ok(());
+        }
+        Err(validation(
+            "WithDecryption flag must be True for retrieving a Secret Manager secret.",
+        ))
+    }
+
+    /// The parameter a reference reads, or `Ok(None)` when there is no such secret or
+    /// version: GetParameter answers that ParameterNotFound, GetParameters lists the name
+    /// under InvalidParameters.
+    pub fn read(
+        tx: &dyn ReadTx,
+        env: &Env,
+        ctx: &RequestContext,
+        raw: &str,
+    ) -> Result<Option<ParameterOut>, ApiError> {
+        let Some((id, selector)) = parse(raw) else {
+            return Ok(None);
+        };
+        // A staging label (or version id) is letters, digits, `.`, `-` and `_`; AWS
+        // documents any other symbol as failing the reference.
+        let valid_selector = selector.is_none_or(|s| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        });
+        if id.is_empty() || !valid_selector {
+            return Ok(None);
+        }
+        let served = match crate::secrets::read_for_service(tx, env, ctx, "ssm", id, selector) {
+            Ok(s) => s,
+            Err(e) if e.is_internal() => return Err(e),
+            Err(e) => {
+                return match e.code.as_ref() {
+                    // No such secret or version, or one scheduled for deletion.
+                    "ResourceNotFoundException" | "InvalidRequestException" => Ok(None),
+                    // Parameter Store passes Secrets Manager's refusal on, in its own
+                    // error (the code is SSM's AccessDeniedException).
+                    _ => Err(err(
+                        "AccessDeniedException",
+                        format!(
+                            "An error occurred ({}) when referencing Secrets Manager: {}",
+                            e.code, e.message
+                        ),
+                    )),
+                };
+            }
+        };
+        Ok(Some(ParameterOut {
+            name: format!("{PREFIX}{id}"),
+            r#type: "SecureString".into(),
+            value: served.value,
+            // References have no Parameter Store versions.
+            version: 0,
+            selector: selector.map(|s| format!(":{s}")),
+            last_modified_date: epoch(served.created),
+            source_result: Some(served.description.to_string()),
+            arn: served.arn,
+            data_type: "text".into(),
+        }))
+    }
+
+    /// GetParameter's error for a reference that reads nothing.
+    pub fn not_found(raw: &str) -> ApiError {
+        // moto reproduces AWS's wording for a missing secret this way.
+        err(
+            "ParameterNotFound",
+            format!("An error occurred (ParameterNotFound) when referencing Secrets Manager: Secret {raw} not found."),
+        )
+    }
 }
 
 // ---------------------------------------------------------------- validation
@@ -1659,6 +1766,12 @@ fn get_parameter(
     ctx: &RequestContext,
     i: &GetParameterInput,
 ) -> Result<Reply, ApiError> {
+    if reference::is_reference(&i.name) {
+        reference::check_decryption(i.with_decryption)?;
+        let out =
+            reference::read(tx, env, ctx, &i.name)?.ok_or_else(|| reference::not_found(&i.name))?;
+        return Ok(Reply::new(json!({ "Parameter": out })));
+    }
     // AWS answers GetParameter's ParameterNotFound with an empty message.
     let missing = || err("ParameterNotFound", "");
     let (found, selector) = find_param(tx, ctx, &i.name)?;
@@ -1687,6 +1800,9 @@ fn get_parameters(
     i: &GetParametersInput,
 ) -> Result<Reply, ApiError> {
     // The list was checked at decode (check_names_list).
+    if i.names.iter().any(|n| reference::is_reference(n)) {
+        reference::check_decryption(i.with_decryption)?;
+    }
     let mut parameters = Vec::new();
     let mut invalid = Vec::new();
     let mut seen = Vec::new();
@@ -1695,6 +1811,13 @@ fn get_parameters(
             continue;
         }
         seen.push(raw.clone());
+        if reference::is_reference(raw) {
+            match reference::read(tx, env, ctx, raw)? {
+                Some(out) => parameters.push(out),
+                None => invalid.push(raw.clone()),
+            }
+            continue;
+        }
         let (found, selector) = find_param(tx, ctx, raw)?;
         let version = match &found {
             Some(p) => match select(p, &selector) {
@@ -2490,6 +2613,29 @@ mod tests {
         clippy::indexing_slicing
     )]
     use super::*;
+
+    #[test]
+    fn secret_references_split_at_the_first_colon() {
+        let r = reference::PREFIX;
+        assert_eq!(reference::parse(&format!("{r}db")), Some(("db", None)));
+        assert_eq!(
+            reference::parse(&format!("{r}app/db:AWSPREVIOUS")),
+            Some(("app/db", Some("AWSPREVIOUS")))
+        );
+        assert_eq!(
+            reference::parse(&format!("{r}a:b:c")),
+            Some(("a", Some("b:c")))
+        );
+        assert_eq!(reference::parse("/aws/reference/secretsmanager"), None);
+        assert_eq!(reference::parse("/app/db"), None);
+        assert!(reference::check_decryption(Some(true)).is_ok());
+        for w in [None, Some(false)] {
+            assert_eq!(
+                reference::check_decryption(w).unwrap_err().code,
+                "ValidationException"
+            );
+        }
+    }
 
     #[test]
     fn name_rules() {

@@ -502,7 +502,7 @@ def test_kms_and_ssm_model_bounds_come_before_lookups(endpoint, who):
     for i, call in enumerate(calls):
         code, message = _code(call)
         assert code == "ValidationException", (i, code, message)
-        assert "k" * 100 not in message
+        assert "validation error" in message, (i, message)
     # The key is untouched by the refused deletion calls.
     assert client(endpoint, "kms").describe_key(KeyId=kid)["KeyMetadata"]["KeyState"] == "Enabled"
 

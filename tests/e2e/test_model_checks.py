@@ -302,3 +302,38 @@ def test_values_at_the_bounds_are_accepted(endpoint):
     assert ssm.get_parameter(Name="/p")["Parameter"]["Value"] == "v"
     sts = client(endpoint, "sts", validate=False)
     assert sts.get_caller_identity()["Account"]
+
+
+def test_model_violations_answer_before_the_services_own_refusals(endpoint):
+    # Every missing required member at once, as the framework reports them (the typed
+    # decoder alone would stop at the first).
+    iam = unprivileged_client(endpoint, "iam", "nobody")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_role()
+    assert err(e) == (
+        "ValidationError",
+        "2 validation errors detected: "
+        "Value null at 'roleName' failed to satisfy constraint: Member must not be null; "
+        "Value null at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must not be null",
+        400,
+    )
+    # KMS refuses KeySpec with NumberOfBytes itself, but an over-long grant token list
+    # breaks the model first, and that is the answer.
+    kms = unprivileged_client(endpoint, "kms", "nobody2")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.generate_data_key(KeyId="alias/x", KeySpec="AES_256", NumberOfBytes=32,
+                              GrantTokens=["t"] * 11)
+    code, message, status = err(e)
+    assert (code, status) == ("ValidationException", 400)
+    assert message == (
+        "1 validation error detected: Value '[t, t, t, t, t, t, t, t, t, t, t]' at 'grantTokens' "
+        "failed to satisfy constraint: Member must have length less than or equal to 10"
+    ), message
+    # Without the model violation the service's own refusal stands.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.generate_data_key(KeyId="alias/x", KeySpec="AES_256", NumberOfBytes=32)
+    assert err(e)[:2] == ("ValidationException", "Please specify either number of bytes or key spec.")
+    # A body that is no request at all is refused as such first.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.generate_data_key(KeyId="k" * 3000, NumberOfBytes="many")
+    assert err(e)[0] == "SerializationException"

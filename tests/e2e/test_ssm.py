@@ -619,11 +619,21 @@ def test_name_list_checks_come_before_authorization(endpoint):
     ssm = client(endpoint, "ssm", ak, sk, validate=False)
     eleven = [f"/n{i}" for i in range(11)]
     for call in (ssm.get_parameters, ssm.delete_parameters):
-        for names, where in ((eleven, "'names'"), ([""], "'names.member'"), (["/a", "/" + "x" * 2048], "'names.member'")):
+        # A list of strings answers once, at the list, with its elements' constraints
+        # (the form AWS's framework uses for lists of scalars).
+        elements = ("Member must satisfy constraint: [Member must have length less than or equal "
+                    "to 2048, Member must have length greater than or equal to 1]")
+        long_name = "/" + "x" * 2048
+        for names, message in (
+            (eleven, f"Value '[{', '.join(eleven)}]' at 'names' failed to satisfy constraint: "
+                     "Member must have length less than or equal to 10"),
+            ([""], f"Value '[]' at 'names' failed to satisfy constraint: {elements}"),
+            (["/a", long_name], f"Value '[/a, {long_name}]' at 'names' failed to satisfy constraint: {elements}"),
+        ):
             with pytest.raises(botocore.exceptions.ClientError) as e:
                 call(Names=names)
             assert code_of(e) == "ValidationException", (call, names)
-            assert where in e.value.response["Error"]["Message"]
+            assert e.value.response["Error"]["Message"] == "1 validation error detected: " + message
         # A well-formed list is authorized name by name: denied.
         with pytest.raises(botocore.exceptions.ClientError) as e:
             call(Names=["/a"])

@@ -45,10 +45,27 @@ impl ServiceInfo {
     /// Decodes `action`, answering AWS's unknown-operation error for this protocol.
     pub fn decode(&self, action: &str, input: &Input<'_>) -> Result<Box<dyn Operation>, ApiError> {
         match (self.decode)(action, input) {
-            Some(result) => {
-                let op = result?;
+            Some(Ok(op)) => {
                 crate::model_checks::check(self.signing_name, action, input)?;
                 Ok(op)
+            }
+            // A body that is no request at all (bad JSON or form encoding, a value of the
+            // wrong type) is refused as such, before any constraint is looked at.
+            Some(Err(e))
+                if matches!(
+                    e.code.as_ref(),
+                    "SerializationException" | "MalformedQueryString"
+                ) =>
+            {
+                Err(e)
+            }
+            // AWS's framework checks the model's constraints, all of them at once, before
+            // the service looks at the request: a model violation is the answer even when
+            // the service's own decoding refused something too (a missing member, a
+            // combination it does not accept).
+            Some(Err(e)) => {
+                crate::model_checks::check(self.signing_name, action, input)?;
+                Err(e)
             }
             None => Err(self.unknown_operation(action)),
         }

@@ -585,10 +585,9 @@ pub fn decode(
     let op = match action {
         "PutParameter" => input.parse().map(O::PutParameter),
         "GetParameter" => input.parse().map(O::GetParameter),
-        // The list's model checks come before authorization, which is per name.
-        "GetParameters" => input
-            .parse::<GetParametersInput>()
-            .and_then(|i| check_names_list(&i.names).map(|()| O::GetParameters(i))),
+        // The list's model checks (model_checks) come before authorization, which is
+        // per name.
+        "GetParameters" => input.parse().map(O::GetParameters),
         "GetParametersByPath" => input.parse().map(O::GetParametersByPath),
         "DescribeParameters" => input
             .parse::<DescribeParametersInput>()
@@ -606,9 +605,7 @@ pub fn decode(
             })
             .map(O::UnlabelParameterVersion),
         "DeleteParameter" => input.parse().map(O::DeleteParameter),
-        "DeleteParameters" => input
-            .parse::<NamesInput>()
-            .and_then(|i| check_names_list(&i.names).map(|()| O::DeleteParameters(i))),
+        "DeleteParameters" => input.parse().map(O::DeleteParameters),
         "AddTagsToResource" => input.parse().map(O::AddTagsToResource),
         "RemoveTagsFromResource" => input.parse::<RemoveTagsInput>().and_then(|i| {
             match crate::input::untag_keys_violation(
@@ -1799,7 +1796,7 @@ fn get_parameters(
     ctx: &RequestContext,
     i: &GetParametersInput,
 ) -> Result<Reply, ApiError> {
-    // The list was checked at decode (check_names_list).
+    // The list was checked at decode (model_checks).
     if i.names.iter().any(|n| reference::is_reference(n)) {
         reference::check_decryption(i.with_decryption)?;
     }
@@ -1843,25 +1840,6 @@ fn get_parameters(
     Ok(Reply::new(
         json!({ "Parameters": parameters, "InvalidParameters": invalid }),
     ))
-}
-
-fn check_names_list(names: &[String]) -> Result<(), ApiError> {
-    if names.is_empty() {
-        return Err(validation("1 validation error detected: Value '[]' at 'names' failed to satisfy constraint: Member must have length greater than or equal to 1"));
-    }
-    if names.len() > 10 {
-        return Err(validation(format!(
-            "1 validation error detected: Value '[{}]' at 'names' failed to satisfy constraint: Member must have length less than or equal to 10",
-            names.join(", ")
-        )));
-    }
-    if names.iter().any(|n| n.chars().count() > 2048) {
-        return Err(too_long("names.member", "", 2048));
-    }
-    if names.iter().any(String::is_empty) {
-        return Err(validation("1 validation error detected: Value at 'names.member' failed to satisfy constraint: Member must have length greater than or equal to 1"));
-    }
-    Ok(())
 }
 
 fn get_parameters_by_path(
@@ -2168,7 +2146,7 @@ fn delete_parameters(
     ctx: &RequestContext,
     i: &NamesInput,
 ) -> Result<Reply, ApiError> {
-    // The list was checked at decode (check_names_list).
+    // The list was checked at decode (model_checks).
     let mut deleted = Vec::new();
     let mut invalid = Vec::new();
     for raw in &i.names {

@@ -294,6 +294,16 @@ def test_values_at_the_bounds_are_accepted(endpoint):
     key = kms.create_key(Description="d" * 8192)["KeyMetadata"]["KeyId"]
     blob = kms.encrypt(KeyId=key, Plaintext=b"p" * 4096)["CiphertextBlob"]
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"p" * 4096
+    # Lengths count UTF-16 units, as Java does: 1,500 two-byte characters (3,000 bytes)
+    # fit KeyId's 2,048, so the key is looked up (and not found).
+    for call in (lambda k: kms.describe_key(KeyId=k), lambda k: kms.schedule_key_deletion(KeyId=k),
+                 lambda k: kms.encrypt(KeyId=k, Plaintext=b"x"), lambda k: kms.get_key_rotation_status(KeyId=k)):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call("é" * 1500)
+        assert err(e)[0] == "NotFoundException", err(e)
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call("é" * 2049)
+        assert err(e)[0] == "ValidationException", err(e)
     sm = client(endpoint, "secretsmanager", validate=False)
     sm.create_secret(Name="n" * 512, SecretString="s" * 65536, Description="d" * 2048)
     assert len(sm.get_secret_value(SecretId="n" * 512)["SecretString"]) == 65536

@@ -7,7 +7,7 @@
 //! parameters, the expiry model and a fingerprint of the material (re-imports must bring the
 //! same material, as AWS).
 
-use super::{asym, b64, check_enum, check_key_id_len, epoch, err, kerr, key_resources, store};
+use super::{asym, b64, check_enum, epoch, err, kerr, key_resources, store};
 use super::{unb64, KeyRecord};
 use crate::{context::RequestContext, env::Env, error::ApiError, Reply};
 use palisade_store::{keys::Key, ReadTx, WriteTx};
@@ -220,7 +220,6 @@ pub(super) fn get_parameters(
     ctx: &RequestContext,
     i: &GetParametersForImportInput,
 ) -> Result<Reply, ApiError> {
-    check_key_id_len(&i.key_id, "keyId")?;
     check_enum(
         &i.wrapping_algorithm,
         "wrappingAlgorithm",
@@ -277,7 +276,6 @@ pub(super) fn import_material(
     ctx: &RequestContext,
     i: &ImportKeyMaterialInput,
 ) -> Result<Reply, ApiError> {
-    check_key_id_len(&i.key_id, "keyId")?;
     let token = unb64(&i.import_token, "ImportToken")?;
     let wrapped = unb64(&i.encrypted_key_material, "EncryptedKeyMaterial")?;
     if token.is_empty() {
@@ -400,7 +398,6 @@ pub(super) fn delete_material(
     ctx: &RequestContext,
     i: &DeleteImportedKeyMaterialInput,
 ) -> Result<Reply, ApiError> {
-    check_key_id_len(&i.key_id, "keyId")?;
     if let Some(id) = &i.key_material_id {
         check_material_id(id)?;
     }

@@ -451,11 +451,7 @@ pub fn decode(
         "ListKeys" => input.parse().map(O::ListKeys),
         "EnableKey" => input.parse().map(O::EnableKey),
         "DisableKey" => input.parse().map(O::DisableKey),
-        // Model checks before authorization, as AWS makes them (the operations rely on
-        // them: ScheduleKeyDeletion, PutKeyPolicy, GetKeyPolicy, ListGrants).
-        "ScheduleKeyDeletion" => input
-            .parse::<ScheduleKeyDeletionInput>()
-            .and_then(|i| check_key_id_len(&i.key_id, "keyId").map(|()| O::ScheduleKeyDeletion(i))),
+        "ScheduleKeyDeletion" => input.parse().map(O::ScheduleKeyDeletion),
         "CancelKeyDeletion" => input.parse().map(O::CancelKeyDeletion),
         "UpdateKeyDescription" => input.parse().map(O::UpdateKeyDescription),
         "TagResource" => input.parse().map(O::TagResource),
@@ -481,12 +477,10 @@ pub fn decode(
         "GenerateMac" => input.parse().map(O::GenerateMac),
         "VerifyMac" => input.parse().and_then(require_mac).map(O::VerifyMac),
         "PutKeyPolicy" => input.parse::<PutKeyPolicyInput>().and_then(|i| {
-            check_key_id_len(&i.key_id, "keyId")?;
             policy_name_shape(&i.policy_name)?;
             Ok(O::PutKeyPolicy(i))
         }),
         "GetKeyPolicy" => input.parse::<GetKeyPolicyInput>().and_then(|i| {
-            check_key_id_len(&i.key_id, "keyId")?;
             policy_name_shape(&i.policy_name)?;
             Ok(O::GetKeyPolicy(i))
         }),
@@ -732,16 +726,6 @@ fn check_key_only(action: &str, input: &Input<'_>) -> Result<(), ApiError> {
             "NotFoundException",
             format!("Invalid keyId {id}"),
         ));
-    }
-    Ok(())
-}
-
-fn check_key_id_len(s: &str, member: &str) -> Result<(), ApiError> {
-    if s.is_empty() {
-        return Err(kerr::too_short(member, 1));
-    }
-    if s.len() > 2048 {
-        return Err(kerr::too_long(member, 2048));
     }
     Ok(())
 }
@@ -1437,7 +1421,6 @@ fn alias_write(
     create: bool,
 ) -> Result<Reply, ApiError> {
     check_alias_name(&i.alias_name)?;
-    check_key_id_len(&i.target_key_id, "targetKeyId")?;
     if matches!(KeyRef::parse(&i.target_key_id, ctx), KeyRef::Alias { .. }) {
         return Err(kerr::validation("Aliases must refer to keys. Not aliases"));
     }
@@ -1510,13 +1493,10 @@ fn list_aliases(tx: &dyn ReadTx, ctx: &RequestContext, i: &ListInput) -> Result<
     let (limit, start) = paging(i.limit, &i.marker)?;
     let account = &ctx.principal.account_id;
     let filter = match &i.key_id {
-        Some(k) => {
-            check_key_id_len(k, "keyId")?;
-            match KeyRef::parse(k, ctx) {
-                KeyRef::Key { .. } => Some(store::resolve(tx, ctx, k)?.key_id),
-                _ => return Err(kerr::invalid_key_id(k)),
-            }
-        }
+        Some(k) => match KeyRef::parse(k, ctx) {
+            KeyRef::Key { .. } => Some(store::resolve(tx, ctx, k)?.key_id),
+            _ => return Err(kerr::invalid_key_id(k)),
+        },
         None => None,
     };
     let aliases = store::all_aliases(tx, account, &ctx.region)?;
@@ -1582,7 +1562,6 @@ fn list_keys(tx: &dyn ReadTx, ctx: &RequestContext, i: &ListInput) -> Result<Rep
 /// GenerateDataKey's checks that need nothing but the request, made at decode: before
 /// authorization.
 fn check_data_key_input(i: &GenerateDataKeyInput) -> Result<(), ApiError> {
-    check_key_id_len(&i.key_id, "keyId")?;
     check_context(&i.encryption_context)?;
     if let Some(s) = &i.key_spec {
         check_enum(s, "keySpec", DATA_KEY_SPECS)?;
@@ -1647,7 +1626,6 @@ fn encrypt(
     ctx: &RequestContext,
     i: &EncryptInput,
 ) -> Result<Reply, ApiError> {
-    check_key_id_len(&i.key_id, "keyId")?;
     let plaintext = unb64(&i.plaintext, "Plaintext")?;
     if plaintext.is_empty() {
         return Err(kerr::too_short("plaintext", 1));
@@ -1693,9 +1671,6 @@ fn decrypt(
     ctx: &RequestContext,
     i: &DecryptInput,
 ) -> Result<Reply, ApiError> {
-    if let Some(k) = &i.key_id {
-        check_key_id_len(k, "keyId")?;
-    }
     check_context(&i.encryption_context)?;
     if let Some(a) = &i.encryption_algorithm {
         check_enum(a, "encryptionAlgorithm", ENCRYPTION_ALGORITHMS)?;
@@ -1725,10 +1700,6 @@ fn re_encrypt(
     ctx: &RequestContext,
     i: &ReEncryptInput,
 ) -> Result<Reply, ApiError> {
-    check_key_id_len(&i.destination_key_id, "destinationKeyId")?;
-    if let Some(k) = &i.source_key_id {
-        check_key_id_len(k, "sourceKeyId")?;
-    }
     check_context(&i.source_encryption_context)?;
     check_context(&i.destination_encryption_context)?;
     for (alg, member) in [
@@ -1820,7 +1791,6 @@ fn mac_op(
     i: &MacInput,
     verify: bool,
 ) -> Result<Reply, ApiError> {
-    check_key_id_len(&i.key_id, "keyId")?;
     let message = unb64(&i.message, "Message")?;
     if message.is_empty() {
         return Err(kerr::too_short("message", 1));
@@ -1901,7 +1871,6 @@ fn key_write(
     key_id: &str,
     f: impl FnOnce(&mut KeyRecord) -> Result<(), ApiError>,
 ) -> Result<Reply, ApiError> {
-    check_key_id_len(key_id, "keyId")?;
     let mut k = store::resolve_own(tx, ctx, key_id)?;
     f(&mut k)?;
     store::put_key(tx, &k)?;
@@ -2614,7 +2583,6 @@ impl crate::Operation for Operation {
         use Operation as O;
         match self {
             O::DescribeKey(i) => {
-                check_key_id_len(&i.key_id, "keyId")?;
                 let k = store::resolve(tx, ctx, &i.key_id)?;
                 let mut md = json!(metadata(&k));
                 import::annotate(tx, &k, &mut md)?;
@@ -2626,7 +2594,6 @@ impl crate::Operation for Operation {
             O::ListAliases(i) => list_aliases(tx, ctx, i),
             O::ListResourceTags(i) => {
                 let key_id = i.key_id.as_deref().unwrap_or_default();
-                check_key_id_len(key_id, "keyId")?;
                 let (limit, start) = paging(i.limit, &i.marker)?;
                 let k = store::resolve_own(tx, ctx, key_id)?;
                 if !matches!(KeyRef::parse(key_id, ctx), KeyRef::Key { .. }) {
@@ -2678,7 +2645,6 @@ impl crate::Operation for Operation {
             }
             O::ListKeyPolicies(i) => {
                 let key_id = i.key_id.as_deref().unwrap_or_default();
-                check_key_id_len(key_id, "keyId")?;
                 paging(i.limit, &i.marker)?;
                 let k = store::resolve_own(tx, ctx, key_id)?;
                 let mut reply =

@@ -3,8 +3,8 @@
 //! the duration of one call and zeroed afterwards.
 
 use super::{
-    asym, b64, check_context, check_dry_run, check_enum, check_key_id_len, encrypt_with, err, kerr,
-    key_resources, require_usage, store, unb64, Context, DecryptInput, GenerateDataKeyPairInput,
+    asym, b64, check_context, check_dry_run, check_enum, encrypt_with, err, kerr, key_resources,
+    require_usage, store, unb64, Context, DecryptInput, GenerateDataKeyPairInput,
     GetPublicKeyInput, KeyRecord, SignInput, DATA_KEY_PAIR_SPECS, MAX_CIPHERTEXT, MAX_PLAINTEXT,
     MESSAGE_TYPES, SIGNING_ALGORITHMS,
 };
@@ -134,7 +134,6 @@ pub(super) fn sign_op(
     i: &SignInput,
     verify: bool,
 ) -> Result<Reply, ApiError> {
-    check_key_id_len(&i.key_id, "keyId")?;
     let message = unb64(&i.message, "Message")?;
     if message.is_empty() {
         return Err(kerr::too_short("message", 1));
@@ -222,7 +221,6 @@ pub(super) fn get_public_key(
     ctx: &RequestContext,
     i: &GetPublicKeyInput,
 ) -> Result<Reply, ApiError> {
-    check_key_id_len(&i.key_id, "keyId")?;
     let key = store::resolve(tx, ctx, &i.key_id)?;
     if !asym::is_asymmetric(&key.key_spec) {
         return Err(err(
@@ -268,7 +266,6 @@ pub(super) fn generate_data_key_pair(
     i: &GenerateDataKeyPairInput,
     with_plaintext: bool,
 ) -> Result<Reply, ApiError> {
-    check_key_id_len(&i.key_id, "keyId")?;
     check_context(&i.encryption_context)?;
     check_enum(&i.key_pair_spec, "keyPairSpec", DATA_KEY_PAIR_SPECS)?;
     let key = store::resolve(tx, ctx, &i.key_id)?;

@@ -6,9 +6,7 @@
 //! ciphertexts use the newest version, old ones name theirs in the blob and keep decrypting.
 //! The schedule and history live in a side record per key (`kmsrot`, account, region, key id).
 
-use super::{
-    check_key_id_len, epoch, err, kerr, key_resources, page, paging, store, KeyRecord, Value,
-};
+use super::{epoch, err, kerr, key_resources, page, paging, store, KeyRecord, Value};
 use crate::{context::RequestContext, env::Env, error::ApiError, Reply};
 use palisade_store::{keys::Key, ReadTx, WriteTx};
 use serde::{Deserialize, Serialize};
@@ -224,7 +222,6 @@ fn rotate(
 
 /// The key of a rotation operation; only GetKeyRotationStatus works across accounts.
 fn resolve_for(tx: &dyn ReadTx, ctx: &RequestContext, key_id: &str) -> Result<KeyRecord, ApiError> {
-    check_key_id_len(key_id, "keyId")?;
     store::resolve_own(tx, ctx, key_id)
 }
 
@@ -289,7 +286,6 @@ pub(super) fn status(
     ctx: &RequestContext,
     key_id: &str,
 ) -> Result<Reply, ApiError> {
-    check_key_id_len(key_id, "keyId")?;
     let k = store::resolve(tx, ctx, key_id)?;
     require_rotatable(tx, &k)?;
     let r = get(tx, &k)?;

@@ -347,3 +347,28 @@ def test_model_violations_answer_before_the_services_own_refusals(endpoint):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         kms.generate_data_key(KeyId="k" * 3000, NumberOfBytes="many")
     assert err(e)[0] == "SerializationException"
+
+
+def test_a_value_of_the_wrong_type_is_the_answer_over_model_violations(endpoint):
+    # awsQuery: a member that is not of its type is refused as such, even beside
+    # constraint violations (the model cannot judge a value it cannot read).
+    sts = unprivileged_client(endpoint, "sts", "typeless")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        sts.assume_role(RoleArn="arn:short", RoleSessionName="s", DurationSeconds="abc")
+    code, message, status = err(e)
+    assert (code, status) == ("ValidationError", 400)
+    assert "'abc' at 'durationSeconds'" in message and "roleArn" not in message, message
+    iam = unprivileged_client(endpoint, "iam", "typeless2")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.list_users(MaxItems="abc", PathPrefix="x" * 600)
+    assert "'abc' at 'maxItems'" in err(e)[1]
+    # An IAM name with a character outside IAM's pattern is refused before
+    # authorization, in IAM's words, for virtual MFA devices too.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_virtual_mfa_device(VirtualMFADeviceName="bad name")
+    assert err(e) == (
+        "ValidationError",
+        "The specified value for virtualMFADeviceName is invalid. It must contain only "
+        "alphanumeric characters and/or the following: +=,.@_-",
+        400,
+    )

@@ -715,70 +715,101 @@ def test_a_parameter_arn_names_its_own_account_and_region(endpoint):
 # ---------------------------------------------------------------- Secrets Manager references
 
 REF = "/aws/reference/secretsmanager/"
+BAD_SELECTOR = ("Invalid parameter name. Please use correct syntax for referencing a "
+                "version/label  <name>:<version/label>")
+NEEDS_DECRYPTION = "WithDecryption flag must be True for retrieving a Secret Manager secret."
+DEPENDENCY = "An error occurred while calling one AWS dependency service."
 
 
 def test_reference_reads_a_secret_through_parameter_store(endpoint, aws_cli):
     sm = client(endpoint, "secretsmanager")
-    made = sm.create_secret(Name="pettracker/prod/db", SecretString='{"password":"hunter2-ref"}')
+    made = sm.create_secret(Name="pettracker/prod/db", SecretString='{"password":"hunter2=ref"}')
+    created = sm.get_secret_value(SecretId="pettracker/prod/db")["CreatedDate"]
     ssm = client(endpoint, "ssm")
     p = ssm.get_parameter(Name=REF + "pettracker/prod/db", WithDecryption=True)["Parameter"]
     assert p["Name"] == REF + "pettracker/prod/db"
-    assert (p["Type"], p["Value"], p["Version"], p["DataType"]) == (
-        "SecureString", '{"password":"hunter2-ref"}', 0, "text")
-    assert p["ARN"] == made["ARN"]
-    assert "Selector" not in p
-    source = json.loads(p["SourceResult"])
-    assert source["ARN"] == made["ARN"] and source["Name"] == "pettracker/prod/db"
-    assert source["VersionIdsToStages"] == {made["VersionId"]: ["AWSCURRENT"]}
-    assert "SecretString" not in source  # metadata only
+    assert (p["Type"], p["Value"], p["Version"]) == ("SecureString", '{"password":"hunter2=ref"}', 0)
+    assert p["ARN"] == made["ARN"] and p["LastModifiedDate"] == created
+    assert "Selector" not in p and "DataType" not in p
+    # SourceResult: the Secrets Manager result as Parameter Store's Java client writes it.
+    source = p["SourceResult"]
+    assert source.startswith('{"ARN":"%s","name":"pettracker/prod/db","versionId":"%s",' % (made["ARN"], made["VersionId"]))
+    assert '"secretString":"{\\"password\\":\\"hunter2\\u003dref\\"}","versionStages":["AWSCURRENT"],"createdDate":"' in source
+    assert json.loads(source)["secretString"] == '{"password":"hunter2=ref"}'
 
     # The aws CLI, as the User Guide shows it.
     rc, out, err = aws_cli("ssm", "get-parameter", "--name", REF + "pettracker/prod/db",
                            "--with-decryption", "--query", "Parameter.Value", "--output", "text")
     assert rc == 0, err
-    assert out == '{"password":"hunter2-ref"}\n'
+    assert out == '{"password":"hunter2=ref"}\n'
 
-    # A staging label (or a version id) after ':' picks the version.
+    # A staging label or a version id after ':' picks the version.
     second = sm.put_secret_value(SecretId="pettracker/prod/db", SecretString="v2")
     assert ssm.get_parameter(Name=REF + "pettracker/prod/db", WithDecryption=True)["Parameter"]["Value"] == "v2"
     prev = ssm.get_parameter(Name=REF + "pettracker/prod/db:AWSPREVIOUS", WithDecryption=True)["Parameter"]
     assert (prev["Value"], prev["Selector"], prev["Name"]) == (
-        '{"password":"hunter2-ref"}', ":AWSPREVIOUS", REF + "pettracker/prod/db")
-    by_id = ssm.get_parameter(Name=REF + "pettracker/prod/db:" + second["VersionId"], WithDecryption=True)
-    assert by_id["Parameter"]["Value"] == "v2"
+        '{"password":"hunter2=ref"}', ":AWSPREVIOUS", REF + "pettracker/prod/db")
+    assert '"versionStages":["AWSPREVIOUS"]' in prev["SourceResult"]
+    first = ssm.get_parameter(Name=REF + "pettracker/prod/db:" + made["VersionId"], WithDecryption=True)
+    assert first["Parameter"]["Value"] == '{"password":"hunter2=ref"}'
+    assert first["Parameter"]["Selector"] == ":" + made["VersionId"]
 
-    # GetParameters mixes references and parameters; what reads nothing is invalid.
+    # GetParameters mixes references and parameters; a name that reads nothing, a
+    # malformed selector and (without WithDecryption) any reference are invalid names.
     put(ssm, "/plain/one", "1")
-    r = ssm.get_parameters(Names=[REF + "pettracker/prod/db", "/plain/one", REF + "nope",
-                                  REF + "pettracker/prod/db:NOSUCHSTAGE", REF + "pettracker/prod/db:bad$stage"],
-                           WithDecryption=True)
+    names = [REF + "pettracker/prod/db", "/plain/one", REF + "nope",
+             REF + "pettracker/prod/db:NOSUCHSTAGE", REF + "pettracker/prod/db:a:b"]
+    r = ssm.get_parameters(Names=names, WithDecryption=True)
     assert sorted(x["Name"] for x in r["Parameters"]) == sorted(["/plain/one", REF + "pettracker/prod/db"])
-    assert sorted(r["InvalidParameters"]) == sorted([
-        REF + "nope", REF + "pettracker/prod/db:NOSUCHSTAGE", REF + "pettracker/prod/db:bad$stage"])
+    assert sorted(r["InvalidParameters"]) == sorted(names[2:])
+    r = ssm.get_parameters(Names=[REF + "pettracker/prod/db", "/plain/one"])
+    assert [x["Name"] for x in r["Parameters"]] == ["/plain/one"]
+    assert r["InvalidParameters"] == [REF + "pettracker/prod/db"]
+
+    # Reading through Parameter Store is a GetSecretValue: it moves LastAccessedDate.
+    sm.create_secret(Name="untouched", SecretString="u")
+    assert "LastAccessedDate" not in sm.describe_secret(SecretId="untouched")
+    ssm.get_parameter(Name=REF + "untouched", WithDecryption=True)
+    assert "LastAccessedDate" in sm.describe_secret(SecretId="untouched")
 
 
-def test_reference_needs_decryption_and_an_existing_secret(endpoint):
+def test_reference_refusals_in_aws_words(endpoint):
     sm = client(endpoint, "secretsmanager")
     sm.create_secret(Name="app/key", SecretString="k")
     ssm = client(endpoint, "ssm")
-    for kw in ({}, {"WithDecryption": False}):
+
+    def refused(name, **kw):
         with pytest.raises(botocore.exceptions.ClientError) as e:
-            ssm.get_parameter(Name=REF + "app/key", **kw)
-        assert code_of(e) == "ValidationException"
-        assert e.value.response["Error"]["Message"] == \
-            "WithDecryption flag must be True for retrieving a Secret Manager secret."
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        ssm.get_parameters(Names=["/x", REF + "app/key"])
-    assert code_of(e) == "ValidationException"
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        ssm.get_parameter(Name=REF + "missing", WithDecryption=True)
-    assert code_of(e) == "ParameterNotFound"
-    assert REF + "missing" in e.value.response["Error"]["Message"]
-    # A secret scheduled for deletion is not found either.
+            ssm.get_parameter(Name=name, **kw)
+        return code_of(e), e.value.response["Error"]["Message"]
+
+    for kw in ({}, {"WithDecryption": False}):
+        assert refused(REF + "app/key", **kw) == ("ValidationException", NEEDS_DECRYPTION)
+        assert refused(REF + "absent", **kw) == ("ValidationException", NEEDS_DECRYPTION)
+    # A malformed selector (an ARN as the id has colons too) is refused before that.
+    for name in (REF + "app/key:AWSCURRENT:extra", REF + "app/key:",
+                 REF + f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:app/key"):
+        assert refused(name) == ("ValidationException", BAD_SELECTOR)
+    assert refused(REF + "missing", WithDecryption=True) == (
+        "ParameterNotFound",
+        "An error occurred (ParameterNotFound) when referencing Secrets Manager: "
+        "Secret aws/reference/secretsmanager/missingnull not found.")
+    assert refused(REF + "app/key:NOSUCH", WithDecryption=True) == (
+        "ParameterNotFound",
+        "An error occurred (ParameterNotFound) when referencing Secrets Manager: "
+        "Secret aws/reference/secretsmanager/app/key:NOSUCH not found.")
+    # A binary secret has no Value.
+    sm.create_secret(Name="bin", SecretBinary=b"\x00\xff")
+    p = ssm.get_parameter(Name=REF + "bin", WithDecryption=True)["Parameter"]
+    assert "Value" not in p and p["Type"] == "SecureString"
+    assert json.loads(p["SourceResult"])["secretBinary"]["hb"] == [0, -1]
+    # A secret scheduled for deletion fails the call, also in GetParameters.
     sm.delete_secret(SecretId="app/key", RecoveryWindowInDays=7)
+    assert refused(REF + "app/key", WithDecryption=True) == (
+        "ValidationException", "Invalid Request to Secrets Manager")
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        ssm.get_parameter(Name=REF + "app/key", WithDecryption=True)
-    assert code_of(e) == "ParameterNotFound"
+        ssm.get_parameters(Names=["/x", REF + "app/key"], WithDecryption=True)
+    assert code_of(e) == "ValidationException"
     # References are not parameters: nothing can be written under the reserved path.
     with pytest.raises(botocore.exceptions.ClientError) as e:
         put(ssm, REF + "app/key", "x")
@@ -796,8 +827,9 @@ def test_reference_needs_both_permissions_and_is_logged(endpoint):
     ssm_only = client(endpoint, "ssm", ak=ssm_only_ak, sk=ssm_only_sk)
     with pytest.raises(botocore.exceptions.ClientError) as e:
         ssm_only.get_parameter(Name=REF + "svc/token", WithDecryption=True)
-    assert code_of(e) == "AccessDeniedException"
-    assert "secretsmanager:GetSecretValue" in e.value.response["Error"]["Message"]
+    # Parameter Store hides its dependency's refusal; CloudTrail's GetSecretValue event
+    # (below) says what it was.
+    assert (code_of(e), e.value.response["Error"]["Message"]) == ("ValidationException", DEPENDENCY)
 
     sm_only_ak, sm_only_sk = iam_user(endpoint, "sm-only", {
         "Version": "2012-10-17",
@@ -809,17 +841,33 @@ def test_reference_needs_both_permissions_and_is_logged(endpoint):
     assert code_of(e) == "AccessDeniedException"
     assert "ssm:GetParameter" in e.value.response["Error"]["Message"]
 
-    # Both, as the CDK pattern grants them: the reference name and the secret's ARN.
+    # Both, as the CDK pattern grants them: the reference name and the secret's ARN; a
+    # condition on the version the reference names is the same as on GetSecretValue.
     both_ak, both_sk = iam_user(endpoint, "both", {
         "Version": "2012-10-17",
         "Statement": [
             {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": arn(REF + "svc/token")},
             {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
              "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:svc/token-*"},
+            {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+             "Condition": {"StringEquals": {"secretsmanager:VersionStage": "AWSPREVIOUS"}}},
+            {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+             "Condition": {"StringLike": {"secretsmanager:VersionId": "*"}}},
         ],
     })
     both = client(endpoint, "ssm", ak=both_ak, sk=both_sk)
     assert both.get_parameter(Name=REF + "svc/token", WithDecryption=True)["Parameter"]["Value"] == "tok-123"
+    old_version = sm.describe_secret(SecretId="svc/token")["VersionIdsToStages"]
+    sm.put_secret_value(SecretId="svc/token", SecretString="tok-456")
+    for selector in (":AWSPREVIOUS", ":" + list(old_version)[0]):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            both.get_parameter(Name=REF + "svc/token" + selector, WithDecryption=True)
+        assert code_of(e) == "ValidationException", selector
+        # The same reads made directly are denied too.
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            client(endpoint, "secretsmanager", ak=both_ak, sk=both_sk).get_secret_value(
+                SecretId="svc/token", VersionStage="AWSPREVIOUS")
+        assert code_of(e) == "AccessDeniedException"
 
     # A secret's resource policy that denies the caller is honoured too.
     sm.put_resource_policy(SecretId="svc/token", ResourcePolicy=json.dumps({
@@ -829,10 +877,10 @@ def test_reference_needs_both_permissions_and_is_logged(endpoint):
     }))
     with pytest.raises(botocore.exceptions.ClientError) as e:
         both.get_parameter(Name=REF + "svc/token", WithDecryption=True)
-    assert code_of(e) == "AccessDeniedException"
+    assert code_of(e) == "ValidationException"
 
     # CloudTrail: SSM's GetParameter, and Secrets Manager's GetSecretValue made for the
-    # caller by ssm.amazonaws.com, the denied one included; never the value.
+    # caller by ssm.amazonaws.com, the denied ones included; never the value.
     ct = client(endpoint, "cloudtrail")
     evs = [json.loads(e["CloudTrailEvent"]) for e in ct.lookup_events(LookupAttributes=[
         {"AttributeKey": "EventName", "AttributeValue": "GetSecretValue"}])["Events"]]
@@ -842,5 +890,11 @@ def test_reference_needs_both_permissions_and_is_logged(endpoint):
     assert len(ok) == 1 and ok[0]["requestParameters"] == {"secretId": "svc/token"}
     assert ok[0]["resources"][0]["ARN"] == secret_arn
     assert {e.get("errorCode") for e in via if e is not ok[0]} == {"AccessDeniedException"}
+    params = [e["requestParameters"] for e in via]
+    assert {"secretId": "svc/token", "versionStage": "AWSPREVIOUS"} in params
+    assert {"secretId": "svc/token", "versionId": list(old_version)[0]} in params
     for e in evs:
-        assert "tok-123" not in json.dumps(e)
+        assert "tok-123" not in json.dumps(e) and "tok-456" not in json.dumps(e)
+    gets = [json.loads(e["CloudTrailEvent"]) for e in ct.lookup_events(LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": "GetParameter"}])["Events"]]
+    assert gets and all(g["readOnly"] is True for g in gets)

@@ -15,6 +15,9 @@ pub struct ApiError {
     /// The `Reason` member some JSON errors carry (Organizations'
     /// ConstraintViolationException, InvalidInputException, ...).
     pub reason: Option<String>,
+    /// The request could not be read as one (bad syntax, a value of the wrong type):
+    /// answered before the model's constraint checks (`ServiceInfo::decode`).
+    pub malformed: bool,
 }
 
 impl ApiError {
@@ -25,7 +28,14 @@ impl ApiError {
             status,
             sender_fault: status < 500,
             reason: None,
+            malformed: false,
         }
+    }
+
+    /// Marks a refusal of a request that could not be read as one.
+    pub fn malformed(mut self) -> Self {
+        self.malformed = true;
+        self
     }
 
     /// Adds the modelled `Reason` member.
@@ -43,6 +53,7 @@ impl ApiError {
             status: 500,
             sender_fault: false,
             reason: None,
+            malformed: false,
         }
     }
 

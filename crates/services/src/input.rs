@@ -18,7 +18,12 @@ impl Input<'_> {
         match self {
             Input::Query(params) => palisade_protocol::query::from_params(params).map_err(|e| {
                 let (status, code, message) = e.aws_error();
-                ApiError::new(code, status, message)
+                let error = ApiError::new(code, status, message);
+                match e {
+                    // An absent member is the model's to report, with the others.
+                    palisade_protocol::query::QueryError::Missing { .. } => error,
+                    _ => error.malformed(),
+                }
             }),
             Input::Json(body) => {
                 let first = body.iter().find(|b| !b.is_ascii_whitespace());
@@ -31,7 +36,8 @@ impl Input<'_> {
                         "SerializationException",
                         400,
                         "The request body contains a value of the wrong type or an unknown value.",
-                    )),
+                    )
+                    .malformed()),
                 };
                 palisade_protocol::json::from_slice(body).map_err(json_error)
             }
@@ -55,7 +61,7 @@ fn json_error(e: serde_json::Error) -> ApiError {
         );
     }
     // AWS does not echo parser internals; a generic message keeps input out of logs.
-    ApiError::new("SerializationException", 400, serialization_message(&e))
+    ApiError::new("SerializationException", 400, serialization_message(&e)).malformed()
 }
 
 fn serialization_message(e: &serde_json::Error) -> String {

@@ -52,10 +52,11 @@ impl ServiceInfo {
             // A body that is no request at all (bad JSON or form encoding, a value of the
             // wrong type) is refused as such, before any constraint is looked at.
             Some(Err(e))
-                if matches!(
-                    e.code.as_ref(),
-                    "SerializationException" | "MalformedQueryString"
-                ) =>
+                if e.malformed
+                    || matches!(
+                        e.code.as_ref(),
+                        "SerializationException" | "MalformedQueryString"
+                    ) =>
             {
                 Err(e)
             }

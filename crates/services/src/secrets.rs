@@ -2638,12 +2638,8 @@ fn get_secret_value(
     let v = select_version(&s, &i.version_id, &i.version_stage)?.clone();
     let value = read_value(tx, env, ctx, Caller::Principal, &s, &v)?;
     let out = value_json(&s, &v, &value);
-    let today = day_of(ctx.now);
     if access_is_stale(&s, &v.id, ctx) {
-        s.last_accessed = Some(today);
-        for x in s.versions.iter_mut().filter(|x| x.id == v.id) {
-            x.last_accessed = Some(today);
-        }
+        mark_accessed(&mut s, &v.id, ctx);
         put_secret(tx, &s)?;
     }
     let mut reply = Reply::new(out);
@@ -2651,30 +2647,40 @@ fn get_secret_value(
     Ok(reply)
 }
 
-/// A secret value read for another service on the caller's behalf: Parameter Store's
-/// `/aws/reference/secretsmanager/` names ([`read_for_service`]).
-pub(crate) struct ServedValue {
-    pub arn: String,
-    /// SecretString, or a binary secret's bytes in base64.
-    pub value: String,
-    /// When the version read was created.
-    pub created: OffsetDateTime,
-    /// The secret as DescribeSecret shows it (metadata only, no value).
-    pub description: Value,
+/// How another service names a secret's version: its id or a staging label.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum VersionRef<'a> {
+    Id(&'a str),
+    Stage(&'a str),
 }
 
-/// GetSecretValue made by `service` for the caller: the version `selector` names (a
-/// version id or a staging label; AWSCURRENT when `None`), authorized as the caller's own
-/// `secretsmanager:GetSecretValue` (identity and resource policies, and kms:Decrypt
-/// through Secrets Manager) and recorded as Secrets Manager's event with `invokedBy`
-/// the service, failed ones included. Errors are Secrets Manager's.
+/// A secret version read for another service on the caller's behalf (Parameter Store's
+/// `/aws/reference/secretsmanager/` names, [`read_for_service`]).
+pub(crate) struct ServedValue {
+    pub arn: String,
+    pub name: String,
+    pub version_id: String,
+    pub stages: Vec<String>,
+    pub created: OffsetDateTime,
+    pub value: SecretValue,
+    /// Whether this read must move LastAccessedDate ([`record_access`]), as a direct
+    /// GetSecretValue would.
+    pub access_stale: bool,
+}
+
+/// GetSecretValue made by `service` for the caller: the version `version` names
+/// (AWSCURRENT when `None`), authorized as the caller's own
+/// `secretsmanager:GetSecretValue` (identity and resource policies, the
+/// `secretsmanager:VersionId` / `VersionStage` the reference names, and kms:Decrypt
+/// through Secrets Manager) and recorded as Secrets Manager's event with `invokedBy` the
+/// service, failed ones included. Errors are Secrets Manager's.
 pub(crate) fn read_for_service(
     tx: &dyn ReadTx,
     env: &Env,
     ctx: &RequestContext,
     service: &str,
     id: &str,
-    selector: Option<&str>,
+    version: Option<VersionRef<'_>>,
 ) -> Result<ServedValue, ApiError> {
     let mut resource: Option<(String, String)> = None;
     let result = (|| {
@@ -2684,32 +2690,40 @@ pub(crate) fn read_for_service(
         c.resource_account = Some(s.account.clone());
         c.context
             .push(("secretsmanager:SecretId".into(), vec![id.to_owned()]));
+        match version {
+            Some(VersionRef::Id(v)) => request_key(&mut c, "secretsmanager:VersionId", Some(v)),
+            Some(VersionRef::Stage(v)) => {
+                request_key(&mut c, "secretsmanager:VersionStage", Some(v));
+            }
+            None => {}
+        }
         if let crate::authz::AuthzDecision::Deny { message } = env.authorizer.authorize(&c, ctx) {
             return Err(err("AccessDeniedException", message));
         }
-        let v = match selector {
-            None => select_version(&s, &None, &None)?,
-            Some(sel) => match s.version(sel).filter(|v| !v.empty) {
-                Some(v) => v,
-                None => select_version(&s, &None, &Some(sel.to_owned()))?,
-            },
+        let found = match version {
+            Some(VersionRef::Id(v)) => s.version(v),
+            Some(VersionRef::Stage(st)) => s.version_with_stage(st),
+            None => s.version_with_stage(CURRENT),
         };
-        let value = match read_value(tx, env, ctx, Caller::Principal, &s, v)? {
-            SecretValue::String(x) => x,
-            SecretValue::Binary(b) => base64::engine::general_purpose::STANDARD.encode(b),
-        };
+        let v = found.filter(|v| !v.empty).ok_or_else(not_found)?;
+        let value = read_value(tx, env, ctx, Caller::Principal, &s, v)?;
         Ok(ServedValue {
             arn: s.arn.clone(),
-            value,
+            name: s.name.clone(),
+            version_id: v.id.clone(),
+            stages: v.stages.clone(),
             created: v.created,
-            description: describe(&s),
+            value,
+            access_stale: access_is_stale(&s, &v.id, ctx),
         })
     })();
     let mut params = serde_json::Map::new();
     params.insert("secretId".into(), id.into());
-    if let Some(sel) = selector {
-        params.insert("versionStage".into(), sel.into());
-    }
+    match version {
+        Some(VersionRef::Id(v)) => params.insert("versionId".into(), v.into()),
+        Some(VersionRef::Stage(v)) => params.insert("versionStage".into(), v.into()),
+        None => None,
+    };
     let (resources, resource_account) = match resource {
         Some((arn, account)) => (
             vec![("AWS::SecretsManager::Secret".to_owned(), arn)],
@@ -2732,6 +2746,28 @@ pub(crate) fn read_for_service(
             .map(|e| (e.code.to_string(), e.message.clone())),
     });
     result
+}
+
+/// Moves LastAccessedDate of the secret `arn` and of its version `version_id` to today,
+/// for a read [`read_for_service`] made (it said `access_stale`).
+pub(crate) fn record_access(
+    tx: &mut dyn WriteTx,
+    ctx: &RequestContext,
+    arn: &str,
+    version_id: &str,
+) -> Result<(), ApiError> {
+    let mut s = load_live(tx, ctx, arn)?;
+    mark_accessed(&mut s, version_id, ctx);
+    put_secret(tx, &s)
+}
+
+/// Sets LastAccessedDate (a date: AWS rounds it to the day) of a secret and its version.
+fn mark_accessed(s: &mut SecretRecord, version_id: &str, ctx: &RequestContext) {
+    let today = day_of(ctx.now);
+    s.last_accessed = Some(today);
+    for x in s.versions.iter_mut().filter(|x| x.id == version_id) {
+        x.last_accessed = Some(today);
+    }
 }
 
 fn batch_get(

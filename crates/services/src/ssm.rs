@@ -651,7 +651,9 @@ fn non_empty_name(op: &Operation) -> Result<(), ApiError> {
 struct ParameterOut {
     name: String,
     r#type: String,
-    value: String,
+    /// `None` for a binary Secrets Manager secret read through a reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
     version: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     selector: Option<String>,
@@ -660,7 +662,9 @@ struct ParameterOut {
     source_result: Option<String>,
     #[serde(rename = "ARN")]
     arn: String,
-    data_type: String,
+    /// `None` for a Secrets Manager secret read through a reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_type: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -776,13 +780,13 @@ fn parameter_out(
     Ok(ParameterOut {
         name: p.name.clone(),
         r#type: v.r#type.clone(),
-        value: visible_value(tx, env, ctx, &p.name, v, with_decryption)?,
+        value: Some(visible_value(tx, env, ctx, &p.name, v, with_decryption)?),
         version: v.version,
         selector: selector.map(|s| format!(":{s}")),
         last_modified_date: epoch(v.last_modified_date),
         source_result: None,
         arn: parameter_arn(&ctx.region, &ctx.principal.account_id, &p.name),
-        data_type: v.data_type.clone(),
+        data_type: Some(v.data_type.clone()),
     })
 }
 
@@ -794,99 +798,214 @@ fn parameter_out(
 /// Store parameters"). The caller needs ssm:GetParameter(s) on the reference name (the
 /// pipeline's check) and secretsmanager:GetSecretValue on the secret, which Parameter
 /// Store asks for on the caller's behalf (logged as Secrets Manager's event, `invokedBy`
-/// ssm.amazonaws.com). The selector is the version's staging label (or its id).
+/// ssm.amazonaws.com). The selector is a version id (a UUID) or a staging label.
+///
+/// The documentation leaves the answers' details out. These are as two other emulators
+/// report having measured them against AWS (floci's and stackd's reference tests, which
+/// agree): no DataType; LastModifiedDate the version's CreatedDate; SourceResult the
+/// Secrets Manager result as Parameter Store's Java client serializes it (Gson, HTML-safe
+/// escapes, `createdDate` as `MMM d, yyyy, h:mm:ss a`); a binary secret has no Value; a
+/// missing secret or version is ParameterNotFound with the wording below; a selector
+/// that is empty or holds another `:` (an ARN as the id, for one) is refused before the
+/// WithDecryption check; Secrets Manager's other refusals come back as
+/// ValidationException and fail a whole GetParameters call.
 mod reference {
     use super::*;
+    use crate::secrets::{self, SecretValue, VersionRef};
+    use time::macros::format_description;
 
-    pub const PREFIX: &str = "/aws/reference/secretsmanager/";
-
-    /// The secret id and selector of a reference name; `None` for any other name.
-    pub fn parse(raw: &str) -> Option<(&str, Option<&str>)> {
-        let rest = raw.strip_prefix(PREFIX)?;
-        Some(match rest.split_once(':') {
-            Some((id, sel)) => (id, Some(sel)),
-            None => (rest, None),
-        })
-    }
+    /// The reserved path, without the leading `/` (AWS takes the name either way).
+    const PREFIX: &str = "aws/reference/secretsmanager/";
 
     /// Whether `raw` names a secret reference.
     pub fn is_reference(raw: &str) -> bool {
-        raw.starts_with(PREFIX)
+        raw.strip_prefix('/').unwrap_or(raw).starts_with(PREFIX)
     }
 
-    /// Reading a secret through Parameter Store needs WithDecryption (the message is the
-    /// one moto reproduces from AWS).
-    pub fn check_decryption(with_decryption: Option<bool>) -> Result<(), ApiError> {
-        if with_decryption == Some(true) {
-            return Ok(());
-        }
-        Err(validation(
-            "WithDecryption flag must be True for retrieving a Secret Manager secret.",
-        ))
+    /// `(name as given without the selector, secret id, selector)`; the selector is what
+    /// follows the first `:`, which may be empty or hold more colons.
+    pub fn split(raw: &str) -> (&str, &str, Option<&str>) {
+        let (name, selector) = match raw.split_once(':') {
+            Some((n, s)) => (n, Some(s)),
+            None => (raw, None),
+        };
+        let id = name.strip_prefix('/').unwrap_or(name);
+        (name, id.strip_prefix(PREFIX).unwrap_or(id), selector)
     }
 
-    /// The parameter a reference reads, or `Ok(None)` when there is no such secret or
-    /// version: GetParameter answers that ParameterNotFound, GetParameters lists the name
-    /// under InvalidParameters.
+    /// A read that found the secret: the parameter, and the secret version whose
+    /// LastAccessedDate must move (a direct GetSecretValue would move it).
+    pub struct Found {
+        pub out: ParameterOut,
+        pub touch: Option<(String, String)>,
+    }
+
+    /// A reference read: `Ok(Ok(found))`; `Ok(Err(e))` when this name reads nothing
+    /// (GetParameter answers `e`, GetParameters lists the name under InvalidParameters);
+    /// `Err(e)` when the whole call fails.
     pub fn read(
         tx: &dyn ReadTx,
         env: &Env,
         ctx: &RequestContext,
         raw: &str,
-    ) -> Result<Option<ParameterOut>, ApiError> {
-        let Some((id, selector)) = parse(raw) else {
-            return Ok(None);
-        };
-        // A staging label (or version id) is letters, digits, `.`, `-` and `_`; AWS
-        // documents any other symbol as failing the reference.
-        let valid_selector = selector.is_none_or(|s| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        });
-        if id.is_empty() || !valid_selector {
-            return Ok(None);
+        with_decryption: Option<bool>,
+    ) -> Result<Result<Found, ApiError>, ApiError> {
+        let (name, id, selector) = split(raw);
+        if selector.is_some_and(|s| s.is_empty() || s.contains(':')) {
+            return Ok(Err(validation(
+                "Invalid parameter name. Please use correct syntax for referencing a version/label  <name>:<version/label>",
+            )));
         }
-        let served = match crate::secrets::read_for_service(tx, env, ctx, "ssm", id, selector) {
+        if with_decryption != Some(true) {
+            return Ok(Err(validation(
+                "WithDecryption flag must be True for retrieving a Secret Manager secret.",
+            )));
+        }
+        let version = selector.map(|s| {
+            if uuid::Uuid::try_parse(s).is_ok() {
+                VersionRef::Id(s)
+            } else {
+                VersionRef::Stage(s)
+            }
+        });
+        let served = match secrets::read_for_service(tx, env, ctx, "ssm", id, version) {
             Ok(s) => s,
             Err(e) if e.is_internal() => return Err(e),
             Err(e) => {
                 return match e.code.as_ref() {
-                    // No such secret or version, or one scheduled for deletion.
-                    "ResourceNotFoundException" | "InvalidRequestException" => Ok(None),
-                    // Parameter Store passes Secrets Manager's refusal on, in its own
-                    // error (the code is SSM's AccessDeniedException).
-                    _ => Err(err(
-                        "AccessDeniedException",
+                    "ResourceNotFoundException" => Ok(Err(err(
+                        "ParameterNotFound",
                         format!(
-                            "An error occurred ({}) when referencing Secrets Manager: {}",
-                            e.code, e.message
+                            "An error occurred (ParameterNotFound) when referencing Secrets Manager: Secret {}{} not found.",
+                            name.strip_prefix('/').unwrap_or(name),
+                            selector.map_or_else(|| "null".to_owned(), |s| format!(":{s}")),
                         ),
+                    ))),
+                    // A secret scheduled for deletion.
+                    "InvalidRequestException" => {
+                        Err(validation("Invalid Request to Secrets Manager"))
+                    }
+                    // A denial (the GetSecretValue event in CloudTrail says which) or
+                    // a key Secrets Manager could not use.
+                    _ => Err(validation(
+                        "An error occurred while calling one AWS dependency service.",
                     )),
                 };
             }
         };
-        Ok(Some(ParameterOut {
-            name: format!("{PREFIX}{id}"),
-            r#type: "SecureString".into(),
-            value: served.value,
-            // References have no Parameter Store versions.
-            version: 0,
-            selector: selector.map(|s| format!(":{s}")),
-            last_modified_date: epoch(served.created),
-            source_result: Some(served.description.to_string()),
-            arn: served.arn,
-            data_type: "text".into(),
+        let source = source_result(&served)?;
+        let touch = served
+            .access_stale
+            .then(|| (served.arn.clone(), served.version_id.clone()));
+        let value = match served.value {
+            SecretValue::String(s) => Some(s),
+            SecretValue::Binary(_) => None,
+        };
+        Ok(Ok(Found {
+            out: ParameterOut {
+                name: name.to_owned(),
+                r#type: "SecureString".into(),
+                value,
+                // References have no Parameter Store versions.
+                version: 0,
+                selector: selector.map(|s| format!(":{s}")),
+                last_modified_date: epoch(served.created),
+                source_result: Some(source),
+                arn: served.arn,
+                data_type: None,
+            },
+            touch,
         }))
     }
 
-    /// GetParameter's error for a reference that reads nothing.
-    pub fn not_found(raw: &str) -> ApiError {
-        // moto reproduces AWS's wording for a missing secret this way.
-        err(
-            "ParameterNotFound",
-            format!("An error occurred (ParameterNotFound) when referencing Secrets Manager: Secret {raw} not found."),
-        )
+    /// Java's HeapByteBuffer as Gson writes it (a binary secret's `secretBinary`).
+    #[derive(Serialize)]
+    struct JavaBuffer {
+        hb: Vec<i8>,
+        offset: u32,
+        #[serde(rename = "isReadOnly")]
+        is_read_only: bool,
+        #[serde(rename = "bigEndian")]
+        big_endian: bool,
+        #[serde(rename = "nativeByteOrder")]
+        native_byte_order: bool,
+        mark: i32,
+        position: u32,
+        limit: usize,
+        capacity: usize,
+        address: u32,
+    }
+
+    /// The GetSecretValue result, in the Java client's member order.
+    #[derive(Serialize)]
+    struct Source<'a> {
+        #[serde(rename = "ARN")]
+        arn: &'a str,
+        name: &'a str,
+        #[serde(rename = "versionId")]
+        version_id: &'a str,
+        #[serde(rename = "secretString", skip_serializing_if = "Option::is_none")]
+        secret_string: Option<&'a str>,
+        #[serde(rename = "secretBinary", skip_serializing_if = "Option::is_none")]
+        secret_binary: Option<JavaBuffer>,
+        #[serde(rename = "versionStages")]
+        version_stages: &'a [String],
+        #[serde(rename = "createdDate")]
+        created_date: String,
+    }
+
+    fn source_result(s: &secrets::ServedValue) -> Result<String, ApiError> {
+        let (secret_string, secret_binary) = match &s.value {
+            SecretValue::String(x) => (Some(x.as_str()), None),
+            SecretValue::Binary(b) => (
+                None,
+                Some(JavaBuffer {
+                    hb: b.iter().map(|&x| i8::from_ne_bytes([x])).collect(),
+                    offset: 0,
+                    is_read_only: false,
+                    big_endian: true,
+                    native_byte_order: false,
+                    mark: -1,
+                    position: 0,
+                    limit: b.len(),
+                    capacity: b.len(),
+                    address: 8,
+                }),
+            ),
+        };
+        let created_date = s
+            .created
+            .to_offset(time::UtcOffset::UTC)
+            .format(format_description!(
+                "[month repr:short] [day padding:none], [year], [hour repr:12 padding:none]:[minute]:[second] [period]"
+            ))
+            .map_err(ApiError::internal)?;
+        let json = serde_json::to_string(&Source {
+            arn: &s.arn,
+            name: &s.name,
+            version_id: &s.version_id,
+            secret_string,
+            secret_binary,
+            version_stages: &s.stages,
+            created_date,
+        })
+        .map_err(ApiError::internal)?;
+        Ok(gson_html_safe(&json))
+    }
+
+    /// Gson's default escapes, on top of JSON's: `< > & = '` and the line and paragraph
+    /// separators as `\uXXXX`.
+    fn gson_html_safe(json: &str) -> String {
+        let mut out = String::with_capacity(json.len());
+        for c in json.chars() {
+            match c {
+                '<' | '>' | '&' | '=' | '\'' | '\u{2028}' | '\u{2029}' => {
+                    out.push_str(&format!("\\u{:04x}", u32::from(c)));
+                }
+                c => out.push(c),
+            }
+        }
+        out
     }
 }
 
@@ -1757,17 +1876,20 @@ fn put_parameter(
     Ok(reply)
 }
 
+/// Secret versions whose LastAccessedDate a call's reference reads must move (secret
+/// ARN, version id).
+type Touches = Vec<(String, String)>;
+
 fn get_parameter(
     tx: &dyn ReadTx,
     env: &Env,
     ctx: &RequestContext,
     i: &GetParameterInput,
-) -> Result<Reply, ApiError> {
+) -> Result<(Reply, Touches), ApiError> {
     if reference::is_reference(&i.name) {
-        reference::check_decryption(i.with_decryption)?;
-        let out =
-            reference::read(tx, env, ctx, &i.name)?.ok_or_else(|| reference::not_found(&i.name))?;
-        return Ok(Reply::new(json!({ "Parameter": out })));
+        let found = reference::read(tx, env, ctx, &i.name, i.with_decryption)??;
+        let touches = found.touch.into_iter().collect();
+        return Ok((Reply::new(json!({ "Parameter": found.out })), touches));
     }
     // AWS answers GetParameter's ParameterNotFound with an empty message.
     let missing = || err("ParameterNotFound", "");
@@ -1787,7 +1909,7 @@ fn get_parameter(
         selector,
         i.with_decryption.unwrap_or(false),
     )?;
-    Ok(Reply::new(json!({ "Parameter": out })))
+    Ok((Reply::new(json!({ "Parameter": out })), Vec::new()))
 }
 
 fn get_parameters(
@@ -1795,23 +1917,24 @@ fn get_parameters(
     env: &Env,
     ctx: &RequestContext,
     i: &GetParametersInput,
-) -> Result<Reply, ApiError> {
+) -> Result<(Reply, Touches), ApiError> {
     // The list was checked at decode (model_checks).
-    if i.names.iter().any(|n| reference::is_reference(n)) {
-        reference::check_decryption(i.with_decryption)?;
-    }
     let mut parameters = Vec::new();
     let mut invalid = Vec::new();
     let mut seen = Vec::new();
+    let mut touches = Vec::new();
     for raw in &i.names {
         if seen.contains(raw) {
             continue;
         }
         seen.push(raw.clone());
         if reference::is_reference(raw) {
-            match reference::read(tx, env, ctx, raw)? {
-                Some(out) => parameters.push(out),
-                None => invalid.push(raw.clone()),
+            match reference::read(tx, env, ctx, raw, i.with_decryption)? {
+                Ok(found) => {
+                    parameters.push(found.out);
+                    touches.extend(found.touch);
+                }
+                Err(_) => invalid.push(raw.clone()),
             }
             continue;
         }
@@ -1837,9 +1960,59 @@ fn get_parameters(
             _ => invalid.push(raw.clone()),
         }
     }
-    Ok(Reply::new(
-        json!({ "Parameters": parameters, "InvalidParameters": invalid }),
+    Ok((
+        Reply::new(json!({ "Parameters": parameters, "InvalidParameters": invalid })),
+        touches,
     ))
+}
+
+/// Whether a GetParameter(s) call reads a Secrets Manager secret: then it runs as a
+/// write when the secret's LastAccessedDate must move (`reads_first`).
+fn reads_a_secret(op: &Operation) -> bool {
+    match op {
+        Operation::GetParameter(i) => reference::is_reference(&i.name),
+        Operation::GetParameters(i) => i.names.iter().any(|n| reference::is_reference(n)),
+        _ => false,
+    }
+}
+
+/// GetParameter(s) on a snapshot: `None` when a secret read must move LastAccessedDate
+/// (the call then runs again as a write, [`get_marking_access`]).
+fn get_unchanged(
+    op: &Operation,
+    tx: &dyn ReadTx,
+    env: &Env,
+    ctx: &RequestContext,
+) -> Option<Result<Reply, ApiError>> {
+    let result = match op {
+        Operation::GetParameter(i) => get_parameter(tx, env, ctx, i),
+        Operation::GetParameters(i) => get_parameters(tx, env, ctx, i),
+        _ => return None,
+    };
+    match result {
+        Ok((reply, touches)) if touches.is_empty() => Some(Ok(reply)),
+        Ok(_) => None,
+        Err(e) => Some(Err(e)),
+    }
+}
+
+/// GetParameter(s) that read a secret, moving its LastAccessedDate as GetSecretValue
+/// does.
+fn get_marking_access(
+    op: &Operation,
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    ctx: &RequestContext,
+) -> Result<Reply, ApiError> {
+    let (reply, touches) = match op {
+        Operation::GetParameter(i) => get_parameter(tx, env, ctx, i)?,
+        Operation::GetParameters(i) => get_parameters(tx, env, ctx, i)?,
+        _ => return Err(ApiError::internal("not a GetParameter(s) call")),
+    };
+    for (arn, version_id) in &touches {
+        crate::secrets::record_access(tx, ctx, arn, version_id)?;
+    }
+    Ok(reply)
 }
 
 fn get_parameters_by_path(
@@ -2400,7 +2573,26 @@ impl crate::Operation for Operation {
                 | O::DescribeParameters(_)
                 | O::GetParameterHistory(_)
                 | O::ListTagsForResource(_)
-        )
+        ) && !reads_a_secret(self)
+    }
+
+    /// A GetParameter(s) that reads a secret is a write only when LastAccessedDate must
+    /// move; CloudTrail logs it read-only all the same.
+    fn reads_first(&self) -> bool {
+        reads_a_secret(self)
+    }
+
+    fn read_if_unchanged(
+        &self,
+        tx: &dyn ReadTx,
+        env: &Env,
+        ctx: &RequestContext,
+    ) -> Option<Result<Reply, ApiError>> {
+        get_unchanged(self, tx, env, ctx)
+    }
+
+    fn audit_read_only(&self) -> bool {
+        self.read_only() || reads_a_secret(self)
     }
 
     fn authz(&self, ctx: &RequestContext) -> Vec<AuthzCheck> {
@@ -2552,8 +2744,8 @@ impl crate::Operation for Operation {
     fn read(&self, tx: &dyn ReadTx, env: &Env, ctx: &RequestContext) -> Result<Reply, ApiError> {
         use Operation as O;
         match self {
-            O::GetParameter(i) => get_parameter(tx, env, ctx, i),
-            O::GetParameters(i) => get_parameters(tx, env, ctx, i),
+            O::GetParameter(i) => get_parameter(tx, env, ctx, i).map(|(reply, _)| reply),
+            O::GetParameters(i) => get_parameters(tx, env, ctx, i).map(|(reply, _)| reply),
             O::GetParametersByPath(i) => get_parameters_by_path(tx, env, ctx, i),
             O::DescribeParameters(i) => describe_parameters(tx, ctx, i),
             O::GetParameterHistory(i) => get_parameter_history(tx, env, ctx, i),
@@ -2570,6 +2762,7 @@ impl crate::Operation for Operation {
     ) -> Result<Reply, ApiError> {
         use Operation as O;
         match self {
+            O::GetParameter(_) | O::GetParameters(_) => get_marking_access(self, tx, env, ctx),
             O::PutParameter(i) => put_parameter(tx, env, ctx, i),
             O::LabelParameterVersion(i) => label_parameter_version(tx, ctx, i),
             O::UnlabelParameterVersion(i) => unlabel_parameter_version(tx, ctx, i),
@@ -2594,25 +2787,27 @@ mod tests {
 
     #[test]
     fn secret_references_split_at_the_first_colon() {
-        let r = reference::PREFIX;
-        assert_eq!(reference::parse(&format!("{r}db")), Some(("db", None)));
+        let r = "/aws/reference/secretsmanager/";
+        assert!(reference::is_reference(&format!("{r}db")));
+        assert!(reference::is_reference("aws/reference/secretsmanager/db"));
+        assert!(!reference::is_reference("/aws/reference/secretsmanager"));
+        assert!(!reference::is_reference("/app/db"));
+        let db = format!("{r}db");
+        assert_eq!(reference::split(&db), (db.as_str(), "db", None));
+        let app = format!("{r}app/db");
         assert_eq!(
-            reference::parse(&format!("{r}app/db:AWSPREVIOUS")),
-            Some(("app/db", Some("AWSPREVIOUS")))
+            reference::split(&format!("{app}:AWSPREVIOUS")),
+            (app.as_str(), "app/db", Some("AWSPREVIOUS"))
+        );
+        let a = format!("{r}a");
+        assert_eq!(
+            reference::split(&format!("{a}:b:c")),
+            (a.as_str(), "a", Some("b:c"))
         );
         assert_eq!(
-            reference::parse(&format!("{r}a:b:c")),
-            Some(("a", Some("b:c")))
+            reference::split(&format!("{a}:")),
+            (a.as_str(), "a", Some(""))
         );
-        assert_eq!(reference::parse("/aws/reference/secretsmanager"), None);
-        assert_eq!(reference::parse("/app/db"), None);
-        assert!(reference::check_decryption(Some(true)).is_ok());
-        for w in [None, Some(false)] {
-            assert_eq!(
-                reference::check_decryption(w).unwrap_err().code,
-                "ValidationException"
-            );
-        }
     }
 
     #[test]

@@ -55,6 +55,14 @@ pub fn decode(action: &str, input: &Input<'_>) -> Option<Result<Box<dyn Operatio
     Some(decoded.and_then(|op| check_names(action, input).map(|()| op)))
 }
 
+/// Whether IAM's decoder checks `member` of `action` as a name ([`check_names`]).
+#[cfg(test)]
+pub(crate) fn checks_name(action: &str, member: &str) -> bool {
+    name_members::NAME_MEMBERS
+        .iter()
+        .any(|(op, m, _)| *op == action && *m == member)
+}
+
 /// Every name member of the call against its model shape, for reads, updates and
 /// deletes as much as for creates: IAM answers a malformed name with ValidationError,
 /// never NoSuchEntity.

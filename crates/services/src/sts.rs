@@ -244,250 +244,26 @@ pub fn decode(
     action: &str,
     input: &Input<'_>,
 ) -> Option<Result<Box<dyn crate::Operation>, ApiError>> {
-    let op =
-        match action {
-            "GetCallerIdentity" => Ok(Operation::GetCallerIdentity),
-            "AssumeRole" => input.parse::<AssumeRoleInput>().and_then(|i| {
-                validate_assume_role(&i).map(|()| Operation::AssumeRole(Box::new(i)))
-            }),
-            "GetSessionToken" => input
-                .parse::<GetSessionTokenInput>()
-                .and_then(|i| validate_session_token(&i).map(|()| Operation::GetSessionToken(i))),
-            "GetFederationToken" => input
-                .parse::<GetFederationTokenInput>()
-                .and_then(|i| validate_federation(&i).map(|()| Operation::GetFederationToken(i))),
-            "GetAccessKeyInfo" => input.parse::<GetAccessKeyInfoInput>().and_then(|i| {
-                validate_access_key_info(&i).map(|()| Operation::GetAccessKeyInfo(i))
-            }),
-            "DecodeAuthorizationMessage" => input
-                .parse::<DecodeAuthorizationMessageInput>()
-                .and_then(|i| {
-                    let mut v = Violations::default();
-                    v.length("encodedMessage", &i.encoded_message, 1, 10_240);
-                    v.finish()
-                        .map(|()| Operation::DecodeAuthorizationMessage(i))
-                }),
-            _ => return None,
-        };
+    let op = match action {
+        "GetCallerIdentity" => Ok(Operation::GetCallerIdentity),
+        "AssumeRole" => input
+            .parse::<AssumeRoleInput>()
+            .and_then(|i| validate_assume_role(&i).map(|()| Operation::AssumeRole(Box::new(i)))),
+        "GetSessionToken" => input.parse().map(Operation::GetSessionToken),
+        "GetFederationToken" => input
+            .parse::<GetFederationTokenInput>()
+            .and_then(|i| validate_federation(&i).map(|()| Operation::GetFederationToken(i))),
+        "GetAccessKeyInfo" => input.parse().map(Operation::GetAccessKeyInfo),
+        "DecodeAuthorizationMessage" => input.parse().map(Operation::DecodeAuthorizationMessage),
+        _ => return None,
+    };
     Some(op.map(|op| Box::new(op) as Box<dyn crate::Operation>))
 }
 
-/// Collects constraint violations in AWS's form:
-/// `2 validation errors detected: Value 'x' at 'roleSessionName' failed to satisfy
-/// constraint: ...; Value ...`.
-#[derive(Default)]
-struct Violations(Vec<String>);
-
-const NAME_PATTERN: &str = "[\\w+=,.@-]*";
-
-fn name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
-}
-
-impl Violations {
-    fn add(&mut self, field: &str, value: &str, rule: &str) {
-        self.0.push(format!(
-            "Value '{value}' at '{field}' failed to satisfy constraint: {rule}"
-        ));
-    }
-
-    fn length(&mut self, field: &str, value: &str, min: usize, max: usize) {
-        let n = value.chars().count();
-        if n < min {
-            self.add(
-                field,
-                value,
-                &format!("Member must have length greater than or equal to {min}"),
-            );
-        }
-        if n > max {
-            self.add(
-                field,
-                value,
-                &format!("Member must have length less than or equal to {max}"),
-            );
-        }
-    }
-
-    fn pattern(&mut self, field: &str, value: &str, ok: impl Fn(char) -> bool, pattern: &str) {
-        if !value.chars().all(ok) {
-            self.add(
-                field,
-                value,
-                &format!("Member must satisfy regular expression pattern: {pattern}"),
-            );
-        }
-    }
-
-    fn range(&mut self, field: &str, value: i64, min: i64, max: i64) {
-        let v = value.to_string();
-        if value < min {
-            self.add(
-                field,
-                &v,
-                &format!("Member must have value greater than or equal to {min}"),
-            );
-        }
-        if value > max {
-            self.add(
-                field,
-                &v,
-                &format!("Member must have value less than or equal to {max}"),
-            );
-        }
-    }
-
-    fn session_name(&mut self, field: &str, value: &str, min: usize, max: usize) {
-        self.length(field, value, min, max);
-        self.pattern(field, value, name_char, NAME_PATTERN);
-    }
-
-    fn mfa(&mut self, serial: Option<&str>, code: Option<&str>) {
-        if let Some(s) = serial {
-            self.length("serialNumber", s, 9, 256);
-            self.pattern(
-                "serialNumber",
-                s,
-                |c| name_char(c) || "/:".contains(c),
-                "[\\w+=/:,.@-]*",
-            );
-        }
-        if let Some(c) = code {
-            self.length("tokenCode", c, 6, 6);
-            self.pattern("tokenCode", c, |ch| ch.is_ascii_digit(), "[\\d]*");
-        }
-    }
-
-    fn tags(&mut self, tags: Option<&[Tag]>) {
-        let Some(tags) = tags else { return };
-        if tags.len() > 50 {
-            self.0.push(format!(
-                "Value '[{}]' at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50",
-                tags.len()
-            ));
-        }
-        let tag_char = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
-        for (i, t) in tags.iter().enumerate() {
-            let n = i + 1;
-            self.length(&format!("tags.{n}.member.key"), &t.key, 1, 128);
-            self.pattern(
-                &format!("tags.{n}.member.key"),
-                &t.key,
-                tag_char,
-                "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+",
-            );
-            self.length(&format!("tags.{n}.member.value"), &t.value, 0, 256);
-            self.pattern(
-                &format!("tags.{n}.member.value"),
-                &t.value,
-                tag_char,
-                "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*",
-            );
-        }
-    }
-
-    /// A session policy: `sessionPolicyDocumentType` (max 2048) or the unrestricted type,
-    /// both with the pattern `[\u0009\u000A\u000D\u0020-\u00FF]+`.
-    fn session_policy(&mut self, policy: &str, max: usize) {
-        const PATTERN: &str = "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+";
-        // `+`: an empty policy fails the pattern as well as the length.
-        if policy.is_empty() {
-            self.add(
-                "policy",
-                policy,
-                &format!("Member must satisfy regular expression pattern: {PATTERN}"),
-            );
-        }
-        self.length("policy", policy, 1, max);
-        self.pattern(
-            "policy",
-            policy,
-            |c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}'),
-            PATTERN,
-        );
-    }
-
-    fn provided_contexts(&mut self, contexts: Option<&[ProvidedContext]>) {
-        let Some(contexts) = contexts else { return };
-        let n = contexts.len();
-        if n == 0 {
-            self.0.push("Value '[]' at 'providedContexts' failed to satisfy constraint: Member must have length greater than or equal to 1".into());
-        }
-        if n > 5 {
-            self.0.push(format!("Value '[{n}]' at 'providedContexts' failed to satisfy constraint: Member must have length less than or equal to 5"));
-        }
-        for (i, c) in contexts.iter().enumerate() {
-            let at = |m: &str| format!("providedContexts.{}.member.{m}", i + 1);
-            if let Some(a) = &c.provider_arn {
-                self.length(&at("providerArn"), a, 20, 2048);
-            }
-            if let Some(a) = &c.context_assertion {
-                self.length(&at("contextAssertion"), a, 4, 2048);
-            }
-        }
-    }
-
-    fn policy_arns(&mut self, arns: Option<&[PolicyDescriptor]>) {
-        let Some(arns) = arns else { return };
-        for (i, d) in arns.iter().enumerate() {
-            if let Some(a) = &d.arn {
-                self.length(&format!("policyArns.{}.member.arn", i + 1), a, 20, 2048);
-            }
-        }
-    }
-
-    fn finish(self) -> Result<(), ApiError> {
-        match self.0.len() {
-            0 => Ok(()),
-            1 => Err(StsError::Validation(format!(
-                "1 validation error detected: {}",
-                self.0.join("; ")
-            ))
-            .into()),
-            n => Err(StsError::Validation(format!(
-                "{n} validation errors detected: {}",
-                self.0.join("; ")
-            ))
-            .into()),
-        }
-    }
-}
+// The service models' constraints (lengths, patterns, ranges, list sizes) are checked by
+// `model_checks` at decode, all violations at once; what follows is STS's own.
 
 fn validate_assume_role(i: &AssumeRoleInput) -> Result<(), ApiError> {
-    let mut v = Violations::default();
-    v.length("roleArn", &i.role_arn, 20, 2048);
-    v.session_name("roleSessionName", &i.role_session_name, 2, 64);
-    if let Some(d) = i.duration_seconds {
-        v.range("durationSeconds", d, 900, 43_200);
-    }
-    if let Some(p) = &i.policy {
-        v.session_policy(p, usize::MAX);
-    }
-    v.policy_arns(i.policy_arns.as_deref());
-    v.tags(i.tags.as_deref());
-    v.provided_contexts(i.provided_contexts.as_deref());
-    if let Some(keys) = &i.transitive_tag_keys {
-        if keys.len() > 50 {
-            v.0.push(format!(
-                "Value '[{}]' at 'transitiveTagKeys' failed to satisfy constraint: Member must have length less than or equal to 50",
-                keys.len()
-            ));
-        }
-    }
-    if let Some(e) = &i.external_id {
-        v.length("externalId", e, 2, 1224);
-        v.pattern(
-            "externalId",
-            e,
-            |c| name_char(c) || ":/".contains(c),
-            "[\\w+=,.@:\\/-]*",
-        );
-    }
-    v.mfa(i.serial_number.as_deref(), i.token_code.as_deref());
-    if let Some(s) = &i.source_identity {
-        v.session_name("sourceIdentity", s, 2, 64);
-    }
-    v.finish()?;
     if i.source_identity
         .as_deref()
         .is_some_and(|s| s.to_ascii_lowercase().starts_with("aws:"))
@@ -505,41 +281,9 @@ fn validate_assume_role(i: &AssumeRoleInput) -> Result<(), ApiError> {
     check_policy_arn_count(i.policy_arns.as_deref())
 }
 
-fn validate_session_token(i: &GetSessionTokenInput) -> Result<(), ApiError> {
-    let mut v = Violations::default();
-    if let Some(d) = i.duration_seconds {
-        v.range("durationSeconds", d, 900, 129_600);
-    }
-    v.mfa(i.serial_number.as_deref(), i.token_code.as_deref());
-    v.finish()
-}
-
 fn validate_federation(i: &GetFederationTokenInput) -> Result<(), ApiError> {
-    let mut v = Violations::default();
-    v.session_name("name", &i.name, 2, 32);
-    if let Some(p) = &i.policy {
-        v.session_policy(p, 2048);
-    }
-    v.policy_arns(i.policy_arns.as_deref());
-    if let Some(d) = i.duration_seconds {
-        v.range("durationSeconds", d, 900, 129_600);
-    }
-    v.tags(i.tags.as_deref());
-    v.finish()?;
     check_session_tags(i.tags.as_deref().unwrap_or_default(), &[])?;
     check_policy_arn_count(i.policy_arns.as_deref())
-}
-
-fn validate_access_key_info(i: &GetAccessKeyInfoInput) -> Result<(), ApiError> {
-    let mut v = Violations::default();
-    v.length("accessKeyId", &i.access_key_id, 16, 128);
-    v.pattern(
-        "accessKeyId",
-        &i.access_key_id,
-        |c| c.is_ascii_alphanumeric() || c == '_',
-        "[\\w]*",
-    );
-    v.finish()
 }
 
 /// "You can provide up to 10 managed policy ARNs" (AssumeRole / GetFederationToken).
@@ -570,6 +314,7 @@ pub fn parse_role_arn(arn: &str) -> Option<(&str, &str, &str)> {
     let cut = path_name.rfind('/')?;
     let path = path_name.get(..=cut)?;
     let name = path_name.get(cut + 1..)?;
+    let name_char = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
     if name.is_empty() || name.len() > 64 || !name.chars().all(name_char) {
         return None;
     }
@@ -1857,9 +1602,25 @@ mod tests {
 
     #[test]
     fn validation_messages() {
-        let mut i = input("short", "x");
-        i.duration_seconds = Some(100);
-        let err = validate_assume_role(&i).unwrap_err();
+        // The model's constraints, all at once, in model order (model_checks).
+        let check = |pairs: &[(&str, &str)]| {
+            let mut params: Vec<(String, String)> = vec![
+                ("Action".into(), "AssumeRole".into()),
+                ("Version".into(), "2011-06-15".into()),
+            ];
+            params.extend(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            );
+            crate::model_checks::check("sts", "AssumeRole", &Input::Query(&params))
+        };
+        let err = check(&[
+            ("RoleArn", "short"),
+            ("RoleSessionName", "x"),
+            ("DurationSeconds", "100"),
+        ])
+        .unwrap_err();
         assert_eq!(err.code, "ValidationError");
         assert_eq!(
             err.message,
@@ -1867,15 +1628,25 @@ mod tests {
              Value 'x' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2; \
              Value '100' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
         );
-        let mut i = input("arn:aws:iam::123456789012:role/r", "ok-name");
-        i.token_code = Some("12a456".into());
-        i.external_id = Some("has space".into());
-        let err = validate_assume_role(&i).unwrap_err();
+        let arn = "arn:aws:iam::123456789012:role/r";
+        let err = check(&[
+            ("RoleArn", arn),
+            ("RoleSessionName", "ok-name"),
+            ("TokenCode", "12a456"),
+            ("ExternalId", "has space"),
+        ])
+        .unwrap_err();
         assert!(err.message.starts_with("2 validation errors detected"));
         assert!(err.message.contains("at 'tokenCode'"));
         assert!(err.message.contains("at 'externalId'"));
-        let i = input("arn:aws:iam::123456789012:role/r", "ok-name");
-        assert!(validate_assume_role(&i).is_ok());
+        assert!(check(&[("RoleArn", arn), ("RoleSessionName", "ok-name")]).is_ok());
+        // STS's own rules stay with its decoder.
+        let mut i = input(arn, "ok-name");
+        i.source_identity = Some("aws:me".into());
+        assert!(validate_assume_role(&i)
+            .unwrap_err()
+            .message
+            .starts_with("SourceIdentity cannot begin with the prefix 'aws:'"));
     }
 
     #[test]

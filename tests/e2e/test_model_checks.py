@@ -372,3 +372,18 @@ def test_a_value_of_the_wrong_type_is_the_answer_over_model_violations(endpoint)
         "alphanumeric characters and/or the following: +=,.@_-",
         400,
     )
+
+
+def test_a_member_the_model_does_not_know_cannot_switch_the_checks_off(endpoint):
+    # JSON that a generic reader refuses (a lone surrogate escape, a number past a double)
+    # in a member the service ignores: the known members are still checked.
+    kms = unprivileged_client(endpoint, "kms", "junk")
+    for junk in (b'"\\ud800"', b"1e400"):
+        def add_junk(request, junk=junk, **_):
+            request.data = request.data[:-1] + b',"X":' + junk + b"}"
+        kms.meta.events.register("before-sign.kms.DescribeKey", add_junk)
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            kms.describe_key(KeyId="k" * 3000)
+        kms.meta.events.unregister("before-sign.kms.DescribeKey", add_junk)
+        code, message, _ = err(e)
+        assert code == "ValidationException" and "at 'keyId'" in message, (junk, code, message)

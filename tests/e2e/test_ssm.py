@@ -794,6 +794,12 @@ def test_reference_refusals_in_aws_words(endpoint):
         "ParameterNotFound",
         "An error occurred (ParameterNotFound) when referencing Secrets Manager: "
         "Secret aws/reference/secretsmanager/missingnull not found.")
+    assert refused(REF, WithDecryption=True) == (
+        "ParameterNotFound",
+        "An error occurred (ParameterNotFound) when referencing Secrets Manager: "
+        "Secret aws/reference/secretsmanager/null not found.")
+    assert ssm.get_parameters(Names=[REF, REF + ":AWSCURRENT"], WithDecryption=True)["InvalidParameters"] == [
+        REF, REF + ":AWSCURRENT"]
     assert refused(REF + "app/key:NOSUCH", WithDecryption=True) == (
         "ParameterNotFound",
         "An error occurred (ParameterNotFound) when referencing Secrets Manager: "
@@ -830,6 +836,20 @@ def test_reference_needs_both_permissions_and_is_logged(endpoint):
     # Parameter Store hides its dependency's refusal; CloudTrail's GetSecretValue event
     # (below) says what it was.
     assert (code_of(e), e.value.response["Error"]["Message"]) == ("ValidationException", DEPENDENCY)
+
+    # Whether the secret exists, is missing or is scheduled for deletion, a caller
+    # without secretsmanager:GetSecretValue gets the same answer.
+    sm.create_secret(Name="svc/doomed", SecretString="d")
+    sm.delete_secret(SecretId="svc/doomed", RecoveryWindowInDays=7)
+    wide_ak, wide_sk = iam_user(endpoint, "ssm-wide", {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"}],
+    })
+    wide = client(endpoint, "ssm", ak=wide_ak, sk=wide_sk)
+    for name in ("svc/token", "svc/missing", "svc/doomed"):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            wide.get_parameter(Name=REF + name, WithDecryption=True)
+        assert (code_of(e), e.value.response["Error"]["Message"]) == ("ValidationException", DEPENDENCY), name
 
     sm_only_ak, sm_only_sk = iam_user(endpoint, "sm-only", {
         "Version": "2012-10-17",
@@ -885,7 +905,7 @@ def test_reference_needs_both_permissions_and_is_logged(endpoint):
     evs = [json.loads(e["CloudTrailEvent"]) for e in ct.lookup_events(LookupAttributes=[
         {"AttributeKey": "EventName", "AttributeValue": "GetSecretValue"}])["Events"]]
     via = [e for e in evs if e["userIdentity"].get("invokedBy") == "ssm.amazonaws.com"]
-    assert {e["userIdentity"]["userName"] for e in via} == {"ssm-only", "both"}
+    assert {e["userIdentity"]["userName"] for e in via} == {"ssm-only", "ssm-wide", "both"}
     ok = [e for e in via if "errorCode" not in e]
     assert len(ok) == 1 and ok[0]["requestParameters"] == {"secretId": "svc/token"}
     assert ok[0]["resources"][0]["ARN"] == secret_arn

@@ -123,13 +123,7 @@ pub fn check(service: &str, action: &str, input: &Input<'_>) -> Result<(), ApiEr
             "ValidationError"
         }
         Input::Json(body) => {
-            // The decoder has read the members it knows; one it skips can still be
-            // something `Value` refuses (a lone surrogate escape, a number past f64). Such
-            // a body is the decoder's to judge: no member reads as missing here.
-            let Ok(value) = serde_json::from_slice::<Value>(body) else {
-                return Ok(());
-            };
-            let value = Some(value);
+            let value = Some(json_members(shape, body));
             walk_members(model, shape, value.as_ref(), &Path::Root, &mut errors);
             "ValidationException"
         }
@@ -144,6 +138,34 @@ pub fn check(service: &str, action: &str, input: &Input<'_>) -> Result<(), ApiEr
         400,
         format!("{n} validation {plural} detected: {}", errors.join("; ")),
     ))
+}
+
+/// The request body's members as a `Value`. A member the model does not know may be
+/// something `Value` refuses (a lone surrogate escape, a number past f64) that the
+/// service's decoder skipped: then only the members the model knows are read, so such a
+/// member cannot switch the checks off.
+fn json_members(shape: &Shape, body: &[u8]) -> Value {
+    if let Ok(value) = serde_json::from_slice::<Value>(body) {
+        return value;
+    }
+    let Ok(raw) = serde_json::from_slice::<HashMap<String, Box<serde_json::value::RawValue>>>(body)
+    else {
+        // Not even an object of members: the decoder refused it already.
+        return Value::Null;
+    };
+    let known = raw.into_iter().filter_map(|(name, v)| {
+        shape
+            .m
+            .iter()
+            .any(|(m, _, _)| *m == name)
+            .then(|| {
+                serde_json::from_str::<Value>(v.get())
+                    .ok()
+                    .map(|v| (name, v))
+            })
+            .flatten()
+    });
+    Value::Object(known.collect())
 }
 
 fn walk_members(
@@ -525,6 +547,16 @@ fn query_value(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn members_the_model_does_not_know_cannot_switch_the_checks_off() {
+        let long = "k".repeat(3000);
+        for junk in [r#""\ud800""#, "1e400"] {
+            let body = format!(r#"{{"KeyId":"{long}","X":{junk}}}"#);
+            let err = check("kms", "DescribeKey", &Input::Json(body.as_bytes())).unwrap_err();
+            assert!(err.message.contains("at 'keyId'"), "{}", err.message);
+        }
+    }
 
     #[test]
     fn iam_checks_every_name_pattern_left_to_it() {

@@ -2684,12 +2684,9 @@ pub(crate) fn read_for_service(
 ) -> Result<ServedValue, ApiError> {
     let mut resource: Option<(String, String)> = None;
     let result = (|| {
-        let s = load_live(tx, ctx, id)?;
-        resource = Some((s.arn.clone(), s.account.clone()));
-        let mut c = AuthzCheck::new("secretsmanager:GetSecretValue", s.arn.clone());
-        c.resource_account = Some(s.account.clone());
-        c.context
-            .push(("secretsmanager:SecretId".into(), vec![id.to_owned()]));
+        // Authorized as a direct GetSecretValue is, before the secret is looked up: a
+        // caller without the permission learns nothing of whether it exists.
+        let mut c = check("GetSecretValue", ctx, id);
         match version {
             Some(VersionRef::Id(v)) => request_key(&mut c, "secretsmanager:VersionId", Some(v)),
             Some(VersionRef::Stage(v)) => {
@@ -2700,6 +2697,8 @@ pub(crate) fn read_for_service(
         if let crate::authz::AuthzDecision::Deny { message } = env.authorizer.authorize(&c, ctx) {
             return Err(err("AccessDeniedException", message));
         }
+        let s = load_live(tx, ctx, id)?;
+        resource = Some((s.arn.clone(), s.account.clone()));
         let found = match version {
             Some(VersionRef::Id(v)) => s.version(v),
             Some(VersionRef::Stage(st)) => s.version_with_stage(st),

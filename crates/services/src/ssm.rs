@@ -861,26 +861,36 @@ mod reference {
                 "WithDecryption flag must be True for retrieving a Secret Manager secret.",
             )));
         }
+        // A version id in its usual form (a hyphenated UUID) is an id, anything else a
+        // staging label (as the emulators' measurements have it: a token-style version id
+        // is not found this way).
         let version = selector.map(|s| {
-            if uuid::Uuid::try_parse(s).is_ok() {
+            let hyphenated = s.len() == 36 && uuid::Uuid::try_parse(s).is_ok();
+            if hyphenated {
                 VersionRef::Id(s)
             } else {
                 VersionRef::Stage(s)
             }
         });
+        let not_found = || {
+            err(
+                "ParameterNotFound",
+                format!(
+                    "An error occurred (ParameterNotFound) when referencing Secrets Manager: Secret {}{} not found.",
+                    name.strip_prefix('/').unwrap_or(name),
+                    selector.map_or_else(|| "null".to_owned(), |s| format!(":{s}")),
+                ),
+            )
+        };
+        if id.is_empty() {
+            return Ok(Err(not_found()));
+        }
         let served = match secrets::read_for_service(tx, env, ctx, "ssm", id, version) {
             Ok(s) => s,
             Err(e) if e.is_internal() => return Err(e),
             Err(e) => {
                 return match e.code.as_ref() {
-                    "ResourceNotFoundException" => Ok(Err(err(
-                        "ParameterNotFound",
-                        format!(
-                            "An error occurred (ParameterNotFound) when referencing Secrets Manager: Secret {}{} not found.",
-                            name.strip_prefix('/').unwrap_or(name),
-                            selector.map_or_else(|| "null".to_owned(), |s| format!(":{s}")),
-                        ),
-                    ))),
+                    "ResourceNotFoundException" => Ok(Err(not_found())),
                     // A secret scheduled for deletion.
                     "InvalidRequestException" => {
                         Err(validation("Invalid Request to Secrets Manager"))

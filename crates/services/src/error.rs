@@ -15,8 +15,9 @@ pub struct ApiError {
     /// The `Reason` member some JSON errors carry (Organizations'
     /// ConstraintViolationException, InvalidInputException, ...).
     pub reason: Option<String>,
-    /// The request could not be read as one (bad syntax, a value of the wrong type):
-    /// answered before the model's constraint checks (`ServiceInfo::decode`).
+    /// An awsQuery request that could not be read as one (a value of the wrong type, a
+    /// malformed form), answered before the model's constraint checks
+    /// (`ServiceInfo::decode`, which also answers JSON's SerializationException first).
     pub malformed: bool,
 }
 

@@ -36,8 +36,7 @@ impl Input<'_> {
                         "SerializationException",
                         400,
                         "The request body contains a value of the wrong type or an unknown value.",
-                    )
-                    .malformed()),
+                    )),
                 };
                 palisade_protocol::json::from_slice(body).map_err(json_error)
             }
@@ -61,7 +60,7 @@ fn json_error(e: serde_json::Error) -> ApiError {
         );
     }
     // AWS does not echo parser internals; a generic message keeps input out of logs.
-    ApiError::new("SerializationException", 400, serialization_message(&e)).malformed()
+    ApiError::new("SerializationException", 400, serialization_message(&e))
 }
 
 fn serialization_message(e: &serde_json::Error) -> String {

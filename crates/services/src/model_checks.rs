@@ -19,6 +19,7 @@
 //! regular expressions matched against the whole value; the few that use what the `regex`
 //! crate lacks (look-around, back-references) are not checked.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -209,13 +210,15 @@ fn walk(model: &Model, shape: &Shape, value: &Value, path: &Path<'_>, errors: &m
             let element = model.shapes.get(shape.el);
             // A list of (non-sensitive, non-blob) scalars is shown as Java's List.toString
             // writes it, `[a, b]`, for its own size as for its elements.
-            let shown = element
-                .filter(|e| e.is_scalar() && !e.s && e.k != Kind::Blob)
-                .map(|_| {
-                    let texts: Vec<String> = items.iter().map(scalar_text).collect();
-                    format!("[{}]", texts.join(", "))
-                });
-            bounds(shape, items.len(), shown.as_deref(), &mut fail);
+            let shown = || {
+                element
+                    .filter(|e| e.is_scalar() && !e.s && e.k != Kind::Blob)
+                    .map(|_| {
+                        let texts: Vec<String> = items.iter().map(scalar_text).collect();
+                        format!("[{}]", texts.join(", "))
+                    })
+            };
+            bounds(shape, items.len(), || shown().map(Cow::Owned), &mut fail);
             let Some(element) = element else {
                 return;
             };
@@ -231,7 +234,7 @@ fn walk(model: &Model, shape: &Shape, value: &Value, path: &Path<'_>, errors: &m
                         "Member must satisfy constraint: [{}]",
                         element.constraints().join(", ")
                     );
-                    errors.push(match &shown {
+                    errors.push(match shown() {
                         Some(list) => format!(
                             "Value '{list}' at '{path}' failed to satisfy constraint: {constraint}"
                         ),
@@ -250,12 +253,17 @@ fn walk(model: &Model, shape: &Shape, value: &Value, path: &Path<'_>, errors: &m
         }
         Kind::Map => {
             let n = value.as_object().map_or(0, serde_json::Map::len);
-            bounds(shape, n, None, &mut fail);
+            bounds(shape, n, || None, &mut fail);
         }
         Kind::String => {
             let Some(s) = value.as_str() else { return };
             // Java counts UTF-16 code units.
-            bounds(shape, s.encode_utf16().count(), Some(s), &mut fail);
+            bounds(
+                shape,
+                s.encode_utf16().count(),
+                || Some(Cow::Borrowed(s)),
+                &mut fail,
+            );
             if shape.pattern().is_some_and(|re| !re.is_match(s)) {
                 if let Some(text) = shape.pattern_text() {
                     fail(Some(s), text);
@@ -274,15 +282,15 @@ fn walk(model: &Model, shape: &Shape, value: &Value, path: &Path<'_>, errors: &m
                 _ => None,
             };
             let Some(n) = n else { return };
-            bounds(shape, n, Some(&n.to_string()), &mut fail);
+            bounds(shape, n, || Some(Cow::Owned(n.to_string())), &mut fail);
         }
         Kind::Blob => {
             let Some(s) = value.as_str() else { return };
             let n = base64_len(s);
             // AWS prints a blob as the Java buffer holding it (Rekognition, KMS:
             // "Value 'java.nio.HeapByteBuffer[pos=0 lim=0 cap=0]' at 'ciphertextBlob'").
-            let shown = format!("java.nio.HeapByteBuffer[pos=0 lim={n} cap={n}]");
-            bounds(shape, n, Some(&shown), &mut fail);
+            let shown = || format!("java.nio.HeapByteBuffer[pos=0 lim={n} cap={n}]");
+            bounds(shape, n, || Some(Cow::Owned(shown())), &mut fail);
         }
         Kind::Other => {}
     }
@@ -298,21 +306,29 @@ fn scalar_text(v: &Value) -> String {
 }
 
 /// A value's or a length's bounds (characters, bytes, elements or entries).
-fn bounds(
+/// A value's or size's bounds; `shown` (the value as the message quotes it) is built
+/// only for a violation, so that a request within its bounds allocates nothing here.
+fn bounds<'a>(
     shape: &Shape,
     n: impl TryInto<i64>,
-    shown: Option<&str>,
+    shown: impl FnOnce() -> Option<Cow<'a, str>>,
     fail: &mut impl FnMut(Option<&str>, String),
 ) {
     let n = n.try_into().unwrap_or(i64::MAX);
-    if shape.min.is_some_and(|min| n < min) {
+    let low = shape.min.is_some_and(|min| n < min);
+    let high = shape.max.is_some_and(|max| n > max);
+    if !low && !high {
+        return;
+    }
+    let shown = shown();
+    if low {
         if let Some(text) = shape.at_least() {
-            fail(shown, text);
+            fail(shown.as_deref(), text);
         }
     }
-    if shape.max.is_some_and(|max| n > max) {
+    if high {
         if let Some(text) = shape.at_most() {
-            fail(shown, text);
+            fail(shown.as_deref(), text);
         }
     }
 }

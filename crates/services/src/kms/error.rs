@@ -52,12 +52,6 @@ pub fn enum_violation(value: &str, member: &str, allowed: &[&str]) -> ApiError {
     ))
 }
 
-pub fn too_long(member: &str, max: usize) -> ApiError {
-    validation(format!(
-        "1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must have length less than or equal to {max}"
-    ))
-}
-
 pub fn too_short(member: &str, min: usize) -> ApiError {
     validation(format!(
         "1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must have length greater than or equal to {min}"

@@ -45,8 +45,6 @@ use time::OffsetDateTime;
 
 type Context = BTreeMap<String, String>;
 
-const MAX_PLAINTEXT: usize = 4096;
-const MAX_CIPHERTEXT: usize = 6144;
 const MAX_KEY_POLICY: usize = 32_768;
 
 const KEY_SPECS: &[&str] = &[
@@ -425,13 +423,8 @@ fn check_recipient(action: &str, input: &Input<'_>) -> Result<(), ApiError> {
         }
     }
     if let Some(doc) = r.attestation_document.as_deref() {
-        let bytes = unb64(doc, "Recipient.AttestationDocument")?;
-        if bytes.is_empty() {
-            return Err(kerr::too_short("recipient.attestationDocument", 1));
-        }
-        if bytes.len() > 262_144 {
-            return Err(kerr::too_long("recipient.attestationDocument", 262_144));
-        }
+        // Its size is the model's (model_checks).
+        unb64(doc, "Recipient.AttestationDocument")?;
     }
     Err(kerr::validation(
         "The attestation document in Recipient is not valid: it is not signed by the AWS Nitro PKI.",
@@ -476,14 +469,8 @@ pub fn decode(
         "GenerateRandom" => input.parse().map(O::GenerateRandom),
         "GenerateMac" => input.parse().map(O::GenerateMac),
         "VerifyMac" => input.parse().and_then(require_mac).map(O::VerifyMac),
-        "PutKeyPolicy" => input.parse::<PutKeyPolicyInput>().and_then(|i| {
-            policy_name_shape(&i.policy_name)?;
-            Ok(O::PutKeyPolicy(i))
-        }),
-        "GetKeyPolicy" => input.parse::<GetKeyPolicyInput>().and_then(|i| {
-            policy_name_shape(&i.policy_name)?;
-            Ok(O::GetKeyPolicy(i))
-        }),
+        "PutKeyPolicy" => input.parse().map(O::PutKeyPolicy),
+        "GetKeyPolicy" => input.parse().map(O::GetKeyPolicy),
         "ListKeyPolicies" => input
             .parse()
             .and_then(require_key_id)
@@ -501,9 +488,7 @@ pub fn decode(
         "RotateKeyOnDemand" => input.parse().map(O::RotateKeyOnDemand),
         "ListKeyRotations" => input.parse().map(O::ListKeyRotations),
         "CreateGrant" => input.parse().map(O::CreateGrant),
-        "ListGrants" => input
-            .parse::<grants::ListGrantsInput>()
-            .and_then(|i| grants::check_list_input(&i).map(|()| O::ListGrants(i))),
+        "ListGrants" => input.parse().map(O::ListGrants),
         "ListRetirableGrants" => input.parse().map(O::ListRetirableGrants),
         "RetireGrant" => input.parse().map(O::RetireGrant),
         "RevokeGrant" => input.parse().map(O::RevokeGrant),
@@ -516,7 +501,6 @@ pub fn decode(
         op.and_then(|op| check_grant_tokens(input).map(|()| op))
             .and_then(|op| check_recipient(action, input).map(|()| op))
             .and_then(|op| check_key_only(action, input).map(|()| op))
-            .and_then(|op| check_list_paging(action, input).map(|()| op))
             .map(|op| Box::new(op) as Box<dyn crate::Operation>),
     )
 }
@@ -793,13 +777,8 @@ fn key_policy_principals_exist(tx: &dyn ReadTx, doc: &str) -> Result<(), ApiErro
     }
 }
 
+/// A key policy's own rules; its model size (1..=131072) is checked at decode.
 fn check_key_policy(doc: &str) -> Result<(), ApiError> {
-    if doc.is_empty() {
-        return Err(kerr::too_short("policy", 1));
-    }
-    if doc.len() > 131_072 {
-        return Err(kerr::too_long("policy", 131_072));
-    }
     if doc.len() > MAX_KEY_POLICY {
         return Err(err(
             "LimitExceededException",
@@ -889,12 +868,6 @@ fn check_lockout(
 }
 
 fn check_alias_name(name: &str) -> Result<(), ApiError> {
-    if name.is_empty() {
-        return Err(kerr::too_short("aliasName", 1));
-    }
-    if name.len() > 256 {
-        return Err(kerr::too_long("aliasName", 256));
-    }
     if !name
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"/:_-".contains(&b))
@@ -918,37 +891,8 @@ fn check_alias_name(name: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The List operations' `Limit` (LimitType, 1..1000) and `Marker` (MarkerType,
-/// 1..1024), checked at decode with the other model constraints, before authorization.
-fn check_list_paging(action: &str, input: &Input<'_>) -> Result<(), ApiError> {
-    if !action.starts_with("List") {
-        return Ok(());
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct Page {
-        limit: Option<i64>,
-        marker: Option<String>,
-    }
-    let page: Page = input.parse()?;
-    if let Some(l) = page.limit {
-        if !(1..=1000).contains(&l) {
-            return Err(kerr::out_of_range(l, "limit", 1, 1000));
-        }
-    }
-    if let Some(m) = &page.marker {
-        if m.is_empty() {
-            return Err(kerr::too_short("marker", 1));
-        }
-        if m.len() > 1024 {
-            return Err(kerr::too_long("marker", 1024));
-        }
-    }
-    Ok(())
-}
-
-/// A page's size and start. The model's bounds were checked at decode
-/// ([`check_list_paging`]).
+/// A page's size and start. The model's bounds (Limit 1..=1000, Marker 1..=1024) were
+/// checked at decode (model_checks).
 fn paging(limit: Option<i64>, marker: &Option<String>) -> Result<(usize, usize), ApiError> {
     let limit = limit.and_then(|l| usize::try_from(l).ok()).unwrap_or(100);
     let start = match marker {
@@ -1122,13 +1066,8 @@ fn decrypt_blob(
     key_id: Option<&str>,
     enc_ctx: &Context,
 ) -> Result<(KeyRecord, Vec<u8>), ApiError> {
+    // Its size (1..=6144 bytes) is the model's (model_checks).
     let bytes = unb64(blob_b64, "CiphertextBlob")?;
-    if bytes.is_empty() {
-        return Err(kerr::too_short("ciphertextBlob", 1));
-    }
-    if bytes.len() > MAX_CIPHERTEXT {
-        return Err(kerr::too_long("ciphertextBlob", MAX_CIPHERTEXT));
-    }
     let parsed = blob::parse(&bytes).ok_or_else(kerr::invalid_ciphertext)?;
     let key = match KeyRef::parse(parsed.key_arn, ctx) {
         KeyRef::Key {
@@ -1626,13 +1565,8 @@ fn encrypt(
     ctx: &RequestContext,
     i: &EncryptInput,
 ) -> Result<Reply, ApiError> {
+    // Its size (1..=4096 bytes) is the model's (model_checks).
     let plaintext = unb64(&i.plaintext, "Plaintext")?;
-    if plaintext.is_empty() {
-        return Err(kerr::too_short("plaintext", 1));
-    }
-    if plaintext.len() > MAX_PLAINTEXT {
-        return Err(kerr::too_long("plaintext", MAX_PLAINTEXT));
-    }
     check_context(&i.encryption_context)?;
     if let Some(a) = &i.encryption_algorithm {
         check_enum(a, "encryptionAlgorithm", ENCRYPTION_ALGORITHMS)?;
@@ -1791,25 +1725,11 @@ fn mac_op(
     i: &MacInput,
     verify: bool,
 ) -> Result<Reply, ApiError> {
+    // Message's and Mac's sizes are the model's (model_checks).
     let message = unb64(&i.message, "Message")?;
-    if message.is_empty() {
-        return Err(kerr::too_short("message", 1));
-    }
-    if message.len() > MAX_PLAINTEXT {
-        return Err(kerr::too_long("message", MAX_PLAINTEXT));
-    }
     check_enum(&i.mac_algorithm, "macAlgorithm", MAC_ALGORITHMS)?;
     let given_mac = match (&i.mac, verify) {
-        (Some(m), true) => {
-            let mac = unb64(m, "Mac")?;
-            if mac.is_empty() {
-                return Err(kerr::too_short("mac", 1));
-            }
-            if mac.len() > 6144 {
-                return Err(kerr::too_long("mac", 6144));
-            }
-            Some(mac)
-        }
+        (Some(m), true) => Some(unb64(m, "Mac")?),
         _ => None,
     };
     let key = store::resolve(tx, ctx, &i.key_id)?;
@@ -1843,18 +1763,6 @@ fn mac_op(
     };
     reply.resources = key_resources(&key);
     Ok(reply)
-}
-
-/// PolicyNameType: 1..=128 word characters (a model check, made at decode).
-fn policy_name_shape(name: &Option<String>) -> Result<(), ApiError> {
-    match name.as_deref() {
-        None => Ok(()),
-        Some(n) if n.chars().count() > 128 => Err(kerr::too_long("policyName", 128)),
-        Some(n) if n.is_empty() || !n.chars().all(|c| c.is_alphanumeric() || c == '_') => Err(kerr::validation(format!(
-            "1 validation error detected: Value '{n}' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w]+"
-        ))),
-        Some(_) => Ok(()),
-    }
 }
 
 /// A key has one policy, `default` (the name's shape is checked at decode).

@@ -5,8 +5,8 @@
 use super::{
     asym, b64, check_context, check_dry_run, check_enum, encrypt_with, err, kerr, key_resources,
     require_usage, store, unb64, Context, DecryptInput, GenerateDataKeyPairInput,
-    GetPublicKeyInput, KeyRecord, SignInput, DATA_KEY_PAIR_SPECS, MAX_CIPHERTEXT, MAX_PLAINTEXT,
-    MESSAGE_TYPES, SIGNING_ALGORITHMS,
+    GetPublicKeyInput, KeyRecord, SignInput, DATA_KEY_PAIR_SPECS, MESSAGE_TYPES,
+    SIGNING_ALGORITHMS,
 };
 use crate::{context::RequestContext, env::Env, error::ApiError, Reply};
 use palisade_store::ReadTx;
@@ -82,13 +82,8 @@ pub(super) fn rsa_decrypt_raw(
     alg: &str,
     enc_ctx: &Option<Context>,
 ) -> Result<(KeyRecord, Vec<u8>), ApiError> {
+    // Its size is the model's (model_checks).
     let ciphertext = unb64(blob_b64, "CiphertextBlob")?;
-    if ciphertext.is_empty() {
-        return Err(kerr::too_short("ciphertextBlob", 1));
-    }
-    if ciphertext.len() > MAX_CIPHERTEXT {
-        return Err(kerr::too_long("ciphertextBlob", MAX_CIPHERTEXT));
-    }
     // An asymmetric ciphertext does not name its key: KeyId is required.
     let key_id = key_id.ok_or_else(kerr::invalid_ciphertext)?;
     let key = store::resolve(tx, ctx, key_id)?;
@@ -134,27 +129,13 @@ pub(super) fn sign_op(
     i: &SignInput,
     verify: bool,
 ) -> Result<Reply, ApiError> {
+    // Message's and Signature's sizes are the model's (model_checks).
     let message = unb64(&i.message, "Message")?;
-    if message.is_empty() {
-        return Err(kerr::too_short("message", 1));
-    }
-    if message.len() > MAX_PLAINTEXT {
-        return Err(kerr::too_long("message", MAX_PLAINTEXT));
-    }
     let message_type = i.message_type.as_deref().unwrap_or("RAW");
     check_enum(message_type, "messageType", MESSAGE_TYPES)?;
     check_enum(&i.signing_algorithm, "signingAlgorithm", SIGNING_ALGORITHMS)?;
     let signature = match (&i.signature, verify) {
-        (Some(s), true) => {
-            let s = unb64(s, "Signature")?;
-            if s.is_empty() {
-                return Err(kerr::too_short("signature", 1));
-            }
-            if s.len() > MAX_CIPHERTEXT {
-                return Err(kerr::too_long("signature", MAX_CIPHERTEXT));
-            }
-            Some(s)
-        }
+        (Some(s), true) => Some(unb64(s, "Signature")?),
         _ => None,
     };
     let key = store::resolve(tx, ctx, &i.key_id)?;

@@ -65,7 +65,8 @@ pub(crate) fn checks_name(action: &str, member: &str) -> bool {
 
 /// Every name member of the call against its model shape, for reads, updates and
 /// deletes as much as for creates: IAM answers a malformed name with ValidationError,
-/// never NoSuchEntity.
+/// never NoSuchEntity. The pattern's wording is IAM's own (model_checks leaves it here);
+/// markers, paths, path prefixes and MaxItems are model_checks' alone.
 fn check_names(action: &str, input: &Input<'_>) -> Result<(), ApiError> {
     let Input::Query(params) = input else {
         return Ok(());
@@ -76,37 +77,6 @@ fn check_names(action: &str, input: &Input<'_>) -> Result<(), ApiError> {
     for (_, member, max) in rows.iter().take_while(|(op, _, _)| *op == action) {
         if let Some((_, value)) = params.iter().find(|(k, _)| k == member) {
             model::validate_name(&crate::input::lower_camel(member), value, *max)?;
-        }
-    }
-    // Every List* operation's Marker is the model's markerType: 1..320 characters of
-    // U+0020..U+00FF. A marker of the right shape that Palisade did not issue stays the
-    // operation's InvalidInput "Invalid Marker.".
-    if let Some((_, marker)) = params.iter().find(|(k, _)| k == "Marker") {
-        model::check_shape(
-            "marker",
-            marker,
-            (1, 320),
-            |c| ('\u{20}'..='\u{FF}').contains(&c),
-            "[\\u0020-\\u00FF]+",
-        )?;
-    }
-    // Paths (pathType) and path prefixes (pathPrefixType), and MaxItems (1..1000): the
-    // operations check them again where they use them; here they answer before
-    // authorization, and a malformed path never reaches a resource ARN.
-    for (k, v) in params.iter() {
-        match k.as_str() {
-            "Path" => model::validate_path("path", v)?,
-            "NewPath" => model::validate_path("newPath", v)?,
-            "PathPrefix" => {
-                model::path_prefix(Some(v))?;
-            }
-            // A MaxItems that is not a number is the typed decoder's error.
-            "MaxItems" => {
-                if let Ok(n) = v.parse::<i64>() {
-                    model::max_items(Some(n))?;
-                }
-            }
-            _ => {}
         }
     }
     Ok(())

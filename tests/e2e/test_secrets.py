@@ -845,3 +845,15 @@ def test_kms_use_by_secrets_manager_and_ssm_is_in_cloudtrail(endpoint):
     assert len(nokey) == 1 and nokey[0]["requestParameters"]["keyId"] == missing
     assert [r["ARN"] for r in nokey[0]["resources"]] == [missing]
     assert nokey[0]["userIdentity"]["invokedBy"] == "secretsmanager.amazonaws.com"
+
+
+def test_lengths_count_utf16_units_as_the_model_does(endpoint):
+    # 20 characters outside the Basic Multilingual Plane are 40 UTF-16 units: within
+    # ClientRequestToken's 32..64, as AWS (Java) counts.
+    sm = client(endpoint, "secretsmanager", validate=False)
+    token = "\U0001F511" * 20
+    made = sm.create_secret(Name="emoji-token", SecretString="v", ClientRequestToken=token)
+    assert made["VersionId"] == token
+    with pytest.raises(ClientError) as e:
+        sm.create_secret(Name="emoji-token-2", SecretString="v", ClientRequestToken="\U0001F511" * 15)
+    assert e.value.response["Error"]["Code"] == "ValidationException"

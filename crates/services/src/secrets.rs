@@ -85,8 +85,9 @@ fn too_short(member: &str, min: usize) -> ApiError {
     )
 }
 
+/// A length bound as the model states it: in UTF-16 code units, as Java counts.
 fn check_len(value: &str, member: &str, min: usize, max: usize) -> Result<(), ApiError> {
-    let n = value.chars().count();
+    let n = value.encode_utf16().count();
     if n < min {
         return Err(too_short(member, min));
     }

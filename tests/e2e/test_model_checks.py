@@ -387,3 +387,30 @@ def test_a_member_the_model_does_not_know_cannot_switch_the_checks_off(endpoint)
         kms.meta.events.unregister("before-sign.kms.DescribeKey", add_junk)
         code, message, _ = err(e)
         assert code == "ValidationException" and "at 'keyId'" in message, (junk, code, message)
+
+
+def test_blobs_of_whitespace_and_members_given_twice_are_checked(endpoint):
+    # A blob of only whitespace is empty once decoded: the model's minimum, before
+    # authorization (a caller allowed nothing).
+    kms = unprivileged_client(endpoint, "kms", "blank")
+
+    def blank_plaintext(request, **_):
+        request.data = request.data.replace(b'"Plaintext": "eA=="', b'"Plaintext": "  "')
+
+    kms.meta.events.register("before-sign.kms.Encrypt", blank_plaintext)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.encrypt(KeyId="alias/x", Plaintext=b"x")
+    code, message, _ = err(e)
+    assert code == "ValidationException" and "at 'plaintext'" in message, (code, message)
+
+    # A query member given twice is read, and checked, from its first copy.
+    iam = unprivileged_client(endpoint, "iam", "twice")
+    for body, member in (("MaxItems=0&MaxItems=5", "maxItems"), ("PathPrefix=abc&PathPrefix=/", "pathPrefix")):
+        def duplicate(request, body=body, **_):
+            request.data = "Action=ListUsers&Version=2010-05-08&" + body
+        iam.meta.events.register("before-sign.iam.ListUsers", duplicate)
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            iam.list_users()
+        iam.meta.events.unregister("before-sign.iam.ListUsers", duplicate)
+        code, message, _ = err(e)
+        assert code == "ValidationError" and f"at '{member}'" in message, (body, code, message)

@@ -2683,17 +2683,19 @@ pub(crate) fn read_for_service(
     id: &str,
     version: Option<VersionRef<'_>>,
 ) -> Result<ServedValue, ApiError> {
+    // The request member naming the version, as GetSecretValue's (condition key and
+    // CloudTrail parameter alike).
+    let named = version.map(|v| match v {
+        VersionRef::Id(x) => ("VersionId", x),
+        VersionRef::Stage(x) => ("VersionStage", x),
+    });
     let mut resource: Option<(String, String)> = None;
     let result = (|| {
         // Authorized as a direct GetSecretValue is, before the secret is looked up: a
         // caller without the permission learns nothing of whether it exists.
         let mut c = check("GetSecretValue", ctx, id);
-        match version {
-            Some(VersionRef::Id(v)) => request_key(&mut c, "secretsmanager:VersionId", Some(v)),
-            Some(VersionRef::Stage(v)) => {
-                request_key(&mut c, "secretsmanager:VersionStage", Some(v));
-            }
-            None => {}
+        if let Some((member, v)) = named {
+            request_key(&mut c, &format!("secretsmanager:{member}"), Some(v));
         }
         if let crate::authz::AuthzDecision::Deny { message } = env.authorizer.authorize(&c, ctx) {
             return Err(err("AccessDeniedException", message));
@@ -2719,11 +2721,9 @@ pub(crate) fn read_for_service(
     })();
     let mut params = serde_json::Map::new();
     params.insert("secretId".into(), id.into());
-    match version {
-        Some(VersionRef::Id(v)) => params.insert("versionId".into(), v.into()),
-        Some(VersionRef::Stage(v)) => params.insert("versionStage".into(), v.into()),
-        None => None,
-    };
+    if let Some((member, v)) = named {
+        params.insert(crate::input::lower_camel(member), v.into());
+    }
     let (resources, resource_account) = match resource {
         Some((arn, account)) => (
             vec![("AWS::SecretsManager::Secret".to_owned(), arn)],

@@ -1986,6 +1986,21 @@ fn reads_a_secret(op: &Operation) -> bool {
     }
 }
 
+/// GetParameter or GetParameters, with the secret versions its reference reads must
+/// mark accessed.
+fn get(
+    op: &Operation,
+    tx: &dyn ReadTx,
+    env: &Env,
+    ctx: &RequestContext,
+) -> Result<(Reply, Touches), ApiError> {
+    match op {
+        Operation::GetParameter(i) => get_parameter(tx, env, ctx, i),
+        Operation::GetParameters(i) => get_parameters(tx, env, ctx, i),
+        _ => Err(ApiError::internal("not a GetParameter(s) call")),
+    }
+}
+
 /// GetParameter(s) on a snapshot: `None` when a secret read must move LastAccessedDate
 /// (the call then runs again as a write, [`get_marking_access`]).
 fn get_unchanged(
@@ -1994,12 +2009,7 @@ fn get_unchanged(
     env: &Env,
     ctx: &RequestContext,
 ) -> Option<Result<Reply, ApiError>> {
-    let result = match op {
-        Operation::GetParameter(i) => get_parameter(tx, env, ctx, i),
-        Operation::GetParameters(i) => get_parameters(tx, env, ctx, i),
-        _ => return None,
-    };
-    match result {
+    match get(op, tx, env, ctx) {
         Ok((reply, touches)) if touches.is_empty() => Some(Ok(reply)),
         Ok(_) => None,
         Err(e) => Some(Err(e)),
@@ -2014,11 +2024,7 @@ fn get_marking_access(
     env: &Env,
     ctx: &RequestContext,
 ) -> Result<Reply, ApiError> {
-    let (reply, touches) = match op {
-        Operation::GetParameter(i) => get_parameter(tx, env, ctx, i)?,
-        Operation::GetParameters(i) => get_parameters(tx, env, ctx, i)?,
-        _ => return Err(ApiError::internal("not a GetParameter(s) call")),
-    };
+    let (reply, touches) = get(op, tx, env, ctx)?;
     for (arn, version_id) in &touches {
         crate::secrets::record_access(tx, ctx, arn, version_id)?;
     }
@@ -2754,8 +2760,9 @@ impl crate::Operation for Operation {
     fn read(&self, tx: &dyn ReadTx, env: &Env, ctx: &RequestContext) -> Result<Reply, ApiError> {
         use Operation as O;
         match self {
-            O::GetParameter(i) => get_parameter(tx, env, ctx, i).map(|(reply, _)| reply),
-            O::GetParameters(i) => get_parameters(tx, env, ctx, i).map(|(reply, _)| reply),
+            O::GetParameter(_) | O::GetParameters(_) => {
+                get(self, tx, env, ctx).map(|(reply, _)| reply)
+            }
             O::GetParametersByPath(i) => get_parameters_by_path(tx, env, ctx, i),
             O::DescribeParameters(i) => describe_parameters(tx, ctx, i),
             O::GetParameterHistory(i) => get_parameter_history(tx, env, ctx, i),

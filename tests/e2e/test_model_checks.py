@@ -414,3 +414,45 @@ def test_blobs_of_whitespace_and_members_given_twice_are_checked(endpoint):
         iam.meta.events.unregister("before-sign.iam.ListUsers", duplicate)
         code, message, _ = err(e)
         assert code == "ValidationError" and f"at '{member}'" in message, (body, code, message)
+
+
+def test_a_blob_that_is_not_base64_is_refused_before_authorization(endpoint):
+    # AWS's JSON framework cannot read such a body: SerializationException, whoever asks,
+    # naming the member and never echoing its text (it may be a plaintext).
+    kms = unprivileged_client(endpoint, "kms", "notb64")
+    sm = unprivileged_client(endpoint, "secretsmanager", "notb64sm")
+    cases = [
+        (kms, "Encrypt", kms.encrypt, {"KeyId": "alias/x", "Plaintext": b"x"},
+         b'"Plaintext": "eA=="', b'"Plaintext": "secret!!"', "Plaintext"),
+        (kms, "Encrypt", kms.encrypt, {"KeyId": "alias/x", "Plaintext": b"x"},
+         b'"Plaintext": "eA=="', b'"Plaintext": "eA="', "Plaintext"),
+        (kms, "Decrypt", kms.decrypt,
+         {"CiphertextBlob": b"x", "Recipient": {"KeyEncryptionAlgorithm": "RSAES_OAEP_SHA_256",
+                                                "AttestationDocument": b"x"}},
+         b'"AttestationDocument": "eA=="', b'"AttestationDocument": "%%%%"',
+         "Recipient.AttestationDocument"),
+        (sm, "PutSecretValue", sm.put_secret_value, {"SecretId": "s", "SecretBinary": b"x"},
+         b'"SecretBinary": "eA=="', b'"SecretBinary": "eA=x"', "SecretBinary"),
+    ]
+    for c, op, call, kwargs, good, bad, member in cases:
+        def corrupt(request, good=good, bad=bad, **_):
+            assert good in request.data, request.data
+            request.data = request.data.replace(good, bad)
+        event = f"before-sign.{c.meta.service_model.endpoint_prefix}.{op}"
+        c.meta.events.register(event, corrupt)
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call(**kwargs)
+        c.meta.events.unregister(event, corrupt)
+        assert err(e) == (
+            "SerializationException",
+            f"Could not decode the base64-encoded value of '{member}'.",
+            400,
+        ), (op, bad)
+    # Valid base64 with whitespace around it still reaches authorization.
+    def spaced(request, **_):
+        request.data = request.data.replace(b'"Plaintext": "eA=="', b'"Plaintext": " eA==\\n"')
+    kms.meta.events.register("before-sign.kms.Encrypt", spaced)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.encrypt(KeyId="alias/x", Plaintext=b"x")
+    kms.meta.events.unregister("before-sign.kms.Encrypt", spaced)
+    assert err(e)[0] == "AccessDeniedException", err(e)

@@ -23,6 +23,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -127,8 +128,13 @@ pub fn check(service: &str, action: &str, input: &Input<'_>) -> Result<(), ApiEr
             "ValidationError"
         }
         Input::Json(body) => {
-            let value = Some(json_members(shape, body));
-            walk_members(model, shape, value.as_ref(), &Path::Root, &mut errors);
+            let value = json_members(shape, body);
+            // A blob that is not base64 makes the body no request at all: AWS's JSON
+            // framework refuses it while reading, before any constraint is looked at.
+            if let Some(member) = bad_blob(model, shape, &value) {
+                return Err(bad_base64(&member).malformed());
+            }
+            walk_members(model, shape, Some(&value), &Path::Root, &mut errors);
             "ValidationException"
         }
     };
@@ -333,6 +339,52 @@ fn bounds<'a>(
         if let Some(text) = shape.at_most() {
             fail(shown.as_deref(), text);
         }
+    }
+}
+
+/// A blob member that is not valid base64.
+pub fn bad_base64(member: &str) -> ApiError {
+    ApiError::new(
+        "SerializationException",
+        400,
+        format!("Could not decode the base64-encoded value of '{member}'."),
+    )
+}
+
+/// Whether `s` decodes as the services decode a blob: standard alphabet, canonical
+/// padding, surrounding whitespace left out.
+pub fn is_base64(s: &str) -> bool {
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .is_ok()
+}
+
+/// The first blob member in `value` (named as the model names it, `Recipient.
+/// AttestationDocument`) whose text is not base64; the value itself is left out of the
+/// answer, which would otherwise echo a plaintext into logs and the audit record.
+fn bad_blob(model: &Model, shape: &Shape, value: &Value) -> Option<String> {
+    match shape.k {
+        Kind::Blob => value
+            .as_str()
+            .filter(|s| !is_base64(s))
+            .map(|_| String::new()),
+        Kind::Structure => shape.m.iter().find_map(|(name, at, _)| {
+            let member = model.shapes.get(*at)?;
+            let inner = bad_blob(model, member, value.get(name)?)?;
+            Some(if inner.is_empty() {
+                name.clone()
+            } else {
+                format!("{name}.{inner}")
+            })
+        }),
+        Kind::List => {
+            let element = model.shapes.get(shape.el)?;
+            value
+                .as_array()?
+                .iter()
+                .find_map(|item| bad_blob(model, element, item))
+        }
+        _ => None,
     }
 }
 
@@ -577,6 +629,31 @@ mod tests {
             let err = check("kms", "DescribeKey", &Input::Json(body.as_bytes())).unwrap_err();
             assert!(err.message.contains("at 'keyId'"), "{}", err.message);
         }
+    }
+
+    #[test]
+    fn a_blob_that_is_not_base64_is_no_request_and_its_text_is_not_echoed() {
+        for (body, member) in [
+            (r#"{"KeyId":"k","Plaintext":"secret!!"}"#, "Plaintext"),
+            (r#"{"KeyId":"k","Plaintext":"eA="}"#, "Plaintext"),
+            // Bits after the last full byte must be zero (canonical base64).
+            (r#"{"KeyId":"k","Plaintext":"eB=="}"#, "Plaintext"),
+        ] {
+            let err = json("kms", "Encrypt", body).unwrap_err();
+            assert_eq!(
+                err,
+                format!("SerializationException: Could not decode the base64-encoded value of '{member}'.")
+            );
+        }
+        let err = json(
+            "kms",
+            "Decrypt",
+            r#"{"CiphertextBlob":"eA==","Recipient":{"AttestationDocument":"%%%%"}}"#,
+        )
+        .unwrap_err();
+        assert!(err.ends_with("'Recipient.AttestationDocument'."), "{err}");
+        // Base64 with whitespace around it is read as the decoders read it.
+        assert!(json("kms", "Encrypt", r#"{"KeyId":"k","Plaintext":" eA==\n"}"#).is_ok());
     }
 
     #[test]

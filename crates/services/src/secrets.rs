@@ -560,12 +560,7 @@ fn value_from(
         (None, Some(b)) => {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(b.trim())
-                .map_err(|_| {
-                    err(
-                        "SerializationException",
-                        "The request body contains a value of the wrong type or an unknown value.",
-                    )
-                })?;
+                .map_err(|_| crate::model_checks::bad_base64("SecretBinary"))?;
             if bytes.is_empty() {
                 return Err(too_short("secretBinary", 1));
             }

@@ -69,11 +69,3 @@ pub fn out_of_range(value: i64, member: &str, min: i64, max: i64) -> ApiError {
         ))
     }
 }
-
-/// A blob member that is not valid base64.
-pub fn bad_base64(member: &str) -> ApiError {
-    err(
-        "SerializationException",
-        format!("Could not decode the base64-encoded value of '{member}'."),
-    )
-}

@@ -639,7 +639,7 @@ fn b64(bytes: &[u8]) -> String {
 fn unb64(s: &str, member: &str) -> Result<Vec<u8>, ApiError> {
     base64::engine::general_purpose::STANDARD
         .decode(s.trim())
-        .map_err(|_| kerr::bad_base64(member))
+        .map_err(|_| crate::model_checks::bad_base64(member))
 }
 
 fn key_resources(k: &KeyRecord) -> Vec<(String, String)> {

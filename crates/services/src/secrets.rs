@@ -1741,25 +1741,6 @@ pub fn work_due(tx: &dyn ReadTx, now: OffsetDateTime) -> Result<bool, ApiError> 
     DUE.any_due(tx, now)
 }
 
-/// The scheduler's tick: when anything is due at the business clock's now, runs
-/// [`run_due_rotations`] in one store write job (blocking the calling thread until it
-/// commits). Returns how many rotations ran.
-pub fn run_scheduled(env: &std::sync::Arc<Env>) -> Result<usize, ApiError> {
-    let now = env.clock.now();
-    let mut due = false;
-    env.store.read(&mut |tx| {
-        due = work_due(tx, now).map_err(|e| palisade_store::StoreError::Other(e.message))?;
-        Ok(())
-    })?;
-    if !due {
-        return Ok(0);
-    }
-    let env2 = env.clone();
-    crate::accounts::write_blocking(env.store.as_ref(), move |tx| {
-        run_due_rotations(tx, &env2, now)
-    })
-}
-
 /// Rotates every secret whose rotation is due at `now` (all accounts and regions), and
 /// removes secrets past their deletion window. Returns how many rotations ran. Called
 /// by the server's scheduler in a store write job after every business-clock change and

@@ -28,7 +28,7 @@ pub mod rotation;
 pub mod store;
 
 pub use grants::grants_allow;
-pub use rotation::{rotate_due_keys, run_due_rotations, work_due};
+pub use rotation::{run_due_rotations, work_due};
 pub use store::key_policy_for_arn;
 
 use crate::{

@@ -415,25 +415,6 @@ pub fn work_due(tx: &dyn ReadTx, now: OffsetDateTime) -> Result<bool, ApiError> 
     Ok(DUE.any_due(tx, now)? || super::import::expiry_due(tx, now)?)
 }
 
-/// Runs [`run_due_rotations`] at the business clock's now in its own durable write when
-/// [`work_due`] says anything is due (for the admin plane after a clock change, and for a
-/// periodic scheduler).
-pub fn rotate_due_keys(env: &std::sync::Arc<Env>) -> Result<usize, ApiError> {
-    let now = env.clock.now();
-    let mut due = false;
-    env.store.read(&mut |tx| {
-        due = work_due(tx, now).map_err(|e| palisade_store::StoreError::Other(e.message))?;
-        Ok(())
-    })?;
-    if !due {
-        return Ok(0);
-    }
-    let env2 = env.clone();
-    crate::accounts::write_blocking(env.store.as_ref(), move |tx| {
-        run_due_rotations(tx, &env2, now)
-    })
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {

@@ -337,3 +337,31 @@ def test_a_moved_user_acts_at_its_new_path(endpoint):
     ident = client(endpoint, "sts", ak=ak, sk=sk).get_caller_identity()
     assert ident["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/restricted/mover"
     assert f"user/restricted/mover" in denied(lambda: mover.get_access_key_last_used(AccessKeyId=ak))["Error"]["Message"]
+
+
+def test_a_deny_listing_an_arn_whose_variable_has_no_value_holds_in_any_order(endpoint):
+    # A role session has no aws:username: that ARN of the Deny's Resource list matches
+    # nothing, and the list's other ARN still denies, whichever comes first.
+    iam, sm = client(endpoint, "iam"), client(endpoint, "secretsmanager")
+    arn = sm.create_secret(Name="db", SecretString="x")["ARN"]
+    iam.create_role(
+        RoleName="reader",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]}),
+    )
+    ak, sk = make_user(endpoint, "assumer")
+    iam.put_user_policy(UserName="assumer", PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    var = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:${{aws:username}}-*"
+    for resources in ([arn, var], [var, arn]):
+        iam.put_role_policy(RoleName="reader", PolicyName="p", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": resources}]}))
+        creds = client(endpoint, "sts", ak, sk).assume_role(
+            RoleArn=f"arn:aws:iam::{ACCOUNT}:role/reader", RoleSessionName="s1")["Credentials"]
+        session = client(endpoint, "secretsmanager", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+        r = denied(lambda: session.get_secret_value(SecretId="db"))
+        assert r["Error"]["Code"] == "AccessDeniedException", resources
+        assert "explicit deny" in r["Error"]["Message"], resources
+        session.describe_secret(SecretId="db")

@@ -119,6 +119,19 @@ impl Operator {
         )
     }
 
+    /// Whether a policy variable in this operator's values is filled in. AWS (IAM User
+    /// Guide, "Variables and tags", Condition element): with the string and ARN operators,
+    /// and Bool ("You can use a policy variable with the Boolean condition operator"), not
+    /// with the Numeric, Date, Binary, IP address or Null operators, where `${...}` stays
+    /// literal text (which then matches nothing).
+    pub fn takes_variables(self) -> bool {
+        use Operator::*;
+        matches!(
+            self.positive(),
+            StringEquals | StringEqualsIgnoreCase | StringLike | ArnEquals | ArnLike | Bool
+        )
+    }
+
     /// The positive operator a negated one negates (itself if not negated).
     fn positive(self) -> Operator {
         use Operator::*;
@@ -189,7 +202,7 @@ impl Condition {
         let values: Vec<CondValue> = raw_values
             .into_iter()
             .map(|raw| {
-                let template = if variables {
+                let template = if variables && op.takes_variables() {
                     Template::parse(&raw)
                 } else {
                     None
@@ -224,46 +237,49 @@ impl Condition {
         &self.op_name
     }
 
-    /// Evaluates against the request context.
-    pub(crate) fn eval(&self, ctx: &Context) -> Result<bool, Unresolved> {
+    /// Evaluates against the request context. A value whose variable does not resolve
+    /// (no value, no default) matches no request value; the condition's other values are
+    /// still compared, so their order does not matter (AWS: the values of a key are ORed).
+    pub(crate) fn eval(&self, ctx: &Context) -> bool {
         let vals = ctx.get(&self.key);
         if self.op == Operator::Null {
             let present = vals.is_some_and(|v| !v.is_empty());
-            return Ok(self.values.iter().any(|v| match v.compiled {
+            return self.values.iter().any(|v| match v.compiled {
                 Compiled::Bool(Some(true)) => !present,
                 Compiled::Bool(Some(false)) => present,
                 _ => false,
-            }));
+            });
         }
         let vals = match vals {
             Some(v) if !v.is_empty() => v,
             _ => {
-                return Ok(match self.qualifier {
+                return match self.qualifier {
                     Qualifier::ForAllValues => true,
                     Qualifier::ForAnyValue => self.if_exists,
                     Qualifier::None => self.if_exists || self.op.is_negated(),
-                })
+                }
             }
         };
         let pos = self.op.positive();
         let negated = self.op.is_negated();
         if self.has_templates {
-            let mut rendered = Vec::with_capacity(self.values.len());
-            for v in &self.values {
-                rendered.push(match &v.template {
-                    Some(t) => compile_rendered(self.op, t, ctx)?,
-                    None => v.compiled.clone(),
-                });
-            }
+            let rendered: Vec<Compiled> = self
+                .values
+                .iter()
+                .filter_map(|v| match &v.template {
+                    Some(t) => compile_rendered(self.op, t, ctx).ok(),
+                    None => Some(v.compiled.clone()),
+                })
+                .collect();
             let any_policy = |cv: &str| rendered.iter().any(|pv| value_matches(pos, pv, cv));
-            return Ok(self.combine(vals, negated, any_policy));
+            return self.combine(vals, negated, any_policy);
         }
         let any_policy = |cv: &str| {
             self.values
                 .iter()
                 .any(|pv| value_matches(pos, &pv.compiled, cv))
         };
-        Ok(self.combine(vals, negated, any_policy))
+        self.combine(vals, negated, any_policy)
     }
 
     /// Applies the set qualifier; `any_policy(v)`: request value `v` matches some policy

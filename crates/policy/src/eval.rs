@@ -459,8 +459,9 @@ impl Scan<'_, '_> {
                     ResourceItem::Static(p) => p.matches(&self.resource),
                     ResourceItem::Template(t) => match t.render_toks(self.req.context, false) {
                         Ok(toks) => ArnPattern::from_toks(toks).matches(&self.resource),
-                        // An unresolvable variable: the statement does not match.
-                        Err(Unresolved) => return None,
+                        // A variable with no value: this ARN matches nothing; the list's
+                        // other ARNs are still compared, in any order (`variables`).
+                        Err(Unresolved) => false,
                     },
                 };
                 if m {
@@ -477,7 +478,7 @@ impl Scan<'_, '_> {
             None => Grant::Direct,
         };
         for c in &st.conditions {
-            let ok = c.eval(self.req.context).unwrap_or(false);
+            let ok = c.eval(self.req.context);
             if !ok {
                 if let Some(trace) = self.trace.as_deref_mut() {
                     trace.push(failure(c, st, source, index, self.req.context));

@@ -567,10 +567,12 @@ fn parse_statement(
                 }
                 let items = strings(val, &p)?
                     .into_iter()
-                    .map(|r| match variables.then(|| Template::parse(r)).flatten() {
-                        Some(t) => ResourceItem::Template(t),
-                        None => ResourceItem::Static(ArnPattern::new(r)),
-                    })
+                    .map(
+                        |r| match variables.then(|| Template::parse_resource(r)).flatten() {
+                            Some(t) => ResourceItem::Template(t),
+                            None => ResourceItem::Static(ArnPattern::new(r)),
+                        },
+                    )
                     .collect();
                 resource = Some(ResourceSpec {
                     negated: k == "NotResource",

@@ -4,7 +4,11 @@
 //! AWS (IAM User Guide, "IAM policy elements: Variables and tags"): variables work only
 //! with `"Version": "2012-10-17"`; in the Resource element and in condition values. "If
 //! there is no value for a variable and no default, the variable does not resolve" and the
-//! element does not match; we make the whole statement not match (see `Unresolved`).
+//! element does not match: an ARN of a Resource list, or a condition value, whose variable
+//! does not resolve matches nothing, while the list's other entries are still compared (a
+//! list is ORed, so its order cannot matter). In a Resource ARN, variables are filled in
+//! only in the resource part, after the fifth colon ("You can't use a variable to replace
+//! parts of the ARN before the fifth colon, such as the service or account").
 
 use crate::context::Context;
 use crate::pattern::Tok;
@@ -34,6 +38,19 @@ pub(crate) struct Template {
 pub(crate) struct Unresolved;
 
 impl Template {
+    /// Parses the variables of a Resource ARN, in its resource part only (module docs):
+    /// before the fifth colon, and in a string with fewer colons, `${...}` is literal text.
+    pub(crate) fn parse_resource(s: &str) -> Option<Template> {
+        let at = s.match_indices(':').nth(4).map(|(i, _)| i + 1)?;
+        let (head, tail) = s.split_at(at);
+        let mut t = Template::parse(tail)?;
+        match t.parts.first_mut() {
+            Some(Part::Text(text)) => text.insert_str(0, head),
+            _ => t.parts.insert(0, Part::Text(head.to_owned())),
+        }
+        Some(t)
+    }
+
     /// Parses `${...}` references. Returns `None` when the string has none (the caller keeps
     /// its precompiled literal form). A `${` without a closing `}` stays literal text.
     pub(crate) fn parse(s: &str) -> Option<Template> {

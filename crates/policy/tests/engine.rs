@@ -708,3 +708,118 @@ fn cli_eval_output_shape() {
         assert!(e.contains(needle), "{e}");
     }
 }
+
+/// Policy variables (IAM User Guide, "Variables and tags"): an entry whose variable has no
+/// value matches nothing while the rest of its list still counts, in any order; variables
+/// are filled in only with the string, ARN and Bool operators, and only in the resource
+/// part of an ARN.
+#[test]
+fn policy_variables_entries_operators_and_arn_parts() {
+    let secret = "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf";
+    let var = "arn:aws:secretsmanager:us-east-1:111122223333:secret:${aws:username}-*";
+    let no_user = Context::new();
+    for resources in [
+        format!(r#"["{secret}","{var}"]"#),
+        format!(r#"["{var}","{secret}"]"#),
+    ] {
+        let doc = format!(
+            r#"{{"Version":"2012-10-17","Statement":[
+              {{"Effect":"Allow","Action":"secretsmanager:*","Resource":"*"}},
+              {{"Effect":"Deny","Action":"secretsmanager:GetSecretValue","Resource":{resources}}}]}}"#
+        );
+        let ids = [id(&doc)];
+        let set = PolicySet {
+            identity: &ids,
+            ..Default::default()
+        };
+        let ev = evaluate(
+            &req(ALICE, "secretsmanager:GetSecretValue", secret, &no_user),
+            &set,
+        );
+        assert_eq!(ev.decision, Decision::ExplicitDeny, "{resources}");
+    }
+
+    // A condition value whose variable does not resolve: the key's other values count.
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser",
+      "Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":["${aws:username}","admins"]}}}]}"#;
+    let ids = [id(doc)];
+    let set = PolicySet {
+        identity: &ids,
+        ..Default::default()
+    };
+    let mut admins = Context::new();
+    admins.insert("aws:PrincipalTag/team", "admins");
+    let ev = evaluate(&req(ALICE, "iam:GetUser", ALICE, &admins), &set);
+    assert_eq!(ev.decision, Decision::Allowed);
+
+    // Numeric, Date, IP address and Binary values keep `${...}` as literal text.
+    let mut tagged = Context::new();
+    tagged.insert("aws:PrincipalTag/cidr", "0.0.0.0/0");
+    tagged.insert("aws:PrincipalTag/n", "5");
+    tagged.insert("aws:PrincipalTag/t", "2020-01-01T00:00:00Z");
+    tagged.insert("aws:SourceIp", "10.1.2.3");
+    tagged.insert("aws:CurrentTime", "2020-01-01T00:00:00Z");
+    tagged.insert("aws:username", "5");
+    tagged.insert("s3:max-keys", "5");
+    for cond in [
+        r#"{"IpAddress":{"aws:SourceIp":"${aws:PrincipalTag/cidr}"}}"#,
+        r#"{"NumericEquals":{"s3:max-keys":"${aws:username}"}}"#,
+        r#"{"DateEquals":{"aws:CurrentTime":"${aws:PrincipalTag/t}"}}"#,
+        r#"{"BinaryEquals":{"aws:username":"${aws:PrincipalTag/n}"}}"#,
+    ] {
+        let doc = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"iam:GetUser","Resource":"*","Condition":{cond}}}]}}"#
+        );
+        let ids = [id(&doc)];
+        let set = PolicySet {
+            identity: &ids,
+            ..Default::default()
+        };
+        let ev = evaluate(&req(ALICE, "iam:GetUser", ALICE, &tagged), &set);
+        assert_eq!(ev.decision, Decision::ImplicitDeny, "{cond}");
+    }
+    // Bool takes variables.
+    let mut mfa = Context::new();
+    mfa.insert("aws:MultiFactorAuthPresent", "true");
+    mfa.insert("aws:PrincipalTag/mfa", "true");
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*",
+      "Condition":{"Bool":{"aws:MultiFactorAuthPresent":"${aws:PrincipalTag/mfa}"}}}]}"#;
+    let ids = [id(doc)];
+    let set = PolicySet {
+        identity: &ids,
+        ..Default::default()
+    };
+    assert_eq!(
+        evaluate(&req(ALICE, "iam:GetUser", ALICE, &mfa), &set).decision,
+        Decision::Allowed
+    );
+
+    // Before the fifth colon of a Resource ARN a variable is literal text.
+    let mut region = Context::new();
+    region.insert("aws:RequestedRegion", "us-east-1");
+    region.insert("aws:username", "db");
+    for (resource, want) in [
+        (
+            "arn:aws:secretsmanager:${aws:RequestedRegion}:111122223333:secret:*",
+            Decision::ImplicitDeny,
+        ),
+        (
+            "arn:aws:secretsmanager:us-east-1:111122223333:secret:${aws:username}-*",
+            Decision::Allowed,
+        ),
+    ] {
+        let doc = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"secretsmanager:DescribeSecret","Resource":"{resource}"}}]}}"#
+        );
+        let ids = [id(&doc)];
+        let set = PolicySet {
+            identity: &ids,
+            ..Default::default()
+        };
+        let ev = evaluate(
+            &req(ALICE, "secretsmanager:DescribeSecret", secret, &region),
+            &set,
+        );
+        assert_eq!(ev.decision, want, "{resource}");
+    }
+}

@@ -271,6 +271,23 @@ def test_securestring_round_trip_with_managed_and_customer_keys(endpoint):
     assert code_of(e) == "InvalidKeyId"
     assert ssm.get_parameter(Name="/sec/cmk")["Parameter"]["Version"] == 2
 
+    # An asymmetric key, even for ENCRYPT_DECRYPT, cannot seal a value: a client error
+    # (it was a 500 that SDKs retried), nothing written; Secrets Manager likewise.
+    rsa = kms.create_key(KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ssm.put_parameter(Name="/sec/rsa", Value="v", Type="SecureString", KeyId=rsa)
+    assert code_of(e) == "InvalidKeyId"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "/sec/rsa" not in {m["Name"] for m in ssm.describe_parameters()["Parameters"]}
+    sm = client(endpoint, "secretsmanager")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        sm.create_secret(Name="sec/rsa", SecretString="x", KmsKeyId=rsa)
+    assert code_of(e) == "EncryptionFailure"
+    sm.create_secret(Name="sec/plain", SecretString="x")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        sm.update_secret(SecretId="sec/plain", KmsKeyId=rsa)
+    assert code_of(e) == "EncryptionFailure"
+
 
 def test_kms_decrypt_denied_gets_ciphertext_only(endpoint, server):
     ssm = client(endpoint, "ssm")

@@ -69,3 +69,15 @@ pub fn out_of_range(value: i64, member: &str, min: i64, max: i64) -> ApiError {
         ))
     }
 }
+
+/// An asymmetric key where a symmetric encryption key is required (GenerateDataKey, and
+/// the services that seal their values under a KMS key).
+pub fn not_symmetric(k: &super::KeyRecord) -> ApiError {
+    err(
+        "InvalidKeyUsageException",
+        format!(
+            "{} key spec is {}, which is not valid for this operation: a symmetric encryption KMS key is required.",
+            k.arn, k.key_spec
+        ),
+    )
+}

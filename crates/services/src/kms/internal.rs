@@ -292,6 +292,9 @@ pub fn encrypt_for(
                 actions.first().unwrap_or(&"Encrypt")
             ),
         ))
+    } else if key.key_spec != "SYMMETRIC_DEFAULT" {
+        // An asymmetric ENCRYPT_DECRYPT key: services seal under symmetric keys only.
+        Err(kerr::not_symmetric(&key))
     } else {
         key.check_usable()
     };

@@ -1038,13 +1038,7 @@ fn encrypt_with(
     plaintext: &[u8],
 ) -> Result<Sealed, ApiError> {
     if k.key_spec != "SYMMETRIC_DEFAULT" {
-        return Err(err(
-            "InvalidKeyUsageException",
-            format!(
-                "{} key spec is {}, which is not valid for this operation: a symmetric encryption KMS key is required.",
-                k.arn, k.key_spec
-            ),
-        ));
+        return Err(kerr::not_symmetric(k));
     }
     let version = k.current_version();
     let material = store::material(&env.master_key, k, version)?

@@ -63,6 +63,21 @@ def org(endpoint):
     return orgs, o, root
 
 
+def test_a_consolidated_billing_organization_has_no_policies(endpoint):
+    # "With CONSOLIDATED_BILLING ... you can't use organization policies" (CreateOrganization).
+    orgs = client(endpoint, "organizations")
+    orgs.create_organization(FeatureSet="CONSOLIDATED_BILLING")
+    root = orgs.list_roots()["Roots"][0]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        orgs.enable_policy_type(RootId=root["Id"], PolicyType="SERVICE_CONTROL_POLICY")
+    assert code(e) == "PolicyTypeNotAvailableForOrganizationException"
+    assert orgs.list_roots()["Roots"][0]["PolicyTypes"] == []
+    doc = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:*","Resource":"*"}]}'
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        orgs.create_policy(Name="x", Description="", Type="SERVICE_CONTROL_POLICY", Content=doc)
+    assert code(e) == "PolicyTypeNotAvailableForOrganizationException"
+
+
 def test_create_and_describe_organization(endpoint):
     orgs = client(endpoint, "organizations")
     with pytest.raises(botocore.exceptions.ClientError) as e:

@@ -102,6 +102,20 @@ fn target_not_found() -> ApiError {
         "We can't find a root, OU, account, or policy with the TargetId that you specified.",
     )
 }
+/// Organization policies need all features: "with CONSOLIDATED_BILLING ... no policy types
+/// are enabled by default and you can't use organization policies" (CreateOrganization),
+/// and CreatePolicy and EnablePolicyType list this error. The message is the model's
+/// description of the error; AWS's own wording is not documented.
+fn require_all_features(org: &Organization) -> Result<(), ApiError> {
+    if org.feature_set == "ALL" {
+        return Ok(());
+    }
+    Err(err(
+        "PolicyTypeNotAvailableForOrganizationException",
+        "You can't use the specified policy type with the feature set currently enabled for this organization.",
+    ))
+}
+
 fn policy_type_not_enabled() -> ApiError {
     err(
         "PolicyTypeNotEnabledException",
@@ -2238,6 +2252,7 @@ fn write_op(
                 // A type Palisade does not manage is never enabled: disabling it is
                 // PolicyTypeNotEnabled, as in AWS; enabling it answers 501.
                 check_managed_policy_type(&i.policy_type)?;
+                require_all_features(&org)?;
                 if enabled {
                     return Err(err(
                         "PolicyTypeAlreadyEnabledException",
@@ -2281,6 +2296,7 @@ fn write_op(
             let org = management(tx, ctx)?;
             let i: CreatePolicyInput = op.input()?;
             check_managed_policy_type(&i.kind)?;
+            require_all_features(&org)?;
             check_name("name", &i.name, 128)?;
             if i.description.chars().count() > 512 {
                 return Err(validation(

@@ -255,6 +255,17 @@ def test_delete_restore_and_recovery_window(endpoint):
     with pytest.raises(ClientError) as e:
         s.describe_secret(SecretId="gone")
     assert code(e) == "ResourceNotFoundException"
+    # Forcing the deletion of a secret that is already gone, or never was, is no error
+    # (DeleteSecret's documentation); without force it is.
+    again = s.delete_secret(SecretId="gone", ForceDeleteWithoutRecovery=True)
+    assert again["Name"] == "gone" and re.fullmatch(
+        rf"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:gone-[A-Za-z0-9]{{6}}", again["ARN"]
+    ), again
+    by_arn = s.delete_secret(SecretId=new_arn, ForceDeleteWithoutRecovery=True)
+    assert (by_arn["ARN"], by_arn["Name"]) == (new_arn, "gone")
+    with pytest.raises(ClientError) as e:
+        s.delete_secret(SecretId="never-was")
+    assert code(e) == "ResourceNotFoundException"
 
 
 def test_get_random_password(endpoint, aws_cli):

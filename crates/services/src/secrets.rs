@@ -2163,7 +2163,14 @@ fn arn_name(s: &SecretRecord) -> serde_json::Map<String, Value> {
 }
 
 fn reply_for(s: &SecretRecord, out: Value) -> Reply {
-    // CloudTrail names the secret ARN `arn` (AWS logged `aRN` before February 2024).
+    let mut reply = logged_reply(out);
+    reply.resources = s.resources();
+    reply
+}
+
+/// A reply whose CloudTrail responseElements are `out` in camelCase; CloudTrail names the
+/// secret ARN `arn` (AWS logged `aRN` before February 2024).
+fn logged_reply(out: Value) -> Reply {
     let elements = crate::iam::camel_json(&out).map(|mut e| {
         if let Some(o) = e.as_object_mut() {
             if let Some(arn) = o.remove("aRN") {
@@ -2174,7 +2181,6 @@ fn reply_for(s: &SecretRecord, out: Value) -> Reply {
     });
     let mut reply = Reply::new(out);
     reply.response_elements = elements;
-    reply.resources = s.resources();
     reply
 }
 
@@ -3220,7 +3226,15 @@ fn delete_secret(
             "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
         ));
     }
-    let mut s = load(tx, ctx, &i.secret_id)?;
+    let mut s = match load(tx, ctx, &i.secret_id) {
+        // "If you forcibly delete an already deleted or nonexistent secret, the operation
+        // does not return ResourceNotFoundException" (DeleteSecret): it answers as if it
+        // deleted it, with the ARN a secret of that name would have.
+        Err(e) if force && e.code == "ResourceNotFoundException" => {
+            return force_deleted_nothing(ctx, &i.secret_id);
+        }
+        r => r?,
+    };
     not_on_replica(&s)?;
     replication::check_no_replicas(&s)?;
     // Deleting twice is refused, but forcing the deletion of a secret already scheduled
@@ -3242,6 +3256,33 @@ fn delete_secret(
         put_secret(tx, &s)?;
     }
     Ok(reply_for(&s, Value::Object(o)))
+}
+
+/// DeleteSecret's answer when a forced deletion finds no secret: the id's ARN and name
+/// when it is an ARN, else the ARN a new secret of that name would get.
+fn force_deleted_nothing(ctx: &RequestContext, id: &str) -> Result<Reply, ApiError> {
+    let (arn, name) = match id.split_once(":secret:").filter(|_| id.starts_with("arn:")) {
+        Some((_, resource)) => {
+            // A full ARN ends in a hyphen and six characters that are not the name's.
+            let name = match resource.rsplit_once('-') {
+                Some((n, tail)) if tail.len() == 6 => n,
+                _ => resource,
+            };
+            (id.to_owned(), name.to_owned())
+        }
+        None => (
+            format!(
+                "arn:aws:secretsmanager:{}:{}:secret:{id}-{}",
+                ctx.region,
+                ctx.principal.account_id,
+                random_suffix()?
+            ),
+            id.to_owned(),
+        ),
+    };
+    Ok(logged_reply(serde_json::json!({
+        "ARN": arn, "Name": name, "DeletionDate": epoch(ctx.now)
+    })))
 }
 
 fn restore_secret(

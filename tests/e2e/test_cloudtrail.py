@@ -112,6 +112,26 @@ def test_time_window(endpoint):
     assert len(events(endpoint, StartTime=now - 3600, EndTime=now + 3600)) >= 1
 
 
+def test_an_event_is_found_by_its_own_time_and_tokens_keep_their_range(endpoint):
+    client(endpoint, "iam").create_user(UserName="alice")
+    attr = [{"AttributeKey": "EventName", "AttributeValue": "CreateUser"}]
+    shown = events(endpoint, LookupAttributes=attr)[0]["EventTime"]
+    # The time LookupEvents shows (whole seconds) finds the event as StartTime and as
+    # EndTime, "after or at" and "before or at".
+    for kwargs in ({"StartTime": shown, "EndTime": shown}, {"EndTime": shown}, {"StartTime": shown}):
+        assert [e["EventName"] for e in events(endpoint, LookupAttributes=attr, **kwargs)] == ["CreateUser"], kwargs
+    # A token works only with the time range it was given for.
+    for _ in range(3):
+        client(endpoint, "sts").get_caller_identity()
+    ct = client(endpoint, "cloudtrail")
+    now = time.time()
+    page = ct.lookup_events(MaxResults=1, StartTime=now - 600, EndTime=now + 600)
+    ct.lookup_events(MaxResults=1, StartTime=now - 600, EndTime=now + 600, NextToken=page["NextToken"])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ct.lookup_events(MaxResults=1, StartTime=now - 900, EndTime=now + 600, NextToken=page["NextToken"])
+    assert e.value.response["Error"]["Code"] == "InvalidNextTokenException"
+
+
 def test_business_clock_moves_event_time_and_90_day_window(endpoint):
     client(endpoint, "sts").get_caller_identity()
     status, body = admin(endpoint, "/_palisade/clock", {"advance_seconds": 91 * 86400})

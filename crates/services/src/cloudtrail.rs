@@ -193,11 +193,28 @@ pub fn lookup_events(
         // A range wholly older than the 90 days: valid, and nothing is kept there.
         return Ok(nothing());
     }
+    // An event's time is shown in whole seconds, and the range is taken on that time:
+    // an event shown at T is found by StartTime T and by EndTime T ("after or at",
+    // "before or at"), whatever its fraction of a second.
+    const SECOND: i64 = 1_000_000;
     let (start, end) = (audit::micros(start), audit::micros(end));
+    let start = start.div_euclid(SECOND) * SECOND
+        + if start.rem_euclid(SECOND) > 0 {
+            SECOND
+        } else {
+            0
+        };
+    let end = end
+        .div_euclid(SECOND)
+        .saturating_mul(SECOND)
+        .saturating_add(SECOND - 1);
+    if start > end {
+        return Ok(nothing());
+    }
     // The token is the (time, log sequence) position of the next page's first event and a
-    // tag of the lookup attribute: AWS refuses a token "previously used in a request with
-    // different parameters".
-    let tag = token_tag(attr);
+    // tag of the lookup attribute and time range: AWS refuses a token "previously used in
+    // a request with different parameters".
+    let tag = token_tag(attr, input.start_time, input.end_time);
     let from = match &input.next_token {
         Some(t) => {
             let pos = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -249,13 +266,18 @@ pub fn lookup_events(
     Ok(LookupEventsOutput { events, next_token })
 }
 
-/// 8 bytes naming a LookupEvents request's lookup attribute, carried in its tokens.
-fn token_tag(attr: Option<&LookupAttribute>) -> [u8; 8] {
+/// 8 bytes naming a LookupEvents request's lookup attribute and time range as given,
+/// carried in its tokens.
+fn token_tag(attr: Option<&LookupAttribute>, start: Option<f64>, end: Option<f64>) -> [u8; 8] {
     let mut d = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     if let Some(a) = attr {
         d.update(a.attribute_key.as_bytes());
         d.update(&[0]);
         d.update(a.attribute_value.as_bytes());
+    }
+    for t in [start, end] {
+        d.update(&[u8::from(t.is_some())]);
+        d.update(&t.unwrap_or_default().to_bits().to_be_bytes());
     }
     let mut tag = [0u8; 8];
     for (t, b) in tag.iter_mut().zip(d.finish().as_ref()) {

@@ -259,11 +259,20 @@ def test_schedule_and_cancel_deletion_on_business_clock(endpoint):
     assert 29.9 < delta.total_seconds() / 86400 < 30.1
     d = k.describe_key(KeyId=md["KeyId"])["KeyMetadata"]
     assert d["KeyState"] == "PendingDeletion" and d["Enabled"] is False and "DeletionDate" in d
-    for call in (lambda: k.decrypt(CiphertextBlob=blob), lambda: k.encrypt(KeyId=md["KeyId"], Plaintext=b"d"),
-                 lambda: k.enable_key(KeyId=md["KeyId"]), lambda: k.schedule_key_deletion(KeyId=md["KeyId"])):
+    # The key-state table: crypto, state changes, tags, description and new aliases fail.
+    kid = md["KeyId"]
+    for call in (lambda: k.decrypt(CiphertextBlob=blob), lambda: k.encrypt(KeyId=kid, Plaintext=b"d"),
+                 lambda: k.enable_key(KeyId=kid), lambda: k.schedule_key_deletion(KeyId=kid),
+                 lambda: k.tag_resource(KeyId=kid, Tags=[{"TagKey": "a", "TagValue": "b"}]),
+                 lambda: k.untag_resource(KeyId=kid, TagKeys=["a"]),
+                 lambda: k.update_key_description(KeyId=kid, Description="new"),
+                 lambda: k.create_alias(AliasName="alias/late", TargetKeyId=kid)):
         with pytest.raises(ClientError) as e:
             call()
         assert error_code(e) == "KMSInvalidStateException"
+        assert e.value.response["Error"]["Message"] == f"{md['Arn']} is pending deletion."
+    assert k.describe_key(KeyId=kid)["KeyMetadata"]["Description"] == md["Description"]
+    assert "alias/late" not in [a["AliasName"] for a in k.list_aliases()["Aliases"]]
     assert k.cancel_key_deletion(KeyId=md["KeyId"])["KeyId"] == md["Arn"]
     assert k.describe_key(KeyId=md["KeyId"])["KeyMetadata"]["KeyState"] == "Disabled"
     with pytest.raises(ClientError) as e:

@@ -1310,9 +1310,7 @@ fn schedule_deletion(
         ));
     }
     let mut k = store::resolve_own(tx, ctx, &i.key_id)?;
-    if k.deletion_date.is_some() {
-        return Err(kerr::pending_deletion(&k.arn));
-    }
+    not_pending_deletion(&k)?;
     let date = ctx.now + time::Duration::days(days);
     k.deletion_date = Some(date);
     k.pending_window_in_days = Some(days);
@@ -1347,6 +1345,15 @@ fn key_type(k: &KeyRecord) -> &'static str {
     }
 }
 
+/// Refuses a key scheduled for deletion, for the operations the key-state table (KMS
+/// Developer Guide, "Key states of AWS KMS keys") marks as failing in PendingDeletion.
+fn not_pending_deletion(k: &KeyRecord) -> Result<(), ApiError> {
+    match k.deletion_date {
+        Some(_) => Err(kerr::pending_deletion(&k.arn)),
+        None => Ok(()),
+    }
+}
+
 fn alias_write(
     tx: &mut dyn WriteTx,
     ctx: &RequestContext,
@@ -1361,6 +1368,9 @@ fn alias_write(
     let account = ctx.principal.account_id.clone();
     if key.account != account || key.region != ctx.region {
         return Err(kerr::key_not_found(&key.arn));
+    }
+    if create {
+        not_pending_deletion(&key)?;
     }
     let existing = store::get_alias(tx, &account, &ctx.region, &i.alias_name)?
         .filter(|a| alias_target_live(tx, ctx, a));
@@ -2579,9 +2589,7 @@ impl crate::Operation for Operation {
         match self {
             O::CreateKey(i) => create_key(tx, env, ctx, i),
             O::EnableKey(i) => key_write(tx, ctx, &i.key_id, |k| {
-                if k.deletion_date.is_some() {
-                    return Err(kerr::pending_deletion(&k.arn));
-                }
+                not_pending_deletion(k)?;
                 if k.materials.is_empty() {
                     return k.check_usable();
                 }
@@ -2589,9 +2597,7 @@ impl crate::Operation for Operation {
                 Ok(())
             }),
             O::DisableKey(i) => key_write(tx, ctx, &i.key_id, |k| {
-                if k.deletion_date.is_some() {
-                    return Err(kerr::pending_deletion(&k.arn));
-                }
+                not_pending_deletion(k)?;
                 if k.materials.is_empty() {
                     return k.check_usable();
                 }
@@ -2626,6 +2632,7 @@ impl crate::Operation for Operation {
                 // Description's 0..8192 characters: the model's, checked before
                 // authorization (`model_checks`).
                 key_write(tx, ctx, &i.key_id, |k| {
+                    not_pending_deletion(k)?;
                     k.description = i.description.clone();
                     Ok(())
                 })
@@ -2633,6 +2640,7 @@ impl crate::Operation for Operation {
             O::TagResource(i) => {
                 check_tags(&i.tags)?;
                 key_write(tx, ctx, &i.key_id, |k| {
+                    not_pending_deletion(k)?;
                     for t in &i.tags {
                         match k.tags.iter_mut().find(|(key, _)| *key == t.tag_key) {
                             Some(existing) => existing.1 = t.tag_value.clone(),
@@ -2646,6 +2654,7 @@ impl crate::Operation for Operation {
                 })
             }
             O::UntagResource(i) => key_write(tx, ctx, &i.key_id, |k| {
+                not_pending_deletion(k)?;
                 k.tags.retain(|(key, _)| !i.tag_keys.contains(key));
                 Ok(())
             }),

@@ -95,6 +95,15 @@ def test_create_describe_list_tags(endpoint):
     assert [x["Name"] for x in f] == ["app/a"]
     f = s.list_secrets(Filters=[{"Key": "name", "Values": ["!app/"]}])["SecretList"]
     assert [x["Name"] for x in f] == ["other/c"]
+    # name and tags are case-sensitive prefixes; description and all are not
+    # case-sensitive and match words.
+    s.update_secret(SecretId="other/c", Description="Second database password")
+    assert s.list_secrets(Filters=[{"Key": "name", "Values": ["APP/"]}])["SecretList"] == []
+    for key, value in (("description", "SECOND"), ("description", "datab"), ("all", "PASSWORD second"),
+                       ("all", "other/")):
+        f = s.list_secrets(Filters=[{"Key": key, "Values": [value]}])["SecretList"]
+        assert [x["Name"] for x in f] == ["other/c"], (key, value)
+    assert s.list_secrets(Filters=[{"Key": "all", "Values": ["password third"]}])["SecretList"] == []
     page = s.list_secrets(MaxResults=2)
     assert len(page["SecretList"]) == 2 and page["NextToken"]
     rest = s.list_secrets(MaxResults=2, NextToken=page["NextToken"])

@@ -2364,7 +2364,17 @@ fn matches_filters(s: &SecretRecord, filters: &[Filter]) -> Result<bool, ApiErro
                 Some(rest) => (true, rest),
                 None => (false, v.as_str()),
             };
-            let hit = fields.iter().any(|f| f.starts_with(v));
+            // The Filter shape's documentation: `description` is a prefix match that is
+            // not case-sensitive, and the user guide's examples match it on the
+            // description's words; `all` breaks the value into words and searches every
+            // attribute, not case-sensitive; the other keys are case-sensitive prefixes.
+            let hit = match key {
+                "description" => fields.iter().any(|f| word_prefix(f, v)),
+                "all" => v
+                    .split_whitespace()
+                    .all(|w| fields.iter().any(|f| word_prefix(f, w))),
+                _ => fields.iter().any(|f| f.starts_with(v)),
+            };
             if hit != neg {
                 any = true;
             }
@@ -2374,6 +2384,14 @@ fn matches_filters(s: &SecretRecord, filters: &[Filter]) -> Result<bool, ApiErro
         }
     }
     Ok(true)
+}
+
+/// Whether `value`, or one of its whitespace-separated words, begins with `prefix`, not
+/// case-sensitive.
+fn word_prefix(value: &str, prefix: &str) -> bool {
+    let prefix = prefix.to_lowercase();
+    let value = value.to_lowercase();
+    value.starts_with(&prefix) || value.split_whitespace().any(|w| w.starts_with(&prefix))
 }
 
 fn check_policy(doc: &str) -> Result<Value, ApiError> {

@@ -283,9 +283,13 @@ def test_securestring_round_trip_with_managed_and_customer_keys(endpoint):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         sm.create_secret(Name="sec/rsa", SecretString="x", KmsKeyId=rsa)
     assert code_of(e) == "EncryptionFailure"
+    # UpdateSecret with only a new key keeps the versions it cannot reseal under their old
+    # key (as when kms:Encrypt on the new key is missing); a new value cannot be sealed.
     sm.create_secret(Name="sec/plain", SecretString="x")
+    sm.update_secret(SecretId="sec/plain", KmsKeyId=rsa)
+    assert sm.get_secret_value(SecretId="sec/plain")["SecretString"] == "x"
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        sm.update_secret(SecretId="sec/plain", KmsKeyId=rsa)
+        sm.put_secret_value(SecretId="sec/plain", SecretString="y")
     assert code_of(e) == "EncryptionFailure"
 
 
@@ -577,6 +581,18 @@ def test_expiration_policy_deletes_on_business_clock(endpoint):
         ssm.get_parameter(Name="/exp/token")
     assert code_of(e) == "ParameterNotFound"
     assert ssm.get_parameter(Name="/exp/keep")["Parameter"]["Value"] == "v"
+
+
+def test_put_parameter_trims_spaces_around_the_name(endpoint):
+    # "The service removes any spaces specified for the beginning or end of a parameter
+    # name"; spaces inside it are still refused.
+    ssm = client(endpoint, "ssm")
+    assert put(ssm, "  /t/sp ", "a")["Version"] == 1
+    assert ssm.get_parameter(Name="/t/sp")["Parameter"]["Value"] == "a"
+    assert put(ssm, "/t/sp ", "b", Overwrite=True)["Version"] == 2
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        put(ssm, "/t/s p", "c")
+    assert code_of(e) == "ValidationException"
 
 
 # ---------------------------------------------------------------- bad input

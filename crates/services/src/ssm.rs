@@ -583,7 +583,15 @@ pub fn decode(
 ) -> Option<Result<Box<dyn crate::Operation>, ApiError>> {
     use Operation as O;
     let op = match action {
-        "PutParameter" => input.parse().map(O::PutParameter),
+        // "The service removes any spaces specified for the beginning or end of a
+        // parameter name" (PutParameter); the trimmed name is the one authorized.
+        "PutParameter" => input.parse().map(|mut i: PutParameterInput| {
+            let trimmed = i.name.trim_matches(' ');
+            if trimmed.len() != i.name.len() {
+                i.name = trimmed.to_owned();
+            }
+            O::PutParameter(i)
+        }),
         "GetParameter" => input.parse().map(O::GetParameter),
         // The list's model checks (model_checks) come before authorization, which is
         // per name.

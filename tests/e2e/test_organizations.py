@@ -580,3 +580,24 @@ def test_enum_and_email_checks_come_before_authorization(endpoint, org):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         raw.list_children(ParentId=root["Id"], ChildType="ACCOUNT")
     assert code(e) == "AccessDeniedException"
+
+
+def test_a_record_names_the_owner_of_a_resource_used_across_accounts(endpoint):
+    # A member account's key, used by the management account through its key policy: the
+    # record's resources[].accountId is the key's owner, in both accounts' history.
+    orgs = client(endpoint, "organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    acct = create_account(orgs, "keys")
+    creds = assume_access_role(endpoint, acct)
+    member = dict(ak=creds["AccessKeyId"], sk=creds["SecretAccessKey"], token=creds["SessionToken"])
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{acct}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:DescribeKey",
+         "Resource": "*"}]}
+    key = client(endpoint, "kms", **member).create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+    admin_client(endpoint, "kms").describe_key(KeyId=key)
+    attr = [{"AttributeKey": "EventName", "AttributeValue": "DescribeKey"}]
+    for ct in (admin_client(endpoint, "cloudtrail"), client(endpoint, "cloudtrail", **member)):
+        record = json.loads(ct.lookup_events(LookupAttributes=attr)["Events"][0]["CloudTrailEvent"])
+        assert record["resources"] == [{"accountId": acct, "type": "AWS::KMS::Key", "ARN": key}], record
+        assert record["userIdentity"]["accountId"] == ACCOUNT

@@ -175,6 +175,12 @@ impl<'a> SessionContextJson<'a> {
     }
 }
 
+/// The account an ARN names (its fifth field), when it names one: a resource's
+/// `accountId` in a record is its owner's (another account's key used across accounts).
+fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
 #[derive(serde::Serialize)]
 struct ResourceRef<'a> {
     #[serde(rename = "accountId")]
@@ -279,7 +285,7 @@ pub fn prepare(call: Call<'_>) -> Result<Prepared, StoreError> {
         resources: resources
             .iter()
             .map(|(kind, arn)| ResourceRef {
-                account_id: &p.account_id,
+                account_id: arn_account(arn).unwrap_or(&p.account_id),
                 kind,
                 arn,
             })

@@ -331,7 +331,11 @@ def test_policies_naming_a_missing_user_or_role_are_refused(endpoint):
             {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": action, "Resource": "*"},
             {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": action, "Resource": "*"}]})
 
-    missing = [ghost, f"arn:aws:iam::{ACCOUNT}:user/real", f"arn:aws:iam::{ACCOUNT}:role/ghost"]
+    # A wildcard in a user or role ARN names no principal ("You cannot use a wildcard to
+    # match part of a principal name or ARN"), in this account or another.
+    missing = [ghost, f"arn:aws:iam::{ACCOUNT}:user/real", f"arn:aws:iam::{ACCOUNT}:role/ghost",
+               f"arn:aws:iam::{ACCOUNT}:user/*", f"arn:aws:iam::{ACCOUNT}:role/team/re?l",
+               "arn:aws:iam::111122223333:role/part*"]
     for p in missing:
         with pytest.raises(botocore.exceptions.ClientError) as e:
             iam.create_role(RoleName="r", AssumeRolePolicyDocument=trust([real, p]))

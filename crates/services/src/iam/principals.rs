@@ -1,7 +1,7 @@
 //! Principals named in resource-based policies (role trust policies, KMS key policies,
 //! Secrets Manager resource policies) are resolved when the policy is saved, as AWS
-//! does: an IAM user or role that does not exist is refused then, each service in its own
-//! words. Only accounts this server holds can be checked; an ARN in any other account is
+//! does: an IAM user or role that does not exist, or a user or role ARN with a wildcard
+//! in its name, is refused then, each service in its own words. Only accounts this server holds can be checked; an ARN in any other account is
 //! taken as written (it may be a real account's).
 
 use super::model;
@@ -52,7 +52,12 @@ fn resolves(tx: &dyn ReadTx, arn: &str) -> Result<bool, ApiError> {
         Some(("role", p)) => ("role", p),
         _ => return Ok(true),
     };
-    if path_name.contains('*') || tx.get(&keyspace::account(account))?.is_none() {
+    // "You cannot use a wildcard to match part of a principal name or ARN" (IAM User
+    // Guide, Principal element): such an ARN names no principal.
+    if path_name.contains(['*', '?']) {
+        return Ok(false);
+    }
+    if tx.get(&keyspace::account(account))?.is_none() {
         return Ok(true);
     }
     let name = path_name.rsplit('/').next().unwrap_or(path_name);

@@ -365,3 +365,61 @@ def test_a_deny_listing_an_arn_whose_variable_has_no_value_holds_in_any_order(en
         assert r["Error"]["Code"] == "AccessDeniedException", resources
         assert "explicit deny" in r["Error"]["Message"], resources
         session.describe_secret(SecretId="db")
+
+
+def test_a_recreated_user_or_role_does_not_inherit_what_policies_granted_the_old_one(endpoint):
+    # IAM User Guide, Principal element: the ARN of a user or role in a trust or resource
+    # policy stands for its unique id; once it is deleted the policy shows that id and no
+    # longer applies, "even if you recreate the user".
+    iam, kms = client(endpoint, "iam"), client(endpoint, "kms")
+    wen = f"arn:aws:iam::{ACCOUNT}:user/wen"
+    make_user(endpoint, "wen")
+    iam.put_user_policy(UserName="wen", PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    old_id = iam.get_user(UserName="wen")["User"]["UserId"]
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": [wen, f"arn:aws:iam::{ACCOUNT}:user/lee"]}, "Action": "sts:AssumeRole"}]}
+    make_user(endpoint, "lee")
+    iam.create_role(RoleName="deploy", AssumeRolePolicyDocument=json.dumps(trust))
+    key_policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": wen}, "Action": "kms:DescribeKey", "Resource": "*"},
+        {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*",
+         "Condition": {"ArnEquals": {"aws:PrincipalArn": wen}}}]}
+    key = kms.create_key(Policy=json.dumps(key_policy))["KeyMetadata"]["KeyId"]
+
+    # Moving the user to another path: the policies follow it and it keeps its access.
+    iam.update_user(UserName="wen", NewPath="/ops/")
+    moved = f"arn:aws:iam::{ACCOUNT}:user/ops/wen"
+    role = iam.get_role(RoleName="deploy")["Role"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"][0] == moved
+    for k in iam.list_access_keys(UserName="wen")["AccessKeyMetadata"]:
+        iam.delete_access_key(UserName="wen", AccessKeyId=k["AccessKeyId"])
+    fresh = iam.create_access_key(UserName="wen")["AccessKey"]
+    client(endpoint, "sts", fresh["AccessKeyId"], fresh["SecretAccessKey"]).assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/deploy", RoleSessionName="s1")
+    client(endpoint, "kms", fresh["AccessKeyId"], fresh["SecretAccessKey"]).describe_key(KeyId=key)
+
+    # Deleted, then created again with the same name and path.
+    iam.delete_access_key(UserName="wen", AccessKeyId=fresh["AccessKeyId"])
+    iam.delete_user_policy(UserName="wen", PolicyName="p")
+    iam.delete_user(UserName="wen")
+    trust_now = iam.get_role(RoleName="deploy")["Role"]["AssumeRolePolicyDocument"]
+    assert trust_now["Statement"][0]["Principal"]["AWS"][0] == old_id, trust_now
+    policy_now = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    assert policy_now["Statement"][1]["Principal"]["AWS"] == old_id
+    # A condition naming the ARN is not a principal: it stays as written.
+    assert policy_now["Statement"][2]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == wen
+    iam.create_user(UserName="wen", Path="/ops/")
+    iam.put_user_policy(UserName="wen", PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    again = iam.create_access_key(UserName="wen")["AccessKey"]
+    r = denied(lambda: client(endpoint, "sts", again["AccessKeyId"], again["SecretAccessKey"]).assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/deploy", RoleSessionName="s2"))
+    assert r["Error"]["Code"] == "AccessDenied"
+    r = denied(lambda: client(endpoint, "kms", again["AccessKeyId"], again["SecretAccessKey"]).describe_key(KeyId=key))
+    assert r["Error"]["Code"] == "AccessDeniedException"
+    # The policy as shown can be saved again, and still names the other user.
+    iam.update_assume_role_policy(RoleName="deploy", PolicyDocument=json.dumps(trust_now))
+    shown = iam.get_role(RoleName="deploy")["Role"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]
+    assert shown == [old_id, f"arn:aws:iam::{ACCOUNT}:user/lee"]

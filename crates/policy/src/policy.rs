@@ -671,6 +671,12 @@ fn aws_principal(s: &str, path: &Path) -> Result<PrincipalEntry, ParseError> {
     if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(PrincipalEntry::Account(s.to_owned()));
     }
+    if is_unique_id(s) {
+        // The unique id of a deleted user or role, which IAM puts in place of its ARN
+        // (Principal element: "the principal ID appears in resource-based policies
+        // because AWS can no longer map it back to a valid ARN"): it names no caller.
+        return Ok(PrincipalEntry::Arn(s.to_owned()));
+    }
     let Some([_, _, service, _, account, res]) = crate::pattern::split_arn(s) else {
         return Err(ParseError::new(
             path,
@@ -691,6 +697,14 @@ fn aws_principal(s: &str, path: &Path) -> Result<PrincipalEntry, ParseError> {
         }
     }
     Ok(PrincipalEntry::Arn(s.to_owned()))
+}
+
+/// An IAM user's (`AIDA`) or role's (`AROA`) unique id: the prefix and 16 or more
+/// upper-case letters and digits.
+fn is_unique_id(s: &str) -> bool {
+    (s.starts_with("AIDA") || s.starts_with("AROA"))
+        && s.len() >= 20
+        && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 fn parse_conditions(v: &Json, path: &Path, variables: bool) -> Result<Vec<Condition>, ParseError> {

@@ -99,3 +99,15 @@ pub fn legacy_event_tables() -> [Vec<u8>; 2] {
         Key::new().str("evx").finish(),
     ]
 }
+
+/// Where an IAM user or role ARN is named as a principal of a stored policy (role trust
+/// policies, KMS key policies): one entry per (principal, policy), the policy in the
+/// value. See `iam::principals`.
+pub fn principal_reference(principal_arn: &str, policy: &str) -> Vec<u8> {
+    principal_references(principal_arn).str(policy).finish()
+}
+
+/// Every stored policy that named `principal_arn`.
+pub fn principal_references(principal_arn: &str) -> Key {
+    Key::new().str("pref").str(principal_arn)
+}

@@ -247,7 +247,19 @@ pub fn create_role(
         policies::adjust_counts(tx, account, b, 0, 1)?;
     }
     model::put(tx, &key, &role)?;
+    super::principals::record_references(
+        tx,
+        &role.assume_role_policy_document,
+        &trust_referrer(account, &role.role_name),
+    )?;
     Ok(role)
+}
+
+fn trust_referrer(account: &str, role: &str) -> super::principals::Referrer {
+    super::principals::Referrer::RoleTrust {
+        account: account.to_owned(),
+        role: role.to_owned(),
+    }
 }
 
 pub fn delete_role(tx: &mut dyn WriteTx, account: &str, name: &str) -> Result<Role, ApiError> {
@@ -279,6 +291,7 @@ pub fn delete_role(tx: &mut dyn WriteTx, account: &str, name: &str) -> Result<Ro
         policies::adjust_counts(tx, account, &b.permissions_boundary_arn, 0, -1)?;
     }
     tx.delete(&model::entity_key(account, TABLE, name))?;
+    super::principals::principal_deleted(tx, &role.arn, &role.role_id)?;
     Ok(role)
 }
 
@@ -503,6 +516,11 @@ impl crate::Operation for Operation {
                 let doc = policies::decode_document(&i.policy_document);
                 policies::check_trust_document(&doc)?;
                 trust_principals_exist(tx, &doc)?;
+                super::principals::record_references(
+                    tx,
+                    &doc,
+                    &trust_referrer(account, &role.role_name),
+                )?;
                 role.assume_role_policy_document = doc;
                 model::put(tx, &role_key(&i.role_name), &role)?;
                 let mut reply = Reply::empty();

@@ -191,6 +191,7 @@ pub fn delete_user(
         super::policies::adjust_counts(tx, account, &b.permissions_boundary_arn, 0, -1)?;
     }
     tx.delete(&model::entity_key(account, TABLE, name))?;
+    super::principals::principal_deleted(tx, &user.arn, &user.user_id)?;
     Ok(user)
 }
 
@@ -366,8 +367,10 @@ impl crate::Operation for Operation {
                 }
                 let moved = model::arn(account, "user", &user.path, &user.user_name);
                 if moved != user.arn {
-                    // The user's keys act as the user at its new ARN from now on.
+                    // The user's keys act as the user at its new ARN from now on, and the
+                    // policies that name it name its new ARN.
                     super::access_keys::repath_keys(tx, env, account, &user.user_name, &moved)?;
+                    super::principals::principal_renamed(tx, &user.arn, &moved)?;
                 }
                 user.arn = moved;
                 model::put(tx, &model::entity_key(account, TABLE, &i.user_name), &user)?;

@@ -1274,6 +1274,7 @@ fn create_key(
         materials: if external { vec![] } else { vec![material] },
     };
     store::put_key(tx, &key)?;
+    record_policy_references(tx, &key)?;
     let md = metadata(&key);
     let mut md_json = json!(md);
     let mut md_trail = crate::iam::camel_json(&md).unwrap_or(Value::Null);
@@ -1343,6 +1344,20 @@ fn key_type(k: &KeyRecord) -> &'static str {
     } else {
         "asymmetric"
     }
+}
+
+/// Indexes the IAM users and roles `k`'s key policy names, so that deleting or renaming
+/// one rewrites the policy as AWS does (`iam::principals`).
+fn record_policy_references(tx: &mut dyn WriteTx, k: &KeyRecord) -> Result<(), ApiError> {
+    crate::iam::principals::record_references(
+        tx,
+        &k.policy,
+        &crate::iam::principals::Referrer::KeyPolicy {
+            account: k.account.clone(),
+            region: k.region.clone(),
+            key_id: k.key_id.clone(),
+        },
+    )
 }
 
 /// Refuses a key scheduled for deletion, for the operations the key-state table (KMS
@@ -2682,7 +2697,7 @@ impl crate::Operation for Operation {
                 policy_name_ok(&i.policy_name)?;
                 check_key_policy(&i.policy)?;
                 key_policy_principals_exist(tx, &i.policy)?;
-                key_write(tx, ctx, &i.key_id, |k| {
+                let reply = key_write(tx, ctx, &i.key_id, |k| {
                     check_lockout(
                         env,
                         &i.policy,
@@ -2692,7 +2707,10 @@ impl crate::Operation for Operation {
                     )?;
                     k.policy = i.policy.clone();
                     Ok(())
-                })
+                })?;
+                let key = store::resolve_own(tx, ctx, &i.key_id)?;
+                record_policy_references(tx, &key)?;
+                Ok(reply)
             }
             O::EnableKeyRotation(i) => rotation::enable(tx, ctx, i),
             O::DisableKeyRotation(i) => rotation::disable(tx, ctx, &i.key_id),

@@ -387,6 +387,11 @@ def test_a_recreated_user_or_role_does_not_inherit_what_policies_granted_the_old
         {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*",
          "Condition": {"ArnEquals": {"aws:PrincipalArn": wen}}}]}
     key = kms.create_key(Policy=json.dumps(key_policy))["KeyMetadata"]["KeyId"]
+    sm = client(endpoint, "secretsmanager")
+    sm.create_secret(Name="shared", SecretString="x")
+    sm.put_resource_policy(SecretId="shared", ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": wen}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+    sm.replicate_secret_to_regions(SecretId="shared", AddReplicaRegions=[{"Region": "us-west-2"}])
 
     # Moving the user to another path: the policies follow it and it keeps its access.
     iam.update_user(UserName="wen", NewPath="/ops/")
@@ -399,6 +404,7 @@ def test_a_recreated_user_or_role_does_not_inherit_what_policies_granted_the_old
     client(endpoint, "sts", fresh["AccessKeyId"], fresh["SecretAccessKey"]).assume_role(
         RoleArn=f"arn:aws:iam::{ACCOUNT}:role/deploy", RoleSessionName="s1")
     client(endpoint, "kms", fresh["AccessKeyId"], fresh["SecretAccessKey"]).describe_key(KeyId=key)
+    client(endpoint, "secretsmanager", fresh["AccessKeyId"], fresh["SecretAccessKey"]).get_secret_value(SecretId="shared")
 
     # Deleted, then created again with the same name and path.
     iam.delete_access_key(UserName="wen", AccessKeyId=fresh["AccessKeyId"])
@@ -418,6 +424,13 @@ def test_a_recreated_user_or_role_does_not_inherit_what_policies_granted_the_old
         RoleArn=f"arn:aws:iam::{ACCOUNT}:role/deploy", RoleSessionName="s2"))
     assert r["Error"]["Code"] == "AccessDenied"
     r = denied(lambda: client(endpoint, "kms", again["AccessKeyId"], again["SecretAccessKey"]).describe_key(KeyId=key))
+    assert r["Error"]["Code"] == "AccessDeniedException"
+    secret_policy = json.loads(sm.get_resource_policy(SecretId="shared")["ResourcePolicy"])
+    assert secret_policy["Statement"][0]["Principal"]["AWS"] == old_id
+    replica = client(endpoint, "secretsmanager", region="us-west-2").get_resource_policy(SecretId="shared")
+    assert json.loads(replica["ResourcePolicy"])["Statement"][0]["Principal"]["AWS"] == old_id
+    r = denied(lambda: client(endpoint, "secretsmanager", again["AccessKeyId"], again["SecretAccessKey"])
+               .get_secret_value(SecretId="shared"))
     assert r["Error"]["Code"] == "AccessDeniedException"
     # The policy as shown can be saved again, and still names the other user.
     iam.update_assume_role_policy(RoleName="deploy", PolicyDocument=json.dumps(trust_now))

@@ -704,7 +704,8 @@ fn aws_principal(s: &str, path: &Path) -> Result<PrincipalEntry, ParseError> {
 fn is_unique_id(s: &str) -> bool {
     (s.starts_with("AIDA") || s.starts_with("AROA"))
         && s.len() >= 20
-        && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 fn parse_conditions(v: &Json, path: &Path, variables: bool) -> Result<Vec<Condition>, ParseError> {

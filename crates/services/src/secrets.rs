@@ -501,6 +501,39 @@ pub fn secret_facts(tx: &dyn ReadTx, arn: &str) -> Result<Vec<(String, Vec<Strin
 /// The resource policy of the secret named by `arn` (any form [`secret_for_arn`] takes);
 /// `None` when there is no such secret or it has no policy. For the authorizer
 /// (`ResourcePolicyType` Standard).
+/// The resource policy of the secret `name` (a primary), for `iam::principals`.
+pub(crate) fn stored_policy(
+    tx: &dyn ReadTx,
+    account: &str,
+    region: &str,
+    name: &str,
+) -> Result<Option<String>, ApiError> {
+    Ok(get_secret(tx, account, region, name)?.and_then(|s| s.policy))
+}
+
+/// Replaces the resource policy of the secret `name` and of its replicas, which mirror
+/// it, without any other change (`iam::principals` rewriting a principal).
+pub(crate) fn replace_stored_policy(
+    tx: &mut dyn WriteTx,
+    account: &str,
+    region: &str,
+    name: &str,
+    doc: &str,
+) -> Result<(), ApiError> {
+    let Some(mut s) = get_secret(tx, account, region, name)? else {
+        return Ok(());
+    };
+    s.policy = Some(doc.to_owned());
+    put_secret(tx, &s)?;
+    for r in &s.replicas {
+        if let Some(mut replica) = get_secret(tx, account, &r.region, name)? {
+            replica.policy = Some(doc.to_owned());
+            put_secret(tx, &replica)?;
+        }
+    }
+    Ok(())
+}
+
 pub fn secret_policy_for_arn(tx: &dyn ReadTx, arn: &str) -> Result<Option<String>, ApiError> {
     Ok(secret_for_arn(tx, arn)?.and_then(|s| s.policy))
 }
@@ -3894,6 +3927,15 @@ impl crate::Operation for Operation {
                 }
                 s.policy = Some(i.resource_policy.clone());
                 save(tx, env, ctx, Caller::Principal, &mut s, &[])?;
+                crate::iam::principals::record_references(
+                    tx,
+                    &i.resource_policy,
+                    &crate::iam::principals::Referrer::SecretPolicy {
+                        account: s.account.clone(),
+                        region: s.region.clone(),
+                        name: s.name.clone(),
+                    },
+                )?;
                 Ok(reply_for(&s, Value::Object(arn_name(&s))))
             }
             O::DeleteResourcePolicy(i) => {

@@ -1,8 +1,11 @@
 //! Principals named in resource-based policies (role trust policies, KMS key policies,
 //! Secrets Manager resource policies) are resolved when the policy is saved, as AWS
 //! does: an IAM user or role that does not exist, or a user or role ARN with a wildcard
-//! in its name, is refused then, each service in its own words. Only accounts this server holds can be checked; an ARN in any other account is
-//! taken as written (it may be a real account's).
+//! in its name, is refused then, each service in its own words. Only accounts this
+//! server holds can be checked; an ARN in any other account is taken as written (it may
+//! be a real account's). The users and roles a saved policy names are indexed
+//! ([`record_references`]) so that deleting or moving one rewrites the policy as AWS's
+//! unique-id binding shows it.
 
 use super::model;
 use crate::{error::ApiError, keyspace};
@@ -56,6 +59,12 @@ pub enum Referrer {
         region: String,
         key_id: String,
     },
+    /// A Secrets Manager secret's resource policy (a primary's; its replicas mirror it).
+    SecretPolicy {
+        account: String,
+        region: String,
+        name: String,
+    },
 }
 
 impl Referrer {
@@ -69,6 +78,11 @@ impl Referrer {
                 region,
                 key_id,
             } => format!("key/{account}/{region}/{key_id}"),
+            Referrer::SecretPolicy {
+                account,
+                region,
+                name,
+            } => format!("secret/{account}/{region}/{name}"),
         }
     }
 }
@@ -148,6 +162,11 @@ fn read_policy(tx: &dyn ReadTx, referrer: &Referrer) -> Result<Option<String>, A
             region,
             key_id,
         } => crate::kms::store::get_key(tx, account, region, key_id)?.map(|k| k.policy),
+        Referrer::SecretPolicy {
+            account,
+            region,
+            name,
+        } => crate::secrets::stored_policy(tx, account, region, name)?,
     })
 }
 
@@ -170,6 +189,11 @@ fn write_policy(tx: &mut dyn WriteTx, referrer: &Referrer, doc: String) -> Resul
                 crate::kms::store::put_key(tx, &k)?;
             }
         }
+        Referrer::SecretPolicy {
+            account,
+            region,
+            name,
+        } => crate::secrets::replace_stored_policy(tx, account, region, name, &doc)?,
     }
     Ok(())
 }

@@ -335,7 +335,9 @@ def test_policies_naming_a_missing_user_or_role_are_refused(endpoint):
     # match part of a principal name or ARN"), in this account or another.
     missing = [ghost, f"arn:aws:iam::{ACCOUNT}:user/real", f"arn:aws:iam::{ACCOUNT}:role/ghost",
                f"arn:aws:iam::{ACCOUNT}:user/*", f"arn:aws:iam::{ACCOUNT}:role/team/re?l",
-               "arn:aws:iam::111122223333:role/part*"]
+               "arn:aws:iam::111122223333:role/part*",
+               # A user or role ARN names no region, and the partition is aws.
+               f"arn:aws:iam:us-east-1:{ACCOUNT}:user/team/real", f"arn:aws-cn:iam::{ACCOUNT}:user/team/real"]
     for p in missing:
         with pytest.raises(botocore.exceptions.ClientError) as e:
             iam.create_role(RoleName="r", AssumeRolePolicyDocument=trust([real, p]))

@@ -392,6 +392,12 @@ def test_a_recreated_user_or_role_does_not_inherit_what_policies_granted_the_old
     sm.put_resource_policy(SecretId="shared", ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"AWS": wen}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
     sm.replicate_secret_to_regions(SecretId="shared", AddReplicaRegions=[{"Region": "us-west-2"}])
+    # A replica promoted to a secret of its own keeps its policy, and its binding.
+    sm.create_secret(Name="solo", SecretString="x", AddReplicaRegions=[{"Region": "eu-west-1"}])
+    sm.put_resource_policy(SecretId="solo", ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": wen}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+    eu = client(endpoint, "secretsmanager", region="eu-west-1")
+    eu.stop_replication_to_replica(SecretId="solo")
 
     # Moving the user to another path: the policies follow it and it keeps its access.
     iam.update_user(UserName="wen", NewPath="/ops/")
@@ -429,6 +435,9 @@ def test_a_recreated_user_or_role_does_not_inherit_what_policies_granted_the_old
     assert secret_policy["Statement"][0]["Principal"]["AWS"] == old_id
     replica = client(endpoint, "secretsmanager", region="us-west-2").get_resource_policy(SecretId="shared")
     assert json.loads(replica["ResourcePolicy"])["Statement"][0]["Principal"]["AWS"] == old_id
+    for c in (sm, eu):
+        promoted = json.loads(c.get_resource_policy(SecretId="solo")["ResourcePolicy"])
+        assert promoted["Statement"][0]["Principal"]["AWS"] == old_id
     r = denied(lambda: client(endpoint, "secretsmanager", again["AccessKeyId"], again["SecretAccessKey"])
                .get_secret_value(SecretId="shared"))
     assert r["Error"]["Code"] == "AccessDeniedException"
@@ -436,3 +445,43 @@ def test_a_recreated_user_or_role_does_not_inherit_what_policies_granted_the_old
     iam.update_assume_role_policy(RoleName="deploy", PolicyDocument=json.dumps(trust_now))
     shown = iam.get_role(RoleName="deploy")["Role"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]
     assert shown == [old_id, f"arn:aws:iam::{ACCOUNT}:user/lee"]
+
+
+def test_credentials_of_a_deleted_principal_do_not_act_as_its_namesake(endpoint):
+    # Temporary credentials belong to the unique id they were issued to: after the role
+    # or user is deleted and created again, they carry no permissions at all.
+    iam = client(endpoint, "iam")
+    admin_policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]})
+    ak, sk = make_user(endpoint, "ops")
+    iam.put_user_policy(UserName="ops", PolicyName="p", PolicyDocument=admin_policy)
+    iam.create_role(RoleName="r3", AssumeRolePolicyDocument=trust)
+    iam.put_role_policy(RoleName="r3", PolicyName="p", PolicyDocument=admin_policy)
+    old = client(endpoint, "sts", ak, sk).assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/r3",
+                                                     RoleSessionName="old")["Credentials"]
+    session = client(endpoint, "iam", old["AccessKeyId"], old["SecretAccessKey"], old["SessionToken"])
+    session.list_roles()
+    iam.delete_role_policy(RoleName="r3", PolicyName="p")
+    iam.delete_role(RoleName="r3")
+    iam.create_role(RoleName="r3", AssumeRolePolicyDocument=trust)
+    iam.put_role_policy(RoleName="r3", PolicyName="p", PolicyDocument=admin_policy)
+    r = denied(session.list_roles)
+    assert r["Error"]["Code"] == "AccessDenied"
+    # A session of the new role works.
+    new = client(endpoint, "sts", ak, sk).assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/r3",
+                                                     RoleSessionName="new")["Credentials"]
+    client(endpoint, "iam", new["AccessKeyId"], new["SecretAccessKey"], new["SessionToken"]).list_roles()
+    # GetSessionToken credentials of a user deleted and created again.
+    token = client(endpoint, "sts", ak, sk).get_session_token()["Credentials"]
+    # (IAM refuses GetSessionToken credentials without MFA: KMS is asked instead.)
+    user_session = client(endpoint, "kms", token["AccessKeyId"], token["SecretAccessKey"], token["SessionToken"])
+    user_session.list_keys()
+    for k in iam.list_access_keys(UserName="ops")["AccessKeyMetadata"]:
+        iam.delete_access_key(UserName="ops", AccessKeyId=k["AccessKeyId"])
+    iam.delete_user_policy(UserName="ops", PolicyName="p")
+    iam.delete_user(UserName="ops")
+    iam.create_user(UserName="ops")
+    iam.put_user_policy(UserName="ops", PolicyName="p", PolicyDocument=admin_policy)
+    r = denied(user_session.list_keys)
+    assert r["Error"]["Code"] == "AccessDeniedException"

@@ -107,6 +107,22 @@ impl App {
                 }),
             )?;
         }
+        let mut unindexed = false;
+        store.read(&mut |tx| {
+            unindexed = palisade_services::iam::principals::needs_indexing(tx)?;
+            Ok(())
+        })?;
+        if unindexed {
+            palisade_store::write_blocking(
+                store.as_ref(),
+                Box::new(|tx| {
+                    let n = palisade_services::iam::principals::index_existing(tx)
+                        .map_err(|e| palisade_store::StoreError::Other(e.message))?;
+                    tracing::debug!(policies = n, "indexed the principals of stored policies");
+                    Ok(())
+                }),
+            )?;
+        }
         palisade_services::due::ensure(store.as_ref())
             .map_err(|e| StartError::Bootstrap(e.to_string()))?;
         let clock = Clock::default();

@@ -34,6 +34,10 @@ struct PrincipalPolicies {
     session: Vec<Policy>,
     /// aws:PrincipalTag/* values (role or user tags, overridden by session tags).
     tags: Vec<(String, String)>,
+    /// The user or role the credentials were issued to is gone: deleted, or deleted and
+    /// created again under the same name (another unique id). On AWS credentials belong to
+    /// the unique id, so they have no permissions left, not the new principal's.
+    orphaned: bool,
 }
 
 pub struct PolicyAuthorizer {
@@ -137,6 +141,7 @@ impl PolicyAuthorizer {
             boundary: None,
             session: Vec::new(),
             tags: Vec::new(),
+            orphaned: false,
         };
         let session = principal.session.as_deref();
         match principal.kind {
@@ -153,9 +158,14 @@ impl PolicyAuthorizer {
                     (PrincipalKind::FederatedUser, Some(s)) => s.issuer_name.as_str(),
                     _ => principal.user_name.as_str(),
                 };
-                if let Some(user) =
-                    model::get::<User>(tx, &model::entity_key(account, "user", user_name))?
-                {
+                // The unique id the credentials were issued to: the session's issuer, or
+                // the user of a long-term key.
+                let issued_to =
+                    session.map_or(principal.principal_id.as_str(), |s| s.issuer_id.as_str());
+                let user = model::get::<User>(tx, &model::entity_key(account, "user", user_name))?
+                    .filter(|u| u.user_id == issued_to);
+                out.orphaned = user.is_none();
+                if let Some(user) = user {
                     self.entity_policies(
                         tx,
                         account,
@@ -192,10 +202,13 @@ impl PolicyAuthorizer {
                 }
             }
             PrincipalKind::AssumedRole => {
+                out.orphaned = true;
                 if let Some(s) = session {
                     if let Some(role) =
                         model::get::<Role>(tx, &model::entity_key(account, "role", &s.issuer_name))?
+                            .filter(|r| r.role_id == s.issuer_id)
                     {
+                        out.orphaned = false;
                         self.entity_policies(
                             tx,
                             account,
@@ -753,6 +766,15 @@ impl PolicyAuthorizer {
             None => check,
         };
         let policies = self.policies_for(p)?;
+        if policies.orphaned {
+            return Ok(AuthzDecision::Deny {
+                message: crate::authz::denial_message(
+                    p,
+                    check,
+                    "because no identity-based policy allows the",
+                ),
+            });
+        }
         let mut context = context_for(check, ctx, &policies.tags);
         self.bind_policy_type(check, &mut context, &p.account_id)?;
         self.bind_reencrypt_same_key(check, &mut context)?;

@@ -501,6 +501,41 @@ pub fn secret_facts(tx: &dyn ReadTx, arn: &str) -> Result<Vec<(String, Vec<Strin
 /// The resource policy of the secret named by `arn` (any form [`secret_for_arn`] takes);
 /// `None` when there is no such secret or it has no policy. For the authorizer
 /// (`ResourcePolicyType` Standard).
+/// Indexes the IAM users and roles `s`'s resource policy names, in place of those of its
+/// earlier policy `old` (`iam::principals`).
+pub(crate) fn policy_references(
+    tx: &mut dyn WriteTx,
+    s: &SecretRecord,
+    old: Option<&str>,
+) -> Result<(), ApiError> {
+    crate::iam::principals::update_references(
+        tx,
+        old,
+        s.policy.as_deref(),
+        &crate::iam::principals::Referrer::SecretPolicy {
+            account: s.account.clone(),
+            region: s.region.clone(),
+            name: s.name.clone(),
+        },
+    )
+}
+
+/// Every secret with a resource policy that is not a replica's mirror (a one-time index
+/// of existing policies).
+pub(crate) fn all_policy_holders(tx: &dyn ReadTx) -> Result<Vec<SecretRecord>, ApiError> {
+    let prefix = Key::new().str("sms").finish();
+    let mut end = Vec::new();
+    let rows = tx.scan(
+        &palisade_store::Range::prefix(&prefix, &mut end),
+        usize::MAX,
+    )?;
+    Ok(rows
+        .iter()
+        .filter_map(|(_, raw)| serde_json::from_slice::<SecretRecord>(raw).ok())
+        .filter(|s| s.policy.is_some() && s.primary_region.is_none())
+        .collect())
+}
+
 /// The resource policy of the secret `name` (a primary), for `iam::principals`.
 pub(crate) fn stored_policy(
     tx: &dyn ReadTx,
@@ -3925,24 +3960,17 @@ impl crate::Operation for Operation {
                         "BlockPublicPolicy is set, and the resource policy grants wide access to the secret.",
                     ));
                 }
-                s.policy = Some(i.resource_policy.clone());
+                let before = s.policy.replace(i.resource_policy.clone());
                 save(tx, env, ctx, Caller::Principal, &mut s, &[])?;
-                crate::iam::principals::record_references(
-                    tx,
-                    &i.resource_policy,
-                    &crate::iam::principals::Referrer::SecretPolicy {
-                        account: s.account.clone(),
-                        region: s.region.clone(),
-                        name: s.name.clone(),
-                    },
-                )?;
+                policy_references(tx, &s, before.as_deref())?;
                 Ok(reply_for(&s, Value::Object(arn_name(&s))))
             }
             O::DeleteResourcePolicy(i) => {
                 let mut s = load_live(tx, ctx, &i.secret_id)?;
                 not_on_replica(&s)?;
-                s.policy = None;
+                let before = s.policy.take();
                 save(tx, env, ctx, Caller::Principal, &mut s, &[])?;
+                policy_references(tx, &s, before.as_deref())?;
                 Ok(reply_for(&s, Value::Object(arn_name(&s))))
             }
             O::RotateSecret(i) => rotate_secret(tx, env, ctx, i),

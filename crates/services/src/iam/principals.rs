@@ -4,7 +4,7 @@
 //! in its name, is refused then, each service in its own words. Only accounts this
 //! server holds can be checked; an ARN in any other account is taken as written (it may
 //! be a real account's). The users and roles a saved policy names are indexed
-//! ([`record_references`]) so that deleting or moving one rewrites the policy as AWS's
+//! ([`update_references`]) so that deleting or moving one rewrites the policy as AWS's
 //! unique-id binding shows it.
 
 use super::model;
@@ -89,21 +89,39 @@ impl Referrer {
 
 /// Records, as AWS does when a policy is saved (IAM User Guide, Principal element: "IAM
 /// transforms the ARN to the user's unique principal ID when you save the policy"), which
-/// existing users and roles `doc` names, so that deleting or renaming one rewrites the
-/// policy ([`principal_deleted`], [`principal_renamed`]). Principals in accounts this
-/// server does not hold are kept as written.
-pub fn record_references(
+/// existing users and roles the policy `new` of `referrer` names, in place of those its
+/// earlier text `old` named, so that deleting or moving one rewrites the policy
+/// ([`principal_deleted`], [`principal_renamed`]). `new` `None`: the policy (or what
+/// holds it) is gone. Principals in accounts this server does not hold are kept as
+/// written.
+pub fn update_references(
     tx: &mut dyn WriteTx,
-    doc: &str,
+    old: Option<&str>,
+    new: Option<&str>,
     referrer: &Referrer,
 ) -> Result<(), ApiError> {
-    let Ok(root) = serde_json::from_str::<Value>(doc) else {
-        return Ok(());
+    let parse = |doc: Option<&str>| doc.and_then(|d| serde_json::from_str::<Value>(d).ok());
+    let (old, new) = (parse(old), parse(new));
+    let named = |root: &Option<Value>| -> Vec<String> {
+        root.as_ref()
+            .map(|r| {
+                aws_principals(r)
+                    .into_iter()
+                    .filter(|a| iam_principal_parts(a).is_some())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
     };
+    let (before, after) = (named(&old), named(&new));
+    let id = referrer.id();
+    for arn in before.iter().filter(|a| !after.contains(a)) {
+        tx.delete(&keyspace::principal_reference(arn, &id))?;
+    }
     let value = serde_json::to_vec(referrer).map_err(ApiError::internal)?;
-    for arn in aws_principals(&root) {
-        if is_user_or_role(arn) && resolves(tx, arn)? {
-            tx.put(&keyspace::principal_reference(arn, &referrer.id()), &value)?;
+    for arn in &after {
+        if resolves(tx, arn)? {
+            tx.put(&keyspace::principal_reference(arn, &id), &value)?;
         }
     }
     Ok(())
@@ -235,26 +253,39 @@ fn replace_principal(doc: &str, arn: &str, replacement: &str) -> Option<String> 
     changed.then(|| root.to_string())
 }
 
-fn is_user_or_role(arn: &str) -> bool {
-    arn.strip_prefix("arn:aws:iam::")
-        .and_then(|rest| rest.split_once(':'))
-        .is_some_and(|(_, res)| res.starts_with("user/") || res.starts_with("role/"))
+/// An IAM user or role ARN in any spelling the policy engine takes as one (`arn:*:iam:*:
+/// ACCOUNT:user/...` or `role/...`): (partition, region, account, table, path and name).
+fn iam_principal_parts(arn: &str) -> Option<(&str, &str, &str, &str, &str)> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("iam"), Some(region), Some(account), Some(res)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    match res.split_once('/') {
+        Some((table @ ("user" | "role"), path_name)) => {
+            Some((partition, region, account, table, path_name))
+        }
+        _ => None,
+    }
 }
 
 /// Whether `arn` names an IAM user or role that exists, or anything else this check
 /// takes as written (an account, a session, an account this server does not hold).
 fn resolves(tx: &dyn ReadTx, arn: &str) -> Result<bool, ApiError> {
-    let Some(rest) = arn.strip_prefix("arn:aws:iam::") else {
+    let Some((partition, region, account, table, path_name)) = iam_principal_parts(arn) else {
         return Ok(true);
     };
-    let Some((account, resource)) = rest.split_once(':') else {
-        return Ok(true);
-    };
-    let (table, path_name) = match resource.split_once('/') {
-        Some(("user", p)) => ("user", p),
-        Some(("role", p)) => ("role", p),
-        _ => return Ok(true),
-    };
+    // A user or role ARN names no region, and Palisade's partition is `aws`: written
+    // otherwise it names no principal (and would escape the unique-id binding).
+    if partition != "aws" || !region.is_empty() {
+        return Ok(false);
+    }
     // "You cannot use a wildcard to match part of a principal name or ARN" (IAM User
     // Guide, Principal element): such an ARN names no principal.
     if path_name.contains(['*', '?']) {
@@ -271,4 +302,116 @@ fn resolves(tx: &dyn ReadTx, arn: &str) -> Result<bool, ApiError> {
         model::get::<model::Role>(tx, &key)?.map(|r| r.arn)
     };
     Ok(stored_arn.as_deref() == Some(arn))
+}
+
+/// The store's marker that every policy saved before the principal index existed has
+/// been indexed ([`index_existing`]).
+const INDEXED: &str = "principal-references-v1";
+
+/// Whether a data dir still needs [`index_existing`] (one written before the index).
+pub fn needs_indexing(tx: &dyn ReadTx) -> Result<bool, palisade_store::StoreError> {
+    Ok(tx.get(&keyspace::meta(INDEXED))?.is_none())
+}
+
+/// Indexes every stored trust, key and secret policy, once per data dir: policies saved
+/// before the index existed are bound like those saved since. Returns how many policies
+/// were read.
+pub fn index_existing(tx: &mut dyn WriteTx) -> Result<usize, ApiError> {
+    let mut n = 0;
+    let accounts = model::scan_all(tx, &palisade_store::keys::Key::new().str("acct").finish())?;
+    for (key, _) in accounts {
+        let mut d = palisade_store::keys::Decoder::new(&key);
+        let (Ok(_), Ok(account)) = (d.str(), d.str()) else {
+            continue;
+        };
+        for (_, raw) in model::scan_all(tx, &model::table_prefix(&account, "role"))? {
+            let Ok(role) = serde_json::from_slice::<model::Role>(&raw) else {
+                continue;
+            };
+            let referrer = Referrer::RoleTrust {
+                account: account.clone(),
+                role: role.role_name.clone(),
+            };
+            update_references(tx, None, Some(&role.assume_role_policy_document), &referrer)?;
+            n += 1;
+        }
+    }
+    for k in crate::kms::store::every_key(tx)? {
+        crate::kms::record_policy_references(tx, None, &k)?;
+        n += 1;
+    }
+    for s in crate::secrets::all_policy_holders(tx)? {
+        crate::secrets::policy_references(tx, &s, None)?;
+        n += 1;
+    }
+    tx.put(&keyspace::meta(INDEXED), b"1")?;
+    Ok(n)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::accounts::write_blocking;
+
+    const ACCT: &str = "111122223333";
+    const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
+
+    fn trust(principal: &str) -> String {
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": principal}, "Action": "sts:AssumeRole",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": principal}}}]})
+        .to_string()
+    }
+
+    fn role_doc(env: &crate::env::testing::TestEnv) -> String {
+        let mut doc = String::new();
+        env.store
+            .read(&mut |tx| {
+                doc = model::get::<model::Role>(tx, &model::entity_key(ACCT, "role", "deploy"))
+                    .unwrap()
+                    .unwrap()
+                    .assume_role_policy_document;
+                Ok(())
+            })
+            .unwrap();
+        doc
+    }
+
+    /// A data dir written before the index: its stored policies are indexed once at
+    /// start, and then a deleted principal's ARN becomes its unique id (only where it is a
+    /// principal), while a differently spelled ARN names no principal at all.
+    #[test]
+    fn policies_saved_before_the_index_are_bound_once_indexed() {
+        let env = crate::env::testing::test_env(ACCT);
+        write_blocking(env.store.as_ref(), |tx| {
+            tx.put(&keyspace::account(ACCT), b"{}")?;
+            let user: model::User = serde_json::from_value(serde_json::json!({
+                "Path": "/", "UserName": "alice", "UserId": "AIDAALICE0000000000000",
+                "Arn": ALICE, "CreateDate": "2026-01-01T00:00:00Z"}))
+            .unwrap();
+            model::put(tx, &model::entity_key(ACCT, "user", "alice"), &user)?;
+            let role: model::Role = serde_json::from_value(serde_json::json!({
+                "Path": "/", "RoleName": "deploy", "RoleId": "AROADEPLOY000000000000",
+                "Arn": "arn:aws:iam::111122223333:role/deploy", "CreateDate": "2026-01-01T00:00:00Z",
+                "AssumeRolePolicyDocument": trust(ALICE), "MaxSessionDuration": 3600}))
+            .unwrap();
+            model::put(tx, &model::entity_key(ACCT, "role", "deploy"), &role)?;
+            assert!(resolves(tx, ALICE)?);
+            assert!(!resolves(tx, "arn:aws:iam:us-east-1:111122223333:user/alice")?);
+            assert!(!resolves(tx, "arn:aws-cn:iam::111122223333:user/alice")?);
+            assert!(needs_indexing(tx).unwrap());
+            assert_eq!(index_existing(tx)?, 1);
+            assert!(!needs_indexing(tx).unwrap());
+            principal_deleted(tx, ALICE, "AIDAALICE0000000000000")
+        })
+        .unwrap();
+        let doc: Value = serde_json::from_str(&role_doc(&env)).unwrap();
+        let st = &doc["Statement"][0];
+        assert_eq!(st["Principal"]["AWS"], "AIDAALICE0000000000000");
+        assert_eq!(st["Condition"]["ArnEquals"]["aws:PrincipalArn"], ALICE);
+        // The rewritten policy is still a policy the engine reads.
+        palisade_policy::Policy::parse(&role_doc(&env), palisade_policy::PolicyKind::Resource)
+            .unwrap();
+    }
 }

@@ -247,9 +247,10 @@ pub fn create_role(
         policies::adjust_counts(tx, account, b, 0, 1)?;
     }
     model::put(tx, &key, &role)?;
-    super::principals::record_references(
+    super::principals::update_references(
         tx,
-        &role.assume_role_policy_document,
+        None,
+        Some(&role.assume_role_policy_document),
         &trust_referrer(account, &role.role_name),
     )?;
     Ok(role)
@@ -291,6 +292,12 @@ pub fn delete_role(tx: &mut dyn WriteTx, account: &str, name: &str) -> Result<Ro
         policies::adjust_counts(tx, account, &b.permissions_boundary_arn, 0, -1)?;
     }
     tx.delete(&model::entity_key(account, TABLE, name))?;
+    super::principals::update_references(
+        tx,
+        Some(&role.assume_role_policy_document),
+        None,
+        &trust_referrer(account, &role.role_name),
+    )?;
     super::principals::principal_deleted(tx, &role.arn, &role.role_id)?;
     Ok(role)
 }
@@ -516,9 +523,10 @@ impl crate::Operation for Operation {
                 let doc = policies::decode_document(&i.policy_document);
                 policies::check_trust_document(&doc)?;
                 trust_principals_exist(tx, &doc)?;
-                super::principals::record_references(
+                super::principals::update_references(
                     tx,
-                    &doc,
+                    Some(&role.assume_role_policy_document),
+                    Some(&doc),
                     &trust_referrer(account, &role.role_name),
                 )?;
                 role.assume_role_policy_document = doc;

@@ -1274,7 +1274,7 @@ fn create_key(
         materials: if external { vec![] } else { vec![material] },
     };
     store::put_key(tx, &key)?;
-    record_policy_references(tx, &key)?;
+    record_policy_references(tx, None, &key)?;
     let md = metadata(&key);
     let mut md_json = json!(md);
     let mut md_trail = crate::iam::camel_json(&md).unwrap_or(Value::Null);
@@ -1346,12 +1346,18 @@ fn key_type(k: &KeyRecord) -> &'static str {
     }
 }
 
-/// Indexes the IAM users and roles `k`'s key policy names, so that deleting or renaming
-/// one rewrites the policy as AWS does (`iam::principals`).
-fn record_policy_references(tx: &mut dyn WriteTx, k: &KeyRecord) -> Result<(), ApiError> {
-    crate::iam::principals::record_references(
+/// Indexes the IAM users and roles `k`'s key policy names (in place of those of its
+/// earlier policy `old`), so that deleting or renaming one rewrites the policy as AWS does
+/// (`iam::principals`).
+pub(crate) fn record_policy_references(
+    tx: &mut dyn WriteTx,
+    old: Option<&str>,
+    k: &KeyRecord,
+) -> Result<(), ApiError> {
+    crate::iam::principals::update_references(
         tx,
-        &k.policy,
+        old,
+        Some(&k.policy),
         &crate::iam::principals::Referrer::KeyPolicy {
             account: k.account.clone(),
             region: k.region.clone(),
@@ -2697,6 +2703,7 @@ impl crate::Operation for Operation {
                 policy_name_ok(&i.policy_name)?;
                 check_key_policy(&i.policy)?;
                 key_policy_principals_exist(tx, &i.policy)?;
+                let before = store::resolve_own(tx, ctx, &i.key_id)?.policy;
                 let reply = key_write(tx, ctx, &i.key_id, |k| {
                     check_lockout(
                         env,
@@ -2709,7 +2716,7 @@ impl crate::Operation for Operation {
                     Ok(())
                 })?;
                 let key = store::resolve_own(tx, ctx, &i.key_id)?;
-                record_policy_references(tx, &key)?;
+                record_policy_references(tx, Some(&before), &key)?;
                 Ok(reply)
             }
             O::EnableKeyRotation(i) => rotation::enable(tx, ctx, i),

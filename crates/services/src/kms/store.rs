@@ -202,6 +202,11 @@ pub fn all_keys(tx: &dyn ReadTx, account: &str, region: &str) -> Result<Vec<KeyR
     scan_all(tx, keys_prefix(account, region))
 }
 
+/// Every key of every account and region (a one-time index of existing policies).
+pub fn every_key(tx: &dyn ReadTx) -> Result<Vec<KeyRecord>, ApiError> {
+    scan_all(tx, Key::new().str("kmsk"))
+}
+
 /// Every alias of an account and region, by name.
 pub fn all_aliases(
     tx: &dyn ReadTx,

@@ -556,6 +556,8 @@ pub(super) fn stop_replication(
     r.primary_region = None;
     r.last_changed = ctx.now;
     put_secret(tx, &r)?;
+    // A standalone secret now: its policy's principals are its own to rewrite.
+    super::policy_references(tx, &r, None)?;
     let out = json!({"ARN": r.arn});
     Ok(reply_for(&r, out))
 }

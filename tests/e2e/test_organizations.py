@@ -601,3 +601,20 @@ def test_a_record_names_the_owner_of_a_resource_used_across_accounts(endpoint):
         record = json.loads(ct.lookup_events(LookupAttributes=attr)["Events"][0]["CloudTrailEvent"])
         assert record["resources"] == [{"accountId": acct, "type": "AWS::KMS::Key", "ARN": key}], record
         assert record["userIdentity"]["accountId"] == ACCOUNT
+
+
+def test_create_account_result_is_logged(endpoint):
+    # "To check the status of the request ... Check the CloudTrail log for the
+    # CreateAccountResult event" (CreateAccount).
+    orgs = client(endpoint, "organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    acct = create_account(orgs, "logged")
+    ct = client(endpoint, "cloudtrail")
+    attr = [{"AttributeKey": "EventName", "AttributeValue": "CreateAccountResult"}]
+    [event] = ct.lookup_events(LookupAttributes=attr)["Events"]
+    record = json.loads(event["CloudTrailEvent"])
+    assert record["eventType"] == "AwsServiceEvent" and record["eventSource"] == "organizations.amazonaws.com"
+    assert record["userIdentity"] == {"accountId": ACCOUNT, "invokedBy": "AWS Internal"}
+    status = record["serviceEventDetails"]["createAccountStatus"]
+    assert status["state"] == "SUCCEEDED" and status["accountId"] == acct and status["accountName"] == "****"
+    assert status["id"].startswith("car-") and status["completedTimestamp"]

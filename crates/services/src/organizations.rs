@@ -2079,6 +2079,7 @@ fn write_op(
             let org = management(tx, ctx)?;
             let i: CreateAccountInput = op.input()?;
             let status = create_account(tx, ctx, &org, &i)?;
+            record_create_account_result(tx, ctx, &org, &status)?;
             // AWS answers before the account exists; DescribeCreateAccountStatus tells the rest.
             let mut shown = status.clone();
             shown.state = "IN_PROGRESS".into();
@@ -2531,6 +2532,82 @@ fn create_organization(
     }
     tx.put(&child_key(&org_id, &root_id, ACCOUNT, &account), b"")?;
     Ok(org)
+}
+
+/// The `CreateAccountResult` event Organizations logs in the management account when an
+/// account creation ends ("Check the CloudTrail log for the CreateAccountResult event",
+/// CreateAccount). Its shape is the Organizations User Guide's example: an
+/// `AwsServiceEvent` invoked by `AWS Internal`, the outcome under
+/// `serviceEventDetails.createAccountStatus`, the account name masked and times as Java
+/// prints them.
+fn record_create_account_result(
+    tx: &mut dyn WriteTx,
+    ctx: &RequestContext,
+    org: &Organization,
+    status: &CreateAccountStatus,
+) -> Result<(), ApiError> {
+    let java_time = |secs: i64| {
+        OffsetDateTime::from_unix_timestamp(secs)
+            .ok()
+            .and_then(|t| {
+                t.format(time::macros::format_description!(
+                    "[month repr:short] [day padding:none], [year] [hour repr:12 padding:none]:[minute]:[second] [period]"
+                ))
+                .ok()
+            })
+    };
+    let mut details = serde_json::json!({
+        "id": status.id,
+        "state": status.state,
+        "accountName": "****",
+        "requestedTimestamp": java_time(status.requested_timestamp),
+    });
+    if let Some(o) = details.as_object_mut() {
+        if let Some(id) = &status.account_id {
+            o.insert("accountId".into(), id.clone().into());
+        }
+        if let Some(done) = status.completed_timestamp.and_then(java_time) {
+            o.insert("completedTimestamp".into(), done.into());
+        }
+        if let Some(reason) = &status.failure_reason {
+            o.insert("failureReason".into(), reason.clone().into());
+        }
+    }
+    let account = org.master_account_id.as_str();
+    let event_id = crate::audit::new_event_id(ctx.now);
+    let record = serde_json::json!({
+        "eventVersion": "1.11",
+        "userIdentity": {"accountId": account, "invokedBy": "AWS Internal"},
+        "eventTime": crate::audit::event_time(ctx.now),
+        "eventSource": "organizations.amazonaws.com",
+        "eventName": "CreateAccountResult",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "AWS Internal",
+        "userAgent": "AWS Internal",
+        "requestParameters": null,
+        "responseElements": null,
+        "eventID": event_id,
+        "readOnly": false,
+        "eventType": "AwsServiceEvent",
+        "managementEvent": true,
+        "recipientAccountId": account,
+        "serviceEventDetails": {"createAccountStatus": details},
+        "eventCategory": "Management",
+    });
+    crate::audit::record_service_event(
+        tx,
+        &crate::audit::ServiceEvent {
+            account,
+            region: "us-east-1",
+            time: ctx.now,
+            event_id: &event_id,
+            event_name: "CreateAccountResult",
+            event_source: "organizations.amazonaws.com",
+            resources: &[],
+            json: &record.to_string(),
+        },
+    )?;
+    Ok(())
 }
 
 fn create_account(

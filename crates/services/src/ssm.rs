@@ -285,16 +285,8 @@ fn bare_name(raw: &str) -> String {
 
 /// `(region, account, name after "parameter/")` of an SSM parameter ARN.
 fn parse_parameter_arn(raw: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = raw.splitn(6, ':');
-    match (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) {
-        (Some("arn"), Some(_), Some("ssm"), Some(region), Some(account), Some(res)) => {
+    match palisade_policy::split_arn(raw)? {
+        [_, _, "ssm", region, account, res] => {
             Some((region, account, res.strip_prefix("parameter/")?))
         }
         _ => None,

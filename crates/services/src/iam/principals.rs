@@ -256,15 +256,7 @@ fn replace_principal(doc: &str, arn: &str, replacement: &str) -> Option<String> 
 /// An IAM user or role ARN in any spelling the policy engine takes as one (`arn:*:iam:*:
 /// ACCOUNT:user/...` or `role/...`): (partition, region, account, table, path and name).
 fn iam_principal_parts(arn: &str) -> Option<(&str, &str, &str, &str, &str)> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("iam"), Some(region), Some(account), Some(res)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let Some([_, partition, "iam", region, account, res]) = palisade_policy::split_arn(arn) else {
         return None;
     };
     match res.split_once('/') {

@@ -485,3 +485,19 @@ def test_credentials_of_a_deleted_principal_do_not_act_as_its_namesake(endpoint)
     iam.put_user_policy(UserName="ops", PolicyName="p", PolicyDocument=admin_policy)
     r = denied(user_session.list_keys)
     assert r["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_a_moved_users_sessions_keep_what_policies_grant_the_user(endpoint):
+    # Policies follow a user to its new path; so do the sessions it already holds.
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="mover", Path="/p/")
+    key = iam.create_access_key(UserName="mover")["AccessKey"]
+    iam.create_role(RoleName="target", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/p/mover"}, "Action": "sts:AssumeRole"}]}))
+    gst = client(endpoint, "sts", key["AccessKeyId"], key["SecretAccessKey"]).get_session_token()["Credentials"]
+    session = client(endpoint, "sts", gst["AccessKeyId"], gst["SecretAccessKey"], gst["SessionToken"])
+    session.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/target", RoleSessionName="before")
+    iam.update_user(UserName="mover", NewPath="/q/")
+    session.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/target", RoleSessionName="after")
+    client(endpoint, "sts", key["AccessKeyId"], key["SecretAccessKey"]).assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/target", RoleSessionName="longterm")

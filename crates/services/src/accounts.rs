@@ -233,8 +233,10 @@ fn write_initial_state(
         root_access_key_id: akid.to_owned(),
         sealed_root_secret: Some(seal_root_secret(master, akid, secret)?),
     };
-    // Nothing scheduled yet: every scheduler index is complete.
+    // Nothing scheduled yet: every scheduler index is complete, and no policy names a
+    // principal yet.
     crate::due::mark_all_complete(tx)?;
+    crate::iam::principals::mark_indexed(tx)?;
     tx.put(&keyspace::meta("bootstrap"), &to_vec(&rec)?)
 }
 

@@ -38,6 +38,10 @@ struct PrincipalPolicies {
     /// created again under the same name (another unique id). On AWS credentials belong to
     /// the unique id, so they have no permissions left, not the new principal's.
     orphaned: bool,
+    /// The user's ARN now, when it moved to another path after the credentials were
+    /// issued (a GetSessionToken session keeps the old one): policies name the user by its
+    /// current ARN (`iam::principals`), and so does evaluation.
+    moved_to: Option<String>,
 }
 
 pub struct PolicyAuthorizer {
@@ -142,6 +146,7 @@ impl PolicyAuthorizer {
             session: Vec::new(),
             tags: Vec::new(),
             orphaned: false,
+            moved_to: None,
         };
         let session = principal.session.as_deref();
         match principal.kind {
@@ -166,6 +171,9 @@ impl PolicyAuthorizer {
                     .filter(|u| u.user_id == issued_to);
                 out.orphaned = user.is_none();
                 if let Some(user) = user {
+                    if principal.kind == PrincipalKind::IAMUser && user.arn != principal.arn {
+                        out.moved_to = Some(user.arn.clone());
+                    }
                     self.entity_policies(
                         tx,
                         account,
@@ -776,6 +784,10 @@ impl PolicyAuthorizer {
             });
         }
         let mut context = context_for(check, ctx, &policies.tags);
+        let principal_arn = policies.moved_to.as_deref().unwrap_or(&p.arn);
+        if policies.moved_to.is_some() {
+            context.set("aws:PrincipalArn", [principal_arn.to_owned()]);
+        }
         self.bind_policy_type(check, &mut context, &p.account_id)?;
         self.bind_reencrypt_same_key(check, &mut context)?;
         // The resource's own keys, where AWS puts them for this action; the request's
@@ -817,7 +829,7 @@ impl PolicyAuthorizer {
         // for a resource of its own (the key's account stays the resource account).
         let delegated = check.noted(crate::authz::RETIRE_DELEGATED).is_some();
         let request = Request {
-            principal: &p.arn,
+            principal: principal_arn,
             principal_account: Some(&p.account_id),
             action: &check.action,
             resource: &check.resource,

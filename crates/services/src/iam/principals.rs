@@ -305,6 +305,12 @@ pub fn needs_indexing(tx: &dyn ReadTx) -> Result<bool, palisade_store::StoreErro
     Ok(tx.get(&keyspace::meta(INDEXED))?.is_none())
 }
 
+/// Marks a data dir as indexed: a new (or reset) one, whose policies are all indexed as
+/// they are saved.
+pub fn mark_indexed(tx: &mut dyn WriteTx) -> Result<(), palisade_store::StoreError> {
+    tx.put(&keyspace::meta(INDEXED), b"1")
+}
+
 /// Indexes every stored trust, key and secret policy, once per data dir: policies saved
 /// before the index existed are bound like those saved since. Returns how many policies
 /// were read.
@@ -336,7 +342,7 @@ pub fn index_existing(tx: &mut dyn WriteTx) -> Result<usize, ApiError> {
         crate::secrets::policy_references(tx, &s, None)?;
         n += 1;
     }
-    tx.put(&keyspace::meta(INDEXED), b"1")?;
+    mark_indexed(tx)?;
     Ok(n)
 }
 

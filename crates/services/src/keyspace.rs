@@ -16,7 +16,16 @@ pub fn credential(access_key_id: &str) -> Vec<u8> {
 
 /// Accounts by id.
 pub fn account(account_id: &str) -> Vec<u8> {
-    Key::new().str("acct").str(account_id).finish()
+    accounts_table().str(account_id).finish()
+}
+
+/// Every account record (a prefix).
+pub fn accounts() -> Vec<u8> {
+    accounts_table().finish()
+}
+
+fn accounts_table() -> Key {
+    Key::new().str("acct")
 }
 
 /// Newest-first order for event times: later times sort first.

@@ -254,8 +254,13 @@ impl SecretRecord {
     }
 }
 
+/// The table of secret records, every account and region.
+fn secrets_table() -> Key {
+    Key::new().str("sms")
+}
+
 fn secrets_prefix(account: &str, region: &str) -> Key {
-    Key::new().str("sms").str(account).str(region)
+    secrets_table().str(account).str(region)
 }
 
 fn secret_key(account: &str, region: &str, name: &str) -> Vec<u8> {
@@ -523,7 +528,7 @@ pub(crate) fn policy_references(
 /// Every secret with a resource policy that is not a replica's mirror (a one-time index
 /// of existing policies).
 pub(crate) fn all_policy_holders(tx: &dyn ReadTx) -> Result<Vec<SecretRecord>, ApiError> {
-    let prefix = Key::new().str("sms").finish();
+    let prefix = secrets_table().finish();
     let mut end = Vec::new();
     let rows = tx.scan(
         &palisade_store::Range::prefix(&prefix, &mut end),

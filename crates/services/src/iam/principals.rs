@@ -16,32 +16,49 @@ use serde_json::Value;
 /// IAM user or role missing from an account this server holds; `None` when every one
 /// resolves (or `doc` is not JSON: syntax is checked elsewhere).
 pub fn missing_principal(tx: &dyn ReadTx, doc: &str) -> Result<Option<String>, ApiError> {
-    let Ok(root) = serde_json::from_str::<Value>(doc) else {
+    let Ok(mut root) = serde_json::from_str::<Value>(doc) else {
         return Ok(None);
     };
-    for arn in aws_principals(&root) {
-        if !resolves(tx, arn)? {
-            return Ok(Some(arn.to_owned()));
+    for arn in aws_principals(&mut root) {
+        if !resolves(tx, &arn)? {
+            return Ok(Some(arn));
         }
     }
     Ok(None)
 }
 
-/// The `AWS` principals of a policy's statements, in `Principal` and `NotPrincipal`.
-fn aws_principals(root: &Value) -> Vec<&str> {
-    let statements: Vec<&Value> = match root.get("Statement") {
-        Some(Value::Array(a)) => a.iter().collect(),
+/// The `AWS` members of a policy's statements' `Principal` and `NotPrincipal`: a string or
+/// a list of them each. Mutable, for [`replace_principal`].
+fn aws_entries(root: &mut Value) -> Vec<&mut Value> {
+    let statements: Vec<&mut Value> = match root.get_mut("Statement") {
+        Some(Value::Array(a)) => a.iter_mut().collect(),
         Some(s @ Value::Object(_)) => vec![s],
         _ => return Vec::new(),
     };
     let mut out = Vec::new();
     for st in statements {
-        for element in ["Principal", "NotPrincipal"] {
-            match st.get(element).and_then(|p| p.get("AWS")) {
-                Some(Value::String(s)) => out.push(s.as_str()),
-                Some(Value::Array(a)) => out.extend(a.iter().filter_map(Value::as_str)),
-                _ => {}
+        let Value::Object(members) = st else {
+            continue;
+        };
+        for (name, p) in members.iter_mut() {
+            if name == "Principal" || name == "NotPrincipal" {
+                if let Some(aws) = p.get_mut("AWS") {
+                    out.push(aws);
+                }
             }
+        }
+    }
+    out
+}
+
+/// The `AWS` principals of a policy's statements, in `Principal` and `NotPrincipal`.
+fn aws_principals(root: &mut Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in aws_entries(root) {
+        match entry {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => out.extend(a.iter().filter_map(Value::as_str).map(str::to_owned)),
+            _ => {}
         }
     }
     out
@@ -100,20 +117,16 @@ pub fn update_references(
     new: Option<&str>,
     referrer: &Referrer,
 ) -> Result<(), ApiError> {
-    let parse = |doc: Option<&str>| doc.and_then(|d| serde_json::from_str::<Value>(d).ok());
-    let (old, new) = (parse(old), parse(new));
-    let named = |root: &Option<Value>| -> Vec<String> {
-        root.as_ref()
-            .map(|r| {
-                aws_principals(r)
-                    .into_iter()
-                    .filter(|a| iam_principal_parts(a).is_some())
-                    .map(str::to_owned)
-                    .collect()
+    let named = |doc: Option<&str>| -> Vec<String> {
+        doc.and_then(|d| serde_json::from_str::<Value>(d).ok())
+            .map(|mut root| {
+                let mut arns = aws_principals(&mut root);
+                arns.retain(|a| iam_principal_parts(a).is_some());
+                arns
             })
             .unwrap_or_default()
     };
-    let (before, after) = (named(&old), named(&new));
+    let (before, after) = (named(old), named(new));
     let id = referrer.id();
     for arn in before.iter().filter(|a| !after.contains(a)) {
         tx.delete(&keyspace::principal_reference(arn, &id))?;
@@ -238,17 +251,8 @@ fn replace_principal(doc: &str, arn: &str, replacement: &str) -> Option<String> 
         }
         _ => {}
     };
-    let statements: Vec<&mut Value> = match root.get_mut("Statement") {
-        Some(Value::Array(a)) => a.iter_mut().collect(),
-        Some(s @ Value::Object(_)) => vec![s],
-        _ => return None,
-    };
-    for st in statements {
-        for element in ["Principal", "NotPrincipal"] {
-            if let Some(aws) = st.get_mut(element).and_then(|p| p.get_mut("AWS")) {
-                fix(aws);
-            }
-        }
+    for aws in aws_entries(&mut root) {
+        fix(aws);
     }
     changed.then(|| root.to_string())
 }
@@ -316,7 +320,7 @@ pub fn mark_indexed(tx: &mut dyn WriteTx) -> Result<(), palisade_store::StoreErr
 /// were read.
 pub fn index_existing(tx: &mut dyn WriteTx) -> Result<usize, ApiError> {
     let mut n = 0;
-    let accounts = model::scan_all(tx, &palisade_store::keys::Key::new().str("acct").finish())?;
+    let accounts = model::scan_all(tx, &keyspace::accounts())?;
     for (key, _) in accounts {
         let mut d = palisade_store::keys::Decoder::new(&key);
         let (Ok(_), Ok(account)) = (d.str(), d.str()) else {

@@ -83,8 +83,13 @@ pub struct AliasRecord {
     pub last_updated_date: OffsetDateTime,
 }
 
+/// The table of key records, every account and region.
+fn keys_table() -> Key {
+    Key::new().str("kmsk")
+}
+
 fn keys_prefix(account: &str, region: &str) -> Key {
-    Key::new().str("kmsk").str(account).str(region)
+    keys_table().str(account).str(region)
 }
 
 pub fn key_key(account: &str, region: &str, key_id: &str) -> Vec<u8> {
@@ -204,7 +209,7 @@ pub fn all_keys(tx: &dyn ReadTx, account: &str, region: &str) -> Result<Vec<KeyR
 
 /// Every key of every account and region (a one-time index of existing policies).
 pub fn every_key(tx: &dyn ReadTx) -> Result<Vec<KeyRecord>, ApiError> {
-    let prefix = Key::new().str("kmsk").finish();
+    let prefix = keys_table().finish();
     let mut end = Vec::new();
     let rows = tx.scan(&Range::prefix(&prefix, &mut end), usize::MAX)?;
     // A record that does not decode is not this index's to refuse a start over.

@@ -420,6 +420,15 @@ fn parse_arn(arn: &str) -> Option<(&str, &str, &str)> {
     Some((region, account, name))
 }
 
+/// The name in the resource part of a full secret ARN: what comes before its `-` and
+/// six random characters; `None` when `res` cannot be one.
+fn without_suffix(res: &str) -> Option<&str> {
+    let i = res.len().checked_sub(7)?;
+    (res.as_bytes().get(i) == Some(&b'-'))
+        .then(|| res.get(..i))
+        .flatten()
+}
+
 /// The secret a full ARN (`arn`, whose parts are `(region, account, res)`) or a partial
 /// one (the name without the random suffix) names.
 fn by_arn<T: SecretArn>(
@@ -427,12 +436,7 @@ fn by_arn<T: SecretArn>(
     (region, account, res): (&str, &str, &str),
     arn: &str,
 ) -> Result<Option<T>, ApiError> {
-    let suffixed = res.len().checked_sub(7).and_then(|i| {
-        (res.as_bytes().get(i) == Some(&b'-'))
-            .then(|| res.get(..i))
-            .flatten()
-    });
-    if let Some(name) = suffixed {
+    if let Some(name) = without_suffix(res) {
         if let Some(s) = get_secret_as::<T>(tx, account, region, name)?.filter(|s| s.arn() == arn) {
             return Ok(Some(s));
         }
@@ -503,9 +507,6 @@ pub fn secret_facts(tx: &dyn ReadTx, arn: &str) -> Result<Vec<(String, Vec<Strin
         .unwrap_or_default())
 }
 
-/// The resource policy of the secret named by `arn` (any form [`secret_for_arn`] takes);
-/// `None` when there is no such secret or it has no policy. For the authorizer
-/// (`ResourcePolicyType` Standard).
 /// Indexes the IAM users and roles `s`'s resource policy names, in place of those of its
 /// earlier policy `old` (`iam::principals`).
 pub(crate) fn policy_references(
@@ -517,11 +518,7 @@ pub(crate) fn policy_references(
         tx,
         old,
         s.policy.as_deref(),
-        &crate::iam::principals::Referrer::SecretPolicy {
-            account: s.account.clone(),
-            region: s.region.clone(),
-            name: s.name.clone(),
-        },
+        &crate::iam::principals::Referrer::of_secret(s),
     )
 }
 
@@ -574,6 +571,9 @@ pub(crate) fn replace_stored_policy(
     Ok(())
 }
 
+/// The resource policy of the secret named by `arn` (any form [`secret_for_arn`] takes);
+/// `None` when there is no such secret or it has no policy. For the authorizer
+/// (`ResourcePolicyType` Standard).
 pub fn secret_policy_for_arn(tx: &dyn ReadTx, arn: &str) -> Result<Option<String>, ApiError> {
     Ok(secret_for_arn(tx, arn)?.and_then(|s| s.policy))
 }
@@ -3352,15 +3352,8 @@ fn delete_secret(
 /// DeleteSecret's answer when a forced deletion finds no secret: the id's ARN and name
 /// when it is an ARN, else the ARN a new secret of that name would get.
 fn force_deleted_nothing(ctx: &RequestContext, id: &str) -> Result<Reply, ApiError> {
-    let (arn, name) = match id.split_once(":secret:").filter(|_| id.starts_with("arn:")) {
-        Some((_, resource)) => {
-            // A full ARN ends in a hyphen and six characters that are not the name's.
-            let name = match resource.rsplit_once('-') {
-                Some((n, tail)) if tail.len() == 6 => n,
-                _ => resource,
-            };
-            (id.to_owned(), name.to_owned())
-        }
+    let (arn, name) = match parse_arn(id) {
+        Some((_, _, res)) => (id.to_owned(), without_suffix(res).unwrap_or(res).to_owned()),
         None => (
             format!(
                 "arn:aws:secretsmanager:{}:{}:secret:{id}-{}",

@@ -85,6 +85,22 @@ pub enum Referrer {
 }
 
 impl Referrer {
+    pub fn of_key(k: &crate::kms::store::KeyRecord) -> Referrer {
+        Referrer::KeyPolicy {
+            account: k.account.clone(),
+            region: k.region.clone(),
+            key_id: k.key_id.clone(),
+        }
+    }
+
+    pub fn of_secret(s: &crate::secrets::SecretRecord) -> Referrer {
+        Referrer::SecretPolicy {
+            account: s.account.clone(),
+            region: s.region.clone(),
+            name: s.name.clone(),
+        }
+    }
+
     fn id(&self) -> String {
         match self {
             Referrer::RoleTrust { account, role } => {
@@ -339,7 +355,7 @@ pub fn index_existing(tx: &mut dyn WriteTx) -> Result<usize, ApiError> {
         }
     }
     for k in crate::kms::store::every_key(tx)? {
-        crate::kms::record_policy_references(tx, None, &k)?;
+        update_references(tx, None, Some(&k.policy), &Referrer::of_key(&k))?;
         n += 1;
     }
     for s in crate::secrets::all_policy_holders(tx)? {

@@ -1274,7 +1274,13 @@ fn create_key(
         materials: if external { vec![] } else { vec![material] },
     };
     store::put_key(tx, &key)?;
-    record_policy_references(tx, None, &key)?;
+    // The users and roles the policy names, for the unique-id binding (`iam::principals`).
+    crate::iam::principals::update_references(
+        tx,
+        None,
+        Some(&key.policy),
+        &crate::iam::principals::Referrer::of_key(&key),
+    )?;
     let md = metadata(&key);
     let mut md_json = json!(md);
     let mut md_trail = crate::iam::camel_json(&md).unwrap_or(Value::Null);
@@ -1344,26 +1350,6 @@ fn key_type(k: &KeyRecord) -> &'static str {
     } else {
         "asymmetric"
     }
-}
-
-/// Indexes the IAM users and roles `k`'s key policy names (in place of those of its
-/// earlier policy `old`), so that deleting or renaming one rewrites the policy as AWS does
-/// (`iam::principals`).
-pub(crate) fn record_policy_references(
-    tx: &mut dyn WriteTx,
-    old: Option<&str>,
-    k: &KeyRecord,
-) -> Result<(), ApiError> {
-    crate::iam::principals::update_references(
-        tx,
-        old,
-        Some(&k.policy),
-        &crate::iam::principals::Referrer::KeyPolicy {
-            account: k.account.clone(),
-            region: k.region.clone(),
-            key_id: k.key_id.clone(),
-        },
-    )
 }
 
 /// Refuses a key scheduled for deletion, for the operations the key-state table (KMS
@@ -2703,7 +2689,7 @@ impl crate::Operation for Operation {
                 policy_name_ok(&i.policy_name)?;
                 check_key_policy(&i.policy)?;
                 key_policy_principals_exist(tx, &i.policy)?;
-                let before = store::resolve_own(tx, ctx, &i.key_id)?.policy;
+                let mut replaced = None;
                 let reply = key_write(tx, ctx, &i.key_id, |k| {
                     check_lockout(
                         env,
@@ -2712,11 +2698,18 @@ impl crate::Operation for Operation {
                         &k.arn,
                         i.bypass_policy_lockout_safety_check,
                     )?;
-                    k.policy = i.policy.clone();
+                    let before = std::mem::replace(&mut k.policy, i.policy.clone());
+                    replaced = Some((before, crate::iam::principals::Referrer::of_key(k)));
                     Ok(())
                 })?;
-                let key = store::resolve_own(tx, ctx, &i.key_id)?;
-                record_policy_references(tx, Some(&before), &key)?;
+                if let Some((before, referrer)) = replaced {
+                    crate::iam::principals::update_references(
+                        tx,
+                        Some(&before),
+                        Some(&i.policy),
+                        &referrer,
+                    )?;
+                }
                 Ok(reply)
             }
             O::EnableKeyRotation(i) => rotation::enable(tx, ctx, i),

@@ -343,7 +343,7 @@ fn bounds<'a>(
 }
 
 /// A blob member that is not valid base64.
-pub fn bad_base64(member: &str) -> ApiError {
+fn bad_base64(member: &str) -> ApiError {
     ApiError::new(
         "SerializationException",
         400,
@@ -351,12 +351,13 @@ pub fn bad_base64(member: &str) -> ApiError {
     )
 }
 
-/// Whether `s` decodes as the services decode a blob: standard alphabet, canonical
-/// padding, surrounding whitespace left out.
-pub fn is_base64(s: &str) -> bool {
+/// A JSON blob member's bytes, as every service decodes them: standard alphabet,
+/// canonical padding, surrounding whitespace left out; `member` names it in the
+/// SerializationException when it is not base64.
+pub fn decode_blob(s: &str, member: &str) -> Result<Vec<u8>, ApiError> {
     base64::engine::general_purpose::STANDARD
         .decode(s.trim())
-        .is_ok()
+        .map_err(|_| bad_base64(member))
 }
 
 /// The first blob member in `value` (named as the model names it, `Recipient.
@@ -366,7 +367,7 @@ fn bad_blob(model: &Model, shape: &Shape, value: &Value) -> Option<String> {
     match shape.k {
         Kind::Blob => value
             .as_str()
-            .filter(|s| !is_base64(s))
+            .filter(|s| decode_blob(s, "").is_err())
             .map(|_| String::new()),
         Kind::Structure => shape.m.iter().find_map(|(name, at, _)| {
             let member = model.shapes.get(*at)?;

@@ -631,9 +631,7 @@ fn value_from(
             Ok(Some(SecretValue::String(s.clone())))
         }
         (None, Some(b)) => {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .map_err(|_| crate::model_checks::bad_base64("SecretBinary"))?;
+            let bytes = crate::model_checks::decode_blob(b, "SecretBinary")?;
             if bytes.is_empty() {
                 return Err(too_short("secretBinary", 1));
             }

@@ -35,6 +35,8 @@ use crate::{
     authz::AuthzCheck, context::RequestContext, env::Env, error::ApiError, input::Input, Reply,
 };
 use base64::Engine as _;
+// A request blob's bytes, by the rule every JSON service decodes them with.
+use crate::model_checks::decode_blob as unb64;
 use error::{self as kerr, err};
 use palisade_store::{ReadTx, WriteTx};
 use serde::{Deserialize, Serialize};
@@ -634,12 +636,6 @@ fn algorithm_for_key(k: &KeyRecord, alg: &Option<String>) -> Result<String, ApiE
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn unb64(s: &str, member: &str) -> Result<Vec<u8>, ApiError> {
-    base64::engine::general_purpose::STANDARD
-        .decode(s.trim())
-        .map_err(|_| crate::model_checks::bad_base64(member))
 }
 
 fn key_resources(k: &KeyRecord) -> Vec<(String, String)> {

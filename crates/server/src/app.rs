@@ -55,6 +55,24 @@ pub struct App {
     pub key_use: parking_lot::Mutex<std::collections::HashMap<String, (String, String, i64)>>,
 }
 
+/// A data dir written by an earlier version: when `needed` says so, `migrate` runs in one
+/// durable write job before the server starts.
+fn migrate_if(
+    store: &dyn palisade_store::Store,
+    needed: fn(&dyn palisade_store::ReadTx) -> Result<bool, palisade_store::StoreError>,
+    migrate: palisade_store::WriteFn,
+) -> Result<(), palisade_store::StoreError> {
+    let mut yes = false;
+    store.read(&mut |tx| {
+        yes = needed(tx)?;
+        Ok(())
+    })?;
+    if yes {
+        palisade_store::write_blocking(store, migrate)?;
+    }
+    Ok(())
+}
+
 impl App {
     pub fn open(config: &Config) -> Result<App, StartError> {
         let dir = &config.data_dir;
@@ -92,37 +110,25 @@ impl App {
                 dir.join("root-credentials").display()
             );
         }
-        let mut legacy = false;
-        store.read(&mut |tx| {
-            legacy = palisade_services::audit::legacy_events_present(tx)?;
-            Ok(())
-        })?;
-        if legacy {
-            palisade_store::write_blocking(
-                store.as_ref(),
-                Box::new(|tx| {
-                    let moved = palisade_services::audit::migrate_legacy_events(tx)?;
-                    tracing::info!(events = moved, "moved CloudTrail events to the event log");
-                    Ok(())
-                }),
-            )?;
-        }
-        let mut unindexed = false;
-        store.read(&mut |tx| {
-            unindexed = palisade_services::iam::principals::needs_indexing(tx)?;
-            Ok(())
-        })?;
-        if unindexed {
-            palisade_store::write_blocking(
-                store.as_ref(),
-                Box::new(|tx| {
-                    let n = palisade_services::iam::principals::index_existing(tx)
-                        .map_err(|e| palisade_store::StoreError::Other(e.message))?;
-                    tracing::debug!(policies = n, "indexed the principals of stored policies");
-                    Ok(())
-                }),
-            )?;
-        }
+        migrate_if(
+            store.as_ref(),
+            palisade_services::audit::legacy_events_present,
+            Box::new(|tx| {
+                let moved = palisade_services::audit::migrate_legacy_events(tx)?;
+                tracing::info!(events = moved, "moved CloudTrail events to the event log");
+                Ok(())
+            }),
+        )?;
+        migrate_if(
+            store.as_ref(),
+            palisade_services::iam::principals::needs_indexing,
+            Box::new(|tx| {
+                let n = palisade_services::iam::principals::index_existing(tx)
+                    .map_err(|e| palisade_store::StoreError::Other(e.message))?;
+                tracing::debug!(policies = n, "indexed the principals of stored policies");
+                Ok(())
+            }),
+        )?;
         palisade_services::due::ensure(store.as_ref())
             .map_err(|e| StartError::Bootstrap(e.to_string()))?;
         let clock = Clock::default();

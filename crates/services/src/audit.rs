@@ -162,7 +162,7 @@ impl<'a> SessionContextJson<'a> {
                 kind: &s.issuer_type,
                 principal_id: &s.issuer_id,
                 arn: &s.issuer_arn,
-                account_id: s.issuer_arn.split(':').nth(4).unwrap_or(&p.account_id),
+                account_id: arn_account(&s.issuer_arn).unwrap_or(&p.account_id),
                 user_name: &s.issuer_name,
             }),
             web_id_federation_data: serde_json::Map::new(),

@@ -438,26 +438,67 @@ pub fn new_event_id(time: OffsetDateTime) -> String {
     }
 }
 
-/// An event the service itself emits (`AwsServiceEvent`: rotation outcomes and the
-/// like), recorded like a call's: `json` is the whole CloudTrail record.
+/// An event the service itself emits (`eventType` AwsServiceEvent: rotation outcomes,
+/// CreateAccountResult and the like), recorded like a call's.
 pub struct ServiceEvent<'a> {
     pub account: &'a str,
     pub region: &'a str,
     pub time: OffsetDateTime,
-    pub event_id: &'a str,
+    pub event_version: &'a str,
     pub event_name: &'a str,
     pub event_source: &'a str,
+    /// Who acted: `userIdentity.invokedBy`, `sourceIPAddress` and `userAgent`.
+    pub invoked_by: &'a str,
+    /// `(type, ARN)`; the record has no `resources` when there are none.
     pub resources: &'a [(String, String)],
-    pub json: &'a str,
+    /// The event's own members (`additionalEventData`, `serviceEventDetails`,
+    /// `requestID`, ...), beside the ones every service event has.
+    pub details: serde_json::Map<String, Value>,
 }
 
 /// Appends a service event to the log, in the caller's transaction.
-pub fn record_service_event(tx: &mut dyn WriteTx, ev: &ServiceEvent<'_>) -> Result<(), StoreError> {
+pub fn record_service_event(tx: &mut dyn WriteTx, ev: ServiceEvent<'_>) -> Result<(), StoreError> {
+    let event_id = new_event_id(ev.time);
+    let mut record = serde_json::json!({
+        "eventVersion": ev.event_version,
+        "userIdentity": {"accountId": ev.account, "invokedBy": ev.invoked_by},
+        "eventTime": event_time(ev.time),
+        "eventSource": ev.event_source,
+        "eventName": ev.event_name,
+        "awsRegion": ev.region,
+        "sourceIPAddress": ev.invoked_by,
+        "userAgent": ev.invoked_by,
+        "requestParameters": null,
+        "responseElements": null,
+        "eventID": event_id,
+        "readOnly": false,
+        "eventType": "AwsServiceEvent",
+        "managementEvent": true,
+        "recipientAccountId": ev.account,
+        "eventCategory": "Management",
+    });
+    if let Some(members) = record.as_object_mut() {
+        if !ev.resources.is_empty() {
+            let resources: Vec<Value> = ev
+                .resources
+                .iter()
+                .map(|(kind, arn)| {
+                    serde_json::json!({
+                        "accountId": arn_account(arn).unwrap_or(ev.account),
+                        "type": kind,
+                        "ARN": arn,
+                    })
+                })
+                .collect();
+            members.insert("resources".into(), resources.into());
+        }
+        members.extend(ev.details);
+    }
     let head = Header {
         account: Cow::Borrowed(ev.account),
         region: Cow::Borrowed(ev.region),
         micros: micros(ev.time),
-        event_id: Cow::Borrowed(ev.event_id),
+        event_id: Cow::Borrowed(&event_id),
         event_name: Cow::Borrowed(ev.event_name),
         event_source: Cow::Borrowed(ev.event_source),
         read_only: false,
@@ -465,7 +506,7 @@ pub fn record_service_event(tx: &mut dyn WriteTx, ev: &ServiceEvent<'_>) -> Resu
         access_key_id: Cow::Borrowed(""),
         resources: borrowed(ev.resources),
     };
-    tx.log_append(&head.encode(ev.json))?;
+    tx.log_append(&head.encode(&record.to_string()))?;
     Ok(())
 }
 

@@ -2573,38 +2573,23 @@ fn record_create_account_result(
             o.insert("failureReason".into(), reason.clone().into());
         }
     }
-    let account = org.master_account_id.as_str();
-    let event_id = crate::audit::new_event_id(ctx.now);
-    let record = serde_json::json!({
-        "eventVersion": "1.11",
-        "userIdentity": {"accountId": account, "invokedBy": "AWS Internal"},
-        "eventTime": crate::audit::event_time(ctx.now),
-        "eventSource": "organizations.amazonaws.com",
-        "eventName": "CreateAccountResult",
-        "awsRegion": "us-east-1",
-        "sourceIPAddress": "AWS Internal",
-        "userAgent": "AWS Internal",
-        "requestParameters": null,
-        "responseElements": null,
-        "eventID": event_id,
-        "readOnly": false,
-        "eventType": "AwsServiceEvent",
-        "managementEvent": true,
-        "recipientAccountId": account,
-        "serviceEventDetails": {"createAccountStatus": details},
-        "eventCategory": "Management",
-    });
+    let mut event = serde_json::Map::new();
+    event.insert(
+        "serviceEventDetails".into(),
+        serde_json::json!({"createAccountStatus": details}),
+    );
     crate::audit::record_service_event(
         tx,
-        &crate::audit::ServiceEvent {
-            account,
+        crate::audit::ServiceEvent {
+            account: &org.master_account_id,
             region: "us-east-1",
             time: ctx.now,
-            event_id: &event_id,
+            event_version: "1.11",
             event_name: "CreateAccountResult",
             event_source: "organizations.amazonaws.com",
+            invoked_by: "AWS Internal",
             resources: &[],
-            json: &record.to_string(),
+            details: event,
         },
     )?;
     Ok(())

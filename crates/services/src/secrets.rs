@@ -1716,40 +1716,21 @@ fn record_service_event(
     now: OffsetDateTime,
     detail: Value,
 ) -> Result<(), ApiError> {
-    let event_id = crate::audit::new_event_id(now);
-    let time = crate::audit::event_time(now);
-    let record = json!({
-        "eventVersion": "1.09",
-        "userIdentity": {"accountId": s.account, "invokedBy": "secretsmanager.amazonaws.com"},
-        "eventTime": time,
-        "eventSource": "secretsmanager.amazonaws.com",
-        "eventName": name,
-        "awsRegion": s.region,
-        "sourceIPAddress": "secretsmanager.amazonaws.com",
-        "userAgent": "secretsmanager.amazonaws.com",
-        "requestParameters": null,
-        "responseElements": null,
-        "additionalEventData": detail,
-        "requestID": uuid::Uuid::new_v4().to_string(),
-        "eventID": event_id,
-        "readOnly": false,
-        "resources": [{"accountId": s.account, "type": "AWS::SecretsManager::Secret", "ARN": s.arn}],
-        "eventType": "AwsServiceEvent",
-        "managementEvent": true,
-        "recipientAccountId": s.account,
-        "eventCategory": "Management",
-    });
+    let mut details = serde_json::Map::new();
+    details.insert("additionalEventData".into(), detail);
+    details.insert("requestID".into(), uuid::Uuid::new_v4().to_string().into());
     crate::audit::record_service_event(
         tx,
-        &crate::audit::ServiceEvent {
+        crate::audit::ServiceEvent {
             account: &s.account,
             region: &s.region,
             time: now,
-            event_id: &event_id,
+            event_version: "1.09",
             event_name: name,
             event_source: "secretsmanager.amazonaws.com",
+            invoked_by: "secretsmanager.amazonaws.com",
             resources: &[("AWS::SecretsManager::Secret".to_owned(), s.arn.clone())],
-            json: &record.to_string(),
+            details,
         },
     )?;
     Ok(())

@@ -340,6 +340,12 @@ def test_tags_and_delegated_admins(org):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         orgs.tag_resource(ResourceId="ou-zzzz-zzzzzzzz", Tags=[{"Key": "a", "Value": "b"}])
     assert code(e) == "TargetNotFoundException"
+    # "Call the EnableAWSServiceAccess API first" (reason SERVICE_ACCESS_NOT_ENABLED).
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        orgs.register_delegated_administrator(AccountId=acct, ServicePrincipal="access-analyzer.amazonaws.com")
+    assert code(e) == "ConstraintViolationException"
+    assert e.value.response["Reason"] == "SERVICE_ACCESS_NOT_ENABLED"
+    orgs.enable_aws_service_access(ServicePrincipal="access-analyzer.amazonaws.com")
     orgs.register_delegated_administrator(AccountId=acct, ServicePrincipal="access-analyzer.amazonaws.com")
     with pytest.raises(botocore.exceptions.ClientError) as e:
         orgs.register_delegated_administrator(AccountId=acct, ServicePrincipal="access-analyzer.amazonaws.com")
@@ -618,3 +624,114 @@ def test_create_account_result_is_logged(endpoint):
     status = record["serviceEventDetails"]["createAccountStatus"]
     assert status["state"] == "SUCCEEDED" and status["accountId"] == acct and status["accountName"] == "****"
     assert status["id"].startswith("car-") and status["completedTimestamp"]
+
+
+def test_trusted_service_access(org, aws_cli):
+    orgs, o, root = org
+    assert orgs.list_aws_service_access_for_organization()["EnabledServicePrincipals"] == []
+    orgs.enable_aws_service_access(ServicePrincipal="config.amazonaws.com")
+    orgs.enable_aws_service_access(ServicePrincipal="guardduty.amazonaws.com")
+    first = orgs.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
+    assert [p["ServicePrincipal"] for p in first] == ["config.amazonaws.com", "guardduty.amazonaws.com"]
+    # Enabling again keeps it, with its first date.
+    orgs.enable_aws_service_access(ServicePrincipal="config.amazonaws.com")
+    assert orgs.list_aws_service_access_for_organization()["EnabledServicePrincipals"] == first
+    page = orgs.list_aws_service_access_for_organization(MaxResults=1)
+    assert len(page["EnabledServicePrincipals"]) == 1 and "NextToken" in page
+    # A token is good only for the operation that gave it.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        orgs.list_accounts(NextToken=page["NextToken"])
+    assert code(e) == "InvalidInputException"
+    assert e.value.response["Reason"] == "INVALID_NEXT_TOKEN"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        orgs.enable_aws_service_access(ServicePrincipal="bogus.example.com")
+    assert code(e) == "InvalidInputException"
+    assert e.value.response["Reason"] == "UNRECOGNIZED_SERVICE_PRINCIPAL"
+    out = cli_json(aws_cli, "organizations", "list-aws-service-access-for-organization")
+    assert {p["ServicePrincipal"] for p in out["EnabledServicePrincipals"]} == {"config.amazonaws.com", "guardduty.amazonaws.com"}
+    cli_json(aws_cli, "organizations", "disable-aws-service-access", "--service-principal", "guardduty.amazonaws.com")
+    left = orgs.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
+    assert [p["ServicePrincipal"] for p in left] == ["config.amazonaws.com"]
+    # A delegated administrator stays in the organization until it is deregistered.
+    acct = create_account(orgs, "security")
+    orgs.register_delegated_administrator(AccountId=acct, ServicePrincipal="config.amazonaws.com")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        orgs.remove_account_from_organization(AccountId=acct)
+    assert code(e) == "ConstraintViolationException"
+    assert e.value.response["Reason"] == "CANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORG"
+    assert acct in [a["Id"] for a in orgs.list_accounts()["Accounts"]]
+    orgs.deregister_delegated_administrator(AccountId=acct, ServicePrincipal="config.amazonaws.com")
+    orgs.remove_account_from_organization(AccountId=acct)
+
+
+def test_trusted_access_needs_all_features(endpoint):
+    orgs = client(endpoint, "organizations")
+    orgs.create_organization(FeatureSet="CONSOLIDATED_BILLING")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        orgs.enable_aws_service_access(ServicePrincipal="config.amazonaws.com")
+    assert code(e) == "ConstraintViolationException"
+    assert e.value.response["Reason"] == "ORGANIZATION_NOT_IN_ALL_FEATURES_MODE"
+
+
+def test_rcp_full_access_stays_and_rcps_only_deny(org):
+    orgs, o, root = org
+    orgs.enable_policy_type(RootId=root["Id"], PolicyType="RESOURCE_CONTROL_POLICY")
+    ou = orgs.create_organizational_unit(ParentId=root["Id"], Name="Workloads")["OrganizationalUnit"]["Id"]
+    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}]}
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        orgs.create_policy(Content=json.dumps(allow), Description="d", Name="A", Type="RESOURCE_CONTROL_POLICY")
+    assert code(e) == "MalformedPolicyDocumentException"
+    deny = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]}
+    p = orgs.create_policy(Content=json.dumps(deny), Description="d", Name="D", Type="RESOURCE_CONTROL_POLICY")["Policy"]
+    pid = p["PolicySummary"]["Id"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        orgs.update_policy(PolicyId=pid, Content=json.dumps(allow))
+    assert code(e) == "MalformedPolicyDocumentException"
+    orgs.attach_policy(PolicyId=pid, TargetId=ou)
+    for target in (ou, root["Id"]):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            orgs.detach_policy(PolicyId="p-RCPFullAWSAccess", TargetId=target)
+        assert code(e) == "InvalidInputException"
+        assert e.value.response["Reason"] == "NON_DETACHABLE_POLICY"
+    orgs.detach_policy(PolicyId=pid, TargetId=ou)
+    ps = orgs.list_policies_for_target(TargetId=ou, Filter="RESOURCE_CONTROL_POLICY")["Policies"]
+    assert [x["Id"] for x in ps] == ["p-RCPFullAWSAccess"]
+
+
+def test_tag_errors_name_their_reason(org):
+    orgs, o, root = org
+    cases = [
+        ({"Key": "aws:owner", "Value": "v"}, "INVALID_SYSTEM_TAGS_PARAMETER"),
+        ({"Key": "k" * 129, "Value": "v"}, "MAX_LENGTH_EXCEEDED"),
+        ({"Key": "k", "Value": "v" * 257}, "MAX_LENGTH_EXCEEDED"),
+        ({"Key": "bad#key", "Value": "v"}, "INVALID_PATTERN"),
+    ]
+    for tag, reason in cases:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            orgs.tag_resource(ResourceId=root["Id"], Tags=[tag])
+        assert code(e) == "InvalidInputException", tag
+        assert e.value.response["Reason"] == reason, tag
+    assert orgs.list_tags_for_resource(ResourceId=root["Id"])["Tags"] == []
+
+
+def test_available_policy_types_show_the_scp_status(org):
+    orgs, o, root = org
+    assert orgs.describe_organization()["Organization"]["AvailablePolicyTypes"] == []
+    orgs.enable_policy_type(RootId=root["Id"], PolicyType="SERVICE_CONTROL_POLICY")
+    orgs.enable_policy_type(RootId=root["Id"], PolicyType="RESOURCE_CONTROL_POLICY")
+    assert orgs.describe_organization()["Organization"]["AvailablePolicyTypes"] == [
+        {"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}
+    ]
+
+
+def test_an_account_that_leaves_keeps_its_email(endpoint):
+    orgs = client(endpoint, "organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    acct = create_account(orgs, "sandbox", email="sandbox@pettracker.example")
+    creds = assume_access_role(endpoint, acct)
+    member = client(endpoint, "organizations", ak=creds["AccessKeyId"], sk=creds["SecretAccessKey"], token=creds["SessionToken"])
+    member.leave_organization()
+    mine = member.create_organization(FeatureSet="ALL")["Organization"]
+    assert mine["MasterAccountEmail"] == "sandbox@pettracker.example"
+    me = member.describe_account(AccountId=acct)["Account"]
+    assert me["Email"] == "sandbox@pettracker.example" and me["Name"] == "sandbox"

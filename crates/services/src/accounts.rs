@@ -124,6 +124,9 @@ struct AccountRecord {
     status: String,
     #[serde(with = "time::serde::rfc3339")]
     created: OffsetDateTime,
+    /// The email CreateAccount gave it (none for the bootstrap management account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
 }
 
 /// Runs one write job and waits for its durable commit (for start-up and admin calls;
@@ -209,6 +212,7 @@ fn write_initial_state(
         name: "management".to_owned(),
         status: "ACTIVE".to_owned(),
         created: now,
+        email: None,
     };
     let to_vec = |v: &dyn erased_serde::Serialize| {
         serde_json::to_vec(v).map_err(|e| StoreError::Other(e.to_string()))
@@ -304,6 +308,7 @@ pub fn create_account_record(
     tx: &mut dyn WriteTx,
     account_id: &str,
     name: &str,
+    email: &str,
     now: OffsetDateTime,
 ) -> Result<(), ApiError> {
     let account = AccountRecord {
@@ -311,10 +316,23 @@ pub fn create_account_record(
         name: name.to_owned(),
         status: "ACTIVE".to_owned(),
         created: now,
+        email: Some(email.to_owned()),
     };
     let raw = serde_json::to_vec(&account).map_err(ApiError::internal)?;
     tx.put(&keyspace::account(account_id), &raw)?;
     Ok(())
+}
+
+fn account_record(
+    tx: &dyn palisade_store::ReadTx,
+    account_id: &str,
+) -> Result<Option<AccountRecord>, ApiError> {
+    match tx.get(&keyspace::account(account_id))? {
+        Some(raw) => serde_json::from_slice(&raw)
+            .map(Some)
+            .map_err(ApiError::internal),
+        None => Ok(None),
+    }
 }
 
 /// An account's name, when the account exists.
@@ -322,11 +340,13 @@ pub fn account_name(
     tx: &dyn palisade_store::ReadTx,
     account_id: &str,
 ) -> Result<Option<String>, ApiError> {
-    match tx.get(&keyspace::account(account_id))? {
-        Some(raw) => {
-            let rec: AccountRecord = serde_json::from_slice(&raw).map_err(ApiError::internal)?;
-            Ok(Some(rec.name))
-        }
-        None => Ok(None),
-    }
+    Ok(account_record(tx, account_id)?.map(|r| r.name))
+}
+
+/// The email an account was created with, when Organizations created it.
+pub fn account_email(
+    tx: &dyn palisade_store::ReadTx,
+    account_id: &str,
+) -> Result<Option<String>, ApiError> {
+    Ok(account_record(tx, account_id)?.and_then(|r| r.email))
 }

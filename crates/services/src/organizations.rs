@@ -107,13 +107,62 @@ fn target_not_found() -> ApiError {
 /// and CreatePolicy and EnablePolicyType list this error. The message is the model's
 /// description of the error; AWS's own wording is not documented.
 fn require_all_features(org: &Organization) -> Result<(), ApiError> {
-    if org.feature_set == "ALL" {
+    if all_features(org) {
         return Ok(());
     }
     Err(err(
         "PolicyTypeNotAvailableForOrganizationException",
         "You can't use the specified policy type with the feature set currently enabled for this organization.",
     ))
+}
+
+fn all_features(org: &Organization) -> bool {
+    org.feature_set == "ALL"
+}
+
+fn not_all_features() -> ApiError {
+    constraint(
+        "ORGANIZATION_NOT_IN_ALL_FEATURES_MODE",
+        "You attempted to perform an operation that requires the organization to be configured to support all features. An organization that supports only consolidated billing features can't perform this operation.",
+    )
+}
+
+/// A service principal Organizations knows: an AWS service's, `NAME.amazonaws.com`. AWS
+/// checks it against the services that integrate with Organizations, a list that grows
+/// with AWS; Palisade refuses only what cannot be an AWS service principal.
+fn check_service_principal(service: &str) -> Result<(), ApiError> {
+    let known = service
+        .strip_suffix(".amazonaws.com")
+        .is_some_and(|name| !name.is_empty() && !name.ends_with('.'));
+    if known {
+        Ok(())
+    } else {
+        Err(invalid_input(
+            "UNRECOGNIZED_SERVICE_PRINCIPAL",
+            "You specified a service principal that isn't recognized.",
+        ))
+    }
+}
+
+/// A delegated administrator is registered for a service with trusted access only
+/// (ConstraintViolationException reason SERVICE_ACCESS_NOT_ENABLED: "Call the
+/// EnableAWSServiceAccess API first"), in an organization with all features.
+fn require_trusted_access(
+    tx: &dyn ReadTx,
+    org: &Organization,
+    service: &str,
+) -> Result<(), ApiError> {
+    if !all_features(org) {
+        return Err(not_all_features());
+    }
+    check_service_principal(service)?;
+    if tx.get(&access_key(&org.id, service))?.is_none() {
+        return Err(constraint(
+            "SERVICE_ACCESS_NOT_ENABLED",
+            "You attempted to register a delegated administrator before you enabled service access. Call the EnableAWSServiceAccess API first.",
+        ));
+    }
+    Ok(())
 }
 
 fn policy_type_not_enabled() -> ApiError {
@@ -353,6 +402,13 @@ fn deleg_prefix(org: &str, account: Option<&str>) -> Vec<u8> {
         Some(a) => key.str(a).finish(),
         None => key.finish(),
     }
+}
+
+fn access_key(org: &str, service: &str) -> Vec<u8> {
+    in_org(org).str("svc").str(service).finish()
+}
+fn access_prefix(org: &str) -> Vec<u8> {
+    in_org(org).str("svc").finish()
 }
 
 /// The string parts of a key after its first `skip` parts.
@@ -854,22 +910,29 @@ fn validate_tags(tx: &dyn ReadTx, org: &str, resource: &str, tags: &[Tag]) -> Re
                 "You provided a tag key that is duplicated in the request.",
             ));
         }
+        // The reasons of the model's InvalidInputExceptionReason.
+        if t.key.is_empty() {
+            return Err(invalid_input(
+                "MIN_LENGTH_EXCEEDED",
+                "You provided a string parameter that is shorter than allowed.",
+            ));
+        }
+        if t.key.chars().count() > 128 || t.value.chars().count() > 256 {
+            return Err(invalid_input(
+                "MAX_LENGTH_EXCEEDED",
+                "You provided a string parameter that is longer than allowed.",
+            ));
+        }
         if !crate::input::is_tag_text(&t.key) || !crate::input::is_tag_text(&t.value) {
             return Err(invalid_input(
-                "INVALID_INPUT",
-                "You provided a value that does not match the required pattern.",
+                "INVALID_PATTERN",
+                "You provided a value that doesn't match the required pattern.",
             ));
         }
-        if t.key.is_empty() || t.key.chars().count() > 128 || t.key.starts_with("aws:") {
+        if t.key.starts_with("aws:") {
             return Err(invalid_input(
-                "INVALID_INPUT",
-                "You provided a value that does not match the required pattern.",
-            ));
-        }
-        if t.value.chars().count() > 256 {
-            return Err(invalid_input(
-                "INVALID_INPUT",
-                "You provided a value that does not match the required pattern.",
+                "INVALID_SYSTEM_TAGS_PARAMETER",
+                "You specified a tag key that is a system tag. You can't add, edit, or delete system tag keys because they're reserved for Amazon Web Services use.",
             ));
         }
     }
@@ -931,12 +994,21 @@ fn check_max_results(body: &Value) -> Result<(), ApiError> {
     }
 }
 
-fn page<T>(items: Vec<T>, p: &Paging) -> Result<(Vec<T>, Option<String>), ApiError> {
+/// One page of `items`. The NextToken names the operation it came from: a token of
+/// another operation is refused, as a token must come "from the response to a previous
+/// call" of the same operation.
+fn page<T>(
+    operation: &str,
+    items: Vec<T>,
+    p: &Paging,
+) -> Result<(Vec<T>, Option<String>), ApiError> {
     // In range since decode (check_max_results); the clamp only keeps the arithmetic safe.
     let max = p.max_results.unwrap_or(20).clamp(1, 20);
     let start = match &p.next_token {
         Some(t) => t
             .strip_prefix("orgs-")
+            .and_then(|t| t.strip_prefix(operation))
+            .and_then(|t| t.strip_prefix('-'))
             .and_then(|n| n.parse::<usize>().ok())
             .filter(|n| *n <= items.len())
             .ok_or_else(|| {
@@ -949,7 +1021,7 @@ fn page<T>(items: Vec<T>, p: &Paging) -> Result<(Vec<T>, Option<String>), ApiErr
     };
     let max = usize::try_from(max).unwrap_or(20);
     let end = start.saturating_add(max).min(items.len());
-    let next = (end < items.len()).then(|| format!("orgs-{end}"));
+    let next = (end < items.len()).then(|| format!("orgs-{operation}-{end}"));
     let out = items.into_iter().skip(start).take(max).collect();
     Ok((out, next))
 }
@@ -992,6 +1064,9 @@ const ACTIONS: &[(&str, bool)] = &[
     ("DeregisterDelegatedAdministrator", false),
     ("ListDelegatedAdministrators", true),
     ("ListDelegatedServicesForAccount", true),
+    ("EnableAWSServiceAccess", false),
+    ("DisableAWSServiceAccess", false),
+    ("ListAWSServiceAccessForOrganization", true),
     ("EnablePolicyType", false),
     ("DisablePolicyType", false),
     ("CreatePolicy", false),
@@ -1055,6 +1130,8 @@ const REQUIRED: &[(&str, &[&str])] = &[
         &["AccountId", "ServicePrincipal"],
     ),
     ("ListDelegatedServicesForAccount", &["AccountId"]),
+    ("EnableAWSServiceAccess", &["ServicePrincipal"]),
+    ("DisableAWSServiceAccess", &["ServicePrincipal"]),
     ("EnablePolicyType", &["RootId", "PolicyType"]),
     ("DisablePolicyType", &["RootId", "PolicyType"]),
     ("CreatePolicy", &["Content", "Description", "Name", "Type"]),
@@ -1437,6 +1514,12 @@ struct AccountIdInput {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
+struct ServicePrincipalInput {
+    service_principal: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
 struct MoveAccountInput {
     account_id: String,
     source_parent_id: String,
@@ -1597,12 +1680,23 @@ fn validate_content(content: &str, ty: &str) -> Result<(), ApiError> {
     } else {
         palisade_policy::PolicyKind::ServiceControl
     };
-    palisade_policy::Policy::parse(content, kind).map_err(|_| {
+    let malformed = || {
         err(
             "MalformedPolicyDocumentException",
             "The provided policy document does not meet the requirements of the specified policy type.",
         )
-    })?;
+    };
+    let policy = palisade_policy::Policy::parse(content, kind).map_err(|_| malformed())?;
+    // "The effect of Allow is only supported for the RCPFullAWSAccess policy" (Organizations
+    // User Guide, RCP syntax): an RCP of one's own only denies.
+    if ty == RCP
+        && policy
+            .statements()
+            .iter()
+            .any(|s| s.effect() == palisade_policy::Effect::Allow)
+    {
+        return Err(malformed());
+    }
     Ok(())
 }
 
@@ -1674,14 +1768,21 @@ fn policy_list(
 fn read_op(op: &Operation, tx: &dyn ReadTx, ctx: &RequestContext) -> Result<Value, ApiError> {
     match op.name {
         "DescribeOrganization" => {
-            let c = caller(tx, ctx)?;
-            to_value(&serde_json::json!({ "Organization": c.org }))
+            let mut org = caller(tx, ctx)?.org;
+            // Deprecated in the model, and it "doesn't include any policy type ... other
+            // than SCPs": the SCP status of the root, as the model's example shows it.
+            org.available_policy_types = the_root(tx, &org.id)?
+                .policy_types
+                .into_iter()
+                .filter(|t| t.kind == SCP)
+                .collect();
+            to_value(&serde_json::json!({ "Organization": org }))
         }
         "ListRoots" => {
             let org = reader(tx, ctx)?;
             let p: Paging = op.input()?;
             let root = the_root(tx, &org.id)?;
-            let (items, next) = page(vec![root], &p)?;
+            let (items, next) = page(op.name, vec![root], &p)?;
             Ok(with_next(serde_json::json!({ "Roots": items }), next))
         }
         "DescribeOrganizationalUnit" => {
@@ -1701,7 +1802,7 @@ fn read_op(op: &Operation, tx: &dyn ReadTx, ctx: &RequestContext) -> Result<Valu
                     ous.push(OuOut::from(&ou));
                 }
             }
-            let (items, next) = page(ous, &i.paging)?;
+            let (items, next) = page(op.name, ous, &i.paging)?;
             Ok(with_next(
                 serde_json::json!({ "OrganizationalUnits": items }),
                 next,
@@ -1719,7 +1820,7 @@ fn read_op(op: &Operation, tx: &dyn ReadTx, ctx: &RequestContext) -> Result<Valu
                     kind: i.child_type.clone(),
                 })
                 .collect();
-            let (items, next) = page(kids, &i.paging)?;
+            let (items, next) = page(op.name, kids, &i.paging)?;
             Ok(with_next(serde_json::json!({ "Children": items }), next))
         }
         "ListParents" => {
@@ -1738,6 +1839,7 @@ fn read_op(op: &Operation, tx: &dyn ReadTx, ctx: &RequestContext) -> Result<Valu
             })?;
             let kind = if parent.starts_with("r-") { ROOT } else { OU };
             let (items, next) = page(
+                op.name,
                 vec![Child {
                     id: parent,
                     kind: kind.to_owned(),
@@ -1771,7 +1873,7 @@ fn read_op(op: &Operation, tx: &dyn ReadTx, ctx: &RequestContext) -> Result<Valu
                 }
             }
             all.sort_by_key(|s| s.requested_timestamp);
-            let (items, next) = page(all, &i.paging)?;
+            let (items, next) = page(op.name, all, &i.paging)?;
             Ok(with_next(
                 serde_json::json!({ "CreateAccountStatuses": items }),
                 next,
@@ -1790,7 +1892,7 @@ fn read_op(op: &Operation, tx: &dyn ReadTx, ctx: &RequestContext) -> Result<Valu
                 .iter()
                 .map(AccountOut::from)
                 .collect();
-            let (items, next) = page(accounts, &p)?;
+            let (items, next) = page(op.name, accounts, &p)?;
             Ok(with_next(serde_json::json!({ "Accounts": items }), next))
         }
         "ListAccountsForParent" => {
@@ -1805,15 +1907,35 @@ fn read_op(op: &Operation, tx: &dyn ReadTx, ctx: &RequestContext) -> Result<Valu
             }
             accounts.sort_by_key(|m| m.joined);
             let accounts: Vec<AccountOut> = accounts.iter().map(AccountOut::from).collect();
-            let (items, next) = page(accounts, &i.paging)?;
+            let (items, next) = page(op.name, accounts, &i.paging)?;
             Ok(with_next(serde_json::json!({ "Accounts": items }), next))
         }
         "ListTagsForResource" => {
             let org = reader(tx, ctx)?;
             let i: TagResourceInput = op.input()?;
             tag_target(tx, &org, &i.resource_id)?;
-            let (items, next) = page(read_tags(tx, &org.id, &i.resource_id)?, &i.paging)?;
+            let (items, next) = page(op.name, read_tags(tx, &org.id, &i.resource_id)?, &i.paging)?;
             Ok(with_next(serde_json::json!({ "Tags": items }), next))
+        }
+        "ListAWSServiceAccessForOrganization" => {
+            let org = reader(tx, ctx)?;
+            let p: Paging = op.input()?;
+            let mut out = Vec::new();
+            for (key, raw) in scan(tx, &access_prefix(&org.id))? {
+                let Some(service) = str_parts(&key, 0).pop() else {
+                    continue;
+                };
+                let since: i64 = std::str::from_utf8(&raw)
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_default();
+                out.push(serde_json::json!({ "ServicePrincipal": service, "DateEnabled": since }));
+            }
+            let (items, next) = page(op.name, out, &p)?;
+            Ok(with_next(
+                serde_json::json!({ "EnabledServicePrincipals": items }),
+                next,
+            ))
         }
         "ListDelegatedAdministrators" => {
             let org = reader(tx, ctx)?;
@@ -1843,7 +1965,7 @@ fn read_op(op: &Operation, tx: &dyn ReadTx, ctx: &RequestContext) -> Result<Valu
                     out.push(v);
                 }
             }
-            let (items, next) = page(out, &i.paging)?;
+            let (items, next) = page(op.name, out, &i.paging)?;
             Ok(with_next(
                 serde_json::json!({ "DelegatedAdministrators": items }),
                 next,
@@ -1867,7 +1989,7 @@ fn read_op(op: &Operation, tx: &dyn ReadTx, ctx: &RequestContext) -> Result<Valu
                     "The provided account is not a registered delegated administrator for your organization.",
                 ));
             }
-            let (items, next) = page(out, &i.paging)?;
+            let (items, next) = page(op.name, out, &i.paging)?;
             Ok(with_next(
                 serde_json::json!({ "DelegatedServices": items }),
                 next,
@@ -1882,7 +2004,7 @@ fn read_op(op: &Operation, tx: &dyn ReadTx, ctx: &RequestContext) -> Result<Valu
         "ListPolicies" => {
             let org = reader(tx, ctx)?;
             let i: ListPoliciesInput = op.input()?;
-            let (items, next) = page(policy_list(tx, &org, &i.filter)?, &i.paging)?;
+            let (items, next) = page(op.name, policy_list(tx, &org, &i.filter)?, &i.paging)?;
             Ok(with_next(serde_json::json!({ "Policies": items }), next))
         }
         "ListPoliciesForTarget" => {
@@ -1897,7 +2019,7 @@ fn read_op(op: &Operation, tx: &dyn ReadTx, ctx: &RequestContext) -> Result<Valu
                     }
                 }
             }
-            let (items, next) = page(out, &i.paging)?;
+            let (items, next) = page(op.name, out, &i.paging)?;
             Ok(with_next(serde_json::json!({ "Policies": items }), next))
         }
         "ListTargetsForPolicy" => {
@@ -1917,7 +2039,7 @@ fn read_op(op: &Operation, tx: &dyn ReadTx, ctx: &RequestContext) -> Result<Valu
                     }
                 }
             }
-            let (items, next) = page(out, &i.paging)?;
+            let (items, next) = page(op.name, out, &i.paging)?;
             Ok(with_next(serde_json::json!({ "Targets": items }), next))
         }
         _ => Err(ApiError::internal("read() on a mutating operation")),
@@ -2144,8 +2266,13 @@ fn write_op(
                     "You can't remove a management account from an organization. If you want the management account to become a member account in another organization, you must first delete the current organization.",
                 ));
             }
+            if !scan(tx, &deleg_prefix(&org.id, Some(&m.id)))?.is_empty() {
+                return Err(constraint(
+                    "CANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORG",
+                    "You attempted to remove an account that is registered as a delegated administrator for a service integrated with your organization. To complete this operation, you must first deregister this account as a delegated administrator.",
+                ));
+            }
             remove_target(tx, &org.id, &m.id)?;
-            iam::model::delete_prefix(tx, &deleg_prefix(&org.id, Some(&m.id)))?;
             tx.delete(&child_key(&org.id, &m.parent_id, ACCOUNT, &m.id))?;
             tx.delete(&member_key(&m.id))?;
             Ok((
@@ -2208,6 +2335,7 @@ fn write_op(
             let key = deleg_key(&org.id, &m.id, &service);
             let registered = tx.get(&key)?.is_some();
             if op.name == "RegisterDelegatedAdministrator" {
+                require_trusted_access(tx, &org, &service)?;
                 if m.id == org.master_account_id {
                     return Err(constraint(
                         "CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR",
@@ -2228,6 +2356,25 @@ fn write_op(
                         "The provided account is not a registered delegated administrator for your organization.",
                     ));
                 }
+                tx.delete(&key)?;
+            }
+            Ok((serde_json::json!({}), none))
+        }
+        "EnableAWSServiceAccess" | "DisableAWSServiceAccess" => {
+            let org = management(tx, ctx)?;
+            let i: ServicePrincipalInput = op.input()?;
+            let service = i.service_principal;
+            if !all_features(&org) {
+                return Err(not_all_features());
+            }
+            check_service_principal(&service)?;
+            let key = access_key(&org.id, &service);
+            // Both are idempotent: enabling keeps the first DateEnabled.
+            if op.name == "EnableAWSServiceAccess" {
+                if tx.get(&key)?.is_none() {
+                    tx.put(&key, epoch(ctx.now).to_string().as_bytes())?;
+                }
+            } else {
                 tx.delete(&key)?;
             }
             Ok((serde_json::json!({}), none))
@@ -2424,6 +2571,14 @@ fn write_op(
             if !type_enabled(&root, &ty) {
                 return Err(policy_type_not_enabled());
             }
+            // RCPFullAWSAccess stays on every root, OU and account while RCPs are enabled:
+            // "You cannot detach this policy" (Organizations User Guide, RCP syntax).
+            if op.name == "DetachPolicy" && i.policy_id == FULL_RCP_ID {
+                return Err(invalid_input(
+                    "NON_DETACHABLE_POLICY",
+                    "You can't detach this Amazon Web Services Managed Policy.",
+                ));
+            }
             let attached = tx
                 .get(&att_key(&org.id, &target_id, &ty, &i.policy_id))?
                 .is_some();
@@ -2494,7 +2649,10 @@ fn create_organization(
     let _ = env;
     let org_id = format!("o-{}", random_chars(10, LOWER_ALNUM)?);
     let root_id = format!("r-{}", random_chars(4, LOWER_ALNUM)?);
-    let email = format!("management@{account}.palisade.invalid");
+    // An account keeps its email when it founds an organization of its own; the
+    // bootstrap management account has none on record.
+    let email = crate::accounts::account_email(tx, &account)?
+        .unwrap_or_else(|| format!("management@{account}.palisade.invalid"));
     let org = Organization {
         arn: format!("arn:aws:organizations::{account}:organization/{org_id}"),
         id: org_id.clone(),
@@ -2502,7 +2660,7 @@ fn create_organization(
         master_account_arn: format!("arn:aws:organizations::{account}:account/{org_id}/{account}"),
         master_account_id: account.clone(),
         master_account_email: email.clone(),
-        // Deprecated in AWS's model; AWS answers an empty list.
+        // No policy type is enabled yet (DescribeOrganization fills it in).
         available_policy_types: Vec::new(),
     };
     let root = Root {
@@ -2642,7 +2800,7 @@ fn create_account(
             break id;
         }
     };
-    crate::accounts::create_account_record(tx, &account_id, &i.account_name, ctx.now)?;
+    crate::accounts::create_account_record(tx, &account_id, &i.account_name, &i.email, ctx.now)?;
     let member = Member {
         org_id: org.id.clone(),
         parent_id: the_root(tx, &org.id)?.id,

@@ -489,3 +489,54 @@ def test_markers_stay_within_320_characters_with_long_paths(endpoint):
     iam.detach_role_policy(RoleName="long", PolicyArn=sorted(arns)[2])
     rest = iam.list_attached_role_policies(RoleName="long", Marker=r["Marker"])["AttachedPolicies"]
     assert set(sorted(arns)[3:]) <= {a["PolicyArn"] for a in rest}
+
+
+def test_policy_versions_page_by_max_items(endpoint):
+    iam = client(endpoint, "iam")
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]})
+    arn = iam.create_policy(PolicyName="paged", PolicyDocument=doc)["Policy"]["Arn"]
+    for _ in range(2):
+        iam.create_policy_version(PolicyArn=arn, PolicyDocument=doc)
+    seen = []
+    page = iam.list_policy_versions(PolicyArn=arn, MaxItems=2)
+    assert page["IsTruncated"] is True and len(page["Versions"]) == 2
+    seen += [v["VersionId"] for v in page["Versions"]]
+    page = iam.list_policy_versions(PolicyArn=arn, MaxItems=2, Marker=page["Marker"])
+    assert page["IsTruncated"] is False and "Marker" not in page
+    seen += [v["VersionId"] for v in page["Versions"]]
+    assert sorted(seen) == ["v1", "v2", "v3"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.list_policy_versions(PolicyArn=arn, Marker="not-a-marker")
+    assert e.value.response["Error"]["Code"] == "InvalidInput"
+    every = [v["VersionId"] for p in iam.get_paginator("list_policy_versions").paginate(PolicyArn=arn, PaginationConfig={"PageSize": 1}) for v in p["Versions"]]
+    assert sorted(every) == ["v1", "v2", "v3"]
+
+
+def test_service_role_policies_attach_only_to_service_linked_roles(endpoint):
+    # "service role policies can only be attached to the service-linked role for that
+    # service" (PolicyNotAttachable, AttachRolePolicy and the boundary operations).
+    iam = client(endpoint, "iam")
+    slr_policy = "arn:aws:iam::aws:policy/aws-service-role/APIGatewayServiceRolePolicy"
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    iam.create_role(RoleName="app", AssumeRolePolicyDocument=trust)
+    iam.create_user(UserName="dev")
+    calls = [
+        lambda: iam.attach_role_policy(RoleName="app", PolicyArn=slr_policy),
+        lambda: iam.attach_user_policy(UserName="dev", PolicyArn=slr_policy),
+        lambda: iam.put_role_permissions_boundary(RoleName="app", PermissionsBoundary=slr_policy),
+        lambda: iam.put_user_permissions_boundary(UserName="dev", PermissionsBoundary=slr_policy),
+    ]
+    for call in calls:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert e.value.response["Error"]["Code"] == "PolicyNotAttachable"
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert iam.list_attached_role_policies(RoleName="app")["AttachedPolicies"] == []
+    assert "PermissionsBoundary" not in iam.get_user(UserName="dev")["User"]
+    iam.attach_role_policy(RoleName="app", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+
+
+def test_get_user_as_root_has_no_user_name(endpoint):
+    me = client(endpoint, "iam").get_user()["User"]
+    assert me["Arn"] == f"arn:aws:iam::{ACCOUNT}:root" and me["UserId"] == ACCOUNT
+    assert "UserName" not in me and "Path" not in me

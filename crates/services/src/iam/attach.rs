@@ -263,6 +263,7 @@ pub fn attach(
     policies::validate_policy_arn(policy_arn)?;
     let info = load_entity(tx, account, kind, entity)?;
     let policy = policies::resolve(tx, account, policy_arn)?;
+    policy.check_attachable()?;
     let key = model::attachment_key(account, kind, &info.name, policy.arn());
     if tx.get(&key)?.is_some() {
         return Ok(info);

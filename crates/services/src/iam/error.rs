@@ -34,6 +34,8 @@ pub enum IamError {
     ReportNotPresent(String),
     #[error("{0}")]
     ReportInProgress(String),
+    #[error("{0}")]
+    PolicyNotAttachable(String),
 }
 
 impl IamError {
@@ -54,6 +56,7 @@ impl IamError {
             IamError::PolicyEvaluation(_) => "PolicyEvaluation",
             IamError::ReportNotPresent(_) => "ReportNotPresent",
             IamError::ReportInProgress(_) => "ReportInProgress",
+            IamError::PolicyNotAttachable(_) => "PolicyNotAttachable",
         }
     }
 
@@ -73,7 +76,8 @@ impl IamError {
             | IamError::InvalidInput(_)
             | IamError::Validation(_)
             | IamError::PasswordPolicyViolation(_)
-            | IamError::UnmodifiableEntity(_) => 400,
+            | IamError::UnmodifiableEntity(_)
+            | IamError::PolicyNotAttachable(_) => 400,
         }
     }
 }

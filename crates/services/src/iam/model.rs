@@ -41,7 +41,11 @@ impl AttachedPermissionsBoundary {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct User {
+    /// Empty only for the root user's GetUser, which AWS answers without Path and
+    /// UserName.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub path: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub user_name: String,
     pub user_id: String,
     pub arn: String,

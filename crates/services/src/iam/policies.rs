@@ -236,6 +236,21 @@ impl PolicyRef {
             PolicyRef::Customer(p) => &p.arn,
         }
     }
+
+    /// Refuses an AWS service role policy (path `/aws-service-role/`): those "can only be
+    /// attached to the service-linked role for that service" (PolicyNotAttachable, in
+    /// AWS's words for the attach and boundary operations).
+    pub fn check_attachable(&self) -> Result<(), ApiError> {
+        match self {
+            PolicyRef::Aws(p) if p.path.starts_with("/aws-service-role/") => {
+                Err(IamError::PolicyNotAttachable(
+                    "Cannot attach a Service Role Policy to a Customer Role.".into(),
+                )
+                .into())
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Splits `arn:aws:iam::<account>:policy<path><name>` into (account, path, name).
@@ -329,7 +344,7 @@ pub fn check_boundary(tx: &dyn ReadTx, account: &str, arn: &str) -> Result<(), A
     let (acct, _, _) = parse_policy_arn(arn)
         .ok_or_else(|| IamError::InvalidInput(format!("ARN {arn} is not valid.")))?;
     let _ = acct;
-    resolve(tx, account, arn).map(|_| ()).map_err(|e| {
+    let policy = resolve(tx, account, arn).map_err(|e| {
         if e.code == "NoSuchEntity" {
             IamError::NoSuchEntity(format!(
                 "Scope ARN: {arn} does not exist or is not attachable."
@@ -338,7 +353,8 @@ pub fn check_boundary(tx: &dyn ReadTx, account: &str, arn: &str) -> Result<(), A
         } else {
             e
         }
-    })
+    })?;
+    policy.check_attachable()
 }
 
 pub const TABLE: &str = "policy";
@@ -925,8 +941,9 @@ impl crate::Operation for Operation {
             }
             Operation::ListPolicyVersions(i) => {
                 let (acct, _, _) = validate_policy_arn(&i.policy_arn)?;
-                // At most five versions: one page, whatever MaxItems says (in range).
-                model::max_items(i.max_items)?;
+                // At most five versions, paged in memory; the marker is the version id the
+                // next page begins with.
+                let max = model::max_items(i.max_items)?;
                 let list: Vec<PolicyVersionOut> = if acct == "aws" {
                     let p = palisade_iam_data::managed_policy_by_arn(&i.policy_arn).ok_or_else(
                         || {
@@ -949,10 +966,20 @@ impl crate::Operation for Operation {
                         .map(|v| PolicyVersionOut::new(v, false))
                         .collect()
                 };
+                let start = match &i.marker {
+                    Some(m) => list
+                        .iter()
+                        .position(|v| &v.version_id == m)
+                        .ok_or_else(|| IamError::InvalidInput("Invalid Marker.".into()))?,
+                    None => 0,
+                };
+                let mut rest = list.into_iter().skip(start);
+                let versions: Vec<PolicyVersionOut> = rest.by_ref().take(max).collect();
+                let marker = rest.next().map(|v| v.version_id);
                 Ok(Reply::new(ListPolicyVersionsOutput {
-                    versions: list,
-                    is_truncated: false,
-                    marker: None,
+                    versions,
+                    is_truncated: marker.is_some(),
+                    marker,
                 }))
             }
             _ => Err(ApiError::internal(

@@ -389,10 +389,11 @@ impl crate::Operation for Operation {
     }
 }
 
-/// GetUser without a name, called by the root user: AWS describes the account root.
+/// GetUser without a name, called by the root user: AWS describes the account root, with
+/// neither Path nor UserName.
 fn root_user(ctx: &RequestContext) -> User {
     User {
-        path: "/".into(),
+        path: String::new(),
         user_name: String::new(),
         user_id: ctx.principal.account_id.clone(),
         arn: ctx.principal.arn.clone(),

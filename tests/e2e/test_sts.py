@@ -152,3 +152,36 @@ def test_no_credentials_is_missing_authentication_token(endpoint):
     status, body = http_get(endpoint + "/?Action=GetCallerIdentity&Version=2011-06-15")
     assert status == 403
     assert "<Code>MissingAuthenticationToken</Code>" in body
+
+
+def test_unknown_key_at_iam_is_worded_as_iam_words_it(endpoint):
+    iam = client(endpoint, "iam", ak="AKIAUNKNOWNKEY000000")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.list_users()
+    assert e.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    assert e.value.response["Error"]["Message"] == "The security token included in the request is invalid"
+
+
+def test_query_operations_belong_to_their_api_version(endpoint):
+    # Query APIs look an operation up by Action and Version.
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    def send(service, body):
+        req = AWSRequest(method="POST", url=endpoint + "/", data=body,
+                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+        botocore.auth.SigV4Auth(Credentials(ROOT_AK, ROOT_SK), service, "us-east-1").add_auth(req)
+        raw = urllib.request.Request(endpoint + "/", data=body.encode(), headers=dict(req.headers), method="POST")
+        try:
+            with urllib.request.urlopen(raw) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    status, text = send("sts", "Action=GetCallerIdentity&Version=2010-05-08")
+    assert status == 400 and "<Code>InvalidAction</Code>" in text
+    assert "Could not find operation GetCallerIdentity for version 2010-05-08" in text
+    status, text = send("iam", "Action=ListUsers&Version=2011-06-15")
+    assert status == 400 and "<Code>InvalidAction</Code>" in text
+    assert send("sts", "Action=GetCallerIdentity&Version=2011-06-15")[0] == 200
+    assert send("iam", "Action=ListUsers&Version=2010-05-08")[0] == 200

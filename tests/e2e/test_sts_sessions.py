@@ -362,7 +362,8 @@ def test_session_token_and_federation_credentials_are_limited_as_in_aws(endpoint
         RoleName="nora-target", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
     )
     sts = client(endpoint, "sts", ak=ak, sk=sk)
-    invalid = ("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+    # IAM's wording has no final period (STS's has one).
+    invalid = ("InvalidClientTokenId", 403, "The security token included in the request is invalid")
 
     plain = sts.get_session_token()["Credentials"]
     err, status = error_of(creds_client(endpoint, "iam", plain).list_users)
@@ -653,3 +654,16 @@ def test_assume_role_with_mfa(endpoint):
     assert mfa_sts.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/alex"
     resp = mfa_sts.assume_role(RoleArn=role["Arn"], RoleSessionName="alex-mfa", DurationSeconds=3600)
     assert resp["AssumedRoleUser"]["Arn"].endswith("/pettracker-prod-admin/alex-mfa")
+
+
+def test_session_tag_keys_may_not_use_the_aws_prefix(endpoint):
+    # Session tags follow IAM's tag naming rules, which reserve the `aws:` prefix.
+    role = create_role(endpoint, "pettracker-tagged")
+    sts = admin_client(endpoint, "sts")
+    for key in ("aws:team", "AWS:team"):
+        err, status = error_of(
+            sts.assume_role, RoleArn=role["Arn"], RoleSessionName="s1", Tags=[{"Key": key, "Value": "pets"}]
+        )
+        assert (err["Code"], status) == ("InvalidParameterValue", 400)
+        err, status = error_of(sts.get_federation_token, Name="fed1", Tags=[{"Key": key, "Value": "pets"}])
+        assert (err["Code"], status) == ("InvalidParameterValue", 400)

@@ -155,7 +155,14 @@ fn target(parts: &http::request::Parts) -> Option<&str> {
 }
 
 fn sig_failure_of(service: &'static ServiceInfo, e: &SigV4Error) -> Failure {
-    let (status, code, message) = e.aws_error(wire::family(service.protocol));
+    let (status, code, mut message) = e.aws_error(wire::family(service.protocol));
+    // IAM words InvalidClientTokenId without the final period STS and the others give it
+    // ("The security token included in the request is invalid", as AWS CLI users see it).
+    if service.signing_name == "iam"
+        && matches!(e, SigV4Error::UnknownAccessKey | SigV4Error::InvalidToken)
+    {
+        message.truncate(message.trim_end_matches('.').len());
+    }
     Failure::of(service, ApiError::new(code, status, message))
 }
 
@@ -244,6 +251,26 @@ async fn api(
                         ApiError::new("MissingAction", 400, "Missing Action"),
                     )
                 })?;
+            // Query APIs find an operation by Action and Version: another version has no
+            // such operation (AWS: "Could not find operation X for version V"). A request
+            // without a Version is served as the current one.
+            if let Some((_, version)) = params
+                .iter()
+                .find(|(k, v)| k == "Version" && v != service.api_version)
+            {
+                return Err(Failure::of(
+                    service,
+                    ApiError::new(
+                        "InvalidAction",
+                        400,
+                        format!(
+                            "Could not find operation {} for version {}",
+                            registry::truncate(&action, 64),
+                            registry::truncate(version, 64)
+                        ),
+                    ),
+                ));
+            }
             (action, Input::Query(&params))
         }
         Protocol::Json10 | Protocol::Json11 => {

@@ -99,7 +99,8 @@ impl ServiceInfo {
     }
 }
 
-fn truncate(s: &str, max: usize) -> &str {
+/// `s` cut to its first `max` characters (names echoed in error messages).
+pub fn truncate(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
         Some((i, _)) => s.get(..i).unwrap_or(s),
         None => s,

@@ -531,6 +531,15 @@ fn decode_if_url_encoded(doc: &str) -> String {
 fn check_session_tags(tags: &[Tag], transitive: &[String]) -> Result<(), ApiError> {
     let mut seen = std::collections::HashSet::new();
     for t in tags {
+        // "Session tags must follow the rules for naming tags in IAM and AWS STS" (IAM
+        // User Guide, session tags), and IAM reserves the `aws:` prefix of tag keys. STS's
+        // own error for it is not documented; the code is its other tag errors'.
+        if t.key.to_ascii_lowercase().starts_with("aws:") {
+            return Err(StsError::InvalidParameterValue(
+                "Tag keys starting with 'aws:' are reserved for use by AWS.".into(),
+            )
+            .into());
+        }
         if !seen.insert(t.key.to_lowercase()) {
             return Err(StsError::InvalidParameterValue(
                 "Duplicate tag keys found. Please note that Tag keys are case insensitive.".into(),

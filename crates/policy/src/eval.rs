@@ -229,10 +229,23 @@ pub fn access_denied_message(
             "User: {principal} is not authorized to perform: {action} on resource: {resource} with an explicit deny in {} {k}",
             article(k)
         ),
+        // STS states no reason when nothing allows the call ("... is not authorized to
+        // perform: sts:AssumeRole on resource: arn:aws:iam::...:role/x", as STS callers
+        // report it), where the other services name the policy type.
+        DenialReason::NoAllow(_) if is_sts(action) => format!(
+            "User: {principal} is not authorized to perform: {action} on resource: {resource}"
+        ),
         DenialReason::NoAllow(k) => format!(
             "User: {principal} is not authorized to perform: {action} on resource: {resource} because no {k} allows the {action} action"
         ),
     }
+}
+
+/// An STS action (`sts:AssumeRole`, ...): its denials name no reason.
+pub fn is_sts(action: &str) -> bool {
+    action
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("sts:"))
 }
 
 /// Evaluates a request. Never fails.

@@ -35,8 +35,8 @@ mod variables;
 pub use condition::{Condition, Operator, Qualifier};
 pub use context::Context;
 pub use eval::{
-    access_denied_message, evaluate, evaluate_traced, ConditionFailure, Decision, DenialReason,
-    Evaluation, MatchedStatement, PolicySet, PolicySource, Request, ResourcePolicy,
+    access_denied_message, evaluate, evaluate_traced, is_sts, ConditionFailure, Decision,
+    DenialReason, Evaluation, MatchedStatement, PolicySet, PolicySource, Request, ResourcePolicy,
     ResourcePolicyType,
 };
 pub use pattern::split_arn;

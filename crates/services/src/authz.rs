@@ -159,6 +159,12 @@ impl Authorizer for RootOnly {
 
 /// AWS's current denial message form.
 pub fn denial_message(principal: &Principal, check: &AuthzCheck, reason: &str) -> String {
+    if palisade_policy::is_sts(&check.action) && reason.starts_with("because no") {
+        return format!(
+            "User: {} is not authorized to perform: {} on resource: {}",
+            principal.arn, check.action, check.resource
+        );
+    }
     format!(
         "User: {} is not authorized to perform: {} on resource: {} {} {} action",
         principal.arn, check.action, check.resource, reason, check.action

@@ -632,3 +632,54 @@ def test_paths_and_max_items_are_checked_before_authorization(endpoint):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         nobody.list_users(MaxItems=10)
     assert err(e)[0] == "AccessDenied"
+
+
+def test_update_user_rename_moves_everything_under_the_name(endpoint, aws_cli):
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="maya", Tags=[{"Key": "team", "Value": "pets"}])
+    uid = iam.get_user(UserName="maya")["User"]["UserId"]
+    key = iam.create_access_key(UserName="maya")["AccessKey"]
+    iam.create_group(GroupName="Devs")
+    iam.add_user_to_group(GroupName="Devs", UserName="maya")
+    iam.attach_user_policy(UserName="maya", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}]})
+    iam.put_user_policy(UserName="maya", PolicyName="list", PolicyDocument=doc)
+    iam.create_login_profile(UserName="maya", Password="Pettracker-2026!")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/maya"}, "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName="maya-admin", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.create_user(UserName="other")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.update_user(UserName="maya", NewUserName="OTHER")
+    assert err(e)[0] == "EntityAlreadyExists"
+
+    rc, out, errout = aws_cli("iam", "update-user", "--user-name", "maya", "--new-user-name", "maya.lopez")
+    assert rc == 0, errout
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_user(UserName="maya")
+    assert err(e)[0] == "NoSuchEntity"
+    user = iam.get_user(UserName="maya.lopez")["User"]
+    assert user["UserId"] == uid and user["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/maya.lopez"
+    assert user["Tags"] == [{"Key": "team", "Value": "pets"}]
+    assert [g["GroupName"] for g in iam.list_groups_for_user(UserName="maya.lopez")["Groups"]] == ["Devs"]
+    assert [u["UserName"] for u in iam.get_group(GroupName="Devs")["Users"]] == ["maya.lopez"]
+    assert [p["PolicyName"] for p in iam.list_attached_user_policies(UserName="maya.lopez")["AttachedPolicies"]] == ["ReadOnlyAccess"]
+    ents = iam.list_entities_for_policy(PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    assert [u["UserName"] for u in ents["PolicyUsers"]] == ["maya.lopez"]
+    assert iam.list_user_policies(UserName="maya.lopez")["PolicyNames"] == ["list"]
+    assert iam.get_login_profile(UserName="maya.lopez")["LoginProfile"]["UserName"] == "maya.lopez"
+    keys = iam.list_access_keys(UserName="maya.lopez")["AccessKeyMetadata"]
+    assert [(k["AccessKeyId"], k["UserName"]) for k in keys] == [(key["AccessKeyId"], "maya.lopez")]
+    assert iam.list_access_keys(UserName="other")["AccessKeyMetadata"] == []
+    # Its key acts as the renamed user, with the policies it kept.
+    me = client(endpoint, "sts", ak=key["AccessKeyId"], sk=key["SecretAccessKey"])
+    assert me.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/maya.lopez"
+    as_maya = client(endpoint, "iam", ak=key["AccessKeyId"], sk=key["SecretAccessKey"])
+    assert "maya.lopez" in [u["UserName"] for u in as_maya.list_users()["Users"]]
+    # A policy naming it as a principal follows it.
+    stmt = iam.get_role(RoleName="maya-admin")["Role"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert stmt["Principal"]["AWS"] == f"arn:aws:iam::{ACCOUNT}:user/maya.lopez"
+    me.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/maya-admin", RoleSessionName="maya")
+    # Gone with its dependents: the new name is deletable once they are removed.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.delete_user(UserName="maya.lopez")
+    assert err(e)[0] == "DeleteConflict"

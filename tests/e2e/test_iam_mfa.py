@@ -338,3 +338,22 @@ def test_a_code_works_once_whichever_clock_it_is_current_on(endpoint, iam):
     iam.resync_mfa_device(UserName="once", SerialNumber=serial,
                           AuthenticationCode1=totp(seed, w + 2), AuthenticationCode2=totp(seed, w + 3))
     refused(w + 3)
+
+
+def test_a_renamed_user_keeps_its_mfa_device(iam):
+    iam.create_user(UserName="alex")
+    serial, seed = new_device(iam)
+    iam.enable_mfa_device(
+        UserName="alex", SerialNumber=serial,
+        AuthenticationCode1=totp(seed, STEP0 - 1), AuthenticationCode2=totp(seed, STEP0),
+    )
+    iam.update_user(UserName="alex", NewUserName="alexandra")
+    devices = iam.list_mfa_devices(UserName="alexandra")["MFADevices"]
+    assert [(d["UserName"], d["SerialNumber"]) for d in devices] == [("alexandra", serial)]
+    listed = iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")["VirtualMFADevices"]
+    assert [d["User"]["UserName"] for d in listed] == ["alexandra"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.delete_user(UserName="alexandra")
+    assert err(e)[0] == "DeleteConflict"
+    iam.deactivate_mfa_device(UserName="alexandra", SerialNumber=serial)
+    iam.delete_user(UserName="alexandra")

@@ -219,25 +219,40 @@ pub fn subject(ctx: &RequestContext, given: Option<&str>) -> Result<Subject, Api
     }
 }
 
-/// Gives every long-term key of `user` the user's new ARN (after a move to another path),
-/// so that its calls act as, and are recorded as, the user where it is now.
+/// Gives every long-term key of `user` the user's new name and ARN (after a rename or a
+/// move to another path), so that its calls act as, and are recorded as, the user where it
+/// is now.
 pub fn repath_keys(
     tx: &mut dyn WriteTx,
     env: &Env,
     account: &str,
     user: &str,
+    new_name: &str,
     arn: &str,
 ) -> Result<(), ApiError> {
     let prefix = model::user_access_keys_prefix(account, user);
     let mut end = Vec::new();
     let range = palisade_store::Range::prefix(&prefix, &mut end);
-    for (_, raw) in tx.scan(&range, usize::MAX)? {
-        let record: AccessKeyRecord = serde_json::from_slice(&raw).map_err(ApiError::internal)?;
-        let akid = &record.access_key_id;
+    for (key, raw) in tx.scan(&range, usize::MAX)? {
+        let mut record: AccessKeyRecord =
+            serde_json::from_slice(&raw).map_err(ApiError::internal)?;
+        let akid = record.access_key_id.clone();
+        if record.user_name != new_name {
+            // A rename: the key moves to the user's new name.
+            tx.delete(&key)?;
+            record.user_name = new_name.to_owned();
+            model::put(
+                tx,
+                &model::user_access_key_key(account, new_name, &akid),
+                &record,
+            )?;
+        }
+        let akid = &akid;
         let Some(mut cred) = credentials::get_credential(tx, &env.master_key, akid)? else {
             continue;
         };
         cred.principal.arn = arn.to_owned();
+        cred.principal.user_name = new_name.to_owned();
         let created = model::parse_iso(&record.create_date).unwrap_or(OffsetDateTime::UNIX_EPOCH);
         credentials::put_credential(tx, &env.master_key, &cred, created)?;
         env.credentials.invalidate(akid);

@@ -353,27 +353,45 @@ impl crate::Operation for Operation {
                     model::validate_path("newPath", p)?;
                     user.path = p.clone();
                 }
+                let old_name = user.user_name.clone();
                 if let Some(new_name) = &i.new_user_name {
                     model::validate_name("newUserName", new_name, 64)?;
-                    if !new_name.eq_ignore_ascii_case(&i.user_name) {
-                        // Renaming moves every record keyed by the name; until that
-                        // exists, refuse rather than leave records behind.
-                        return Err(IamError::InvalidInput(
-                            "Renaming a user is not supported by Palisade yet.".into(),
-                        )
+                    if !new_name.eq_ignore_ascii_case(&old_name)
+                        && tx
+                            .get(&model::entity_key(account, TABLE, new_name))?
+                            .is_some()
+                    {
+                        return Err(IamError::EntityAlreadyExists(format!(
+                            "User with name {new_name} already exists."
+                        ))
                         .into());
                     }
                     user.user_name = new_name.clone();
                 }
                 let moved = model::arn(account, "user", &user.path, &user.user_name);
+                if user.user_name != old_name {
+                    rename_user(tx, account, &old_name, &user.user_name)?;
+                }
                 if moved != user.arn {
-                    // The user's keys act as the user at its new ARN from now on, and the
-                    // policies that name it name its new ARN.
-                    super::access_keys::repath_keys(tx, env, account, &user.user_name, &moved)?;
+                    // The user's keys act as the user at its new name and ARN from now on,
+                    // and the policies that name it name its new ARN.
+                    super::access_keys::repath_keys(
+                        tx,
+                        env,
+                        account,
+                        &old_name,
+                        &user.user_name,
+                        &moved,
+                    )?;
                     super::principals::principal_renamed(tx, &user.arn, &moved)?;
                 }
                 user.arn = moved;
-                model::put(tx, &model::entity_key(account, TABLE, &i.user_name), &user)?;
+                tx.delete(&model::entity_key(account, TABLE, &old_name))?;
+                model::put(
+                    tx,
+                    &model::entity_key(account, TABLE, &user.user_name),
+                    &user,
+                )?;
                 Ok(Reply::empty())
             }
             Operation::DeleteUser(i) => {
@@ -387,6 +405,49 @@ impl crate::Operation for Operation {
             )),
         }
     }
+}
+
+/// Moves what IAM keeps under a user's name to its new name (UpdateUser NewUserName). The
+/// IAM User Guide's "Rename an IAM user" has the user keep its policies, groups and unique
+/// id under the new name: here inline and attached policies, group memberships both ways,
+/// MFA device assignments and the login profile. Its access keys move with its new ARN
+/// ([`super::access_keys::repath_keys`]); policies that name it as a principal follow it
+/// ([`super::principals::principal_renamed`]), those naming it as a resource do not.
+fn rename_user(tx: &mut dyn WriteTx, account: &str, old: &str, new: &str) -> Result<(), ApiError> {
+    use model::{Membership, UserMfaDevice, VirtualMfaDevice};
+    super::attach::rename_entity(tx, account, model::EntityKind::User, old, new)?;
+    for (k, v) in model::scan_all(tx, &model::user_groups_prefix(account, old))? {
+        let mut m: Membership = serde_json::from_slice(&v).map_err(ApiError::internal)?;
+        tx.delete(&k)?;
+        tx.delete(&model::group_member_key(account, &m.group_name, old))?;
+        m.user_name = new.to_owned();
+        model::put(tx, &model::membership_key(account, new, &m.group_name), &m)?;
+        model::put(
+            tx,
+            &model::group_member_key(account, &m.group_name, new),
+            &m,
+        )?;
+    }
+    for (k, v) in model::scan_all(tx, &model::user_mfa_prefix(account, old))? {
+        let mut d: UserMfaDevice = serde_json::from_slice(&v).map_err(ApiError::internal)?;
+        tx.delete(&k)?;
+        d.user_name = new.to_owned();
+        model::put(tx, &model::user_mfa_key(account, new, &d.serial_number), &d)?;
+        let device_key = model::virtual_mfa_key(account, &d.serial_number);
+        if let Some(mut device) = model::get::<VirtualMfaDevice>(tx, &device_key)? {
+            device.user_name = Some(new.to_owned());
+            model::put(tx, &device_key, &device)?;
+        }
+    }
+    let profile_key = model::entity_key(account, "loginprofile", old);
+    if let Some(raw) = tx.get(&profile_key)? {
+        let mut p: super::login_profiles::LoginProfileRecord =
+            serde_json::from_slice(&raw).map_err(ApiError::internal)?;
+        tx.delete(&profile_key)?;
+        p.user_name = new.to_owned();
+        model::put(tx, &model::entity_key(account, "loginprofile", new), &p)?;
+    }
+    Ok(())
 }
 
 /// GetUser without a name, called by the root user: AWS describes the account root, with

@@ -540,3 +540,52 @@ def test_get_user_as_root_has_no_user_name(endpoint):
     me = client(endpoint, "iam").get_user()["User"]
     assert me["Arn"] == f"arn:aws:iam::{ACCOUNT}:root" and me["UserId"] == ACCOUNT
     assert "UserName" not in me and "Path" not in me
+
+
+def test_entities_for_policy_by_usage(endpoint):
+    # PolicyUsageFilter: "To list only the policies used to set permissions boundaries,
+    # set the value to PermissionsBoundary"; without it, every use.
+    iam = client(endpoint, "iam")
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+    arn = iam.create_policy(PolicyName="guard", PolicyDocument=doc)["Policy"]["Arn"]
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    iam.create_role(RoleName="bounded", AssumeRolePolicyDocument=trust, PermissionsBoundary=arn)
+    iam.create_role(RoleName="both", AssumeRolePolicyDocument=trust)
+    iam.put_role_permissions_boundary(RoleName="both", PermissionsBoundary=arn)
+    iam.attach_role_policy(RoleName="both", PolicyArn=arn)
+    iam.create_user(UserName="dev", PermissionsBoundary=arn)
+    iam.create_group(GroupName="ops")
+    iam.attach_group_policy(GroupName="ops", PolicyArn=arn)
+
+    def names(**kw):
+        out = iam.list_entities_for_policy(PolicyArn=arn, **kw)
+        return (
+            sorted(r["RoleName"] for r in out["PolicyRoles"]),
+            sorted(u["UserName"] for u in out["PolicyUsers"]),
+            sorted(g["GroupName"] for g in out["PolicyGroups"]),
+        )
+
+    assert names(PolicyUsageFilter="PermissionsBoundary") == (["both", "bounded"], ["dev"], [])
+    assert names(PolicyUsageFilter="PermissionsPolicy") == (["both"], [], ["ops"])
+    assert names() == (["both", "bounded"], ["dev"], ["ops"])
+    assert names(PolicyUsageFilter="PermissionsBoundary", EntityFilter="User") == ([], ["dev"], [])
+    # Paged one at a time, the two uses make five entries; "both" is one role per page.
+    seen = []
+    for page in iam.get_paginator("list_entities_for_policy").paginate(PolicyArn=arn, PaginationConfig={"PageSize": 1}):
+        seen += [r["RoleName"] for r in page["PolicyRoles"]] + [u["UserName"] for u in page["PolicyUsers"]] + [g["GroupName"] for g in page["PolicyGroups"]]
+    assert sorted(seen) == ["both", "both", "bounded", "dev", "ops"]
+    p = iam.get_policy(PolicyArn=arn)["Policy"]
+    assert (p["AttachmentCount"], p["PermissionsBoundaryUsageCount"]) == (2, 3)
+    # Removing a boundary, deleting its entity, or renaming it keeps the index right.
+    iam.delete_role_permissions_boundary(RoleName="both")
+    iam.delete_role(RoleName="bounded")
+    iam.update_user(UserName="dev", NewUserName="dev2")
+    assert names(PolicyUsageFilter="PermissionsBoundary") == ([], ["dev2"], [])
+    # An AWS managed policy's boundary use is counted from the index too.
+    ro = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    iam.put_user_permissions_boundary(UserName="dev2", PermissionsBoundary=ro)
+    assert iam.get_policy(PolicyArn=ro)["Policy"]["PermissionsBoundaryUsageCount"] == 1
+    assert [u["UserName"] for u in iam.list_entities_for_policy(PolicyArn=ro, PolicyUsageFilter="PermissionsBoundary")["PolicyUsers"]] == ["dev2"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.list_entities_for_policy(PolicyArn=arn, Marker="Znope")
+    assert e.value.response["Error"]["Code"] == "InvalidInput"

@@ -129,6 +129,16 @@ impl App {
                 Ok(())
             }),
         )?;
+        migrate_if(
+            store.as_ref(),
+            palisade_services::iam::policies::boundaries_need_indexing,
+            Box::new(|tx| {
+                let n = palisade_services::iam::policies::index_boundaries(tx)
+                    .map_err(|e| palisade_store::StoreError::Other(e.message))?;
+                tracing::debug!(boundaries = n, "indexed the permissions boundaries in use");
+                Ok(())
+            }),
+        )?;
         palisade_services::due::ensure(store.as_ref())
             .map_err(|e| StartError::Bootstrap(e.to_string()))?;
         let clock = Clock::default();

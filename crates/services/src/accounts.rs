@@ -241,6 +241,7 @@ fn write_initial_state(
     // principal yet.
     crate::due::mark_all_complete(tx)?;
     crate::iam::principals::mark_indexed(tx)?;
+    crate::iam::policies::mark_boundaries_indexed(tx)?;
     tx.put(&keyspace::meta("bootstrap"), &to_vec(&rec)?)
 }
 

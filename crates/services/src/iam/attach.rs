@@ -359,6 +359,83 @@ pub fn rename_entity(
     Ok(())
 }
 
+/// One page of the entities using a managed policy: those it is attached to (index
+/// [`model::attached_to_key`]), then those it is the permissions boundary of
+/// ([`model::bounded_by_key`]), as ListEntitiesForPolicy's PolicyUsageFilter picks
+/// (PermissionsPolicy, PermissionsBoundary, or both when absent). A marker is `A` or `B`
+/// for the index it resumes in, then that index's own marker (none: from its start).
+#[allow(clippy::too_many_arguments)]
+fn entities_for_policy(
+    tx: &dyn ReadTx,
+    account: &str,
+    arn: &str,
+    usage: Option<&str>,
+    marker: Option<&str>,
+    max_items: Option<i64>,
+    mut keep: impl FnMut(&AttachedTo) -> bool,
+) -> Result<model::Page<AttachedTo>, ApiError> {
+    let max = model::max_items(max_items)?;
+    let indexes: Vec<(char, Vec<u8>)> = [
+        ('A', model::attached_to_prefix(account, arn)),
+        ('B', model::bounded_by_prefix(account, arn)),
+    ]
+    .into_iter()
+    .filter(|(tag, _)| match usage {
+        Some("PermissionsPolicy") => *tag == 'A',
+        Some("PermissionsBoundary") => *tag == 'B',
+        _ => true,
+    })
+    .collect();
+    let invalid = || ApiError::from(IamError::InvalidInput("Invalid Marker.".into()));
+    let (first, mut inner) = match marker {
+        None => (0, None),
+        Some(m) => {
+            let mut chars = m.chars();
+            let tag = chars.next().ok_or_else(invalid)?;
+            let at = indexes
+                .iter()
+                .position(|(t, _)| *t == tag)
+                .ok_or_else(invalid)?;
+            let rest = chars.as_str();
+            (at, (!rest.is_empty()).then(|| rest.to_owned()))
+        }
+    };
+    let mut items = Vec::new();
+    for (tag, prefix) in indexes.iter().skip(first) {
+        let room = max - items.len();
+        if room == 0 {
+            // Full: a page follows if this index has an entity to show.
+            let next = model::list_page::<AttachedTo>(tx, prefix, None, Some(1), &mut keep)?;
+            if !next.items.is_empty() {
+                return Ok(model::Page {
+                    items,
+                    marker: Some(tag.to_string()),
+                });
+            }
+            continue;
+        }
+        let room = i64::try_from(room).unwrap_or(1);
+        let page = model::list_page::<AttachedTo>(
+            tx,
+            prefix,
+            inner.take().as_deref(),
+            Some(room),
+            &mut keep,
+        )?;
+        items.extend(page.items);
+        if let Some(m) = page.marker {
+            return Ok(model::Page {
+                items,
+                marker: Some(format!("{tag}{m}")),
+            });
+        }
+    }
+    Ok(model::Page {
+        items,
+        marker: None,
+    })
+}
+
 /// Every managed policy attached to an entity.
 pub fn attached_policies(
     tx: &dyn ReadTx,
@@ -476,16 +553,15 @@ impl crate::Operation for Operation {
                     None | Some("LocalManagedPolicy") | Some("AWSManagedPolicy") => true,
                     Some(f) => f.eq_ignore_ascii_case(t),
                 };
-                // PolicyUsageFilter PermissionsBoundary: boundaries are not indexed here,
-                // so no entity matches it through the attachment index.
-                let only_boundary = i.policy_usage_filter.as_deref() == Some("PermissionsBoundary");
                 let path_prefix = model::path_prefix(i.path_prefix.as_deref())?.to_owned();
-                let page = model::list_page::<AttachedTo>(
+                let page = entities_for_policy(
                     tx,
-                    &model::attached_to_prefix(account, policy.arn()),
+                    account,
+                    policy.arn(),
+                    i.policy_usage_filter.as_deref(),
                     i.marker.as_deref(),
                     i.max_items,
-                    |a| !only_boundary && wants(&a.entity_type),
+                    |a| wants(&a.entity_type),
                 )?;
                 let is_truncated = page.is_truncated();
                 let mut out = ListEntitiesForPolicyOutput {
@@ -505,6 +581,15 @@ impl crate::Operation for Operation {
                         continue;
                     };
                     if !e.path.starts_with(&path_prefix) {
+                        continue;
+                    }
+                    // An entity the policy is both attached to and bounds is listed once.
+                    let listed = match kind {
+                        EntityKind::User => out.policy_users.iter().any(|u| u.user_id == e.id),
+                        EntityKind::Group => out.policy_groups.iter().any(|g| g.group_id == e.id),
+                        EntityKind::Role => out.policy_roles.iter().any(|r| r.role_id == e.id),
+                    };
+                    if listed {
                         continue;
                     }
                     match kind {

@@ -554,6 +554,20 @@ pub fn attached_to_prefix(account: &str, policy_arn: &str) -> Vec<u8> {
     base(account, "attachedto").str(policy_arn).finish()
 }
 
+/// Reverse index: users and roles whose permissions boundary a managed policy is (value:
+/// an [`AttachedTo`]).
+pub fn bounded_by_key(account: &str, policy_arn: &str, kind: EntityKind, entity: &str) -> Vec<u8> {
+    base(account, "boundedby")
+        .str(policy_arn)
+        .str(kind.tag())
+        .str(&entity.to_lowercase())
+        .finish()
+}
+
+pub fn bounded_by_prefix(account: &str, policy_arn: &str) -> Vec<u8> {
+    base(account, "boundedby").str(policy_arn).finish()
+}
+
 /// Group membership, both ways.
 pub fn membership_key(account: &str, user: &str, group: &str) -> Vec<u8> {
     base(account, "usergroups")

@@ -312,6 +312,90 @@ pub fn resolve(tx: &dyn ReadTx, account: &str, arn: &str) -> Result<PolicyRef, A
         .ok_or_else(|| no_policy(arn))
 }
 
+/// Records that a user or role uses `arn` as its permissions boundary (`using`) or no
+/// longer does: the boundary index ([`model::bounded_by_key`]) and the policy's
+/// PermissionsBoundaryUsageCount.
+pub fn record_boundary_use(
+    tx: &mut dyn WriteTx,
+    account: &str,
+    arn: &str,
+    kind: model::EntityKind,
+    entity: &str,
+    using: bool,
+) -> Result<(), ApiError> {
+    let key = model::bounded_by_key(account, arn, kind, entity);
+    if using {
+        model::put(
+            tx,
+            &key,
+            &model::AttachedTo {
+                entity_type: kind.tag().to_owned(),
+                entity_name: entity.to_owned(),
+            },
+        )?;
+    } else {
+        tx.delete(&key)?;
+    }
+    adjust_counts(tx, account, arn, 0, if using { 1 } else { -1 })
+}
+
+/// The store's marker that the boundaries set before [`record_boundary_use`] kept an
+/// index are indexed ([`index_boundaries`]).
+const BOUNDARIES_INDEXED: &str = "boundary-index-v1";
+
+/// Whether a data dir still needs [`index_boundaries`] (one written before the index).
+pub fn boundaries_need_indexing(tx: &dyn ReadTx) -> Result<bool, palisade_store::StoreError> {
+    Ok(tx
+        .get(&crate::keyspace::meta(BOUNDARIES_INDEXED))?
+        .is_none())
+}
+
+/// Marks a data dir's boundaries as indexed (a new or reset one has none yet).
+pub fn mark_boundaries_indexed(tx: &mut dyn WriteTx) -> Result<(), palisade_store::StoreError> {
+    tx.put(&crate::keyspace::meta(BOUNDARIES_INDEXED), b"1")
+}
+
+/// Indexes every user's and role's permissions boundary, once per data dir (the counts
+/// were kept already). Returns how many were indexed.
+pub fn index_boundaries(tx: &mut dyn WriteTx) -> Result<usize, ApiError> {
+    use model::EntityKind;
+    let mut n = 0;
+    for (key, _) in model::scan_all(tx, &crate::keyspace::accounts())? {
+        let mut d = palisade_store::keys::Decoder::new(&key);
+        let (Ok(_), Ok(account)) = (d.str(), d.str()) else {
+            continue;
+        };
+        let mut found = Vec::new();
+        for (_, raw) in model::scan_all(tx, &model::table_prefix(&account, "user"))? {
+            if let Ok(u) = serde_json::from_slice::<model::User>(&raw) {
+                if let Some(b) = u.permissions_boundary {
+                    found.push((b.permissions_boundary_arn, EntityKind::User, u.user_name));
+                }
+            }
+        }
+        for (_, raw) in model::scan_all(tx, &model::table_prefix(&account, "role"))? {
+            if let Ok(r) = serde_json::from_slice::<model::Role>(&raw) {
+                if let Some(b) = r.permissions_boundary {
+                    found.push((b.permissions_boundary_arn, EntityKind::Role, r.role_name));
+                }
+            }
+        }
+        for (arn, kind, name) in found {
+            model::put(
+                tx,
+                &model::bounded_by_key(&account, &arn, kind, &name),
+                &model::AttachedTo {
+                    entity_type: kind.tag().to_owned(),
+                    entity_name: name,
+                },
+            )?;
+            n += 1;
+        }
+    }
+    mark_boundaries_indexed(tx)?;
+    Ok(n)
+}
+
 /// Adds `delta` to a customer policy's AttachmentCount or PermissionsBoundaryUsageCount
 /// (AWS managed policies keep no counts here).
 pub fn adjust_counts(
@@ -652,18 +736,13 @@ pub fn usage_counts(
             counts.entry(arn).or_default().0 += 1;
         }
     }
-    for (_, v) in model::scan_all(tx, &model::table_prefix(account, "user"))? {
-        if let Ok(u) = serde_json::from_slice::<model::User>(&v) {
-            if let Some(b) = u.permissions_boundary {
-                counts.entry(b.permissions_boundary_arn).or_default().1 += 1;
-            }
-        }
-    }
-    for (_, v) in model::scan_all(tx, &model::table_prefix(account, "role"))? {
-        if let Ok(r) = serde_json::from_slice::<model::Role>(&v) {
-            if let Some(b) = r.permissions_boundary {
-                counts.entry(b.permissions_boundary_arn).or_default().1 += 1;
-            }
+    // The boundary index, not the users and roles themselves.
+    for (k, _) in model::scan_all(tx, &model::table_prefix(account, "boundedby"))? {
+        let mut d = palisade_store::keys::Decoder::new(&k);
+        // iam / account / boundedby / <policy arn> / kind / entity
+        let arn = (0..4).map(|_| d.str()).last();
+        if let Some(Ok(arn)) = arn {
+            counts.entry(arn).or_default().1 += 1;
         }
     }
     Ok(counts)
@@ -1212,6 +1291,7 @@ impl crate::Operation for Operation {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -1225,6 +1305,34 @@ mod tests {
         assert_eq!(decode_document(doc), doc);
         // Not encoded after all: kept as sent.
         assert_eq!(decode_document("%zz"), "%zz");
+    }
+
+    /// A data dir whose users and roles got boundaries before the boundary index existed:
+    /// indexed once at start, the policy's entities and counts come from the index.
+    #[test]
+    fn boundaries_set_before_the_index_are_indexed_once() {
+        const ACCT: &str = "111122223333";
+        let policy = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+        let env = crate::env::testing::test_env(ACCT);
+        crate::accounts::write_blocking(env.store.as_ref(), move |tx| {
+            tx.put(&crate::keyspace::account(ACCT), b"{}")?;
+            let user: model::User = serde_json::from_value(serde_json::json!({
+                "Path": "/", "UserName": "alice", "UserId": "AIDAALICE0000000000000",
+                "Arn": "arn:aws:iam::111122223333:user/alice", "CreateDate": "2026-01-01T00:00:00Z",
+                "PermissionsBoundary": {"PermissionsBoundaryType": "Policy",
+                    "PermissionsBoundaryArn": policy}}))
+            .unwrap();
+            model::put(tx, &model::entity_key(ACCT, "user", "alice"), &user)?;
+            assert_eq!(usage_counts(tx, ACCT)?.get(policy), None);
+            assert!(boundaries_need_indexing(tx).unwrap());
+            assert_eq!(index_boundaries(tx)?, 1);
+            assert!(!boundaries_need_indexing(tx).unwrap());
+            assert_eq!(usage_counts(tx, ACCT)?.get(policy), Some(&(0, 1)));
+            let by = model::scan_all(tx, &model::bounded_by_prefix(ACCT, policy))?;
+            assert_eq!(by.len(), 1);
+            Ok(())
+        })
+        .unwrap();
     }
 
     #[test]

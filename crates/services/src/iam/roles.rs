@@ -244,7 +244,7 @@ pub fn create_role(
         role_last_used: None,
     };
     if let Some(b) = &i.permissions_boundary {
-        policies::adjust_counts(tx, account, b, 0, 1)?;
+        policies::record_boundary_use(tx, account, b, EntityKind::Role, &i.role_name, true)?;
     }
     model::put(tx, &key, &role)?;
     super::principals::update_references(
@@ -289,7 +289,8 @@ pub fn delete_role(tx: &mut dyn WriteTx, account: &str, name: &str) -> Result<Ro
         .into());
     }
     if let Some(b) = &role.permissions_boundary {
-        policies::adjust_counts(tx, account, &b.permissions_boundary_arn, 0, -1)?;
+        let arn = &b.permissions_boundary_arn;
+        policies::record_boundary_use(tx, account, arn, EntityKind::Role, &role.role_name, false)?;
     }
     tx.delete(&model::entity_key(account, TABLE, name))?;
     super::principals::update_references(
@@ -302,9 +303,11 @@ pub fn delete_role(tx: &mut dyn WriteTx, account: &str, name: &str) -> Result<Ro
     Ok(role)
 }
 
+/// Sets (or with `new` None removes) the permissions boundary of the user or role `entity`.
 fn set_boundary(
     tx: &mut dyn WriteTx,
     account: &str,
+    (kind, entity): (EntityKind, &str),
     current: &mut Option<AttachedPermissionsBoundary>,
     new: Option<&str>,
 ) -> Result<(), ApiError> {
@@ -312,10 +315,11 @@ fn set_boundary(
         policies::check_boundary(tx, account, arn)?;
     }
     if let Some(old) = current.take() {
-        policies::adjust_counts(tx, account, &old.permissions_boundary_arn, 0, -1)?;
+        let arn = &old.permissions_boundary_arn;
+        policies::record_boundary_use(tx, account, arn, kind, entity, false)?;
     }
     if let Some(arn) = new {
-        policies::adjust_counts(tx, account, arn, 0, 1)?;
+        policies::record_boundary_use(tx, account, arn, kind, entity, true)?;
         *current = Some(AttachedPermissionsBoundary::policy(arn));
     }
     Ok(())
@@ -543,9 +547,11 @@ impl crate::Operation for Operation {
             }
             Operation::PutRolePermissionsBoundary(i) => {
                 let mut role = load(tx, account, &i.role_name)?;
+                let name = role.role_name.clone();
                 set_boundary(
                     tx,
                     account,
+                    (EntityKind::Role, &name),
                     &mut role.permissions_boundary,
                     Some(&i.permissions_boundary),
                 )?;
@@ -563,7 +569,9 @@ impl crate::Operation for Operation {
                     ))
                     .into());
                 }
-                set_boundary(tx, account, &mut role.permissions_boundary, None)?;
+                let name = role.role_name.clone();
+                let entity = (EntityKind::Role, name.as_str());
+                set_boundary(tx, account, entity, &mut role.permissions_boundary, None)?;
                 model::put(tx, &role_key(&i.role_name), &role)?;
                 let mut reply = Reply::empty();
                 reply.resources = vec![("AWS::IAM::Role".into(), role.arn)];
@@ -571,9 +579,11 @@ impl crate::Operation for Operation {
             }
             Operation::PutUserPermissionsBoundary(i) => {
                 let mut user = users::load(tx, account, &i.user_name)?;
+                let name = user.user_name.clone();
                 set_boundary(
                     tx,
                     account,
+                    (EntityKind::User, &name),
                     &mut user.permissions_boundary,
                     Some(&i.permissions_boundary),
                 )?;
@@ -591,7 +601,9 @@ impl crate::Operation for Operation {
                     ))
                     .into());
                 }
-                set_boundary(tx, account, &mut user.permissions_boundary, None)?;
+                let name = user.user_name.clone();
+                let entity = (EntityKind::User, name.as_str());
+                set_boundary(tx, account, entity, &mut user.permissions_boundary, None)?;
                 put_user(tx, account, &user)?;
                 let mut reply = Reply::empty();
                 reply.resources = vec![("AWS::IAM::User".into(), user.arn)];

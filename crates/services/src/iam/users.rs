@@ -127,7 +127,14 @@ pub fn create_user(
     }
     if let Some(b) = &input.permissions_boundary {
         super::policies::check_boundary(tx, account, b)?;
-        super::policies::adjust_counts(tx, account, b, 0, 1)?;
+        super::policies::record_boundary_use(
+            tx,
+            account,
+            b,
+            model::EntityKind::User,
+            &input.user_name,
+            true,
+        )?;
     }
     let user = User {
         path: path.to_owned(),
@@ -188,7 +195,14 @@ pub fn delete_user(
         return Err(conflict("delete MFA device"));
     }
     if let Some(b) = &user.permissions_boundary {
-        super::policies::adjust_counts(tx, account, &b.permissions_boundary_arn, 0, -1)?;
+        super::policies::record_boundary_use(
+            tx,
+            account,
+            &b.permissions_boundary_arn,
+            model::EntityKind::User,
+            &user.user_name,
+            false,
+        )?;
     }
     tx.delete(&model::entity_key(account, TABLE, name))?;
     super::principals::principal_deleted(tx, &user.arn, &user.user_id)?;
@@ -371,6 +385,21 @@ impl crate::Operation for Operation {
                 let moved = model::arn(account, "user", &user.path, &user.user_name);
                 if user.user_name != old_name {
                     rename_user(tx, account, &old_name, &user.user_name)?;
+                    if let Some(b) = &user.permissions_boundary {
+                        let arn = &b.permissions_boundary_arn;
+                        let kind = model::EntityKind::User;
+                        super::policies::record_boundary_use(
+                            tx, account, arn, kind, &old_name, false,
+                        )?;
+                        super::policies::record_boundary_use(
+                            tx,
+                            account,
+                            arn,
+                            kind,
+                            &user.user_name,
+                            true,
+                        )?;
+                    }
                 }
                 if moved != user.arn {
                     // The user's keys act as the user at its new name and ARN from now on,

@@ -702,6 +702,7 @@ def test_tag_errors_name_their_reason(org):
     orgs, o, root = org
     cases = [
         ({"Key": "aws:owner", "Value": "v"}, "INVALID_SYSTEM_TAGS_PARAMETER"),
+        ({"Key": "AWS:owner", "Value": "v"}, "INVALID_SYSTEM_TAGS_PARAMETER"),
         ({"Key": "k" * 129, "Value": "v"}, "MAX_LENGTH_EXCEEDED"),
         ({"Key": "k", "Value": "v" * 257}, "MAX_LENGTH_EXCEEDED"),
         ({"Key": "bad#key", "Value": "v"}, "INVALID_PATTERN"),
@@ -735,3 +736,21 @@ def test_an_account_that_leaves_keeps_its_email(endpoint):
     assert mine["MasterAccountEmail"] == "sandbox@pettracker.example"
     me = member.describe_account(AccountId=acct)["Account"]
     assert me["Email"] == "sandbox@pettracker.example" and me["Name"] == "sandbox"
+
+
+def test_all_features_puts_the_organizations_service_linked_role_in_every_account(endpoint):
+    orgs = client(endpoint, "organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    slr = "AWSServiceRoleForOrganizations"
+    role = client(endpoint, "iam").get_role(RoleName=slr)["Role"]
+    assert role["Path"] == "/aws-service-role/organizations.amazonaws.com/"
+    acct = create_account(orgs, "workloads")
+    creds = assume_access_role(endpoint, acct)
+    member_iam = client(endpoint, "iam", ak=creds["AccessKeyId"], sk=creds["SecretAccessKey"], token=creds["SessionToken"])
+    theirs = member_iam.get_role(RoleName=slr)["Role"]
+    assert theirs["Arn"] == f"arn:aws:iam::{acct}:role/aws-service-role/organizations.amazonaws.com/{slr}"
+    attached = member_iam.list_attached_role_policies(RoleName=slr)["AttachedPolicies"]
+    assert [p["PolicyName"] for p in attached] == ["AWSOrganizationsServiceTrustPolicy"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        member_iam.delete_role(RoleName=slr)
+    assert code(e) == "UnmodifiableEntity"

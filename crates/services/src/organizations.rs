@@ -48,6 +48,7 @@ const FULL_SCP_DOC: &str =
 const FULL_RCP_DOC: &str =
     "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\n      \"Effect\": \"Allow\",\n      \"Principal\": \"*\",\n      \"Action\": \"*\",\n      \"Resource\": \"*\"\n    }\n  ]\n}";
 const ADMIN_POLICY_ARN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+const ORGS_PRINCIPAL: &str = "organizations.amazonaws.com";
 
 // ---- errors ---------------------------------------------------------------------------
 
@@ -929,7 +930,10 @@ fn validate_tags(tx: &dyn ReadTx, org: &str, resource: &str, tags: &[Tag]) -> Re
                 "You provided a value that doesn't match the required pattern.",
             ));
         }
-        if t.key.starts_with("aws:") {
+        if t.key
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("aws:"))
+        {
             return Err(invalid_input(
                 "INVALID_SYSTEM_TAGS_PARAMETER",
                 "You specified a tag key that is a system tag. You can't add, edit, or delete system tag keys because they're reserved for Amazon Web Services use.",
@@ -1009,6 +1013,7 @@ fn page<T>(
             .strip_prefix("orgs-")
             .and_then(|t| t.strip_prefix(operation))
             .and_then(|t| t.strip_prefix('-'))
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|n| n.parse::<usize>().ok())
             .filter(|n| *n <= items.len())
             .ok_or_else(|| {
@@ -2689,6 +2694,11 @@ fn create_organization(
         tx.put(&email_key(&email), account.as_bytes())?;
     }
     tx.put(&child_key(&org_id, &root_id, ACCOUNT, &account), b"")?;
+    // All features need AWSServiceRoleForOrganizations in every account (Organizations
+    // User Guide, "Organizations and service-linked roles").
+    if feature_set == "ALL" {
+        iam::service_linked::ensure(tx, ctx, ORGS_PRINCIPAL)?;
+    }
     Ok(org)
 }
 
@@ -2851,6 +2861,11 @@ fn create_account(
         &role_name,
         ADMIN_POLICY_ARN,
     )?;
+    // "If you enabled all features in the organization, Organizations creates the required
+    // service-linked role named AWSServiceRoleForOrganizations" (CreateAccount).
+    if all_features(org) {
+        iam::service_linked::ensure(tx, &role_ctx, ORGS_PRINCIPAL)?;
+    }
     status.account_id = Some(account_id);
     put(tx, &car_key(&org.id, &status.id), &status)?;
     Ok(status)

@@ -316,6 +316,7 @@ impl crate::Operation for Operation {
                 let doc = policies::decode_document(&i.policy_document);
                 policies::check_document(&doc, policies::DocKind::Identity)?;
                 let e = load_entity(tx, account, *kind, i.entity(*kind))?;
+                super::service_linked::refuse_protected_entity(tx, account, *kind, &e.name)?;
                 let others: usize = inline_policies(tx, account, *kind, &e.name)?
                     .iter()
                     .filter(|(n, _)| n != &i.policy_name)
@@ -340,6 +341,7 @@ impl crate::Operation for Operation {
             }
             Operation::Delete(kind, i) => {
                 let e = load_entity(tx, account, *kind, i.entity(*kind))?;
+                super::service_linked::refuse_protected_entity(tx, account, *kind, &e.name)?;
                 let key = model::inline_key(account, *kind, &e.name, &i.policy_name);
                 if tx.get(&key)?.is_none() {
                     return Err(not_found(*kind, &i.policy_name));

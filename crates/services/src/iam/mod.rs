@@ -21,6 +21,7 @@ pub mod policies;
 pub mod principals;
 pub mod providers;
 pub mod roles;
+pub mod service_linked;
 pub mod simulate;
 pub mod tags;
 pub mod totp;
@@ -43,6 +44,7 @@ pub fn decode(action: &str, input: &Input<'_>) -> Option<Result<Box<dyn Operatio
         providers::decode,
         groups::decode,
         roles::decode,
+        service_linked::decode,
         attach::decode,
         policies::decode,
         inline::decode,

@@ -20,6 +20,8 @@ pub(super) const NAME_MEMBERS: &[(&str, &str, usize)] = &[
     ("CreateLoginProfile", "UserName", 64),
     ("CreatePolicy", "PolicyName", 128),
     ("CreateRole", "RoleName", 64),
+    ("CreateServiceLinkedRole", "AWSServiceName", 128),
+    ("CreateServiceLinkedRole", "CustomSuffix", 64),
     ("CreateServiceSpecificCredential", "UserName", 64),
     ("CreateUser", "UserName", 64),
     // No maximum in the model; IAM refuses more than 226 characters (mfa.rs).

@@ -482,6 +482,18 @@ impl crate::Operation for Operation {
         let role_key = |name: &str| model::entity_key(account, TABLE, name);
         match self {
             Operation::CreateRole(i) => {
+                // That path is the service-linked roles' (CreateServiceLinkedRole); a role
+                // of one's own there would pass for one, and be exempt from SCPs.
+                if i.path
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with("/aws-service-role/"))
+                {
+                    return Err(IamError::InvalidInput(
+                        "The path prefix /aws-service-role/ is reserved for service-linked roles."
+                            .into(),
+                    )
+                    .into());
+                }
                 let role = create_role(tx, ctx, i)?;
                 let arn = role.arn.clone();
                 let out = RoleOutput { role: wire(role) };
@@ -524,6 +536,7 @@ impl crate::Operation for Operation {
             }
             Operation::UpdateAssumeRolePolicy(i) => {
                 let mut role = load(tx, account, &i.role_name)?;
+                super::service_linked::refuse_protected(&role)?;
                 let doc = policies::decode_document(&i.policy_document);
                 policies::check_trust_document(&doc)?;
                 trust_principals_exist(tx, &doc)?;
@@ -540,6 +553,7 @@ impl crate::Operation for Operation {
                 Ok(reply)
             }
             Operation::DeleteRole(i) => {
+                super::service_linked::refuse_protected(&load(tx, account, &i.role_name)?)?;
                 let role = delete_role(tx, account, &i.role_name)?;
                 let mut reply = Reply::empty();
                 reply.resources = vec![("AWS::IAM::Role".into(), role.arn)];
@@ -547,6 +561,7 @@ impl crate::Operation for Operation {
             }
             Operation::PutRolePermissionsBoundary(i) => {
                 let mut role = load(tx, account, &i.role_name)?;
+                super::service_linked::refuse_protected(&role)?;
                 let name = role.role_name.clone();
                 set_boundary(
                     tx,
@@ -562,6 +577,7 @@ impl crate::Operation for Operation {
             }
             Operation::DeleteRolePermissionsBoundary(i) => {
                 let mut role = load(tx, account, &i.role_name)?;
+                super::service_linked::refuse_protected(&role)?;
                 if role.permissions_boundary.is_none() {
                     return Err(IamError::NoSuchEntity(format!(
                         "The role with name {} does not have a permissions boundary.",

@@ -647,6 +647,7 @@ def test_update_user_rename_moves_everything_under_the_name(endpoint, aws_cli):
     iam.create_login_profile(UserName="maya", Password="Pettracker-2026!")
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/maya"}, "Action": "sts:AssumeRole"}]}
     iam.create_role(RoleName="maya-admin", AssumeRolePolicyDocument=json.dumps(trust))
+    session = client(endpoint, "sts", ak=key["AccessKeyId"], sk=key["SecretAccessKey"]).get_session_token()["Credentials"]
     iam.create_user(UserName="other")
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.update_user(UserName="maya", NewUserName="OTHER")
@@ -675,6 +676,16 @@ def test_update_user_rename_moves_everything_under_the_name(endpoint, aws_cli):
     assert me.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/maya.lopez"
     as_maya = client(endpoint, "iam", ak=key["AccessKeyId"], sk=key["SecretAccessKey"])
     assert "maya.lopez" in [u["UserName"] for u in as_maya.list_users()["Users"]]
+    # A session issued before the rename belongs to the same user, and keeps its rights; a
+    # new user of the old name gets nothing from it.
+    iam.create_user(UserName="maya")
+    before = client(endpoint, "iam", ak=session["AccessKeyId"], sk=session["SecretAccessKey"], token=session["SessionToken"])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        before.list_users()  # GetSessionToken credentials need MFA for IAM
+    assert err(e)[0] == "InvalidClientTokenId"
+    kms = client(endpoint, "kms", ak=session["AccessKeyId"], sk=session["SecretAccessKey"], token=session["SessionToken"])
+    kms.list_keys()
+    iam.delete_user(UserName="maya")
     # A policy naming it as a principal follows it.
     stmt = iam.get_role(RoleName="maya-admin")["Role"]["AssumeRolePolicyDocument"]["Statement"][0]
     assert stmt["Principal"]["AWS"] == f"arn:aws:iam::{ACCOUNT}:user/maya.lopez"
@@ -683,3 +694,60 @@ def test_update_user_rename_moves_everything_under_the_name(endpoint, aws_cli):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.delete_user(UserName="maya.lopez")
     assert err(e)[0] == "DeleteConflict"
+
+
+def test_service_linked_roles(endpoint, aws_cli):
+    iam = client(endpoint, "iam")
+    rc, out, errout = aws_cli("iam", "create-service-linked-role", "--aws-service-name", "guardduty.amazonaws.com")
+    assert rc == 0, errout
+    role = json.loads(out)["Role"]
+    assert role["RoleName"] == "AWSServiceRoleForAmazonGuardDuty"
+    assert role["Path"] == "/aws-service-role/guardduty.amazonaws.com/"
+    assert role["Arn"] == f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDuty"
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": ["guardduty.amazonaws.com"]}
+    attached = iam.list_attached_role_policies(RoleName="AWSServiceRoleForAmazonGuardDuty")["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/aws-service-role/AmazonGuardDutyServiceRolePolicy"]
+    # AWS's answer to a second one.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_service_linked_role(AWSServiceName="guardduty.amazonaws.com")
+    assert err(e)[:2] == ("InvalidInput", "Service role name AWSServiceRoleForAmazonGuardDuty has been taken in this account, please try a different suffix.")
+    # Suffixes only where the service takes them.
+    asg = iam.create_service_linked_role(AWSServiceName="autoscaling.amazonaws.com", CustomSuffix="batch", Description="batch fleet")["Role"]
+    assert asg["RoleName"] == "AWSServiceRoleForAutoScaling_batch" and asg["Description"] == "batch fleet"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_service_linked_role(AWSServiceName="config.amazonaws.com", CustomSuffix="x")
+    assert err(e)[0] == "InvalidInput"
+    # Protected: only the service changes it.
+    name = "AWSServiceRoleForAmazonGuardDuty"
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    protected = f"Cannot perform the operation on the protected role '{name}' - this role is only modifiable by AWS"
+    for call in (
+        lambda: iam.delete_role(RoleName=name),
+        lambda: iam.attach_role_policy(RoleName=name, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"),
+        lambda: iam.detach_role_policy(RoleName=name, PolicyArn="arn:aws:iam::aws:policy/aws-service-role/AmazonGuardDutyServiceRolePolicy"),
+        lambda: iam.put_role_policy(RoleName=name, PolicyName="x", PolicyDocument=doc),
+        lambda: iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(LAMBDA_TRUST)),
+        lambda: iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary="arn:aws:iam::aws:policy/ReadOnlyAccess"),
+    ):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert err(e) == ("UnmodifiableEntity", protected, 400)
+    iam.update_role_description(RoleName=name, Description="findings")
+    # Nobody else may make a role that passes for one.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_role(RoleName="fake", Path="/aws-service-role/guardduty.amazonaws.com/", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+    assert err(e)[0] == "InvalidInput"
+    # Deletion is a task that succeeds.
+    task = iam.delete_service_linked_role(RoleName=name)["DeletionTaskId"]
+    assert task.startswith(f"task/aws-service-role/guardduty.amazonaws.com/{name}/")
+    assert iam.get_service_linked_role_deletion_status(DeletionTaskId=task)["Status"] == "SUCCEEDED"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_role(RoleName=name)
+    assert err(e)[0] == "NoSuchEntity"
+    iam.create_role(RoleName="plain", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.delete_service_linked_role(RoleName="plain")
+    assert err(e)[0] == "InvalidInput"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_service_linked_role(AWSServiceName="nothing.example.com")
+    assert err(e)[0] == "InvalidInput"

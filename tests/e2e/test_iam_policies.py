@@ -510,6 +510,12 @@ def test_policy_versions_page_by_max_items(endpoint):
     assert e.value.response["Error"]["Code"] == "InvalidInput"
     every = [v["VersionId"] for p in iam.get_paginator("list_policy_versions").paginate(PolicyArn=arn, PaginationConfig={"PageSize": 1}) for v in p["Versions"]]
     assert sorted(every) == ["v1", "v2", "v3"]
+    # The version a marker names deleted meanwhile: the page begins with the next older.
+    first = iam.list_policy_versions(PolicyArn=arn, MaxItems=1)
+    gone = first["Marker"]
+    iam.delete_policy_version(PolicyArn=arn, VersionId=gone)
+    rest = iam.list_policy_versions(PolicyArn=arn, Marker=gone)["Versions"]
+    assert [v["VersionId"] for v in first["Versions"] + rest] == [v for v in ["v3", "v2", "v1"] if v != gone]
 
 
 def test_service_role_policies_attach_only_to_service_linked_roles(endpoint):
@@ -569,11 +575,11 @@ def test_entities_for_policy_by_usage(endpoint):
     assert names(PolicyUsageFilter="PermissionsPolicy") == (["both"], [], ["ops"])
     assert names() == (["both", "bounded"], ["dev"], ["ops"])
     assert names(PolicyUsageFilter="PermissionsBoundary", EntityFilter="User") == ([], ["dev"], [])
-    # Paged one at a time, the two uses make five entries; "both" is one role per page.
+    # Paged one at a time: "both" is listed once, with the entities it is attached to.
     seen = []
     for page in iam.get_paginator("list_entities_for_policy").paginate(PolicyArn=arn, PaginationConfig={"PageSize": 1}):
         seen += [r["RoleName"] for r in page["PolicyRoles"]] + [u["UserName"] for u in page["PolicyUsers"]] + [g["GroupName"] for g in page["PolicyGroups"]]
-    assert sorted(seen) == ["both", "both", "bounded", "dev", "ops"]
+    assert sorted(seen) == ["both", "bounded", "dev", "ops"]
     p = iam.get_policy(PolicyArn=arn)["Policy"]
     assert (p["AttachmentCount"], p["PermissionsBoundaryUsageCount"]) == (2, 3)
     # Removing a boundary, deleting its entity, or renaming it keeps the index right.

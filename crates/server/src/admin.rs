@@ -64,6 +64,7 @@ pub async fn handle(
             match done {
                 Ok(Ok(())) => {
                     env.authorizer.invalidate();
+                    env.credentials.clear();
                     // The wiped keys' last uses are gone: the next use of each is written.
                     app.key_use.lock().clear();
                     wire::admin_json(200, json!({"status": "reset"}), request_id)

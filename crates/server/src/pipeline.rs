@@ -374,8 +374,11 @@ async fn api(
     let changes_authz = !op.read_only() && AUTHZ_SERVICES.contains(&service.signing_name);
     let reply = run(app, service, ctx, op, resource_accounts).await;
     if changes_authz {
-        // Before the response leaves, so the caller's next request sees the change.
+        // Before the response leaves, so the caller's next request sees the change. The
+        // credentials too: a request that read a key's credential before this commit may
+        // have cached it after the job dropped it (a renamed user's key, a deleted key).
         env.authorizer.invalidate();
+        env.credentials.clear();
     }
     let reply = reply.map_err(|e| Failure::of(service, e))?;
     wire::reply(service, &action, reply.output.as_deref(), request_id)

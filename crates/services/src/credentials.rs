@@ -50,9 +50,17 @@ struct StoredCredential {
 }
 
 /// Cache of credentials by access key id.
+///
+/// Invalidation: a write job that changes a credential drops its entry, and the pipeline
+/// clears the cache once such a job has committed ([`CredentialCache::clear`]), before
+/// the writer gets its answer. A lookup that read the store before a clear does not keep
+/// what it read (the generation moved on), so a credential read from the state before a
+/// commit never outlives it in the cache.
 #[derive(Default)]
 pub struct CredentialCache {
     map: RwLock<HashMap<String, Arc<Credential>>>,
+    /// Moves at every invalidation.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl CredentialCache {
@@ -62,9 +70,11 @@ impl CredentialCache {
         env: &Env,
         access_key_id: &str,
     ) -> Result<Option<Arc<Credential>>, ApiError> {
+        use std::sync::atomic::Ordering;
         if let Some(c) = self.map.read().get(access_key_id) {
             return Ok(Some(c.clone()));
         }
+        let generation = self.generation.load(Ordering::Acquire);
         let mut found = None;
         env.store.read(&mut |tx| {
             found = get_credential(tx, &env.master_key, access_key_id)?;
@@ -72,18 +82,25 @@ impl CredentialCache {
         })?;
         let Some(cred) = found else { return Ok(None) };
         let cred = Arc::new(cred);
-        self.map
-            .write()
-            .insert(access_key_id.to_owned(), cred.clone());
+        let mut map = self.map.write();
+        if self.generation.load(Ordering::Acquire) == generation {
+            map.insert(access_key_id.to_owned(), cred.clone());
+        }
         Ok(Some(cred))
     }
 
     pub fn invalidate(&self, access_key_id: &str) {
-        self.map.write().remove(access_key_id);
+        let mut map = self.map.write();
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        map.remove(access_key_id);
     }
 
     pub fn clear(&self) {
-        self.map.write().clear();
+        let mut map = self.map.write();
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        map.clear();
     }
 }
 

@@ -11,7 +11,7 @@ use crate::{
     authz::{Authorizer, AuthzCheck, AuthzDecision},
     context::{Principal, PrincipalKind, RequestContext},
     error::ApiError,
-    iam::model::{self, EntityKind, ManagedPolicy, PolicyVersion, Role, User},
+    iam::model::{self, EntityKind, ManagedPolicy, PolicyVersion, Role},
 };
 use palisade_policy::{
     evaluate, Context, Policy, PolicyKind, PolicySet, Request, ResourcePolicy, ResourcePolicyType,
@@ -167,13 +167,14 @@ impl PolicyAuthorizer {
                 // the user of a long-term key.
                 let issued_to =
                     session.map_or(principal.principal_id.as_str(), |s| s.issuer_id.as_str());
-                let user = model::get::<User>(tx, &model::entity_key(account, "user", user_name))?
-                    .filter(|u| u.user_id == issued_to);
+                // Found by the name it had then, or renamed since, by what it became.
+                let user = crate::iam::users::current(tx, account, user_name, issued_to)?;
                 out.orphaned = user.is_none();
                 if let Some(user) = user {
                     if principal.kind == PrincipalKind::IAMUser && user.arn != principal.arn {
                         out.moved_to = Some(user.arn.clone());
                     }
+                    let user_name = user.user_name.as_str();
                     self.entity_policies(
                         tx,
                         account,

@@ -263,7 +263,11 @@ pub fn attach(
     policies::validate_policy_arn(policy_arn)?;
     let info = load_entity(tx, account, kind, entity)?;
     let policy = policies::resolve(tx, account, policy_arn)?;
-    policy.check_attachable()?;
+    // A service role policy belongs on its service-linked role, which only that
+    // service (here: `service_linked`) attaches policies to.
+    if !info.path.starts_with("/aws-service-role/") {
+        policy.check_attachable()?;
+    }
     let key = model::attachment_key(account, kind, &info.name, policy.arn());
     if tx.get(&key)?.is_some() {
         return Ok(info);
@@ -400,8 +404,26 @@ fn entities_for_policy(
             (at, (!rest.is_empty()).then(|| rest.to_owned()))
         }
     };
+    // Both uses listed: an entity the policy is attached to is listed there, not again
+    // as one it bounds.
+    let both = indexes.len() == 2;
     let mut items = Vec::new();
     for (tag, prefix) in indexes.iter().skip(first) {
+        let dedupe = both && *tag == 'B';
+        let mut keep = |a: &AttachedTo| {
+            if !keep(a) {
+                return false;
+            }
+            let kind = match a.entity_type.as_str() {
+                "user" => EntityKind::User,
+                "role" => EntityKind::Role,
+                _ => return true,
+            };
+            !dedupe
+                || tx
+                    .get(&model::attached_to_key(account, arn, kind, &a.entity_name))
+                    .map_or(true, |attached| attached.is_none())
+        };
         let room = max - items.len();
         if room == 0 {
             // Full: a page follows if this index has an entity to show.
@@ -583,15 +605,6 @@ impl crate::Operation for Operation {
                     if !e.path.starts_with(&path_prefix) {
                         continue;
                     }
-                    // An entity the policy is both attached to and bounds is listed once.
-                    let listed = match kind {
-                        EntityKind::User => out.policy_users.iter().any(|u| u.user_id == e.id),
-                        EntityKind::Group => out.policy_groups.iter().any(|g| g.group_id == e.id),
-                        EntityKind::Role => out.policy_roles.iter().any(|r| r.role_id == e.id),
-                    };
-                    if listed {
-                        continue;
-                    }
                     match kind {
                         EntityKind::User => out.policy_users.push(PolicyUser {
                             user_name: e.name,
@@ -622,6 +635,9 @@ impl crate::Operation for Operation {
         ctx: &RequestContext,
     ) -> Result<Reply, ApiError> {
         let account = &ctx.principal.account_id;
+        if let Operation::Attach(kind, i) | Operation::Detach(kind, i) = self {
+            super::service_linked::refuse_protected_entity(tx, account, *kind, i.name(*kind))?;
+        }
         let (info, kind, arn) = match self {
             Operation::Attach(kind, i) => (
                 attach(tx, account, *kind, i.name(*kind), &i.policy_arn)?,

@@ -1045,11 +1045,18 @@ impl crate::Operation for Operation {
                         .map(|v| PolicyVersionOut::new(v, false))
                         .collect()
                 };
+                // Newest first; a marker names the version the next page begins with, and
+                // when that one was deleted meanwhile the page begins with the next older.
                 let start = match &i.marker {
-                    Some(m) => list
-                        .iter()
-                        .position(|v| &v.version_id == m)
-                        .ok_or_else(|| IamError::InvalidInput("Invalid Marker.".into()))?,
+                    Some(m) => {
+                        let from = m
+                            .strip_prefix('v')
+                            .and_then(|n| n.parse::<u64>().ok())
+                            .ok_or_else(|| IamError::InvalidInput("Invalid Marker.".into()))?;
+                        list.iter()
+                            .position(|v| version_number(&v.version_id) <= from)
+                            .unwrap_or(list.len())
+                    }
                     None => 0,
                 };
                 let mut rest = list.into_iter().skip(start);

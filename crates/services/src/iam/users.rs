@@ -444,6 +444,19 @@ impl crate::Operation for Operation {
 /// ([`super::principals::principal_renamed`]), those naming it as a resource do not.
 fn rename_user(tx: &mut dyn WriteTx, account: &str, old: &str, new: &str) -> Result<(), ApiError> {
     use model::{Membership, UserMfaDevice, VirtualMfaDevice};
+    // Sessions issued to the user before (GetSessionToken, GetFederationToken) name it by
+    // its old name: they find it through this ([`current`]).
+    if !old.eq_ignore_ascii_case(new) {
+        let user = load(tx, account, old)?;
+        model::put(
+            tx,
+            &model::entity_key(account, RENAMED, old),
+            &Renamed {
+                user_id: user.user_id,
+                new_name: new.to_owned(),
+            },
+        )?;
+    }
     super::attach::rename_entity(tx, account, model::EntityKind::User, old, new)?;
     for (k, v) in model::scan_all(tx, &model::user_groups_prefix(account, old))? {
         let mut m: Membership = serde_json::from_slice(&v).map_err(ApiError::internal)?;
@@ -477,6 +490,40 @@ fn rename_user(tx: &mut dyn WriteTx, account: &str, old: &str, new: &str) -> Res
         model::put(tx, &model::entity_key(account, "loginprofile", new), &p)?;
     }
     Ok(())
+}
+
+/// Where a renamed user went: written at each rename, under the old name.
+const RENAMED: &str = "userrenamed";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Renamed {
+    user_id: String,
+    new_name: String,
+}
+
+/// The user with unique id `user_id` that was called `name` when credentials were issued
+/// to it: the user of that name, or, renamed since, the user it became (credentials belong
+/// to the user, whatever it is called now). `None` once it is deleted.
+pub fn current(
+    tx: &dyn ReadTx,
+    account: &str,
+    name: &str,
+    user_id: &str,
+) -> Result<Option<User>, ApiError> {
+    let mut name = name.to_owned();
+    // A few renames at most in practice; the bound only guards against a cycle.
+    for _ in 0..16 {
+        if let Some(u) = model::get::<User>(tx, &model::entity_key(account, TABLE, &name))? {
+            if u.user_id == user_id {
+                return Ok(Some(u));
+            }
+        }
+        match model::get::<Renamed>(tx, &model::entity_key(account, RENAMED, &name))? {
+            Some(r) if r.user_id == user_id => name = r.new_name,
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
 }
 
 /// GetUser without a name, called by the root user: AWS describes the account root, with

@@ -605,3 +605,39 @@ def test_the_root_users_own_key_is_an_iam_access_key(endpoint, aws_cli):
         # A reset restores the data dir's root key (and only it); later tests sign with it.
         assert admin(endpoint, "/_palisade/reset", {}, ak=second["AccessKeyId"], sk=second["SecretAccessKey"])[0] == 200
     assert [k["AccessKeyId"] for k in iam.list_access_keys()["AccessKeyMetadata"]] == [ROOT_AK]
+
+
+def test_provider_and_mfa_device_tags(endpoint, aws_cli):
+    iam = client(endpoint, "iam")
+    oidc = iam.create_open_id_connect_provider(
+        Url="https://token.actions.githubusercontent.com", ThumbprintList=[THUMB],
+        Tags=[{"Key": "team", "Value": "ci"}],
+    )["OpenIDConnectProviderArn"]
+    saml = iam.create_saml_provider(Name="PetTrackerIdP", SAMLMetadataDocument=SAML_METADATA)["SAMLProviderArn"]
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="ops-phone")["VirtualMFADevice"]["SerialNumber"]
+    assert iam.list_open_id_connect_provider_tags(OpenIDConnectProviderArn=oidc)["Tags"] == [{"Key": "team", "Value": "ci"}]
+    iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=oidc, Tags=[{"Key": "Team", "Value": "platform"}, {"Key": "env", "Value": "prod"}])
+    assert iam.list_open_id_connect_provider_tags(OpenIDConnectProviderArn=oidc)["Tags"] == [
+        {"Key": "Team", "Value": "platform"}, {"Key": "env", "Value": "prod"}]
+    iam.untag_open_id_connect_provider(OpenIDConnectProviderArn=oidc, TagKeys=["TEAM"])
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=oidc)["Tags"] == [{"Key": "env", "Value": "prod"}]
+    iam.tag_saml_provider(SAMLProviderArn=saml, Tags=[{"Key": "idp", "Value": "okta"}])
+    assert iam.list_saml_provider_tags(SAMLProviderArn=saml)["Tags"] == [{"Key": "idp", "Value": "okta"}]
+    iam.untag_saml_provider(SAMLProviderArn=saml, TagKeys=["idp"])
+    assert iam.list_saml_provider_tags(SAMLProviderArn=saml)["Tags"] == []
+    rc, out, errout = aws_cli("iam", "tag-mfa-device", "--serial-number", serial, "--tags", "Key=owner,Value=ops")
+    assert rc == 0, errout
+    assert iam.list_mfa_device_tags(SerialNumber=serial)["Tags"] == [{"Key": "owner", "Value": "ops"}]
+    iam.untag_mfa_device(SerialNumber=serial, TagKeys=["owner"])
+    assert iam.list_mfa_device_tags(SerialNumber=serial)["Tags"] == []
+    for call, code in (
+        (lambda: iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=oidc + "x", Tags=[{"Key": "a", "Value": "b"}]), "NoSuchEntity"),
+        (lambda: iam.list_mfa_device_tags(SerialNumber=serial + "x"), "NoSuchEntity"),
+        (lambda: iam.tag_saml_provider(SAMLProviderArn=saml, Tags=[{"Key": "aws:x", "Value": "b"}]), "InvalidInput"),
+    ):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert e.value.response["Error"]["Code"] == code
+    # CloudTrail names the device by its serial number.
+    events = client(endpoint, "cloudtrail").lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "TagMFADevice"}])["Events"]
+    assert [r["ResourceName"] for e in events for r in e["Resources"]] == [serial]

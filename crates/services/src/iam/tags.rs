@@ -1,5 +1,6 @@
-//! Tags on users, roles, customer managed policies and instance profiles:
-//! Tag/Untag/List{User,Role,Policy,InstanceProfile}Tags.
+//! Tags on users, roles, customer managed policies, instance profiles, OIDC and SAML
+//! providers and virtual MFA devices: Tag/Untag/List{User,Role,Policy,InstanceProfile,
+//! OpenIDConnectProvider,SAMLProvider,MFADevice}Tags.
 //!
 //! Tags live in each record's `Tags` member; these operations edit that member in place,
 //! whatever the record's type. Keys compare without regard to case, as in IAM.
@@ -17,6 +18,9 @@ pub enum Taggable {
     Role,
     Policy,
     InstanceProfile,
+    OpenIdConnectProvider,
+    SamlProvider,
+    MfaDevice,
 }
 
 impl Taggable {
@@ -26,6 +30,9 @@ impl Taggable {
             Taggable::Role => "Role",
             Taggable::Policy => "Policy",
             Taggable::InstanceProfile => "InstanceProfile",
+            Taggable::OpenIdConnectProvider => "OpenIDConnectProvider",
+            Taggable::SamlProvider => "SAMLProvider",
+            Taggable::MfaDevice => "MFADevice",
         }
     }
 }
@@ -50,6 +57,20 @@ pub struct Target {
     pub policy_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_profile_name: Option<String>,
+    #[serde(
+        rename = "OpenIDConnectProviderArn",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub open_id_connect_provider_arn: Option<String>,
+    #[serde(
+        rename = "SAMLProviderArn",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub saml_provider_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial_number: Option<String>,
 }
 
 impl Target {
@@ -59,6 +80,9 @@ impl Target {
             Taggable::Role => self.role_name.as_deref(),
             Taggable::Policy => self.policy_arn.as_deref(),
             Taggable::InstanceProfile => self.instance_profile_name.as_deref(),
+            Taggable::OpenIdConnectProvider => self.open_id_connect_provider_arn.as_deref(),
+            Taggable::SamlProvider => self.saml_provider_arn.as_deref(),
+            Taggable::MfaDevice => self.serial_number.as_deref(),
         }
     }
 }
@@ -74,6 +98,20 @@ pub struct TagInput {
     pub policy_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_profile_name: Option<String>,
+    #[serde(
+        rename = "OpenIDConnectProviderArn",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub open_id_connect_provider_arn: Option<String>,
+    #[serde(
+        rename = "SAMLProviderArn",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub saml_provider_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial_number: Option<String>,
     pub tags: Vec<Tag>,
 }
 
@@ -88,6 +126,20 @@ pub struct UntagInput {
     pub policy_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_profile_name: Option<String>,
+    #[serde(
+        rename = "OpenIDConnectProviderArn",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub open_id_connect_provider_arn: Option<String>,
+    #[serde(
+        rename = "SAMLProviderArn",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub saml_provider_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial_number: Option<String>,
     pub tag_keys: Vec<String>,
 }
 
@@ -102,6 +154,20 @@ pub struct ListTagsInput {
     pub policy_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_profile_name: Option<String>,
+    #[serde(
+        rename = "OpenIDConnectProviderArn",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub open_id_connect_provider_arn: Option<String>,
+    #[serde(
+        rename = "SAMLProviderArn",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub saml_provider_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial_number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,6 +183,9 @@ macro_rules! target_of {
                     role_name: self.role_name.clone(),
                     policy_arn: self.policy_arn.clone(),
                     instance_profile_name: self.instance_profile_name.clone(),
+                    open_id_connect_provider_arn: self.open_id_connect_provider_arn.clone(),
+                    saml_provider_arn: self.saml_provider_arn.clone(),
+                    serial_number: self.serial_number.clone(),
                 }
             }
         }
@@ -156,6 +225,15 @@ pub fn decode(
         "TagInstanceProfile" => ("Tag", InstanceProfile),
         "UntagInstanceProfile" => ("Untag", InstanceProfile),
         "ListInstanceProfileTags" => ("List", InstanceProfile),
+        "TagOpenIDConnectProvider" => ("Tag", OpenIdConnectProvider),
+        "UntagOpenIDConnectProvider" => ("Untag", OpenIdConnectProvider),
+        "ListOpenIDConnectProviderTags" => ("List", OpenIdConnectProvider),
+        "TagSAMLProvider" => ("Tag", SamlProvider),
+        "UntagSAMLProvider" => ("Untag", SamlProvider),
+        "ListSAMLProviderTags" => ("List", SamlProvider),
+        "TagMFADevice" => ("Tag", MfaDevice),
+        "UntagMFADevice" => ("Untag", MfaDevice),
+        "ListMFADeviceTags" => ("List", MfaDevice),
         _ => return None,
     };
     let op = match verb {
@@ -187,6 +265,9 @@ fn member(kind: Taggable) -> &'static str {
         Taggable::Role => "roleName",
         Taggable::Policy => "policyArn",
         Taggable::InstanceProfile => "instanceProfileName",
+        Taggable::OpenIdConnectProvider => "openIDConnectProviderArn",
+        Taggable::SamlProvider => "sAMLProviderArn",
+        Taggable::MfaDevice => "serialNumber",
     }
 }
 
@@ -218,6 +299,23 @@ fn locate(account: &str, kind: Taggable, id: &str) -> Result<(Vec<u8>, ApiError)
         Taggable::InstanceProfile => (
             model::entity_key(account, "instanceprofile", id),
             IamError::NoSuchEntity(format!("Instance Profile {id} cannot be found.")).into(),
+        ),
+        // Providers and devices are stored under their ARN (a device's serial number is
+        // its ARN), with the NoSuchEntity wording of their own Get operations.
+        Taggable::OpenIdConnectProvider => (
+            model::provider_key(account, "oidc", id),
+            IamError::NoSuchEntity(format!("OpenIDConnect Provider not found for arn {id}")).into(),
+        ),
+        Taggable::SamlProvider => (
+            model::provider_key(account, "saml", id),
+            IamError::NoSuchEntity(format!("SAMLProvider not found for arn {id}")).into(),
+        ),
+        Taggable::MfaDevice => (
+            model::virtual_mfa_key(account, id),
+            IamError::NoSuchEntity(format!(
+                "VirtualMFADevice with serial number {id} doesn't exist."
+            ))
+            .into(),
         ),
         Taggable::Policy => {
             let (acct, _, name) = policies::validate_policy_arn(id)?;
@@ -264,6 +362,7 @@ fn set_tags(record: &mut serde_json::Map<String, serde_json::Value>, tags: &[Tag
 fn arn_of(record: &serde_json::Map<String, serde_json::Value>) -> String {
     record
         .get("Arn")
+        .or_else(|| record.get("SerialNumber"))
         .and_then(|a| a.as_str())
         .unwrap_or_default()
         .to_owned()
@@ -275,6 +374,9 @@ fn cloudtrail_type(kind: Taggable) -> &'static str {
         Taggable::Role => "AWS::IAM::Role",
         Taggable::Policy => "AWS::IAM::Policy",
         Taggable::InstanceProfile => "AWS::IAM::InstanceProfile",
+        Taggable::OpenIdConnectProvider => "AWS::IAM::OIDCProvider",
+        Taggable::SamlProvider => "AWS::IAM::SAMLProvider",
+        Taggable::MfaDevice => "AWS::IAM::VirtualMFADevice",
     }
 }
 
@@ -294,6 +396,15 @@ impl crate::Operation for Operation {
             Operation::Tag(InstanceProfile, _) => "TagInstanceProfile",
             Operation::Untag(InstanceProfile, _) => "UntagInstanceProfile",
             Operation::List(InstanceProfile, _) => "ListInstanceProfileTags",
+            Operation::Tag(OpenIdConnectProvider, _) => "TagOpenIDConnectProvider",
+            Operation::Untag(OpenIdConnectProvider, _) => "UntagOpenIDConnectProvider",
+            Operation::List(OpenIdConnectProvider, _) => "ListOpenIDConnectProviderTags",
+            Operation::Tag(SamlProvider, _) => "TagSAMLProvider",
+            Operation::Untag(SamlProvider, _) => "UntagSAMLProvider",
+            Operation::List(SamlProvider, _) => "ListSAMLProviderTags",
+            Operation::Tag(MfaDevice, _) => "TagMFADevice",
+            Operation::Untag(MfaDevice, _) => "UntagMFADevice",
+            Operation::List(MfaDevice, _) => "ListMFADeviceTags",
         }
     }
 
@@ -309,7 +420,10 @@ impl crate::Operation for Operation {
                 Taggable::User => resource_arn(account, "user", None, id),
                 Taggable::Role => resource_arn(account, "role", None, id),
                 Taggable::InstanceProfile => resource_arn(account, "instance-profile", None, id),
-                Taggable::Policy => id.to_owned(),
+                Taggable::Policy
+                | Taggable::OpenIdConnectProvider
+                | Taggable::SamlProvider
+                | Taggable::MfaDevice => id.to_owned(),
             }
         };
         match self {

@@ -271,7 +271,11 @@ def test_role_errors(endpoint):
     assert err(e) == ("NoSuchEntity", "The role with name nope cannot be found.", 404)
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.create_role(RoleName="r2", AssumeRolePolicyDocument="{not json")
-    assert err(e) == ("MalformedPolicyDocument", "Syntax errors in policy.", 400)
+    # Trust policies word it so (CreateRole callers report it for a file name sent as text).
+    assert err(e) == ("MalformedPolicyDocument", "This policy contains invalid Json", 400)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_role(RoleName="r2", AssumeRolePolicyDocument="assume-role-policy.json")
+    assert err(e) == ("MalformedPolicyDocument", "This policy contains invalid Json", 400)
     no_principal = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.create_role(RoleName="r2", AssumeRolePolicyDocument=json.dumps(no_principal))

@@ -96,6 +96,14 @@ pub fn check_document(doc: &str, kind: DocKind) -> Result<(), IamError> {
         DocKind::Trust => (PolicyKind::Resource, PolicyType::RoleTrust),
     };
     if let Err(e) = Policy::parse(doc, pk) {
+        // A trust policy that is no JSON at all is worded otherwise ("This policy contains
+        // invalid Json", as CreateRole callers report it; permission policies keep
+        // "Syntax errors in policy.").
+        if kind == DocKind::Trust && serde_json::from_str::<serde_json::Value>(doc).is_err() {
+            return Err(IamError::MalformedPolicyDocument(
+                "This policy contains invalid Json".into(),
+            ));
+        }
         return Err(IamError::MalformedPolicyDocument(aws_message(&e, doc)));
     }
     // What IAM refuses beyond what evaluation needs (Resource format, Sid characters, a

@@ -295,12 +295,6 @@ pub struct CreateInput {
 
 #[derive(Debug, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct RoleNameInput {
-    pub role_name: String,
-}
-
-#[derive(Debug, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "PascalCase")]
 pub struct DeletionTaskInput {
     pub deletion_task_id: String,
 }
@@ -320,7 +314,7 @@ struct StatusOutput {
 #[derive(Debug)]
 pub enum Operation {
     CreateServiceLinkedRole(CreateInput),
-    DeleteServiceLinkedRole(RoleNameInput),
+    DeleteServiceLinkedRole(roles::RoleNameInput),
     GetServiceLinkedRoleDeletionStatus(DeletionTaskInput),
 }
 

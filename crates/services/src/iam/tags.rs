@@ -87,6 +87,9 @@ impl Target {
     }
 }
 
+// Each input repeats the resource members instead of `#[serde(flatten)]`-ing a `Target`:
+// flattening buffers the members without their types, and the awsQuery decoder then
+// cannot read `Tags.member.N` as a list.
 #[derive(Debug, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TagInput {

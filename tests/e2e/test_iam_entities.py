@@ -708,7 +708,8 @@ def test_service_linked_roles(endpoint, aws_cli):
     assert role["RoleName"] == "AWSServiceRoleForAmazonGuardDuty"
     assert role["Path"] == "/aws-service-role/guardduty.amazonaws.com/"
     assert role["Arn"] == f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDuty"
-    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": ["guardduty.amazonaws.com"]}
+    stmt = role["AssumeRolePolicyDocument"]["Statement"][0]
+    assert (stmt["Principal"], stmt["Action"]) == ({"Service": "guardduty.amazonaws.com"}, "sts:AssumeRole")
     attached = iam.list_attached_role_policies(RoleName="AWSServiceRoleForAmazonGuardDuty")["AttachedPolicies"]
     assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/aws-service-role/AmazonGuardDutyServiceRolePolicy"]
     # AWS's answer to a second one.
@@ -723,6 +724,7 @@ def test_service_linked_roles(endpoint, aws_cli):
     assert err(e)[0] == "InvalidInput"
     # Protected: only the service changes it.
     name = "AWSServiceRoleForAmazonGuardDuty"
+    iam.create_instance_profile(InstanceProfileName="ip")
     doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
     protected = f"Cannot perform the operation on the protected role '{name}' - this role is only modifiable by AWS"
     for call in (
@@ -732,6 +734,8 @@ def test_service_linked_roles(endpoint, aws_cli):
         lambda: iam.put_role_policy(RoleName=name, PolicyName="x", PolicyDocument=doc),
         lambda: iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(LAMBDA_TRUST)),
         lambda: iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary="arn:aws:iam::aws:policy/ReadOnlyAccess"),
+        lambda: iam.update_role(RoleName=name, MaxSessionDuration=7200),
+        lambda: iam.add_role_to_instance_profile(InstanceProfileName="ip", RoleName=name),
     ):
         with pytest.raises(botocore.exceptions.ClientError) as e:
             call()
@@ -740,7 +744,7 @@ def test_service_linked_roles(endpoint, aws_cli):
     # Nobody else may make a role that passes for one.
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.create_role(RoleName="fake", Path="/aws-service-role/guardduty.amazonaws.com/", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
-    assert err(e)[0] == "InvalidInput"
+    assert err(e)[:2] == ("InvalidInput", "Path prefix '/aws-service-role/' can only be used for AWS Service linked Roles")
     # Deletion is a task that succeeds.
     task = iam.delete_service_linked_role(RoleName=name)["DeletionTaskId"]
     assert task.startswith(f"task/aws-service-role/guardduty.amazonaws.com/{name}/")
@@ -755,3 +759,20 @@ def test_service_linked_roles(endpoint, aws_cli):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.create_service_linked_role(AWSServiceName="nothing.example.com")
     assert err(e)[0] == "InvalidInput"
+
+
+def test_sessions_follow_a_renamed_user_whoever_takes_its_name(endpoint):
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="a")
+    iam.attach_user_policy(UserName="a", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    key = iam.create_access_key(UserName="a")["AccessKey"]
+    session = client(endpoint, "sts", ak=key["AccessKeyId"], sk=key["SecretAccessKey"]).get_session_token()["Credentials"]
+    kms = client(endpoint, "kms", ak=session["AccessKeyId"], sk=session["SecretAccessKey"], token=session["SessionToken"])
+    iam.update_user(UserName="a", NewUserName="b")
+    iam.create_user(UserName="a")  # another user, with another unique id
+    iam.update_user(UserName="a", NewUserName="c")
+    kms.list_keys()
+    iam.detach_user_policy(UserName="b", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.list_keys()
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"

@@ -754,3 +754,34 @@ def test_all_features_puts_the_organizations_service_linked_role_in_every_accoun
     with pytest.raises(botocore.exceptions.ClientError) as e:
         member_iam.delete_role(RoleName=slr)
     assert code(e) == "UnmodifiableEntity"
+
+
+def test_the_organizations_role_stays_while_the_organization_needs_it(endpoint):
+    orgs = client(endpoint, "organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    iam = client(endpoint, "iam")
+    task = iam.delete_service_linked_role(RoleName="AWSServiceRoleForOrganizations")["DeletionTaskId"]
+    status = iam.get_service_linked_role_deletion_status(DeletionTaskId=task)
+    assert status["Status"] == "FAILED" and status["Reason"]["Reason"]
+    iam.get_role(RoleName="AWSServiceRoleForOrganizations")
+    orgs.delete_organization()
+    task = iam.delete_service_linked_role(RoleName="AWSServiceRoleForOrganizations")["DeletionTaskId"]
+    assert iam.get_service_linked_role_deletion_status(DeletionTaskId=task)["Status"] == "SUCCEEDED"
+
+
+def test_creating_an_organization_needs_iam_create_service_linked_role(endpoint):
+    from conftest import admin_client
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="org-builder")
+    iam.put_user_policy(UserName="org-builder", PolicyName="orgs", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "organizations:*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="org-builder")["AccessKey"]
+    builder = client(endpoint, "organizations", ak=key["AccessKeyId"], sk=key["SecretAccessKey"])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        builder.create_organization(FeatureSet="ALL")
+    assert code(e) == "AccessDeniedException"
+    assert "iam:CreateServiceLinkedRole" in e.value.response["Error"]["Message"]
+    iam.put_user_policy(UserName="org-builder", PolicyName="slr", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:CreateServiceLinkedRole", "Resource": "*",
+                                                "Condition": {"StringEquals": {"iam:AWSServiceName": "organizations.amazonaws.com"}}}]}))
+    assert builder.create_organization(FeatureSet="ALL")["Organization"]["FeatureSet"] == "ALL"

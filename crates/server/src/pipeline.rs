@@ -371,15 +371,7 @@ async fn api(
     }
 
     // 4 + 5. Run and audit in one durable job.
-    let changes_authz = !op.read_only() && AUTHZ_SERVICES.contains(&service.signing_name);
     let reply = run(app, service, ctx, op, resource_accounts).await;
-    if changes_authz {
-        // Before the response leaves, so the caller's next request sees the change. The
-        // credentials too: a request that read a key's credential before this commit may
-        // have cached it after the job dropped it (a renamed user's key, a deleted key).
-        env.authorizer.invalidate();
-        env.credentials.clear();
-    }
     let reply = reply.map_err(|e| Failure::of(service, e))?;
     wire::reply(service, &action, reply.output.as_deref(), request_id)
         .map_err(|e| Failure::of(service, e))
@@ -484,6 +476,16 @@ async fn commit<T: Send + 'static>(
     app: &App,
     job: impl FnOnce(&mut dyn palisade_store::WriteTx) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    commit_then(app, job, || {}).await
+}
+
+/// [`commit`], running `after` once the commit is durable and before anyone is told: on
+/// the store's side, so that a client that hangs up (dropping this future) cannot skip it.
+async fn commit_then<T: Send + 'static>(
+    app: &App,
+    job: impl FnOnce(&mut dyn palisade_store::WriteTx) -> Result<T, StoreError> + Send + 'static,
+    after: impl FnOnce() + Send + 'static,
+) -> Result<T, ApiError> {
     let (result_tx, result_rx) = oneshot::channel::<T>();
     let (done_tx, done_rx) = oneshot::channel::<Result<(), StoreError>>();
     app.env.store.submit(
@@ -493,6 +495,7 @@ async fn commit<T: Send + 'static>(
             Ok(())
         }),
         Box::new(move |r| {
+            after();
             let _ = done_tx.send(r);
         }),
     );
@@ -611,31 +614,47 @@ async fn run(
         return result;
     }
     let key_use = key_use_due(app, service, &ctx);
-    commit(app, move |tx| {
-        record_key_use(tx, key_use.as_ref())?;
-        let mut result = None;
-        // Calls to other services from an earlier attempt (the snapshot try of a
-        // `reads_first` operation) are made again by this one.
-        ctx.invoked.clear();
-        tx.nested(&mut |tx| {
-            let r = op.write(tx, &env, &ctx);
-            let ok = r.is_ok();
-            result = Some(r);
-            ok
-        })?;
-        let result = result.unwrap_or_else(|| Err(ApiError::internal("operation did not run")));
-        audit::record(
-            tx,
-            call_of(
-                &ctx,
-                service,
-                op.as_ref(),
-                result.as_ref(),
-                resource_accounts,
-            ),
-        )?;
-        Ok(result)
-    })
+    // A write that can change a decision drops the cached policies and credentials once
+    // it is durable, before the answer leaves, so the caller's next request sees it. The
+    // credentials too: a request that read a key's credential before the commit may have
+    // cached it after the job dropped it (a renamed user's key, a deactivated key).
+    let changes_authz = AUTHZ_SERVICES.contains(&service.signing_name);
+    let after_env = env.clone();
+    let after = move || {
+        if changes_authz {
+            after_env.authorizer.invalidate();
+            after_env.credentials.clear();
+        }
+    };
+    commit_then(
+        app,
+        move |tx| {
+            record_key_use(tx, key_use.as_ref())?;
+            let mut result = None;
+            // Calls to other services from an earlier attempt (the snapshot try of a
+            // `reads_first` operation) are made again by this one.
+            ctx.invoked.clear();
+            tx.nested(&mut |tx| {
+                let r = op.write(tx, &env, &ctx);
+                let ok = r.is_ok();
+                result = Some(r);
+                ok
+            })?;
+            let result = result.unwrap_or_else(|| Err(ApiError::internal("operation did not run")));
+            audit::record(
+                tx,
+                call_of(
+                    &ctx,
+                    service,
+                    op.as_ref(),
+                    result.as_ref(),
+                    resource_accounts,
+                ),
+            )?;
+            Ok(result)
+        },
+        after,
+    )
     .await?
 }
 

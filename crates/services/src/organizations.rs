@@ -606,6 +606,15 @@ pub fn org_facts(tx: &dyn ReadTx, account_id: &str) -> Result<Option<OrgFacts>, 
     }))
 }
 
+/// Whether `account_id` belongs to an organization with all features (which needs
+/// AWSServiceRoleForOrganizations in every account).
+pub fn in_all_features_org(tx: &dyn ReadTx, account_id: &str) -> Result<bool, ApiError> {
+    let Some(member) = get::<Member>(tx, &member_key(account_id))? else {
+        return Ok(false);
+    };
+    Ok(get::<Organization>(tx, &org_key(&member.org_id))?.is_some_and(|o| all_features(&o)))
+}
+
 /// The ids from the root down to `parent` (root first).
 fn parent_chain(tx: &dyn ReadTx, org: &str, parent: &str) -> Result<Vec<String>, ApiError> {
     let mut chain = Vec::new();
@@ -1367,6 +1376,24 @@ impl crate::Operation for Operation {
             // reads it.
             context.push((POLICY_TYPE_OF_KEY.to_owned(), vec![policy]));
         }
+        // "To create an organization ... iam:CreateServiceLinkedRole" (Organizations User
+        // Guide, minimum permissions): all features need AWSServiceRoleForOrganizations.
+        let mut extra = Vec::new();
+        if self.name == "CreateOrganization" && text("FeatureSet").is_none_or(|f| f == "ALL") {
+            let mut c = AuthzCheck::new(
+                "iam:CreateServiceLinkedRole",
+                format!(
+                    "arn:aws:iam::{}:role/aws-service-role/{ORGS_PRINCIPAL}/AWSServiceRoleForOrganizations",
+                    _ctx.principal.account_id
+                ),
+            )
+            .naming_new();
+            c.context.push((
+                "iam:AWSServiceName".to_owned(),
+                vec![ORGS_PRINCIPAL.to_owned()],
+            ));
+            extra.push(c);
+        }
         if let Some(sp) = text("ServicePrincipal") {
             context.push((
                 "organizations:ServicePrincipal".to_owned(),
@@ -1398,11 +1425,13 @@ impl crate::Operation for Operation {
             c.context = context.clone();
             c
         };
-        if resources.is_empty() {
+        let mut checks: Vec<AuthzCheck> = if resources.is_empty() {
             vec![check("*".to_owned())]
         } else {
             resources.into_iter().map(check).collect()
-        }
+        };
+        checks.extend(extra);
+        checks
     }
 
     fn request_parameters(&self) -> Option<Value> {

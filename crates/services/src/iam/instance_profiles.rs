@@ -373,6 +373,7 @@ impl crate::Operation for Operation {
             Operation::AddRoleToInstanceProfile(i) => {
                 let mut p = load(tx, account, &i.instance_profile_name)?;
                 let role = roles::load(tx, account, &i.role_name)?;
+                super::service_linked::refuse_protected(&role)?;
                 if !p.role_names.is_empty() {
                     return Err(IamError::LimitExceeded(
                         "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1".into(),
@@ -400,6 +401,7 @@ impl crate::Operation for Operation {
             Operation::RemoveRoleFromInstanceProfile(i) => {
                 let mut p = load(tx, account, &i.instance_profile_name)?;
                 let role = roles::load(tx, account, &i.role_name)?;
+                super::service_linked::refuse_protected(&role)?;
                 let before = p.role_names.len();
                 p.role_names
                     .retain(|r| !r.eq_ignore_ascii_case(&role.role_name));

@@ -1059,6 +1059,7 @@ impl crate::Operation for Operation {
                     Some(m) => {
                         let from = m
                             .strip_prefix('v')
+                            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
                             .and_then(|n| n.parse::<u64>().ok())
                             .ok_or_else(|| IamError::InvalidInput("Invalid Marker.".into()))?;
                         list.iter()

@@ -489,7 +489,7 @@ impl crate::Operation for Operation {
                     .is_some_and(|p| p.starts_with("/aws-service-role/"))
                 {
                     return Err(IamError::InvalidInput(
-                        "The path prefix /aws-service-role/ is reserved for service-linked roles."
+                        "Path prefix '/aws-service-role/' can only be used for AWS Service linked Roles"
                             .into(),
                     )
                     .into());
@@ -515,6 +515,8 @@ impl crate::Operation for Operation {
                     role.description = Some(d.clone());
                 }
                 if let Some(d) = i.max_session_duration {
+                    // Of a service-linked role, only the description is the owner's to edit.
+                    super::service_linked::refuse_protected(&role)?;
                     validate_duration(d)?;
                     role.max_session_duration = d;
                 }

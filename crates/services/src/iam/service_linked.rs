@@ -151,6 +151,9 @@ const SERVICES: &[(&str, &str, &str, bool)] = &[
     ),
 ];
 
+/// Organizations' service-linked role.
+const ORGANIZATIONS_ROLE: &str = "AWSServiceRoleForOrganizations";
+
 /// The path every service-linked role of `service` has.
 fn path_of(service: &str) -> String {
     format!("/aws-service-role/{service}/")
@@ -242,8 +245,8 @@ fn create(
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
-            "Principal": {"Service": [service_name]},
-            "Action": ["sts:AssumeRole"],
+            "Principal": {"Service": service_name},
+            "Action": "sts:AssumeRole",
         }],
     });
     let role = roles::create_role(
@@ -299,16 +302,25 @@ pub struct DeletionTaskInput {
     pub deletion_task_id: String,
 }
 
-#[derive(Debug, serde::Serialize)]
+/// A deletion task as GetServiceLinkedRoleDeletionStatus answers it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct DeleteOutput {
-    deletion_task_id: String,
+struct TaskOutcome {
+    status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<TaskReason>,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TaskReason {
+    reason: String,
 }
 
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct StatusOutput {
-    status: String,
+struct DeleteOutput {
+    deletion_task_id: String,
 }
 
 #[derive(Debug)]
@@ -411,17 +423,18 @@ impl crate::Operation for Operation {
                 "read() on a mutating service-linked role operation",
             ));
         };
-        let status = tx
-            .get(&task_key(&ctx.principal.account_id, &i.deletion_task_id))?
-            .ok_or_else(|| {
-                IamError::NoSuchEntity(format!(
-                    "Deletion task {} does not exist.",
-                    i.deletion_task_id
-                ))
-            })?;
-        Ok(Reply::new(StatusOutput {
-            status: String::from_utf8_lossy(&status).into_owned(),
-        }))
+        // As the deletion left it.
+        let outcome = model::get::<TaskOutcome>(
+            tx,
+            &task_key(&ctx.principal.account_id, &i.deletion_task_id),
+        )?
+        .ok_or_else(|| {
+            IamError::NoSuchEntity(format!(
+                "Deletion task {} does not exist.",
+                i.deletion_task_id
+            ))
+        })?;
+        Ok(Reply::new(outcome))
     }
 
     fn write(
@@ -441,9 +454,12 @@ impl crate::Operation for Operation {
                     i.custom_suffix.as_deref(),
                 )?;
                 let arn = role.arn.clone();
-                let mut reply = Reply::new(roles::RoleOutput {
+                let out = roles::RoleOutput {
                     role: roles::wire(role),
-                });
+                };
+                let elements = camel_json(&out);
+                let mut reply = Reply::new(out);
+                reply.response_elements = elements;
                 reply.resources = vec![("AWS::IAM::Role".into(), arn)];
                 Ok(reply)
             }
@@ -456,34 +472,61 @@ impl crate::Operation for Operation {
                     ))
                     .into());
                 }
-                // The service no longer needs it (Palisade runs no service that would):
-                // its policies go with it and the task succeeds at once.
-                for p in super::attach::attached_policies(
-                    tx,
-                    account,
-                    model::EntityKind::Role,
-                    &role.role_name,
-                )? {
-                    super::attach::detach(
-                        tx,
-                        account,
-                        model::EntityKind::Role,
-                        &role.role_name,
-                        &p.policy_arn,
-                    )?;
-                }
-                model::delete_prefix(
-                    tx,
-                    &model::inline_prefix(account, model::EntityKind::Role, &role.role_name),
-                )?;
-                roles::delete_role(tx, account, &role.role_name)?;
                 let task = format!(
                     "task{}{}/{}",
                     role.path,
                     role.role_name,
                     uuid::Uuid::new_v4()
                 );
-                tx.put(&task_key(account, &task), b"SUCCEEDED")?;
+                // The task fails, and the role stays, while something still needs it: the
+                // organization (all features need AWSServiceRoleForOrganizations in every
+                // account), or an instance profile holding it.
+                let in_use = if role.role_name == ORGANIZATIONS_ROLE
+                    && crate::organizations::in_all_features_org(tx, account)?
+                {
+                    Some("The account belongs to an organization with all features enabled, which needs this role.")
+                } else if !model::scan_all(
+                    tx,
+                    &model::role_instance_profiles_prefix(account, &role.role_name),
+                )?
+                .is_empty()
+                {
+                    Some("The role is in an instance profile.")
+                } else {
+                    None
+                };
+                let outcome = match in_use {
+                    Some(reason) => TaskOutcome {
+                        status: "FAILED".into(),
+                        reason: Some(TaskReason {
+                            reason: reason.into(),
+                        }),
+                    },
+                    None => {
+                        let kind = model::EntityKind::Role;
+                        for p in
+                            super::attach::attached_policies(tx, account, kind, &role.role_name)?
+                        {
+                            super::attach::detach(
+                                tx,
+                                account,
+                                kind,
+                                &role.role_name,
+                                &p.policy_arn,
+                            )?;
+                        }
+                        model::delete_prefix(
+                            tx,
+                            &model::inline_prefix(account, kind, &role.role_name),
+                        )?;
+                        roles::delete_role(tx, account, &role.role_name)?;
+                        TaskOutcome {
+                            status: "SUCCEEDED".into(),
+                            reason: None,
+                        }
+                    }
+                };
+                model::put(tx, &task_key(account, &task), &outcome)?;
                 let mut reply = Reply::new(DeleteOutput {
                     deletion_task_id: task,
                 });

@@ -450,7 +450,7 @@ fn rename_user(tx: &mut dyn WriteTx, account: &str, old: &str, new: &str) -> Res
         let user = load(tx, account, old)?;
         model::put(
             tx,
-            &model::entity_key(account, RENAMED, old),
+            &renamed_key(account, old, &user.user_id),
             &Renamed {
                 user_id: user.user_id,
                 new_name: new.to_owned(),
@@ -492,8 +492,11 @@ fn rename_user(tx: &mut dyn WriteTx, account: &str, old: &str, new: &str) -> Res
     Ok(())
 }
 
-/// Where a renamed user went: written at each rename, under the old name.
-const RENAMED: &str = "userrenamed";
+/// Where a renamed user went: written at each rename, under the old name and the user's
+/// unique id (another user may take the name, and be renamed in turn).
+fn renamed_key(account: &str, old: &str, user_id: &str) -> Vec<u8> {
+    model::entity_key(account, "userrenamed", &format!("{old}/{user_id}"))
+}
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Renamed {
@@ -512,13 +515,13 @@ pub fn current(
 ) -> Result<Option<User>, ApiError> {
     let mut name = name.to_owned();
     // A few renames at most in practice; the bound only guards against a cycle.
-    for _ in 0..16 {
+    for _ in 0..256 {
         if let Some(u) = model::get::<User>(tx, &model::entity_key(account, TABLE, &name))? {
             if u.user_id == user_id {
                 return Ok(Some(u));
             }
         }
-        match model::get::<Renamed>(tx, &model::entity_key(account, RENAMED, &name))? {
+        match model::get::<Renamed>(tx, &renamed_key(account, &name, user_id))? {
             Some(r) if r.user_id == user_id => name = r.new_name,
             _ => return Ok(None),
         }

@@ -779,7 +779,9 @@ def test_creating_an_organization_needs_iam_create_service_linked_role(endpoint)
     builder = client(endpoint, "organizations", ak=key["AccessKeyId"], sk=key["SecretAccessKey"])
     with pytest.raises(botocore.exceptions.ClientError) as e:
         builder.create_organization(FeatureSet="ALL")
-    assert code(e) == "AccessDeniedException"
+    # The model's error for it: AccessDeniedForDependencyException.
+    assert code(e) == "AccessDeniedForDependencyException"
+    assert e.value.response["Reason"] == "ACCESS_DENIED_DURING_CREATE_SERVICE_LINKED_ROLE"
     assert "iam:CreateServiceLinkedRole" in e.value.response["Error"]["Message"]
     iam.put_user_policy(UserName="org-builder", PolicyName="slr", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:CreateServiceLinkedRole", "Resource": "*",

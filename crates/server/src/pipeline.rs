@@ -351,7 +351,12 @@ async fn api(
         Ok(()) => checks
             .iter()
             .find_map(|check| match env.authorizer.authorize(check, &ctx) {
-                AuthzDecision::Deny { message } => Some(access_denied(family, message)),
+                AuthzDecision::Deny { message } => Some(
+                    check
+                        .denied_as
+                        .clone()
+                        .unwrap_or_else(|| access_denied(family, message)),
+                ),
                 AuthzDecision::Allow => None,
             })
             .map(|denied| (denied, resource_accounts.clone())),

@@ -23,6 +23,10 @@ pub struct AuthzCheck {
     /// `resource` names it otherwise (a name without its path or suffix, an alias). False
     /// for a resource being created or renamed to: it is authorized as named.
     pub resolve: bool,
+    /// The error a denial of this check answers, where the service words it otherwise
+    /// than AccessDenied (Organizations' AccessDeniedForDependencyException for the
+    /// service-linked role it creates).
+    pub denied_as: Option<crate::error::ApiError>,
 }
 
 /// Note on a `kms:RetireGrant` check: the grant names the caller (its retiring principal,
@@ -43,6 +47,7 @@ impl AuthzCheck {
             resource_account: None,
             context: Vec::new(),
             resolve: true,
+            denied_as: None,
         }
     }
 

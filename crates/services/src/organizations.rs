@@ -1392,6 +1392,13 @@ impl crate::Operation for Operation {
                 "iam:AWSServiceName".to_owned(),
                 vec![ORGS_PRINCIPAL.to_owned()],
             ));
+            c.denied_as = Some(
+                err(
+                    "AccessDeniedForDependencyException",
+                    "The operation that you attempted requires you to have the iam:CreateServiceLinkedRole for organizations.amazonaws.com permission so that Organizations can create the required service-linked role. You don't have that permission.",
+                )
+                .with_reason("ACCESS_DENIED_DURING_CREATE_SERVICE_LINKED_ROLE"),
+            );
             extra.push(c);
         }
         if let Some(sp) = text("ServicePrincipal") {

@@ -1089,6 +1089,7 @@ impl crate::Operation for Operation {
                     resource_account: account.clone(),
                     context: context.clone(),
                     resolve: true,
+                    denied_as: None,
                 };
                 let mut checks = vec![check("sts:AssumeRole")];
                 // Passing session tags needs sts:TagSession, setting a source identity
@@ -1115,6 +1116,7 @@ impl crate::Operation for Operation {
                     resource_account: Some(account.clone()),
                     context: context.clone(),
                     resolve: true,
+                    denied_as: None,
                 }];
                 if i.tags.as_ref().is_some_and(|t| !t.is_empty()) {
                     checks.push(AuthzCheck {
@@ -1123,6 +1125,7 @@ impl crate::Operation for Operation {
                         resource_account: Some(account.clone()),
                         context,
                         resolve: true,
+                        denied_as: None,
                     });
                 }
                 checks

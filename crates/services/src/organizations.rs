@@ -1357,7 +1357,7 @@ impl crate::Operation for Operation {
             .is_some_and(|(_, ro)| *ro)
     }
 
-    fn authz(&self, _ctx: &RequestContext) -> Vec<AuthzCheck> {
+    fn authz(&self, ctx: &RequestContext) -> Vec<AuthzCheck> {
         let action = format!("organizations:{}", self.name);
         let text = |member: &str| self.body.get(member).and_then(Value::as_str);
         let mut context = Vec::new();
@@ -1384,7 +1384,7 @@ impl crate::Operation for Operation {
                 "iam:CreateServiceLinkedRole",
                 format!(
                     "arn:aws:iam::{}:role/aws-service-role/{ORGS_PRINCIPAL}/AWSServiceRoleForOrganizations",
-                    _ctx.principal.account_id
+                    ctx.principal.account_id
                 ),
             )
             .naming_new();

@@ -152,26 +152,19 @@ impl Authorizer for RootOnly {
             AuthzDecision::Allow
         } else {
             AuthzDecision::Deny {
-                message: denial_message(
-                    &ctx.principal,
-                    check,
-                    "because no identity-based policy allows the",
-                ),
+                message: denial_message(&ctx.principal, check),
             }
         }
     }
 }
 
-/// AWS's current denial message form.
-pub fn denial_message(principal: &Principal, check: &AuthzCheck, reason: &str) -> String {
-    if palisade_policy::is_sts(&check.action) && reason.starts_with("because no") {
-        return format!(
-            "User: {} is not authorized to perform: {} on resource: {}",
-            principal.arn, check.action, check.resource
-        );
-    }
-    format!(
-        "User: {} is not authorized to perform: {} on resource: {} {} {} action",
-        principal.arn, check.action, check.resource, reason, check.action
+/// AWS's denial when no identity-based policy allows the check (the policy engine's
+/// wording, STS's included).
+pub fn denial_message(principal: &Principal, check: &AuthzCheck) -> String {
+    palisade_policy::access_denied_message(
+        &principal.arn,
+        &check.action,
+        &check.resource,
+        palisade_policy::DenialReason::NoAllow(palisade_policy::PolicyKind::Identity),
     )
 }

@@ -719,11 +719,7 @@ impl Authorizer for PolicyAuthorizer {
             Err(e) => {
                 tracing::error!(error = %e, "authorization failed internally; denying");
                 AuthzDecision::Deny {
-                    message: crate::authz::denial_message(
-                        &ctx.principal,
-                        check,
-                        "because no identity-based policy allows the",
-                    ),
+                    message: crate::authz::denial_message(&ctx.principal, check),
                 }
             }
         }
@@ -777,11 +773,7 @@ impl PolicyAuthorizer {
         let policies = self.policies_for(p)?;
         if policies.orphaned {
             return Ok(AuthzDecision::Deny {
-                message: crate::authz::denial_message(
-                    p,
-                    check,
-                    "because no identity-based policy allows the",
-                ),
+                message: crate::authz::denial_message(p, check),
             });
         }
         let mut context = context_for(check, ctx, &policies.tags);
@@ -876,13 +868,9 @@ impl PolicyAuthorizer {
         }
         {
             Ok(AuthzDecision::Deny {
-                message: ev.denial_message(&request).unwrap_or_else(|| {
-                    crate::authz::denial_message(
-                        p,
-                        check,
-                        "because no identity-based policy allows the",
-                    )
-                }),
+                message: ev
+                    .denial_message(&request)
+                    .unwrap_or_else(|| crate::authz::denial_message(p, check)),
             })
         }
     }

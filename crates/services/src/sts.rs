@@ -359,12 +359,7 @@ pub fn cloudtrail_date(t: OffsetDateTime) -> String {
 /// STS does not say which).
 fn assume_denied(ctx: &RequestContext, role_arn: &str) -> ApiError {
     let check = AuthzCheck::new("sts:AssumeRole", role_arn);
-    StsError::AccessDenied(denial_message(
-        &ctx.principal,
-        &check,
-        "because no identity-based policy allows the",
-    ))
-    .into()
+    StsError::AccessDenied(denial_message(&ctx.principal, &check)).into()
 }
 
 /// Checks `SerialNumber` + `TokenCode` against the caller's virtual MFA device and marks

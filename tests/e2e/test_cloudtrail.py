@@ -241,6 +241,41 @@ def test_invalid_calls_to_real_operations_are_recorded(endpoint):
     assert "NoSuchOp" not in names
 
 
+def test_oversized_fields_are_cut_as_cloudtrail_cuts_them(endpoint):
+    """CloudTrail keeps at most 100 KB of request parameters (AWS's "omitted" marker
+    instead) and 1,024 characters of an error message; the caller still gets the whole
+    message."""
+    iam = client(endpoint, "iam")
+    # A valid policy padded with whitespace past 100 KB but under the model's 131,072
+    # characters: IAM's 6,144-character quota does not count whitespace, so it is created,
+    # and its record cannot show it (a known way to hide a policy from CloudTrail).
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}) + " " * 110_000
+    arn = iam.create_policy(PolicyName="big", PolicyDocument=doc)["Policy"]["Arn"]
+    long_name = "n" * 5000
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        iam.create_user(UserName=long_name)
+    message = err.value.response["Error"]["Message"]
+    assert err.value.response["Error"]["Code"] == "ValidationError"
+    assert long_name in message
+
+    def record(name):
+        found = events(endpoint, LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}])
+        assert len(found) == 1
+        return json.loads(found[0]["CloudTrailEvent"])
+
+    big = record("CreatePolicy")
+    assert "errorCode" not in big
+    assert big["responseElements"]["policy"]["arn"] == arn
+    params = big["requestParameters"]
+    assert params["reason"] == "requestParameters too large" and params["omitted"] is True
+    assert params["originalSize"] > 100 * 1024
+    assert len(json.dumps(big)) < 20_000
+    user = record("CreateUser")
+    assert len(user["errorMessage"]) == 1024
+    assert user["errorMessage"] == message[:1021] + "..."
+
+
 def test_events_past_ninety_days_leave_the_disk(tmp_path):
     # CloudTrail keeps 90 days of history: a server whose business clock moved past that
     # removes the older events from disk (at start, then every minute), both read-only

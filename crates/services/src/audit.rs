@@ -207,7 +207,7 @@ struct Record<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     error_code: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error_message: Option<&'a str>,
+    error_message: Option<Cow<'a, str>>,
     request_parameters: Option<&'a Value>,
     response_elements: Option<&'a Value>,
     #[serde(rename = "requestID")]
@@ -221,6 +221,76 @@ struct Record<'a> {
     management_event: bool,
     recipient_account_id: &'a str,
     event_category: &'static str,
+}
+
+/// Largest `requestParameters` or `responseElements` a record keeps, in bytes of JSON.
+/// AWS documents that CloudTrail truncates a field over its maximum size and marks it
+/// `omitted`; the maximum of these two is 100 KB (policies of 102,401 characters or more
+/// are logged as "requestParameters too large", per field reports).
+const MAX_ELEMENTS_BYTES: usize = 100 * 1024;
+
+/// Longest `errorMessage` a record keeps, in characters. AWS's records cut longer ones to
+/// 1,021 characters and "..." (observed in delivered events; not documented).
+const MAX_ERROR_MESSAGE_CHARS: usize = 1024;
+
+/// `message` as a record keeps it ([`MAX_ERROR_MESSAGE_CHARS`]).
+fn capped_message(message: &str) -> Cow<'_, str> {
+    match message.char_indices().nth(MAX_ERROR_MESSAGE_CHARS) {
+        None => Cow::Borrowed(message),
+        Some(_) => {
+            let keep = message
+                .char_indices()
+                .nth(MAX_ERROR_MESSAGE_CHARS - 3)
+                .map_or(message.len(), |(at, _)| at);
+            Cow::Owned(format!("{}...", &message[..keep]))
+        }
+    }
+}
+
+/// What a record holds instead of a `field` whose JSON is over [`MAX_ELEMENTS_BYTES`]:
+/// AWS's marker, `{"reason": "<field> too large", "omitted": true, "originalSize": N}`.
+fn omitted_if_large(field: &str, value: &Value) -> Result<Option<Value>, StoreError> {
+    let size = serde_json::to_vec(value)
+        .map_err(|e| StoreError::Other(e.to_string()))?
+        .len();
+    Ok((size > MAX_ELEMENTS_BYTES).then(|| {
+        serde_json::json!({
+            "reason": format!("{field} too large"),
+            "omitted": true,
+            "originalSize": size,
+        })
+    }))
+}
+
+/// The JSON of `record`, with oversized request parameters and response elements replaced
+/// by their [`omitted_if_large`] marker. A record under the limit as a whole is written as
+/// is, without measuring its fields.
+fn encode_record(record: Record<'_>) -> Result<String, StoreError> {
+    let to_json =
+        |r: &Record<'_>| serde_json::to_string(r).map_err(|e| StoreError::Other(e.to_string()));
+    let json = to_json(&record)?;
+    if json.len() <= MAX_ELEMENTS_BYTES {
+        return Ok(json);
+    }
+    let request = match record.request_parameters {
+        Some(v) => omitted_if_large("requestParameters", v)?,
+        None => None,
+    };
+    let response = match record.response_elements {
+        Some(v) => omitted_if_large("responseElements", v)?,
+        None => None,
+    };
+    if request.is_none() && response.is_none() {
+        return Ok(json);
+    }
+    let mut record = record;
+    if let Some(v) = &request {
+        record.request_parameters = Some(v);
+    }
+    if let Some(v) = &response {
+        record.response_elements = Some(v);
+    }
+    to_json(&record)
 }
 
 /// A call's CloudTrail records, built and ready to append: one for the caller's account
@@ -276,7 +346,7 @@ pub fn prepare(call: Call<'_>) -> Result<Prepared, StoreError> {
         user_agent: &ctx.user_agent,
         error_code: error.map(|e| e.code.as_ref()),
         // Internal failures carry AWS's generic message only, never the detail.
-        error_message: error.map(|e| e.message.as_str()),
+        error_message: error.map(|e| capped_message(&e.message)),
         request_parameters: call.request_parameters.as_ref(),
         response_elements: reply.and_then(|r| r.response_elements.as_ref()),
         request_id: &ctx.request_id,
@@ -295,7 +365,7 @@ pub fn prepare(call: Call<'_>) -> Result<Prepared, StoreError> {
         recipient_account_id: &p.account_id,
         event_category: "Management",
     };
-    let json = serde_json::to_string(&record).map_err(|e| StoreError::Other(e.to_string()))?;
+    let json = encode_record(record)?;
     let head = Header {
         account: Cow::Borrowed(&p.account_id),
         region: Cow::Borrowed(region),
@@ -373,7 +443,7 @@ fn invoked_records(
             source_ip_address: &c.invoked_by,
             user_agent: &c.invoked_by,
             error_code: c.error.as_ref().map(|e| e.0.as_str()),
-            error_message: c.error.as_ref().map(|e| e.1.as_str()),
+            error_message: c.error.as_ref().map(|e| capped_message(&e.1)),
             request_parameters: Some(&c.request_parameters),
             response_elements: None,
             request_id: &request_id,
@@ -393,18 +463,16 @@ fn invoked_records(
             recipient_account_id: account,
             event_category: "Management",
         };
-        let json = if n == 0 {
-            serde_json::to_string(&record)
-        } else {
+        let mut json = encode_record(record)?;
+        if n > 0 {
             // The other account's copy names the event both accounts share.
-            serde_json::to_value(&record).map(|mut v| {
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("sharedEventID".into(), Value::String(event_id.clone()));
-                }
-                v.to_string()
-            })
+            let mut v: Value =
+                serde_json::from_str(&json).map_err(|e| StoreError::Other(e.to_string()))?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("sharedEventID".into(), Value::String(event_id.clone()));
+            }
+            json = v.to_string();
         }
-        .map_err(|e| StoreError::Other(e.to_string()))?;
         let head = Header {
             account: Cow::Borrowed(account),
             region: Cow::Borrowed(&c.region),
@@ -1241,4 +1309,41 @@ pub fn micros(t: OffsetDateTime) -> i64 {
     } else {
         i64::MAX
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_messages_are_cut_at_1024_characters_on_a_char_boundary() {
+        let short = "é".repeat(MAX_ERROR_MESSAGE_CHARS);
+        assert!(matches!(capped_message(&short), Cow::Borrowed(_)));
+        let long = "é".repeat(MAX_ERROR_MESSAGE_CHARS + 1);
+        let cut = capped_message(&long);
+        assert_eq!(cut.chars().count(), MAX_ERROR_MESSAGE_CHARS);
+        assert!(cut.ends_with("é..."));
+        assert_eq!(cut.matches('é').count(), MAX_ERROR_MESSAGE_CHARS - 3);
+    }
+
+    #[test]
+    fn only_fields_over_100_kb_are_replaced_by_the_omitted_marker() {
+        let small = serde_json::json!({"policyName": "p"});
+        assert_eq!(omitted_if_large("requestParameters", &small).unwrap(), None);
+        let at_limit = Value::String("x".repeat(MAX_ELEMENTS_BYTES - 2));
+        assert_eq!(
+            omitted_if_large("requestParameters", &at_limit).unwrap(),
+            None
+        );
+        let over = Value::String("x".repeat(MAX_ELEMENTS_BYTES - 1));
+        assert_eq!(
+            omitted_if_large("responseElements", &over).unwrap(),
+            Some(serde_json::json!({
+                "reason": "responseElements too large",
+                "omitted": true,
+                "originalSize": MAX_ELEMENTS_BYTES + 1,
+            }))
+        );
+    }
 }

@@ -754,6 +754,23 @@ def test_all_features_puts_the_organizations_service_linked_role_in_every_accoun
     with pytest.raises(botocore.exceptions.ClientError) as e:
         member_iam.delete_role(RoleName=slr)
     assert code(e) == "UnmodifiableEntity"
+    # Each creation is logged as Organizations' own CreateServiceLinkedRole for the caller,
+    # in the caller's account, and in the new account with the shared event id.
+    attr = [{"AttributeKey": "EventName", "AttributeValue": "CreateServiceLinkedRole"}]
+    mine = [json.loads(e["CloudTrailEvent"])
+            for e in client(endpoint, "cloudtrail").lookup_events(LookupAttributes=attr)["Events"]]
+    assert len(mine) == 2
+    for record in mine:
+        assert record["userIdentity"]["invokedBy"] == "organizations.amazonaws.com"
+        assert record["userIdentity"]["accountId"] == ACCOUNT
+        assert record["eventSource"] == "iam.amazonaws.com"
+        assert record["requestParameters"] == {"aWSServiceName": "organizations.amazonaws.com"}
+    assert {r["resources"][0]["ARN"] for r in mine} == {role["Arn"], theirs["Arn"]}
+    ct_member = client(endpoint, "cloudtrail", ak=creds["AccessKeyId"], sk=creds["SecretAccessKey"],
+                       token=creds["SessionToken"])
+    [shared] = ct_member.lookup_events(LookupAttributes=attr)["Events"]
+    shared = json.loads(shared["CloudTrailEvent"])
+    assert shared["resources"][0]["ARN"] == theirs["Arn"] and "sharedEventID" in shared
 
 
 def test_the_organizations_role_stays_while_the_organization_needs_it(endpoint):

@@ -271,9 +271,27 @@ fn create(
 /// Organizations does when an account joins an organization with all features).
 pub fn ensure(tx: &mut dyn WriteTx, ctx: &RequestContext, service: &str) -> Result<(), ApiError> {
     let entry = self::service(service)?;
-    let key = model::entity_key(&ctx.principal.account_id, roles::TABLE, entry.1);
+    let account = &ctx.principal.account_id;
+    let key = model::entity_key(account, roles::TABLE, entry.1);
     if tx.get(&key)?.is_none() {
-        create(tx, ctx, service, None, None)?;
+        let role = create(tx, ctx, service, None, None)?;
+        // AWS logs the role's creation as the service's own CreateServiceLinkedRole call
+        // for the caller (userIdentity.invokedBy the service).
+        let input = CreateInput {
+            aws_service_name: service.to_owned(),
+            description: None,
+            custom_suffix: None,
+        };
+        ctx.invoked.push(crate::context::InvokedCall {
+            invoked_by: service.to_owned(),
+            event_source: "iam.amazonaws.com",
+            event_name: "CreateServiceLinkedRole",
+            region: "us-east-1".to_owned(),
+            request_parameters: camel_json(&input).unwrap_or_default(),
+            resources: vec![("AWS::IAM::Role".to_owned(), role.arn)],
+            resource_account: account.clone(),
+            error: None,
+        });
     }
     Ok(())
 }

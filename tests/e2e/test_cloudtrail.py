@@ -3,10 +3,12 @@
 import json
 import time
 
+import boto3
+import botocore.config
 import botocore.exceptions
 import pytest
 
-from conftest import ACCOUNT, ROOT_AK, Server, admin, client, root_env, unprivileged_client
+from conftest import ACCOUNT, ROOT_AK, ROOT_SK, Server, admin, client, root_env, unprivileged_client
 
 
 def events(endpoint, region="us-east-1", **kwargs):
@@ -274,6 +276,14 @@ def test_oversized_fields_are_cut_as_cloudtrail_cuts_them(endpoint):
     user = record("CreateUser")
     assert len(user["errorMessage"]) == 1024
     assert user["errorMessage"] == message[:1021] + "..."
+    # The user agent is a request header of any size: kept to 1,024 characters as well.
+    agent = "a" * 200_000
+    sts = boto3.session.Session().client(
+        "sts", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=ROOT_AK,
+        aws_secret_access_key=ROOT_SK, config=botocore.config.Config(user_agent=agent))
+    sts.get_caller_identity()
+    ident = record("GetCallerIdentity")
+    assert len(ident["userAgent"]) == 1024 and ident["userAgent"].endswith("a...")
 
 
 def test_events_past_ninety_days_leave_the_disk(tmp_path):

@@ -91,17 +91,18 @@ def _users_and_params(endpoint):
         for u in page["Users"]
     }
     params = {
-        p["Name"]: p["Value"]
+        p["Name"]: p
         for page in ssm.get_paginator("get_parameters_by_path").paginate(Path="/kill9")
         for p in page["Parameters"]
     }
     return users, params
 
 
-def _event_subjects(endpoint, event_name, field):
-    """The `field` request parameter of every successful `event_name` event."""
+def _successful_events(endpoint, event_name, field):
+    """How many successful `event_name` events name each value of request parameter
+    `field`."""
     ct = client(endpoint, "cloudtrail")
-    found = set()
+    counts = {}
     pages = ct.get_paginator("lookup_events").paginate(
         LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": event_name}]
     )
@@ -109,15 +110,44 @@ def _event_subjects(endpoint, event_name, field):
         for ev in page["Events"]:
             record = json.loads(ev["CloudTrailEvent"])
             if "errorCode" not in record:
-                found.add(record["requestParameters"][field])
-    return found
+                subject = record["requestParameters"][field]
+                counts[subject] = counts.get(subject, 0) + 1
+    return counts
+
+
+def _write_users(endpoint, cfg, cycle, worker, stop, acked, lock):
+    iam = service_client(endpoint, "iam", cfg)
+    n = 0
+    while not stop.is_set():
+        name = f"k{cycle}-{worker}-{n}"
+        n += 1
+        try:
+            iam.create_user(UserName=name, Path="/kill9/")
+        except Exception:
+            continue
+        with lock:
+            acked.add(name)
+
+
+def _write_params(endpoint, cfg, cycle, worker, stop, acked, lock):
+    ssm = service_client(endpoint, "ssm", cfg)
+    n = 0
+    while not stop.is_set():
+        name, value = f"/kill9/p{worker}", f"c{cycle}-n{n}"
+        n += 1
+        try:
+            ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+        except Exception:
+            continue
+        with lock:
+            acked[name] = value
 
 
 @pytest.mark.parametrize("sync", ["full", "normal"])
 def test_acknowledged_writes_and_their_events_survive_kill_9(tmp_path, sync):
-    """State changes under kill -9: every acknowledged IAM user and SSM parameter is there
-    after the restart, and every change that is there (acknowledged or not) has its
-    CloudTrail event: the effect and its record commit together or not at all."""
+    """State changes under kill -9: every acknowledged IAM user and SSM parameter value is
+    there after the restart, and the changes present and their CloudTrail events match one
+    to one: the effect and its record commit together or not at all."""
     data = tmp_path / "data"
     acked_users, acked_params = set(), {}
     lock = threading.Lock()
@@ -127,35 +157,15 @@ def test_acknowledged_writes_and_their_events_survive_kill_9(tmp_path, sync):
     for cycle in range(CYCLES):
         server = Server(data, env_extra=root_env(), args=("--sync", sync))
         stop = threading.Event()
-
-        def write_users(worker):
-            iam = service_client(server.endpoint, "iam", cfg)
-            n = 0
-            while not stop.is_set():
-                name = f"k{cycle}-{worker}-{n}"
-                n += 1
-                try:
-                    iam.create_user(UserName=name, Path="/kill9/")
-                except Exception:
-                    continue
-                with lock:
-                    acked_users.add(name)
-
-        def write_params(worker):
-            ssm = service_client(server.endpoint, "ssm", cfg)
-            n = 0
-            while not stop.is_set():
-                name, value = f"/kill9/p{worker}", f"c{cycle}-n{n}"
-                n += 1
-                try:
-                    ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
-                except Exception:
-                    continue
-                with lock:
-                    acked_params[name] = value
-
-        threads = [threading.Thread(target=write_users, args=(w,), daemon=True) for w in range(3)]
-        threads += [threading.Thread(target=write_params, args=(w,), daemon=True) for w in range(2)]
+        threads = [
+            threading.Thread(target=_write_users, daemon=True,
+                             args=(server.endpoint, cfg, cycle, w, stop, acked_users, lock))
+            for w in range(3)
+        ] + [
+            threading.Thread(target=_write_params, daemon=True,
+                             args=(server.endpoint, cfg, cycle, w, stop, acked_params, lock))
+            for w in range(2)
+        ]
         before = len(acked_users)
         for t in threads:
             t.start()
@@ -170,14 +180,15 @@ def test_acknowledged_writes_and_their_events_survive_kill_9(tmp_path, sync):
         server.proc.wait()
         stop.set()
         for t in threads:
-            t.join(timeout=10)
+            t.join(timeout=30)
+            assert not t.is_alive(), "a writer outlived its server"
         per_cycle.append(len(acked_users) - before)
 
     server = Server(data, env_extra=root_env())
     try:
         users, params = _users_and_params(server.endpoint)
-        user_events = _event_subjects(server.endpoint, "CreateUser", "userName")
-        param_events = _event_subjects(server.endpoint, "PutParameter", "name")
+        user_events = _successful_events(server.endpoint, "CreateUser", "userName")
+        param_events = _successful_events(server.endpoint, "PutParameter", "name")
     finally:
         server.stop()
     print(f"write durability ({sync}): {CYCLES} kill -9 cycles, users acknowledged per cycle "
@@ -185,14 +196,15 @@ def test_acknowledged_writes_and_their_events_survive_kill_9(tmp_path, sync):
     assert sum(1 for n in per_cycle if n > 0) == CYCLES, "each cycle should acknowledge writes"
     assert not acked_users - users, "an acknowledged CreateUser was lost"
     # Both directions: no user without its event, no event without its user.
-    assert users == user_events
+    assert set(user_events) == users and set(user_events.values()) == {1}
     assert set(acked_params) <= set(params)
-    # A parameter may hold a later, unacknowledged value (committed, then killed before
-    # the answer), never an older one than what was acknowledged last; and every name
-    # present has a PutParameter event.
-    for name, value in acked_params.items():
-        assert _seq(params[name]) >= _seq(value), (name, params[name], value)
-    assert set(params) <= param_events
+    for name, p in params.items():
+        # A parameter may hold a later, unacknowledged value (committed, then killed before
+        # the answer), never one older than the last acknowledged.
+        if name in acked_params:
+            assert _seq(p["Value"]) >= _seq(acked_params[name]), (name, p["Value"])
+        # Each version is one successful PutParameter, and each of those one version.
+        assert param_events.get(name) == p["Version"], (name, p["Version"], param_events.get(name))
 
 
 def _seq(value):

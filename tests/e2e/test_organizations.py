@@ -765,7 +765,12 @@ def test_all_features_puts_the_organizations_service_linked_role_in_every_accoun
         assert record["userIdentity"]["accountId"] == ACCOUNT
         assert record["eventSource"] == "iam.amazonaws.com"
         assert record["requestParameters"] == {"aWSServiceName": "organizations.amazonaws.com"}
+        assert record["readOnly"] is False
+        assert record["responseElements"]["role"]["arn"] == record["resources"][0]["ARN"]
     assert {r["resources"][0]["ARN"] for r in mine} == {role["Arn"], theirs["Arn"]}
+    writes = client(endpoint, "cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "ReadOnly", "AttributeValue": "false"}])["Events"]
+    assert sum(e["EventName"] == "CreateServiceLinkedRole" for e in writes) == 2
     ct_member = client(endpoint, "cloudtrail", ak=creds["AccessKeyId"], sk=creds["SecretAccessKey"],
                        token=creds["SessionToken"])
     [shared] = ct_member.lookup_events(LookupAttributes=attr)["Events"]

@@ -203,7 +203,7 @@ struct Record<'a> {
     aws_region: &'a str,
     #[serde(rename = "sourceIPAddress")]
     source_ip_address: &'a str,
-    user_agent: &'a str,
+    user_agent: Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error_code: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -229,20 +229,23 @@ struct Record<'a> {
 /// are logged as "requestParameters too large", per field reports).
 const MAX_ELEMENTS_BYTES: usize = 100 * 1024;
 
-/// Longest `errorMessage` a record keeps, in characters. AWS's records cut longer ones to
-/// 1,021 characters and "..." (observed in delivered events; not documented).
-const MAX_ERROR_MESSAGE_CHARS: usize = 1024;
+/// Longest `errorMessage` (and `userAgent`) a record keeps, in characters. AWS's records
+/// cut longer error messages to 1,021 characters and "..." (observed in delivered events;
+/// not documented). AWS documents no limit for the user agent; Palisade cuts it the same
+/// way so that a request header cannot grow a record, and its copies in other accounts,
+/// without bound.
+const MAX_TEXT_CHARS: usize = 1024;
 
-/// `message` as a record keeps it ([`MAX_ERROR_MESSAGE_CHARS`]).
-fn capped_message(message: &str) -> Cow<'_, str> {
-    match message.char_indices().nth(MAX_ERROR_MESSAGE_CHARS) {
-        None => Cow::Borrowed(message),
+/// `text` as a record keeps it ([`MAX_TEXT_CHARS`]).
+fn capped_text(text: &str) -> Cow<'_, str> {
+    match text.char_indices().nth(MAX_TEXT_CHARS) {
+        None => Cow::Borrowed(text),
         Some(_) => {
-            let keep = message
+            let keep = text
                 .char_indices()
-                .nth(MAX_ERROR_MESSAGE_CHARS - 3)
-                .map_or(message.len(), |(at, _)| at);
-            Cow::Owned(format!("{}...", &message[..keep]))
+                .nth(MAX_TEXT_CHARS - 3)
+                .map_or(text.len(), |(at, _)| at);
+            Cow::Owned(format!("{}...", &text[..keep]))
         }
     }
 }
@@ -343,10 +346,10 @@ pub fn prepare(call: Call<'_>) -> Result<Prepared, StoreError> {
         event_name: call.event_name,
         aws_region: region,
         source_ip_address: &ctx.source_ip,
-        user_agent: &ctx.user_agent,
+        user_agent: capped_text(&ctx.user_agent),
         error_code: error.map(|e| e.code.as_ref()),
         // Internal failures carry AWS's generic message only, never the detail.
-        error_message: error.map(|e| capped_message(&e.message)),
+        error_message: error.map(|e| capped_text(&e.message)),
         request_parameters: call.request_parameters.as_ref(),
         response_elements: reply.and_then(|r| r.response_elements.as_ref()),
         request_id: &ctx.request_id,
@@ -441,14 +444,14 @@ fn invoked_records(
             event_name: c.event_name,
             aws_region: &c.region,
             source_ip_address: &c.invoked_by,
-            user_agent: &c.invoked_by,
+            user_agent: Cow::Borrowed(&c.invoked_by),
             error_code: c.error.as_ref().map(|e| e.0.as_str()),
-            error_message: c.error.as_ref().map(|e| capped_message(&e.1)),
+            error_message: c.error.as_ref().map(|e| capped_text(&e.1)),
             request_parameters: Some(&c.request_parameters),
-            response_elements: None,
+            response_elements: c.response_elements.as_ref(),
             request_id: &request_id,
             event_id: &id,
-            read_only: true,
+            read_only: c.read_only,
             resources: c
                 .resources
                 .iter()
@@ -480,7 +483,7 @@ fn invoked_records(
             event_id: Cow::Borrowed(&id),
             event_name: Cow::Borrowed(c.event_name),
             event_source: Cow::Borrowed(c.event_source),
-            read_only: true,
+            read_only: c.read_only,
             username: Cow::Borrowed(&p.user_name),
             access_key_id: Cow::Borrowed(&p.access_key_id),
             resources: borrowed(&c.resources),
@@ -1317,14 +1320,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn error_messages_are_cut_at_1024_characters_on_a_char_boundary() {
-        let short = "é".repeat(MAX_ERROR_MESSAGE_CHARS);
-        assert!(matches!(capped_message(&short), Cow::Borrowed(_)));
-        let long = "é".repeat(MAX_ERROR_MESSAGE_CHARS + 1);
-        let cut = capped_message(&long);
-        assert_eq!(cut.chars().count(), MAX_ERROR_MESSAGE_CHARS);
+    fn texts_are_cut_at_1024_characters_on_a_char_boundary() {
+        let short = "é".repeat(MAX_TEXT_CHARS);
+        assert!(matches!(capped_text(&short), Cow::Borrowed(_)));
+        let long = "é".repeat(MAX_TEXT_CHARS + 1);
+        let cut = capped_text(&long);
+        assert_eq!(cut.chars().count(), MAX_TEXT_CHARS);
         assert!(cut.ends_with("é..."));
-        assert_eq!(cut.matches('é').count(), MAX_ERROR_MESSAGE_CHARS - 3);
+        assert_eq!(cut.matches('é').count(), MAX_TEXT_CHARS - 3);
     }
 
     #[test]

@@ -146,6 +146,10 @@ pub struct InvokedCall {
     pub resource_account: String,
     /// The call's error (code, message), if it failed.
     pub error: Option<(String, String)>,
+    /// Whether the call only reads (CloudTrail `readOnly`).
+    pub read_only: bool,
+    /// CloudTrail `responseElements` of a call that changed something.
+    pub response_elements: Option<serde_json::Value>,
 }
 
 /// The [`InvokedCall`]s of one request; clones share the list (a request's context copied

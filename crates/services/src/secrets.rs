@@ -2796,6 +2796,8 @@ pub(crate) fn read_for_service(
             .err()
             .filter(|e| !e.is_internal())
             .map(|e| (e.code.to_string(), e.message.clone())),
+        read_only: true,
+        response_elements: None,
     });
     result
 }

@@ -275,8 +275,13 @@ pub fn ensure(tx: &mut dyn WriteTx, ctx: &RequestContext, service: &str) -> Resu
     let key = model::entity_key(account, roles::TABLE, entry.1);
     if tx.get(&key)?.is_none() {
         let role = create(tx, ctx, service, None, None)?;
+        let arn = role.arn.clone();
+        let response_elements = camel_json(&roles::RoleOutput {
+            role: roles::wire(role),
+        });
         // AWS logs the role's creation as the service's own CreateServiceLinkedRole call
-        // for the caller (userIdentity.invokedBy the service).
+        // for the caller (userIdentity.invokedBy the service), recorded as the direct call
+        // is.
         let input = CreateInput {
             aws_service_name: service.to_owned(),
             description: None,
@@ -288,9 +293,11 @@ pub fn ensure(tx: &mut dyn WriteTx, ctx: &RequestContext, service: &str) -> Resu
             event_name: "CreateServiceLinkedRole",
             region: "us-east-1".to_owned(),
             request_parameters: camel_json(&input).unwrap_or_default(),
-            resources: vec![("AWS::IAM::Role".to_owned(), role.arn)],
+            resources: vec![("AWS::IAM::Role".to_owned(), arn)],
             resource_account: account.clone(),
             error: None,
+            read_only: false,
+            response_elements,
         });
     }
     Ok(())

@@ -200,6 +200,8 @@ fn record_use(
             .unwrap_or_default(),
         resource_account,
         error: error.map(|e| (e.code.to_string(), e.message.clone())),
+        read_only: true,
+        response_elements: None,
     });
 }
 

@@ -207,3 +207,103 @@ def test_key_material_ids(endpoint):
                                   ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE", ImportType="EXISTING_KEY_MATERIAL",
                                   KeyMaterialId=mid)
     assert again["KeyMaterialId"] == mid
+
+
+def test_on_demand_rotation_to_new_imported_material(endpoint):
+    """Symmetric EXTERNAL keys rotate on demand to material imported as NEW_KEY_MATERIAL
+    (pending rotation until then); old ciphertexts keep decrypting; every material counts,
+    so deleting a non-current one makes the key PendingImport until it is reimported."""
+    k = kms(endpoint)
+    key = new_key(k, Origin="EXTERNAL")["KeyId"]
+    first, second = os.urandom(32), os.urandom(32)
+    p = k.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    id1 = k.import_key_material(KeyId=key, ImportToken=p["ImportToken"], EncryptedKeyMaterial=wrap(p, first),
+                                ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+                                KeyMaterialDescription="first")["KeyMaterialId"]
+    assert k.describe_key(KeyId=key)["KeyMetadata"]["CurrentKeyMaterialId"] == id1
+    old_blob = k.encrypt(KeyId=key, Plaintext=b"under the first material")["CiphertextBlob"]
+    with pytest.raises(ClientError) as e:
+        k.rotate_key_on_demand(KeyId=key)
+    assert error_code(e) == "KMSInvalidStateException"
+    with pytest.raises(ClientError) as e:
+        k.enable_key_rotation(KeyId=key)
+    assert error_code(e) == "UnsupportedOperationException"
+    # A material id names existing material only.
+    p = k.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    with pytest.raises(ClientError) as e:
+        k.import_key_material(KeyId=key, ImportToken=p["ImportToken"], EncryptedKeyMaterial=wrap(p, second),
+                              ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE", ImportType="NEW_KEY_MATERIAL",
+                              KeyMaterialId=id1)
+    assert error_code(e) == "ValidationException"
+    later = datetime.now(timezone.utc) + timedelta(days=100)
+    id2 = k.import_key_material(KeyId=key, ImportToken=p["ImportToken"], EncryptedKeyMaterial=wrap(p, second),
+                                ValidTo=later, ExpirationModel="KEY_MATERIAL_EXPIRES",
+                                ImportType="NEW_KEY_MATERIAL")["KeyMaterialId"]
+    assert id2 != id1
+    listed = k.list_key_rotations(KeyId=key, IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]
+    assert [(r["KeyMaterialId"], r["KeyMaterialState"], r["ImportState"]) for r in listed] == [
+        (id1, "CURRENT", "IMPORTED"), (id2, "PENDING_ROTATION", "IMPORTED")]
+    assert listed[0]["KeyMaterialDescription"] == "first" and "RotationDate" not in listed[0]
+    assert k.list_key_rotations(KeyId=key)["Rotations"] == []
+    # Still the first material until the rotation.
+    assert k.describe_key(KeyId=key)["KeyMetadata"]["CurrentKeyMaterialId"] == id1
+    k.rotate_key_on_demand(KeyId=key)
+    md = k.describe_key(KeyId=key)["KeyMetadata"]
+    assert md["CurrentKeyMaterialId"] == id2 and md["KeyState"] == "Enabled"
+    assert md["ExpirationModel"] == "KEY_MATERIAL_EXPIRES" and abs((md["ValidTo"] - later).total_seconds()) < 2
+    [rotation] = k.list_key_rotations(KeyId=key)["Rotations"]
+    assert rotation["KeyMaterialId"] == id2 and rotation["KeyMaterialState"] == "CURRENT"
+    assert rotation["RotationType"] == "ON_DEMAND" and "RotationDate" in rotation
+    new_blob = k.encrypt(KeyId=key, Plaintext=b"under the second material")["CiphertextBlob"]
+    assert k.decrypt(CiphertextBlob=old_blob)["Plaintext"] == b"under the first material"
+    assert k.decrypt(CiphertextBlob=new_blob)["Plaintext"] == b"under the second material"
+    # Deleting the non-current material makes the key unusable until it comes back.
+    out = k.delete_imported_key_material(KeyId=key, KeyMaterialId=id1)
+    assert out["KeyMaterialId"] == id1
+    assert k.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+    states = {r["KeyMaterialId"]: r["ImportState"]
+              for r in k.list_key_rotations(KeyId=key, IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]}
+    assert states == {id1: "PENDING_IMPORT", id2: "IMPORTED"}
+    with pytest.raises(ClientError) as e:
+        k.decrypt(CiphertextBlob=new_blob)
+    assert error_code(e) == "KMSInvalidStateException"
+    with pytest.raises(ClientError) as e:
+        import_material(k, key, first, ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE", KeyMaterialId=id2)
+    assert error_code(e) == "IncorrectKeyMaterialException"
+    import_material(k, key, first, ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE", KeyMaterialId=id1,
+                    ImportType="EXISTING_KEY_MATERIAL")
+    assert k.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert k.decrypt(CiphertextBlob=old_blob)["Plaintext"] == b"under the first material"
+    assert k.decrypt(CiphertextBlob=new_blob)["Plaintext"] == b"under the second material"
+    # Material pending rotation that is deleted goes altogether.
+    third = os.urandom(32)
+    import_material(k, key, third, ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE", ImportType="NEW_KEY_MATERIAL")
+    with pytest.raises(ClientError) as e:
+        import_material(k, key, os.urandom(32), ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+                        ImportType="NEW_KEY_MATERIAL")
+    assert error_code(e) == "KMSInvalidStateException"
+    pending = [r["KeyMaterialId"] for r in k.list_key_rotations(KeyId=key, IncludeKeyMaterial="ALL_KEY_MATERIAL")[
+        "Rotations"] if r["KeyMaterialState"] == "PENDING_ROTATION"]
+    assert len(pending) == 1
+    k.delete_imported_key_material(KeyId=key, KeyMaterialId=pending[0])
+    assert k.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert len(k.list_key_rotations(KeyId=key, IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]) == 2
+
+
+def test_generated_material_has_ids_in_rotations(endpoint):
+    """KMS-generated symmetric keys: DescribeKey names the current material, and
+    ListKeyRotations names each rotation's material (the first too with
+    ALL_KEY_MATERIAL)."""
+    k = kms(endpoint)
+    key = new_key(k)["KeyId"]
+    first = k.describe_key(KeyId=key)["KeyMetadata"]["CurrentKeyMaterialId"]
+    assert len(first) == 64
+    k.rotate_key_on_demand(KeyId=key)
+    current = k.describe_key(KeyId=key)["KeyMetadata"]["CurrentKeyMaterialId"]
+    assert current != first
+    [rotation] = k.list_key_rotations(KeyId=key)["Rotations"]
+    assert rotation["KeyMaterialId"] == current and rotation["KeyMaterialState"] == "CURRENT"
+    everything = k.list_key_rotations(KeyId=key, IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]
+    assert [(r["KeyMaterialId"], r["KeyMaterialState"]) for r in everything] == [
+        (first, "NON_CURRENT"), (current, "CURRENT")]
+    assert "RotationDate" not in everything[0]

@@ -1,11 +1,18 @@
 //! Imported key material (Origin `EXTERNAL`, symmetric keys): GetParametersForImport (an
 //! RSA wrapping key pair, sealed at rest, and an import token, valid 24 hours),
 //! ImportKeyMaterial (RSAES-OAEP SHA-1/SHA-256 unwrapping, optional ValidTo expiry on the
-//! business clock), DeleteImportedKeyMaterial. A key without material is `PendingImport`.
+//! business clock), DeleteImportedKeyMaterial, and on-demand rotation to new imported
+//! material ([`rotate`], called by RotateKeyOnDemand). A key missing any of its materials is
+//! `PendingImport`.
 //!
 //! Side record per key (`kmsimp`, account, region, key id): origin, outstanding import
-//! parameters, the expiry model and a fingerprint of the material (re-imports must bring the
-//! same material, as AWS).
+//! parameters, and every material ever imported ([`Imported`]): its id (a fingerprint of
+//! the material, so re-imports must bring the same material, as AWS), its version once it
+//! is permanently the key's (the first, and each one a rotation made current), its expiry,
+//! and the material itself, sealed, while imported. Material imported as
+//! `NEW_KEY_MATERIAL` into a key that has some waits as `PENDING_ROTATION` (sealed for
+//! version 0) until RotateKeyOnDemand. The key record's own material list is derived: the
+//! versions in order while all are imported, else empty ([`sync_key`]).
 
 use super::{asym, b64, check_enum, epoch, err, kerr, key_resources, store};
 use super::{unb64, KeyRecord};
@@ -69,17 +76,15 @@ fn check_material_id(id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The imported material `id` names on key `k`: the one it holds (Palisade keeps one
-/// imported material per key; its id is the material's fingerprint).
-fn named_material(k: &KeyRecord, r: &ImportRecord, id: &str) -> Result<(), ApiError> {
+/// The index in `r.materials` of the material `id` names on key `k`.
+fn named_material(k: &KeyRecord, r: &ImportRecord, id: &str) -> Result<usize, ApiError> {
     check_material_id(id)?;
-    if r.fingerprint.as_deref() != Some(id) {
-        return Err(err(
+    r.materials.iter().position(|m| m.id == id).ok_or_else(|| {
+        err(
             "NotFoundException",
             format!("Key material with ID {id} not found for key {}", k.arn),
-        ));
-    }
-    Ok(())
+        )
+    })
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,13 +105,92 @@ pub struct ImportRecord {
     pub origin: String,
     #[serde(default)]
     pub params: Vec<ImportParams>,
+    /// Every material imported into the key, in import order.
+    #[serde(default)]
+    pub materials: Vec<Imported>,
+    /// Records written before [`ImportRecord::materials`] held one material in these three
+    /// fields; [`get`] moves it into the list and they are not written again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expiration_model: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    valid_to: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<String>,
+}
+
+/// One material imported into a key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Imported {
+    /// KeyMaterialId: SHA-256 over a label and the material (hex).
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The key's material version it is (1 for the first); `None` while it is pending
+    /// rotation.
+    #[serde(default)]
+    pub version: Option<u32>,
+    /// The material sealed under the master key for its version (0 while pending), while
+    /// it is imported; `None` once deleted or expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
     #[serde(default)]
     pub expiration_model: Option<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub valid_to: Option<OffsetDateTime>,
-    /// SHA-256 over a label and the first material imported (hex).
-    #[serde(default)]
-    pub fingerprint: Option<String>,
+    /// When a rotation made it current.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub rotated_at: Option<OffsetDateTime>,
+}
+
+impl ImportRecord {
+    /// The version of the newest material permanently the key's (0: none yet).
+    fn current_version(&self) -> u32 {
+        self.materials
+            .iter()
+            .filter_map(|m| m.version)
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn current(&self) -> Option<usize> {
+        let v = self.current_version();
+        self.materials
+            .iter()
+            .position(|m| v > 0 && m.version == Some(v))
+    }
+
+    /// The material at `at` (an index this record gave out).
+    fn at(&mut self, at: usize) -> Result<&mut Imported, ApiError> {
+        self.materials
+            .get_mut(at)
+            .ok_or_else(|| ApiError::internal("kms import record: no such material"))
+    }
+
+    fn pending(&self) -> Option<usize> {
+        self.materials.iter().position(|m| m.version.is_none())
+    }
+
+    /// The earliest expiry of any imported material.
+    fn earliest_expiry(&self) -> Option<OffsetDateTime> {
+        self.materials
+            .iter()
+            .filter(|m| m.sealed.is_some())
+            .filter_map(|m| m.valid_to)
+            .min()
+    }
+}
+
+/// Sets the key's material list from its imported materials: every version, in order,
+/// while all of them are imported; none (PendingImport) while any is missing.
+fn sync_key(k: &mut KeyRecord, r: &ImportRecord) {
+    let mut versions: Vec<&Imported> = r.materials.iter().filter(|m| m.version.is_some()).collect();
+    versions.sort_by_key(|m| m.version);
+    let sealed: Option<Vec<String>> = versions.iter().map(|m| m.sealed.clone()).collect();
+    k.materials = sealed.unwrap_or_default();
 }
 
 fn import_key(account: &str, region: &str, key_id: &str) -> Vec<u8> {
@@ -120,18 +204,33 @@ fn import_key(account: &str, region: &str, key_id: &str) -> Vec<u8> {
 
 /// The import record of a key (`None` for keys with KMS-generated material).
 pub fn get(tx: &dyn ReadTx, k: &KeyRecord) -> Result<Option<ImportRecord>, ApiError> {
-    tx.get(&import_key(&k.account, &k.region, &k.key_id))?
-        .map(|raw| {
-            serde_json::from_slice(&raw)
-                .map_err(|e| ApiError::internal(format!("kms import record: {e}")))
-        })
-        .transpose()
+    let Some(raw) = tx.get(&import_key(&k.account, &k.region, &k.key_id))? else {
+        return Ok(None);
+    };
+    let mut r: ImportRecord = serde_json::from_slice(&raw)
+        .map_err(|e| ApiError::internal(format!("kms import record: {e}")))?;
+    if let Some(id) = r.fingerprint.take() {
+        if r.materials.is_empty() {
+            r.materials.push(Imported {
+                id,
+                description: None,
+                version: Some(1),
+                sealed: k.materials.first().cloned(),
+                expiration_model: r.expiration_model.clone(),
+                valid_to: r.valid_to,
+                rotated_at: None,
+            });
+        }
+    }
+    r.expiration_model = None;
+    r.valid_to = None;
+    Ok(Some(r))
 }
 
 fn put(tx: &mut dyn WriteTx, r: &ImportRecord) -> Result<(), ApiError> {
     let raw = serde_json::to_vec(r).map_err(ApiError::internal)?;
     tx.put(&import_key(&r.account, &r.region, &r.key_id), &raw)?;
-    DUE.file(tx, (&r.account, &r.region, &r.key_id), r.valid_to)
+    DUE.file(tx, (&r.account, &r.region, &r.key_id), r.earliest_expiry())
 }
 
 /// The scheduler's index of imported key material by its ValidTo.
@@ -141,7 +240,12 @@ pub static DUE: crate::due::DueIndex =
 /// Files every import record of a data dir made before [`DUE`].
 fn backfill_due(tx: &mut dyn WriteTx) -> Result<usize, ApiError> {
     crate::due::file_all(tx, "kmsimp", |tx, r: &ImportRecord| {
-        DUE.file(tx, (&r.account, &r.region, &r.key_id), r.valid_to)
+        let legacy = r.valid_to.filter(|_| r.materials.is_empty());
+        DUE.file(
+            tx,
+            (&r.account, &r.region, &r.key_id),
+            legacy.or_else(|| r.earliest_expiry()),
+        )
     })
 }
 
@@ -155,6 +259,7 @@ pub(super) fn new_external(tx: &mut dyn WriteTx, k: &KeyRecord) -> Result<(), Ap
             key_id: k.key_id.clone(),
             origin: "EXTERNAL".into(),
             params: Vec::new(),
+            materials: Vec::new(),
             expiration_model: None,
             valid_to: None,
             fingerprint: None,
@@ -167,24 +272,62 @@ pub(super) fn origin(tx: &dyn ReadTx, k: &KeyRecord) -> Result<String, ApiError>
     Ok(get(tx, k)?.map_or_else(|| "AWS_KMS".to_owned(), |r| r.origin))
 }
 
-/// Adds Origin / ExpirationModel / ValidTo to a key's metadata JSON.
+/// Adds Origin / ExpirationModel / ValidTo / CurrentKeyMaterialId to a key's metadata
+/// JSON.
 pub(super) fn annotate(
     tx: &dyn ReadTx,
     k: &KeyRecord,
     md: &mut serde_json::Value,
 ) -> Result<(), ApiError> {
-    if let (Some(r), Some(o)) = (get(tx, k)?, md.as_object_mut()) {
-        o.insert("Origin".into(), json!(r.origin));
-        if !k.materials.is_empty() {
-            if let Some(m) = &r.expiration_model {
-                o.insert("ExpirationModel".into(), json!(m));
-            }
-            if let Some(v) = r.valid_to {
-                o.insert("ValidTo".into(), json!(epoch(v)));
-            }
+    let Some(o) = md.as_object_mut() else {
+        return Ok(());
+    };
+    let Some(r) = get(tx, k)? else {
+        // KMS-generated symmetric material rotates, and each version has an id.
+        if k.key_spec == "SYMMETRIC_DEFAULT" && !k.materials.is_empty() {
+            o.insert(
+                "CurrentKeyMaterialId".into(),
+                json!(generated_material_id(k, k.current_version())),
+            );
+        }
+        return Ok(());
+    };
+    o.insert("Origin".into(), json!(r.origin));
+    if let Some(current) = r.current().and_then(|i| r.materials.get(i)) {
+        o.insert("CurrentKeyMaterialId".into(), json!(current.id));
+    }
+    if !k.materials.is_empty() {
+        // ValidTo: "the earliest time at which any imported key material permanently
+        // associated with this KMS key expires" (KeyMetadata).
+        let associated = r.materials.iter().filter(|m| m.version.is_some());
+        let earliest = associated.clone().filter_map(|m| m.valid_to).min();
+        let model = if earliest.is_some() {
+            "KEY_MATERIAL_EXPIRES"
+        } else {
+            "KEY_MATERIAL_DOES_NOT_EXPIRE"
+        };
+        if associated.clone().any(|m| m.expiration_model.is_some()) {
+            o.insert("ExpirationModel".into(), json!(model));
+        }
+        if let Some(v) = earliest {
+            o.insert("ValidTo".into(), json!(epoch(v)));
         }
     }
     Ok(())
+}
+
+/// The KeyMaterialId of version `version` of a key's KMS-generated material: 64 hex
+/// digits, derived from the key and the version (AWS's ids are opaque).
+pub(super) fn generated_material_id(k: &KeyRecord, version: u32) -> String {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(b"palisade-kms-generated-material/1");
+    ctx.update(k.arn.as_bytes());
+    ctx.update(&version.to_be_bytes());
+    hex(ctx.finish().as_ref())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn external(tx: &dyn ReadTx, k: &KeyRecord) -> Result<ImportRecord, ApiError> {
@@ -203,11 +346,7 @@ fn fingerprint(material: &[u8]) -> String {
     let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     ctx.update(b"palisade-kms-imported-material/1");
     ctx.update(material);
-    ctx.finish()
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(ctx.finish().as_ref())
 }
 
 fn params_aad(k: &KeyRecord, token: &str) -> Vec<u8> {
@@ -289,6 +428,11 @@ pub(super) fn import_material(
     }
     if let Some(id) = &i.key_material_id {
         check_material_id(id)?;
+        if i.import_type.as_deref() == Some("NEW_KEY_MATERIAL") {
+            return Err(kerr::validation(
+                "You cannot specify a key material ID with ImportType set to NEW_KEY_MATERIAL.",
+            ));
+        }
     }
     if let Some(d) = &i.key_material_description {
         let ok = d.len() <= 256
@@ -359,33 +503,120 @@ pub(super) fn import_material(
         ));
     }
     let fp = fingerprint(&material);
-    // Reimporting names the material it reimports (a key never imported has none).
-    if let Some(id) = &i.key_material_id {
-        if let Err(e) = named_material(&k, &r, id) {
+    let import_type = i.import_type.clone().unwrap_or_else(|| {
+        if r.materials.is_empty() {
+            "NEW_KEY_MATERIAL".to_owned()
+        } else {
+            "EXISTING_KEY_MATERIAL".to_owned()
+        }
+    });
+    let placed = place_material(&k, &mut r, &import_type, &fp, i.key_material_id.as_deref());
+    let (at, version) = match placed {
+        Ok(p) => p,
+        Err(e) => {
             material.fill(0);
             return Err(e);
         }
-    }
-    if r.fingerprint.as_ref().is_some_and(|f| *f != fp) {
-        material.fill(0);
-        return Err(err(
-            "IncorrectKeyMaterialException",
-            "The key material is not the key material previously imported into this key.",
-        ));
-    }
-    let sealed = store::seal_material(&env.master_key, &k.arn, 1, &material);
+    };
+    let sealed = store::seal_material(&env.master_key, &k.arn, version, &material);
     material.fill(0);
-    k.materials = vec![sealed?];
-    k.enabled = true;
-    r.fingerprint = Some(fp.clone());
-    r.expiration_model = Some(model);
-    r.valid_to = valid_to;
+    let m = r.at(at)?;
+    m.sealed = Some(sealed?);
+    m.expiration_model = Some(model);
+    m.valid_to = valid_to;
+    if i.key_material_description.is_some() {
+        m.description = i.key_material_description.clone();
+    }
+    let was_pending = k.materials.is_empty();
+    sync_key(&mut k, &r);
+    if was_pending && !k.materials.is_empty() {
+        k.enabled = true;
+    }
     r.params.clear();
     store::put_key(tx, &k)?;
     put(tx, &r)?;
     let mut reply = Reply::new(json!({"KeyId": k.arn, "KeyMaterialId": fp}));
     reply.resources = key_resources(&k);
     Ok(reply)
+}
+
+/// Where material `fp` goes in `r` for an import of `import_type`: its index in
+/// `r.materials` (a new entry for new material) and the version to seal it for (0 while
+/// pending rotation).
+fn place_material(
+    k: &KeyRecord,
+    r: &mut ImportRecord,
+    import_type: &str,
+    fp: &str,
+    named: Option<&str>,
+) -> Result<(usize, u32), ApiError> {
+    let not_previous = || {
+        err(
+            "IncorrectKeyMaterialException",
+            "The key material is not the key material previously imported into this key.",
+        )
+    };
+    if import_type == "EXISTING_KEY_MATERIAL" {
+        let at = match named {
+            Some(id) => {
+                let at = named_material(k, r, id)?;
+                if r.at(at)?.id != fp {
+                    return Err(not_previous());
+                }
+                at
+            }
+            None => r
+                .materials
+                .iter()
+                .position(|m| m.id == fp)
+                .ok_or_else(not_previous)?,
+        };
+        return Ok((at, r.at(at)?.version.unwrap_or(0)));
+    }
+    // NEW_KEY_MATERIAL: the key's first material, or material for its next on-demand
+    // rotation.
+    if r.materials.iter().any(|m| m.id == fp) {
+        return Err(err(
+            "IncorrectKeyMaterialException",
+            "This key material is already associated with this key; reimport it with ImportType EXISTING_KEY_MATERIAL.",
+        ));
+    }
+    let version = if r.materials.is_empty() {
+        Some(1)
+    } else {
+        // Palisade's wording: AWS documents that a rotation needs new material imported
+        // first, not how it answers a second import before that rotation or an import
+        // into a key that lacks some of its material.
+        if r.pending().is_some() {
+            return Err(err(
+                "KMSInvalidStateException",
+                format!(
+                    "{} already has imported key material pending rotation: rotate to it (RotateKeyOnDemand) or delete it first.",
+                    k.arn
+                ),
+            ));
+        }
+        if k.materials.is_empty() {
+            return Err(err(
+                "KMSInvalidStateException",
+                format!(
+                    "{} is pending import: reimport its key material before importing new key material.",
+                    k.arn
+                ),
+            ));
+        }
+        None
+    };
+    r.materials.push(Imported {
+        id: fp.to_owned(),
+        description: None,
+        version,
+        sealed: None,
+        expiration_model: None,
+        valid_to: None,
+        rotated_at: None,
+    });
+    Ok((r.materials.len() - 1, version.unwrap_or(0)))
 }
 
 pub(super) fn delete_material(
@@ -401,21 +632,121 @@ pub(super) fn delete_material(
     if k.deletion_date.is_some() {
         return Err(kerr::pending_deletion(&k.arn));
     }
-    if let Some(id) = &i.key_material_id {
-        named_material(&k, &r, id)?;
+    // Without an id, the current material ("If no KeyMaterialId is specified, KMS deletes
+    // the current key material").
+    let at = match &i.key_material_id {
+        Some(id) => Some(named_material(&k, &r, id)?),
+        None => r.current(),
+    };
+    let mut out = json!({"KeyId": k.arn});
+    if let Some(at) = at {
+        let m = r.at(at)?;
+        if let Some(o) = out.as_object_mut() {
+            o.insert("KeyMaterialId".into(), json!(m.id));
+        }
+        if m.version.is_none() {
+            // Pending rotation: never the key's, so it goes altogether.
+            r.materials.retain(|x| x.version.is_some());
+        } else {
+            forget(m);
+        }
     }
-    k.materials.clear();
-    r.valid_to = None;
-    r.expiration_model = None;
+    sync_key(&mut k, &r);
     store::put_key(tx, &k)?;
     put(tx, &r)?;
-    let mut out = json!({"KeyId": k.arn});
-    if let (Some(fp), Some(o)) = (&r.fingerprint, out.as_object_mut()) {
-        o.insert("KeyMaterialId".into(), json!(fp));
-    }
     let mut reply = Reply::new(out);
     reply.resources = key_resources(&k);
     Ok(reply)
+}
+
+/// Drops a permanently associated material (deleted or expired): the key needs it back.
+fn forget(m: &mut Imported) {
+    m.sealed = None;
+    m.valid_to = None;
+    m.expiration_model = None;
+}
+
+/// RotateKeyOnDemand of an EXTERNAL key: the material pending rotation becomes the
+/// current version. Returns that version.
+pub(super) fn rotate(
+    tx: &mut dyn WriteTx,
+    env: &Env,
+    k: &mut KeyRecord,
+    now: OffsetDateTime,
+) -> Result<u32, ApiError> {
+    let mut r = external(tx, k)?;
+    // Palisade's wording; AWS documents the requirement ("you must have already imported
+    // new key material"), not its error.
+    let no_pending = || {
+        err(
+            "KMSInvalidStateException",
+            format!(
+                "{} has no imported key material pending rotation: import new key material (ImportType NEW_KEY_MATERIAL) first.",
+                k.arn
+            ),
+        )
+    };
+    let at = r.pending().ok_or_else(no_pending)?;
+    let version = r.current_version().saturating_add(1);
+    let m = r.at(at)?;
+    let sealed = m.sealed.clone().ok_or_else(no_pending)?;
+    let resealed = store::reseal_material(&env.master_key, &k.arn, 0, version, &sealed)?;
+    m.version = Some(version);
+    m.sealed = Some(resealed);
+    m.rotated_at = Some(now);
+    sync_key(k, &r);
+    put(tx, &r)?;
+    Ok(version)
+}
+
+/// ListKeyRotations entries of an EXTERNAL key: the materials rotations made current, or
+/// with `all` every material (the first and any pending rotation too), each with its id,
+/// import and rotation state and expiry.
+pub(super) fn rotation_entries(
+    tx: &dyn ReadTx,
+    k: &KeyRecord,
+    all: bool,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    let r = external(tx, k)?;
+    let current = r.current_version();
+    let mut listed: Vec<&Imported> = r
+        .materials
+        .iter()
+        .filter(|m| all || m.rotated_at.is_some())
+        .collect();
+    listed.sort_by_key(|m| m.version.unwrap_or(u32::MAX));
+    Ok(listed
+        .into_iter()
+        .map(|m| {
+            let state = match m.version {
+                None => "PENDING_ROTATION",
+                Some(v) if v == current => "CURRENT",
+                Some(_) => "NON_CURRENT",
+            };
+            let mut e = json!({
+                "KeyId": k.key_id,
+                "KeyMaterialId": m.id,
+                "ImportState": if m.sealed.is_some() { "IMPORTED" } else { "PENDING_IMPORT" },
+                "KeyMaterialState": state,
+            });
+            if let Some(o) = e.as_object_mut() {
+                if let Some(d) = &m.description {
+                    o.insert("KeyMaterialDescription".into(), json!(d));
+                }
+                if let Some(x) = &m.expiration_model {
+                    o.insert("ExpirationModel".into(), json!(x));
+                }
+                if let Some(v) = m.valid_to {
+                    o.insert("ValidTo".into(), json!(epoch(v)));
+                }
+                if let Some(t) = m.rotated_at {
+                    o.insert("RotationDate".into(), json!(epoch(t)));
+                    o.insert("RotationType".into(), json!("ON_DEMAND"));
+                }
+            }
+            e
+        })
+        .collect())
 }
 
 /// Whether some imported material's ValidTo has passed at `now`.
@@ -426,26 +757,100 @@ pub(super) fn expiry_due(tx: &dyn ReadTx, now: OffsetDateTime) -> Result<bool, A
 /// Deletes imported material whose ValidTo has passed at `now` (business clock); returns how
 /// many keys went back to PendingImport. Run by [`super::run_due_rotations`].
 pub(super) fn expire_due(tx: &mut dyn WriteTx, now: OffsetDateTime) -> Result<usize, ApiError> {
-    let mut due = Vec::new();
-    for (account, region, key_id) in DUE.take_due(tx, now)? {
-        let raw = tx.get(&import_key(&account, &region, &key_id))?;
-        match raw.and_then(|v| serde_json::from_slice::<ImportRecord>(&v).ok()) {
-            Some(r) if r.valid_to.is_some_and(|t| t <= now) => due.push(r),
-            // Filed under a time that is not its own (never left by a write): refile.
-            Some(r) => DUE.file(tx, (&account, &region, &key_id), r.valid_to)?,
-            None => DUE.file(tx, (&account, &region, &key_id), None)?,
-        }
-    }
     let mut n = 0;
-    for mut r in due {
-        if let Some(mut k) = store::get_key(tx, &r.account, &r.region, &r.key_id)? {
-            k.materials.clear();
+    for (account, region, key_id) in DUE.take_due(tx, now)? {
+        let Some(mut k) = store::get_key(tx, &account, &region, &key_id)? else {
+            DUE.file(tx, (&account, &region, &key_id), None)?;
+            continue;
+        };
+        let Some(mut r) = get(tx, &k)? else {
+            DUE.file(tx, (&account, &region, &key_id), None)?;
+            continue;
+        };
+        let expired = |m: &Imported| m.sealed.is_some() && m.valid_to.is_some_and(|t| t <= now);
+        if r.materials.iter().any(expired) {
+            // Material pending rotation was never the key's: it goes altogether.
+            r.materials.retain(|m| !(expired(m) && m.version.is_none()));
+            for m in r.materials.iter_mut().filter(|m| expired(m)) {
+                forget(m);
+            }
+            let had = !k.materials.is_empty();
+            sync_key(&mut k, &r);
+            if had && k.materials.is_empty() {
+                n += 1;
+            }
             store::put_key(tx, &k)?;
-            n += 1;
         }
-        r.valid_to = None;
-        r.expiration_model = None;
+        // Files the record again under its next expiry, if any.
         put(tx, &r)?;
     }
     Ok(n)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::{context::Principal, Operation as _};
+
+    #[test]
+    fn a_record_from_before_material_lists_reads_as_its_one_material() {
+        let env = crate::env::testing::test_env("111122223333");
+        let e2 = env.clone();
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let valid_to = now + Duration::days(3);
+        let (migrated, k_materials, rewritten) =
+            crate::accounts::write_blocking(env.store.as_ref(), move |tx| {
+                let ctx = RequestContext {
+                    request_id: "r".into(),
+                    principal: Principal::root("111122223333", "AKIAROOT"),
+                    region: "us-east-1".into(),
+                    source_ip: "127.0.0.1".into(),
+                    user_agent: "t".into(),
+                    now,
+                    secure_transport: false,
+                    invoked: Default::default(),
+                };
+                let input = super::super::CreateKeyInput {
+                    origin: Some("EXTERNAL".into()),
+                    ..Default::default()
+                };
+                let created = super::super::Operation::CreateKey(input).write(tx, &e2, &ctx)?;
+                let md = serde_json::to_value(created.output.unwrap().as_ref()).unwrap();
+                let key_id = md["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+                let mut k = store::resolve(tx, &ctx, &key_id)?;
+                let sealed = store::seal_material(&e2.master_key, &k.arn, 1, &[7u8; 32])?;
+                k.materials = vec![sealed];
+                store::put_key(tx, &k)?;
+                // The layout written before material lists.
+                let legacy = json!({
+                    "account": k.account, "region": k.region, "key_id": k.key_id,
+                    "origin": "EXTERNAL", "params": [],
+                    "expiration_model": "KEY_MATERIAL_EXPIRES",
+                    "valid_to": valid_to.format(&time::format_description::well_known::Rfc3339).unwrap(),
+                    "fingerprint": "ab".repeat(32),
+                });
+                tx.put(
+                    &import_key(&k.account, &k.region, &k.key_id),
+                    &serde_json::to_vec(&legacy).unwrap(),
+                )?;
+                let r = get(tx, &k)?.unwrap();
+                put(tx, &r)?;
+                let raw = tx.get(&import_key(&k.account, &k.region, &k.key_id))?.unwrap();
+                let rewritten: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+                Ok((r, k.materials.clone(), rewritten))
+            })
+            .unwrap();
+        assert_eq!(migrated.materials.len(), 1);
+        let m = &migrated.materials[0];
+        assert_eq!(m.id, "ab".repeat(32));
+        assert_eq!(m.version, Some(1));
+        assert_eq!(m.sealed.as_ref(), k_materials.first());
+        assert_eq!(m.expiration_model.as_deref(), Some("KEY_MATERIAL_EXPIRES"));
+        assert_eq!(m.valid_to, Some(valid_to));
+        assert_eq!(migrated.earliest_expiry(), Some(valid_to));
+        for legacy_field in ["fingerprint", "valid_to", "expiration_model"] {
+            assert!(rewritten.get(legacy_field).is_none(), "{legacy_field}");
+        }
+    }
 }

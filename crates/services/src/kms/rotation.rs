@@ -177,7 +177,8 @@ fn backfill_due(tx: &mut dyn WriteTx) -> Result<usize, ApiError> {
     })
 }
 
-/// Only symmetric encryption keys with KMS-generated material rotate (as AWS).
+/// Only symmetric encryption keys with KMS-generated material rotate automatically (as
+/// AWS).
 fn require_rotatable(tx: &dyn ReadTx, k: &KeyRecord) -> Result<(), ApiError> {
     if super::import::get(tx, k)?.is_some() {
         return Err(err(
@@ -198,6 +199,25 @@ fn require_rotatable(tx: &dyn ReadTx, k: &KeyRecord) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+/// Whether `k` has imported material, after checking that it can rotate on demand: any
+/// symmetric encryption key can, one with imported material to new material imported for
+/// it ("Symmetric encryption keys with EXTERNAL origin support on-demand rotation").
+fn require_on_demand_rotatable(tx: &dyn ReadTx, k: &KeyRecord) -> Result<bool, ApiError> {
+    let external = super::import::get(tx, k)?.is_some();
+    if !external {
+        require_rotatable(tx, k)?;
+    } else if k.key_spec != "SYMMETRIC_DEFAULT" {
+        return Err(err(
+            "UnsupportedOperationException",
+            format!(
+                "{} key spec {} does not support key rotation.",
+                k.arn, k.key_spec
+            ),
+        ));
+    }
+    Ok(external)
 }
 
 /// Appends a new material version to `k` and records it.
@@ -309,7 +329,7 @@ pub(super) fn on_demand(
     key_id: &str,
 ) -> Result<Reply, ApiError> {
     let mut k = resolve_for(tx, ctx, key_id)?;
-    require_rotatable(tx, &k)?;
+    let external = require_on_demand_rotatable(tx, &k)?;
     k.check_usable()?;
     let mut r = get(tx, &k)?.unwrap_or_else(|| RotationRecord::new(&k));
     if r.rotations.iter().filter(|e| e.kind == "ON_DEMAND").count() >= MAX_ON_DEMAND {
@@ -321,7 +341,16 @@ pub(super) fn on_demand(
             ),
         ));
     }
-    rotate(env, &mut k, &mut r, ctx.now, "ON_DEMAND")?;
+    if external {
+        let version = super::import::rotate(tx, env, &mut k, ctx.now)?;
+        r.rotations.push(RotationEntry {
+            date: ctx.now,
+            kind: "ON_DEMAND".to_owned(),
+            version,
+        });
+    } else {
+        rotate(env, &mut k, &mut r, ctx.now, "ON_DEMAND")?;
+    }
     store::put_key(tx, &k)?;
     put(tx, &r)?;
     let mut reply = Reply::new(json!({ "KeyId": k.arn }));
@@ -344,19 +373,34 @@ pub(super) fn list(
         )?;
     }
     let k = resolve_for(tx, ctx, &i.key_id)?;
-    require_rotatable(tx, &k)?;
-    let entries: Vec<Value> = get(tx, &k)?
-        .map(|r| r.rotations)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| {
+    let all = i.include_key_material.as_deref() == Some("ALL_KEY_MATERIAL");
+    let entries: Vec<Value> = if require_on_demand_rotatable(tx, &k)? {
+        super::import::rotation_entries(tx, &k, all)?
+    } else {
+        let current = k.current_version();
+        let entry = |version: u32| {
             json!({
                 "KeyId": k.key_id,
-                "RotationDate": epoch(e.date),
-                "RotationType": e.kind,
+                "KeyMaterialId": super::import::generated_material_id(&k, version),
+                "KeyMaterialState": if version == current { "CURRENT" } else { "NON_CURRENT" },
             })
-        })
-        .collect();
+        };
+        // The first material is listed only for ALL_KEY_MATERIAL ("KMS adds the first key
+        // material ... to the response").
+        let first = (all && current > 0).then(|| entry(1));
+        let rotations = get(tx, &k)?.map(|r| r.rotations).unwrap_or_default();
+        first
+            .into_iter()
+            .chain(rotations.into_iter().map(|e| {
+                let mut v = entry(e.version);
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("RotationDate".into(), json!(epoch(e.date)));
+                    o.insert("RotationType".into(), json!(e.kind));
+                }
+                v
+            }))
+            .collect()
+    };
     let (items, truncated, next) = page(&entries, limit, start)?;
     let mut out = json!({ "Rotations": items, "Truncated": truncated });
     if let (Some(n), Some(o)) = (next, out.as_object_mut()) {

@@ -475,6 +475,23 @@ pub fn seal_material(
     Ok(base64::engine::general_purpose::STANDARD.encode(sealed))
 }
 
+/// Sealed material moved from version `from` to version `to` of key `arn`.
+pub fn reseal_material(
+    master: &MasterKey,
+    arn: &str,
+    from: u32,
+    to: u32,
+    sealed: &str,
+) -> Result<String, ApiError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(sealed)
+        .map_err(|_| ApiError::internal("kms key material is not base64"))?;
+    let mut material = master.open(&material_aad(arn, from), &bytes)?;
+    let resealed = seal_material(master, arn, to, &material);
+    material.fill(0);
+    resealed
+}
+
 /// The clear key material of one version (memory only; zeroed by the caller's drop is
 /// not guaranteed, so callers keep it short-lived).
 pub fn material(

@@ -27,6 +27,27 @@ def all_request_ids(endpoint):
     return ids
 
 
+def kill_while_running(server, threads, stop, progressed, lock, rng):
+    """Starts the client threads, kills the server with SIGKILL at a random moment once
+    `progressed()` (read under `lock`) says calls are being acknowledged (clients take a
+    moment to start), then stops the threads and checks that none outlived the server."""
+    for t in threads:
+        t.start()
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        with lock:
+            if progressed():
+                break
+        time.sleep(0.01)
+    time.sleep(rng.uniform(0.05, 0.8))
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait()
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+        assert not t.is_alive(), "a client outlived its server"
+
+
 @pytest.mark.parametrize("sync", ["full", "normal"])
 def test_acknowledged_calls_survive_kill_9(tmp_path, sync):
     """Both --sync modes: `normal` skips fsync, but an acknowledged write has reached the
@@ -53,21 +74,7 @@ def test_acknowledged_calls_survive_kill_9(tmp_path, sync):
 
         threads = [threading.Thread(target=fire, daemon=True) for _ in range(6)]
         before = len(acked)
-        for t in threads:
-            t.start()
-        # Kill at a random moment once calls are flowing (clients take a moment to start).
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            with lock:
-                if len(acked) > before:
-                    break
-            time.sleep(0.01)
-        time.sleep(rng.uniform(0.05, 0.8))
-        server.proc.send_signal(signal.SIGKILL)
-        server.proc.wait()
-        stop.set()
-        for t in threads:
-            t.join(timeout=10)
+        kill_while_running(server, threads, stop, lambda: len(acked) > before, lock, rng)
         per_cycle.append(len(acked) - before)
 
     server = Server(data, env_extra=root_env())
@@ -167,21 +174,7 @@ def test_acknowledged_writes_and_their_events_survive_kill_9(tmp_path, sync):
             for w in range(2)
         ]
         before = len(acked_users)
-        for t in threads:
-            t.start()
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            with lock:
-                if len(acked_users) > before:
-                    break
-            time.sleep(0.01)
-        time.sleep(rng.uniform(0.05, 0.8))
-        server.proc.send_signal(signal.SIGKILL)
-        server.proc.wait()
-        stop.set()
-        for t in threads:
-            t.join(timeout=30)
-            assert not t.is_alive(), "a writer outlived its server"
+        kill_while_running(server, threads, stop, lambda: len(acked_users) > before, lock, rng)
         per_cycle.append(len(acked_users) - before)
 
     server = Server(data, env_extra=root_env())

@@ -37,6 +37,20 @@ pub(crate) mod testing {
         }
     }
 
+    /// A request by `account`'s root user in us-east-1 at `now`.
+    pub(crate) fn root_ctx(account: &str, now: time::OffsetDateTime) -> crate::RequestContext {
+        crate::RequestContext {
+            request_id: "r".into(),
+            principal: crate::context::Principal::root(account, "AKIAROOT"),
+            region: "us-east-1".into(),
+            source_ip: "127.0.0.1".into(),
+            user_agent: "t".into(),
+            now,
+            secure_transport: false,
+            invoked: Default::default(),
+        }
+    }
+
     pub(crate) fn test_env(management_account: &str) -> TestEnv {
         let dir = tempfile::Builder::new()
             .prefix("palisade-unit-")

@@ -2957,7 +2957,7 @@ mod tests {
             clippy::indexing_slicing
         )]
         use super::super::*;
-        use crate::{accounts::write_blocking, context::Principal};
+        use crate::accounts::write_blocking;
         use std::sync::Arc;
 
         fn env() -> crate::env::testing::TestEnv {
@@ -2965,16 +2965,7 @@ mod tests {
         }
 
         fn ctx(now: OffsetDateTime) -> RequestContext {
-            RequestContext {
-                request_id: "r".into(),
-                principal: Principal::root("111122223333", "AKIAROOT"),
-                region: "us-east-1".into(),
-                source_ip: "127.0.0.1".into(),
-                user_agent: "t".into(),
-                now,
-                secure_transport: false,
-                invoked: Default::default(),
-            }
+            crate::env::testing::root_ctx("111122223333", now)
         }
 
         fn put(env: &Arc<Env>, now: OffsetDateTime, name: &str, policies: Option<String>) {

@@ -791,7 +791,7 @@ pub(super) fn expire_due(tx: &mut dyn WriteTx, now: OffsetDateTime) -> Result<us
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use crate::{context::Principal, Operation as _};
+    use crate::Operation as _;
 
     #[test]
     fn a_record_from_before_material_lists_reads_as_its_one_material() {
@@ -801,16 +801,7 @@ mod tests {
         let valid_to = now + Duration::days(3);
         let (migrated, k_materials, rewritten) =
             crate::accounts::write_blocking(env.store.as_ref(), move |tx| {
-                let ctx = RequestContext {
-                    request_id: "r".into(),
-                    principal: Principal::root("111122223333", "AKIAROOT"),
-                    region: "us-east-1".into(),
-                    source_ip: "127.0.0.1".into(),
-                    user_agent: "t".into(),
-                    now,
-                    secure_transport: false,
-                    invoked: Default::default(),
-                };
+                let ctx = crate::env::testing::root_ctx("111122223333", now);
                 let input = super::super::CreateKeyInput {
                     origin: Some("EXTERNAL".into()),
                     ..Default::default()

@@ -463,23 +463,14 @@ pub fn work_due(tx: &dyn ReadTx, now: OffsetDateTime) -> Result<bool, ApiError> 
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use crate::{context::Principal, Operation as _};
+    use crate::Operation as _;
 
     fn env() -> crate::env::testing::TestEnv {
         crate::env::testing::test_env("111122223333")
     }
 
     fn ctx(now: OffsetDateTime) -> RequestContext {
-        RequestContext {
-            request_id: "r".into(),
-            principal: Principal::root("111122223333", "AKIAROOT"),
-            region: "us-east-1".into(),
-            source_ip: "127.0.0.1".into(),
-            user_agent: "t".into(),
-            now,
-            secure_transport: false,
-            invoked: Default::default(),
-        }
+        crate::env::testing::root_ctx("111122223333", now)
     }
 
     fn out(r: Reply) -> serde_json::Value {

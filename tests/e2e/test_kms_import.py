@@ -307,3 +307,35 @@ def test_generated_material_has_ids_in_rotations(endpoint):
     assert [(r["KeyMaterialId"], r["KeyMaterialState"]) for r in everything] == [
         (first, "NON_CURRENT"), (current, "CURRENT")]
     assert "RotationDate" not in everything[0]
+
+
+def test_material_ids_belong_to_their_key_and_imports_need_a_usable_key(endpoint):
+    k = kms(endpoint)
+    a, b = new_key(k, Origin="EXTERNAL")["KeyId"], new_key(k, Origin="EXTERNAL")["KeyId"]
+    material = os.urandom(32)
+    # A key's first import is NEW_KEY_MATERIAL by default, so it takes no material id.
+    p = k.get_parameters_for_import(KeyId=a, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    with pytest.raises(ClientError) as e:
+        k.import_key_material(KeyId=a, ImportToken=p["ImportToken"], EncryptedKeyMaterial=wrap(p, material),
+                              ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE", KeyMaterialId="b" * 64)
+    assert error_code(e) == "ValidationException"
+    ids = []
+    for key in (a, b):
+        p = k.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+        ids.append(k.import_key_material(KeyId=key, ImportToken=p["ImportToken"],
+                                         EncryptedKeyMaterial=wrap(p, material),
+                                         ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")["KeyMaterialId"])
+    # The same material in two keys: two ids (an id is "based on the KMS key ID and the
+    # imported key material").
+    assert ids[0] != ids[1]
+    # Automatic rotation stays off for imported material; the status says so.
+    status = k.get_key_rotation_status(KeyId=a)
+    assert status["KeyRotationEnabled"] is False
+    # Imports need the key Enabled or PendingImport.
+    k.disable_key(KeyId=a)
+    with pytest.raises(ClientError) as e:
+        import_material(k, a, os.urandom(32), ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+                        ImportType="NEW_KEY_MATERIAL")
+    assert error_code(e) == "KMSInvalidStateException"
+    k.enable_key(KeyId=a)
+    import_material(k, a, material, ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE", KeyMaterialId=ids[0])

@@ -125,7 +125,8 @@ pub struct ImportRecord {
 /// One material imported into a key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Imported {
-    /// KeyMaterialId: SHA-256 over a label and the material (hex).
+    /// KeyMaterialId: SHA-256 over a label, the key's ARN and the material (hex; older
+    /// records: over a label and the material, [`MaterialIds`]).
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -342,11 +343,34 @@ fn external(tx: &dyn ReadTx, k: &KeyRecord) -> Result<ImportRecord, ApiError> {
     })
 }
 
-fn fingerprint(material: &[u8]) -> String {
-    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    ctx.update(b"palisade-kms-imported-material/1");
-    ctx.update(material);
-    hex(ctx.finish().as_ref())
+/// The ids `material` has on key `k`: the KeyMaterialId it gets now, from the key and the
+/// material ("based on the KMS key ID and the imported key material", ImportKeyMaterial),
+/// and the one records from before that change gave it, from the material alone.
+struct MaterialIds {
+    id: String,
+    legacy: String,
+}
+
+impl MaterialIds {
+    fn of(k: &KeyRecord, material: &[u8]) -> Self {
+        let digest = |parts: &[&[u8]]| {
+            let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+            for p in parts {
+                ctx.update(p);
+            }
+            hex(ctx.finish().as_ref())
+        };
+        let arn = k.arn.as_bytes();
+        let len = (arn.len() as u64).to_be_bytes();
+        MaterialIds {
+            id: digest(&[b"palisade-kms-imported-material/2", &len, arn, material]),
+            legacy: digest(&[b"palisade-kms-imported-material/1", material]),
+        }
+    }
+
+    fn name(&self, m: &Imported) -> bool {
+        m.id == self.id || m.id == self.legacy
+    }
 }
 
 fn params_aad(k: &KeyRecord, token: &str) -> Vec<u8> {
@@ -428,11 +452,6 @@ pub(super) fn import_material(
     }
     if let Some(id) = &i.key_material_id {
         check_material_id(id)?;
-        if i.import_type.as_deref() == Some("NEW_KEY_MATERIAL") {
-            return Err(kerr::validation(
-                "You cannot specify a key material ID with ImportType set to NEW_KEY_MATERIAL.",
-            ));
-        }
     }
     if let Some(d) = &i.key_material_description {
         let ok = d.len() <= 256
@@ -502,7 +521,7 @@ pub(super) fn import_material(
             "The key material must be 256 bits (32 bytes) for a SYMMETRIC_DEFAULT key.",
         ));
     }
-    let fp = fingerprint(&material);
+    let ids = MaterialIds::of(&k, &material);
     let import_type = i.import_type.clone().unwrap_or_else(|| {
         if r.materials.is_empty() {
             "NEW_KEY_MATERIAL".to_owned()
@@ -510,7 +529,7 @@ pub(super) fn import_material(
             "EXISTING_KEY_MATERIAL".to_owned()
         }
     });
-    let placed = place_material(&k, &mut r, &import_type, &fp, i.key_material_id.as_deref());
+    let placed = place_material(&k, &mut r, &import_type, &ids, i.key_material_id.as_deref());
     let (at, version) = match placed {
         Ok(p) => p,
         Err(e) => {
@@ -521,6 +540,7 @@ pub(super) fn import_material(
     let sealed = store::seal_material(&env.master_key, &k.arn, version, &material);
     material.fill(0);
     let m = r.at(at)?;
+    let id = m.id.clone();
     m.sealed = Some(sealed?);
     m.expiration_model = Some(model);
     m.valid_to = valid_to;
@@ -535,7 +555,7 @@ pub(super) fn import_material(
     r.params.clear();
     store::put_key(tx, &k)?;
     put(tx, &r)?;
-    let mut reply = Reply::new(json!({"KeyId": k.arn, "KeyMaterialId": fp}));
+    let mut reply = Reply::new(json!({"KeyId": k.arn, "KeyMaterialId": id}));
     reply.resources = key_resources(&k);
     Ok(reply)
 }
@@ -547,9 +567,16 @@ fn place_material(
     k: &KeyRecord,
     r: &mut ImportRecord,
     import_type: &str,
-    fp: &str,
+    ids: &MaterialIds,
     named: Option<&str>,
 ) -> Result<(usize, u32), ApiError> {
+    // The key's state must be PendingImport or Enabled (ImportKeyMaterial).
+    if k.state() == "Disabled" {
+        return Err(err(
+            "KMSInvalidStateException",
+            format!("{} is disabled.", k.arn),
+        ));
+    }
     let not_previous = || {
         err(
             "IncorrectKeyMaterialException",
@@ -560,7 +587,7 @@ fn place_material(
         let at = match named {
             Some(id) => {
                 let at = named_material(k, r, id)?;
-                if r.at(at)?.id != fp {
+                if !ids.name(r.at(at)?) {
                     return Err(not_previous());
                 }
                 at
@@ -568,14 +595,19 @@ fn place_material(
             None => r
                 .materials
                 .iter()
-                .position(|m| m.id == fp)
+                .position(|m| ids.name(m))
                 .ok_or_else(not_previous)?,
         };
         return Ok((at, r.at(at)?.version.unwrap_or(0)));
     }
-    // NEW_KEY_MATERIAL: the key's first material, or material for its next on-demand
-    // rotation.
-    if r.materials.iter().any(|m| m.id == fp) {
+    // NEW_KEY_MATERIAL (named or, for a key's first import, the default): the key's first
+    // material, or material for its next on-demand rotation.
+    if named.is_some() {
+        return Err(kerr::validation(
+            "You cannot specify a key material ID with ImportType set to NEW_KEY_MATERIAL.",
+        ));
+    }
+    if r.materials.iter().any(|m| ids.name(m)) {
         return Err(err(
             "IncorrectKeyMaterialException",
             "This key material is already associated with this key; reimport it with ImportType EXISTING_KEY_MATERIAL.",
@@ -608,7 +640,7 @@ fn place_material(
         None
     };
     r.materials.push(Imported {
-        id: fp.to_owned(),
+        id: ids.id.clone(),
         description: None,
         version,
         sealed: None,
@@ -819,13 +851,18 @@ mod tests {
                     "origin": "EXTERNAL", "params": [],
                     "expiration_model": "KEY_MATERIAL_EXPIRES",
                     "valid_to": valid_to.format(&time::format_description::well_known::Rfc3339).unwrap(),
-                    "fingerprint": "ab".repeat(32),
+                    "fingerprint": MaterialIds::of(&k, &[7u8; 32]).legacy,
                 });
                 tx.put(
                     &import_key(&k.account, &k.region, &k.key_id),
                     &serde_json::to_vec(&legacy).unwrap(),
                 )?;
-                let r = get(tx, &k)?.unwrap();
+                let mut r = get(tx, &k)?.unwrap();
+                // The same material reimported is recognised by its old id.
+                let ids = MaterialIds::of(&k, &[7u8; 32]);
+                let placed = place_material(&k, &mut r, "EXISTING_KEY_MATERIAL", &ids, None)?;
+                assert_eq!(placed, (0, 1));
+                assert_ne!(ids.id, ids.legacy);
                 put(tx, &r)?;
                 let raw = tx.get(&import_key(&k.account, &k.region, &k.key_id))?.unwrap();
                 let rewritten: serde_json::Value = serde_json::from_slice(&raw).unwrap();
@@ -834,7 +871,7 @@ mod tests {
             .unwrap();
         assert_eq!(migrated.materials.len(), 1);
         let m = &migrated.materials[0];
-        assert_eq!(m.id, "ab".repeat(32));
+        assert_eq!(m.id.len(), 64);
         assert_eq!(m.version, Some(1));
         assert_eq!(m.sealed.as_ref(), k_materials.first());
         assert_eq!(m.expiration_model.as_deref(), Some("KEY_MATERIAL_EXPIRES"));

@@ -184,7 +184,7 @@ fn require_rotatable(tx: &dyn ReadTx, k: &KeyRecord) -> Result<(), ApiError> {
         return Err(err(
             "UnsupportedOperationException",
             format!(
-                "{} origin is EXTERNAL: keys with imported key material do not support key rotation.",
+                "{} origin is EXTERNAL: keys with imported key material do not support automatic key rotation.",
                 k.arn
             ),
         ));
@@ -307,8 +307,13 @@ pub(super) fn status(
     key_id: &str,
 ) -> Result<Reply, ApiError> {
     let k = store::resolve(tx, ctx, key_id)?;
-    require_rotatable(tx, &k)?;
-    let r = get(tx, &k)?;
+    // Keys with imported material rotate only on demand: their automatic rotation is
+    // always off (as AWS's GetKeyRotationStatus documentation long said of them).
+    let r = if require_on_demand_rotatable(tx, &k)? {
+        None
+    } else {
+        get(tx, &k)?
+    };
     let enabled = r.as_ref().is_some_and(|r| r.enabled) && k.deletion_date.is_none();
     let mut out = json!({ "KeyRotationEnabled": enabled, "KeyId": k.arn });
     if let (Some(r), Some(o), true) = (&r, out.as_object_mut(), enabled) {

@@ -139,6 +139,12 @@ def test_imported_material_expires_on_the_business_clock(endpoint):
     admin(endpoint, "/_palisade/clock", {"advance_seconds": 2 * 86400})
     state = k.describe_key(KeyId=key)["KeyMetadata"]["KeyState"]
     assert state == "PendingImport"
+    # KMS logs the deletion as its own service event (AWS's DeleteExpiredKeyMaterial).
+    [expiry] = trail(endpoint, "DeleteExpiredKeyMaterial")
+    assert expiry["eventType"] == "AwsServiceEvent" and expiry["userIdentity"]["invokedBy"] == "AWS Internal"
+    assert expiry["serviceEventDetails"]["keyId"] == key
+    assert len(expiry["serviceEventDetails"]["keyMaterialId"]) == 64
+    assert expiry["resources"][0]["ARN"].endswith(key)
     with pytest.raises(ClientError) as e:
         k.decrypt(CiphertextBlob=blob)
     assert error_code(e) == "KMSInvalidStateException"
@@ -288,6 +294,24 @@ def test_on_demand_rotation_to_new_imported_material(endpoint):
     k.delete_imported_key_material(KeyId=key, KeyMaterialId=pending[0])
     assert k.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
     assert len(k.list_key_rotations(KeyId=key, IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]) == 2
+    # The trail says which material each import and deletion was about.
+    imports = trail(endpoint, "ImportKeyMaterial")
+    staged = [r for r in imports if r["requestParameters"].get("importType") == "NEW_KEY_MATERIAL"
+              and r["responseElements"]["keyMaterialId"] == id2]
+    assert len(staged) == 1
+    assert staged[0]["requestParameters"]["expirationModel"] == "KEY_MATERIAL_EXPIRES"
+    assert staged[0]["requestParameters"]["validTo"].endswith(("AM", "PM"))
+    deleted = [(r["requestParameters"].get("keyMaterialId"), r["responseElements"]["keyMaterialId"])
+               for r in trail(endpoint, "DeleteImportedKeyMaterial")]
+    assert sorted(deleted) == sorted([(id1, id1), (pending[0], pending[0])])
+
+
+def trail(endpoint, name):
+    from conftest import client
+
+    events = client(endpoint, "cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}])["Events"]
+    return [json.loads(e["CloudTrailEvent"]) for e in events if "errorCode" not in json.loads(e["CloudTrailEvent"])]
 
 
 def test_generated_material_has_ids_in_rotations(endpoint):

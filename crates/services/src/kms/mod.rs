@@ -2472,10 +2472,34 @@ impl crate::Operation for Operation {
                         .clone()
                         .unwrap_or_else(|| "KEY_MATERIAL_EXPIRES".into())),
                 );
+                // As AWS's ImportKeyMaterial example: "validTo": "May 21, 2025, 5:47:45 AM".
+                if let Some(t) = i
+                    .valid_to
+                    .and_then(|v| OffsetDateTime::from_unix_timestamp(v as i64).ok())
+                {
+                    put("validTo", json!(trail_date(t)));
+                }
+                if let Some(t) = &i.import_type {
+                    put("importType", json!(t));
+                }
+                if let Some(d) = &i.key_material_description {
+                    put("keyMaterialDescription", json!(d));
+                }
+                if let Some(id) = &i.key_material_id {
+                    put("keyMaterialId", json!(id));
+                }
             }
-            O::DeleteImportedKeyMaterial(i) => put("keyId", json!(i.key_id)),
+            O::DeleteImportedKeyMaterial(i) => {
+                put("keyId", json!(i.key_id));
+                if let Some(id) = &i.key_material_id {
+                    put("keyMaterialId", json!(id));
+                }
+            }
             O::ListKeyRotations(i) => {
                 put("keyId", json!(i.key_id));
+                if let Some(v) = &i.include_key_material {
+                    put("includeKeyMaterial", json!(v));
+                }
                 if let Some(l) = i.limit {
                     put("limit", json!(l));
                 }

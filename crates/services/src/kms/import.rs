@@ -6,7 +6,7 @@
 //! `PendingImport`.
 //!
 //! Side record per key (`kmsimp`, account, region, key id): origin, outstanding import
-//! parameters, and every material ever imported ([`Imported`]): its id (a fingerprint of
+//! parameters, and every material ever imported ([`Imported`]): its id (a fingerprint of the key and
 //! the material, so re-imports must bring the same material, as AWS), its version once it
 //! is permanently the key's (the first, and each one a rotation made current), its expiry,
 //! and the material itself, sealed, while imported. Material imported as

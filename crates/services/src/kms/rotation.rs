@@ -180,21 +180,12 @@ fn backfill_due(tx: &mut dyn WriteTx) -> Result<usize, ApiError> {
 /// Only symmetric encryption keys with KMS-generated material rotate automatically (as
 /// AWS).
 fn require_rotatable(tx: &dyn ReadTx, k: &KeyRecord) -> Result<(), ApiError> {
-    if super::import::get(tx, k)?.is_some() {
+    if require_on_demand_rotatable(tx, k)? {
         return Err(err(
             "UnsupportedOperationException",
             format!(
                 "{} origin is EXTERNAL: keys with imported key material do not support automatic key rotation.",
                 k.arn
-            ),
-        ));
-    }
-    if k.key_spec != "SYMMETRIC_DEFAULT" {
-        return Err(err(
-            "UnsupportedOperationException",
-            format!(
-                "{} key spec {} does not support key rotation.",
-                k.arn, k.key_spec
             ),
         ));
     }
@@ -205,10 +196,7 @@ fn require_rotatable(tx: &dyn ReadTx, k: &KeyRecord) -> Result<(), ApiError> {
 /// symmetric encryption key can, one with imported material to new material imported for
 /// it ("Symmetric encryption keys with EXTERNAL origin support on-demand rotation").
 fn require_on_demand_rotatable(tx: &dyn ReadTx, k: &KeyRecord) -> Result<bool, ApiError> {
-    let external = super::import::get(tx, k)?.is_some();
-    if !external {
-        require_rotatable(tx, k)?;
-    } else if k.key_spec != "SYMMETRIC_DEFAULT" {
+    if k.key_spec != "SYMMETRIC_DEFAULT" {
         return Err(err(
             "UnsupportedOperationException",
             format!(
@@ -217,7 +205,7 @@ fn require_on_demand_rotatable(tx: &dyn ReadTx, k: &KeyRecord) -> Result<bool, A
             ),
         ));
     }
-    Ok(external)
+    Ok(super::import::get(tx, k)?.is_some())
 }
 
 /// Appends a new material version to `k` and records it.
